@@ -1,0 +1,503 @@
+/* The broker's declarative configuration table (Kafka key names) and the derived values:
+ * listener lists, log dirs, effective retention and roll times, the default log config. */
+#include "broker_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define OFF(field) offsetof(st_broker_config_t, field)
+#define I32MAX INT32_MAX
+#define I64MAX INT64_MAX
+
+/* name, type, default, min, max, valid, offset, doc, secret */
+const st_cfg_def_t st_broker_config_table[] = {
+    { "broker.id", ST_CFG_INT, "0", 0, I32MAX, NULL, OFF(broker_id),
+      "The id of this broker; unique in the cluster and recorded in meta.properties of every log dir.", false },
+    { "broker.rack", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(broker_rack),
+      "Rack of this broker, returned in Metadata.", false },
+    { "listeners", ST_CFG_LIST, "PLAINTEXT://:9092", 0, 0, NULL, OFF(listeners),
+      "Comma-separated NAME://host:port listeners. NAME is the security protocol: PLAINTEXT (SSL once the TLS transport is built in). An empty host binds every interface.", false },
+    { "advertised.listeners", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(advertised_listeners),
+      "Listeners given to clients in Metadata, by listener name; defaults to `listeners` (an empty host becomes this machine's host name).", false },
+    { "log.dir", ST_CFG_STRING, "/tmp/strand-logs", 0, 0, NULL, OFF(log_dir),
+      "The directory holding the log data (used when log.dirs is not set).", false },
+    { "log.dirs", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(log_dirs),
+      "Comma-separated directories holding the log data; new partitions go to the one with fewest partitions. Overrides log.dir.", false },
+    { "num.partitions", ST_CFG_INT, "1", 1, I32MAX, NULL, OFF(num_partitions),
+      "Default number of partitions of auto-created topics and of CreateTopics with num_partitions=-1.", false },
+    { "default.replication.factor", ST_CFG_INT, "1", 1, I32MAX, NULL, OFF(default_replication_factor),
+      "Default replication factor of auto-created topics and of CreateTopics with replication_factor=-1.", false },
+    { "min.insync.replicas", ST_CFG_INT, "1", 1, I32MAX, NULL, OFF(min_insync_replicas),
+      "Minimum ISR size for acks=all produce (enforced once replication exists).", false },
+    { "log.retention.hours", ST_CFG_INT, "168", -1, I32MAX, NULL, OFF(log_retention_hours),
+      "Hours to keep a log segment before deleting it (lowest precedence of the three retention times). -1: unlimited.", false },
+    { "log.retention.minutes", ST_CFG_INT, NULL, -1, I32MAX, NULL, OFF(log_retention_minutes),
+      "Minutes to keep a log segment; overrides log.retention.hours. -1: unlimited.", false },
+    { "log.retention.ms", ST_CFG_LONG, NULL, -1, I64MAX, NULL, OFF(log_retention_ms),
+      "Milliseconds to keep a log segment; overrides log.retention.minutes and .hours. -1: unlimited.", false },
+    { "log.retention.bytes", ST_CFG_LONG, "-1", -1, I64MAX, NULL, OFF(log_retention_bytes),
+      "Maximum size of a partition's log before old segments are deleted. -1: unlimited.", false },
+    { "log.segment.bytes", ST_CFG_INT, "1073741824", 14, I32MAX, NULL, OFF(log_segment_bytes),
+      "Maximum size of one segment file.", false },
+    { "log.segment.delete.delay.ms", ST_CFG_LONG, "60000", 0, I64MAX, NULL, OFF(log_segment_delete_delay_ms),
+      "Time a deleted segment stays as *.deleted before its files are removed.", false },
+    { "log.roll.hours", ST_CFG_INT, "168", 1, I32MAX, NULL, OFF(log_roll_hours),
+      "Maximum age of the active segment before a new one is rolled.", false },
+    { "log.roll.ms", ST_CFG_LONG, NULL, 1, I64MAX, NULL, OFF(log_roll_ms),
+      "Maximum age of the active segment in milliseconds; overrides log.roll.hours.", false },
+    { "log.index.interval.bytes", ST_CFG_INT, "4096", 0, I32MAX, NULL, OFF(log_index_interval_bytes),
+      "Bytes of log between two entries of the offset index.", false },
+    { "log.index.size.max.bytes", ST_CFG_INT, "10485760", 4, I32MAX, NULL, OFF(log_index_size_max_bytes),
+      "Maximum size of an offset index file (preallocated); a full index rolls the segment.", false },
+    { "log.flush.interval.messages", ST_CFG_LONG, "9223372036854775807", 1, I64MAX, NULL, OFF(log_flush_interval_messages),
+      "Records appended to a partition before it is fsync'd. Default: leave flushing to the OS (durability comes from replication).", false },
+    { "log.flush.interval.ms", ST_CFG_LONG, "9223372036854775807", 0, I64MAX, NULL, OFF(log_flush_interval_ms),
+      "Maximum time a record stays unflushed, checked every log.retention.check.interval.ms.", false },
+    { "log.flush.offset.checkpoint.interval.ms", ST_CFG_LONG, "60000", 1000, I64MAX, NULL, OFF(log_flush_offset_checkpoint_interval_ms),
+      "How often recovery-point-offset-checkpoint is written.", false },
+    { "log.retention.check.interval.ms", ST_CFG_LONG, "300000", 1, I64MAX, NULL, OFF(log_retention_check_interval_ms),
+      "How often the background thread applies retention, compaction and time-based flush.", false },
+    { "log.cleanup.policy", ST_CFG_LIST, "delete", 0, 0, NULL, OFF(log_cleanup_policy),
+      "Default cleanup policy of topics: delete, compact, or compact,delete.", false },
+    { "log.cleaner.delete.retention.ms", ST_CFG_LONG, "86400000", 0, I64MAX, NULL, OFF(log_cleaner_delete_retention_ms),
+      "How long tombstones are kept in compacted topics.", false },
+    { "message.max.bytes", ST_CFG_INT, "1048588", 0, I32MAX, NULL, OFF(message_max_bytes),
+      "Largest record batch (its total size) the broker accepts; larger ones get MESSAGE_TOO_LARGE. Per topic: max.message.bytes.", false },
+    { "socket.request.max.bytes", ST_CFG_INT, "104857600", 1, I32MAX, NULL, OFF(socket_request_max_bytes),
+      "Largest request frame; a larger one closes the connection.", false },
+    { "socket.send.buffer.bytes", ST_CFG_INT, "-1", -1, I32MAX, NULL, OFF(socket_send_buffer_bytes),
+      "SO_SNDBUF of client sockets; -1 leaves the OS default (with auto-tuning).", false },
+    { "socket.receive.buffer.bytes", ST_CFG_INT, "-1", -1, I32MAX, NULL, OFF(socket_receive_buffer_bytes),
+      "SO_RCVBUF of client sockets; -1 leaves the OS default (with auto-tuning).", false },
+    { "num.network.threads", ST_CFG_INT, NULL, 1, 256, NULL, OFF(num_network_threads),
+      "Number of network event loops (threads); requests are handled on the loop of their connection. Default: the number of cores.", false },
+    { "connections.max.idle.ms", ST_CFG_LONG, "600000", 1000, I64MAX, NULL, OFF(connections_max_idle_ms),
+      "Idle connections are closed after this long.", false },
+    { "auto.create.topics.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(auto_create_topics_enable),
+      "Create a topic (num.partitions, default.replication.factor) when a Metadata request that allows it names an unknown topic.", false },
+    { "delete.topic.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
+      "Allow DeleteTopics.", false },
+    { "zookeeper.connect", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(zookeeper_connect),
+      "ZooKeeper connection string host:port[,host:port][/chroot]. Accepted; used once the cluster mode exists (this version runs a single broker).", false },
+    { "zookeeper.session.timeout.ms", ST_CFG_INT, "18000", 1, I32MAX, NULL, OFF(zookeeper_session_timeout_ms),
+      "ZooKeeper session timeout (cluster mode).", false },
+    { "zookeeper.connection.timeout.ms", ST_CFG_INT, NULL, 1, I32MAX, NULL, OFF(zookeeper_connection_timeout_ms),
+      "How long to wait for the ZooKeeper connection at start-up; unset = the session timeout (cluster mode).", false },
+    { "unclean.leader.election.enable", ST_CFG_BOOL, "false", 0, 0, NULL, OFF(unclean_leader_election_enable),
+      "Allow electing a leader outside the ISR, losing data (cluster mode).", false },
+    { "replica.lag.time.max.ms", ST_CFG_LONG, "30000", 1, I64MAX, NULL, OFF(replica_lag_time_max_ms),
+      "A follower that has not caught up for this long leaves the ISR (replication).", false },
+    { "ssl.certificate.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_certificate_location),
+      "PEM certificate (chain) of this broker, for SSL listeners (used once the SSL listener exists).", false },
+    { "ssl.key.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_location),
+      "PEM private key of this broker (used once the SSL listener exists).", false },
+    { "ssl.key.password", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_password),
+      "Password of the private key, if encrypted (used once the SSL listener exists).", true },
+    { "ssl.ca.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_ca_location),
+      "PEM CA certificates used to verify clients (used once the SSL listener exists).", false },
+    { "ssl.client.auth", ST_CFG_STRING, "none", 0, 0, "none,requested,required", OFF(ssl_client_auth),
+      "Client certificate authentication on SSL listeners (used once the SSL listener exists).", false },
+    { "ssl.enabled.protocols", ST_CFG_LIST, "TLSv1.2,TLSv1.3", 0, 0, NULL, OFF(ssl_enabled_protocols),
+      "TLS protocol versions accepted (used once the SSL listener exists).", false },
+    { "ssl.cipher.suites", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(ssl_cipher_suites),
+      "OpenSSL cipher list; empty for OpenSSL's defaults (used once the SSL listener exists).", false },
+    { "security.inter.broker.protocol", ST_CFG_STRING, "PLAINTEXT", 0, 0, "PLAINTEXT,SSL", OFF(security_inter_broker_protocol),
+      "Security protocol brokers use between themselves (replication, cluster mode).", false },
+    ST_CFG_END
+};
+
+static void cfg_error(st_cfg_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cfg_error(st_cfg_error_t *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+}
+
+void st_broker_config_init(st_broker_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    st_cfg_init(st_broker_config_table, cfg);
+}
+
+static int parse_protocol(const char *s, size_t n, st_security_protocol_t *ret)
+{
+    if (n == 9 && strncasecmp(s, "PLAINTEXT", 9) == 0) {
+        *ret = ST_PROTO_PLAINTEXT;
+        return 0;
+    }
+    if (n == 3 && strncasecmp(s, "SSL", 3) == 0) {
+        *ret = ST_PROTO_SSL;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* Parses one NAME://host:port (host may be empty or [ipv6]). */
+static int parse_listener(const char *key, const char *item, st_listener_cfg_t *ret,
+                          st_cfg_error_t *err)
+{
+    const char *sep = strstr(item, "://");
+    if (!sep || sep == item) {
+        cfg_error(err, "%s: '%s' is not NAME://host:port", key, item);
+        return -EINVAL;
+    }
+    st_listener_cfg_t l;
+    memset(&l, 0, sizeof(l));
+    size_t name_len = (size_t)(sep - item);
+    if (parse_protocol(item, name_len, &l.protocol) < 0) {
+        cfg_error(err, "%s: unknown security protocol '%.*s' in '%s' (accepted: PLAINTEXT, SSL)",
+                  key, (int)name_len, item, item);
+        return -EINVAL;
+    }
+    snprintf(l.name, sizeof(l.name), "%s", l.protocol == ST_PROTO_SSL ? "SSL" : "PLAINTEXT");
+    const char *hp = sep + 3;
+    const char *colon;
+    if (*hp == '[') {
+        const char *close = strchr(hp, ']');
+        if (!close || close[1] != ':') {
+            cfg_error(err, "%s: '%s': bad [ipv6]:port", key, item);
+            return -EINVAL;
+        }
+        size_t hl = (size_t)(close - hp - 1);
+        if (hl >= sizeof(l.host)) {
+            cfg_error(err, "%s: '%s': host name too long", key, item);
+            return -EINVAL;
+        }
+        memcpy(l.host, hp + 1, hl);
+        colon = close + 1;
+    } else {
+        colon = strrchr(hp, ':');
+        if (!colon) {
+            cfg_error(err, "%s: '%s' has no :port", key, item);
+            return -EINVAL;
+        }
+        size_t hl = (size_t)(colon - hp);
+        if (hl >= sizeof(l.host)) {
+            cfg_error(err, "%s: '%s': host name too long", key, item);
+            return -EINVAL;
+        }
+        memcpy(l.host, hp, hl);
+    }
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || errno || port < 0 || port > 65535) {
+        cfg_error(err, "%s: '%s': port must be an integer in [0, 65535]", key, item);
+        return -EINVAL;
+    }
+    l.port = (int)port;
+    *ret = l;
+    return 0;
+}
+
+int st_broker_parse_listeners(const char *key, const char *value, st_listener_cfg_t **ret_list,
+                              size_t *ret_n, st_cfg_error_t *err)
+{
+    if (!value || !*value) {
+        cfg_error(err, "%s: no listener given", key);
+        return -EINVAL;
+    }
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    size_t cap = 1;
+    for (const char *p = value; *p; p++)
+        cap += *p == ',';
+    st_listener_cfg_t *list = calloc(cap, sizeof(*list));
+    if (!list) {
+        free(copy);
+        return -ENOMEM;
+    }
+    size_t n = 0;
+    int r = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        if (!*tok)
+            continue;
+        r = parse_listener(key, tok, &list[n], err);
+        if (r < 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].name, list[n].name) == 0) {
+                cfg_error(err, "%s: listener name %s appears twice", key, list[n].name);
+                r = -EINVAL;
+                break;
+            }
+        }
+        if (r < 0)
+            break;
+        n++;
+    }
+    free(copy);
+    if (r == 0 && n == 0) {
+        cfg_error(err, "%s: no listener given", key);
+        r = -EINVAL;
+    }
+    if (r < 0) {
+        free(list);
+        return r;
+    }
+    *ret_list = list;
+    *ret_n = n;
+    return 0;
+}
+
+static int split_dirs(st_broker_config_t *cfg, st_cfg_error_t *err)
+{
+    const char *key = cfg->log_dirs ? "log.dirs" : "log.dir";
+    const char *value = cfg->log_dirs ? cfg->log_dirs : cfg->log_dir;
+    if (!value || !*value) {
+        cfg_error(err, "%s: no log directory given", key);
+        return -EINVAL;
+    }
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    size_t cap = 1;
+    for (const char *p = value; *p; p++)
+        cap += *p == ',';
+    cfg->dirs = calloc(cap, sizeof(char *));
+    if (!cfg->dirs) {
+        free(copy);
+        return -ENOMEM;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        size_t len = strlen(tok);
+        while (len > 1 && (tok[len - 1] == '/' || isspace((unsigned char)tok[len - 1])))
+            tok[--len] = '\0';
+        if (!*tok)
+            continue;
+        if (tok[0] != '/') {
+            cfg_error(err, "%s: '%s' is not an absolute path", key, tok);
+            free(copy);
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < cfg->n_dirs; i++) {
+            if (strcmp(cfg->dirs[i], tok) == 0) {
+                cfg_error(err, "%s: '%s' appears twice", key, tok);
+                free(copy);
+                return -EINVAL;
+            }
+        }
+        cfg->dirs[cfg->n_dirs] = strdup(tok);
+        if (!cfg->dirs[cfg->n_dirs]) {
+            free(copy);
+            return -ENOMEM;
+        }
+        cfg->n_dirs++;
+    }
+    free(copy);
+    if (cfg->n_dirs == 0) {
+        cfg_error(err, "%s: no log directory given", key);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int parse_cleanup_policy(const char *key, const char *value, bool *ret_delete,
+                                bool *ret_compact, st_cfg_error_t *err)
+{
+    bool del = false, compact = false;
+    char *copy = strdup(value ? value : "");
+    if (!copy)
+        return -ENOMEM;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        size_t len = strlen(tok);
+        while (len > 0 && isspace((unsigned char)tok[len - 1]))
+            tok[--len] = '\0';
+        if (strcasecmp(tok, "delete") == 0)
+            del = true;
+        else if (strcasecmp(tok, "compact") == 0)
+            compact = true;
+        else {
+            cfg_error(err, "%s=%s: expected delete, compact or compact,delete", key, value);
+            free(copy);
+            return -EINVAL;
+        }
+    }
+    free(copy);
+    if (!del && !compact) {
+        cfg_error(err, "%s=%s: expected delete, compact or compact,delete", key, value ? value : "");
+        return -EINVAL;
+    }
+    *ret_delete = del;
+    *ret_compact = compact;
+    return 0;
+}
+
+int st_broker_config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
+{
+    int r = st_broker_parse_listeners("listeners", cfg->listeners, &cfg->listener_list,
+                                      &cfg->n_listeners, err);
+    if (r < 0)
+        return r;
+
+    /* advertised.listeners: by name; a listener without an advertised entry advertises itself. */
+    cfg->advertised_list = calloc(cfg->n_listeners, sizeof(st_listener_cfg_t));
+    if (!cfg->advertised_list)
+        return -ENOMEM;
+    memcpy(cfg->advertised_list, cfg->listener_list, cfg->n_listeners * sizeof(st_listener_cfg_t));
+    if (cfg->advertised_listeners && *cfg->advertised_listeners) {
+        st_listener_cfg_t *adv = NULL;
+        size_t n_adv = 0;
+        r = st_broker_parse_listeners("advertised.listeners", cfg->advertised_listeners, &adv,
+                                      &n_adv, err);
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < n_adv; i++) {
+            size_t j = 0;
+            while (j < cfg->n_listeners && strcmp(cfg->listener_list[j].name, adv[i].name) != 0)
+                j++;
+            if (j == cfg->n_listeners) {
+                cfg_error(err, "advertised.listeners: %s is not one of the listeners (%s)",
+                          adv[i].name, cfg->listeners);
+                free(adv);
+                return -EINVAL;
+            }
+            cfg->advertised_list[j] = adv[i];
+        }
+        free(adv);
+    }
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        st_listener_cfg_t *a = &cfg->advertised_list[i];
+        if (a->host[0] == '\0' || strcmp(a->host, "0.0.0.0") == 0 || strcmp(a->host, "::") == 0) {
+            if (gethostname(a->host, sizeof(a->host)) < 0 || !a->host[0])
+                snprintf(a->host, sizeof(a->host), "localhost");
+            a->host[sizeof(a->host) - 1] = '\0';
+        }
+    }
+
+    r = split_dirs(cfg, err);
+    if (r < 0)
+        return r;
+
+    if (cfg->log_retention_ms != ST_CFG_UNSET_LONG)
+        cfg->retention_ms = cfg->log_retention_ms;
+    else if (cfg->log_retention_minutes != ST_CFG_UNSET_INT)
+        cfg->retention_ms = cfg->log_retention_minutes < 0 ? -1 : (int64_t)cfg->log_retention_minutes * 60000;
+    else
+        cfg->retention_ms = cfg->log_retention_hours < 0 ? -1 : (int64_t)cfg->log_retention_hours * 3600000;
+    cfg->roll_ms = cfg->log_roll_ms != ST_CFG_UNSET_LONG ? cfg->log_roll_ms
+                                                         : (int64_t)cfg->log_roll_hours * 3600000;
+
+    r = parse_cleanup_policy("log.cleanup.policy", cfg->log_cleanup_policy, &cfg->cleanup_delete,
+                             &cfg->cleanup_compact, err);
+    if (r < 0)
+        return r;
+
+    if (cfg->num_network_threads == ST_CFG_UNSET_INT) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->num_network_threads = (int32_t)(cores < 1 ? 1 : cores > 256 ? 256 : cores);
+    }
+    if (cfg->message_max_bytes > cfg->socket_request_max_bytes) {
+        cfg_error(err, "message.max.bytes=%" PRId32 " is larger than socket.request.max.bytes=%" PRId32
+                  ": such batches could never arrive", cfg->message_max_bytes,
+                  cfg->socket_request_max_bytes);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void st_broker_config_free(st_broker_config_t *cfg)
+{
+    st_cfg_free(st_broker_config_table, cfg);
+    free(cfg->listener_list);
+    free(cfg->advertised_list);
+    for (size_t i = 0; i < cfg->n_dirs; i++)
+        free(cfg->dirs[i]);
+    free(cfg->dirs);
+    cfg->listener_list = cfg->advertised_list = NULL;
+    cfg->dirs = NULL;
+    cfg->n_listeners = cfg->n_dirs = 0;
+}
+
+void st_broker_config_log_defaults(const st_broker_config_t *cfg, st_log_config_t *ret)
+{
+    st_log_config_t lc;
+    st_log_config_defaults(&lc);
+    lc.segment_bytes = cfg->log_segment_bytes;
+    lc.roll_ms = cfg->roll_ms;
+    lc.index_interval_bytes = cfg->log_index_interval_bytes;
+    lc.index_max_bytes = cfg->log_index_size_max_bytes;
+    lc.flush_interval_messages = cfg->log_flush_interval_messages;
+    lc.flush_interval_ms = cfg->log_flush_interval_ms;
+    lc.retention_ms = cfg->retention_ms;
+    lc.retention_bytes = cfg->log_retention_bytes;
+    lc.cleanup_delete = cfg->cleanup_delete;
+    lc.cleanup_compact = cfg->cleanup_compact;
+    lc.delete_retention_ms = cfg->log_cleaner_delete_retention_ms;
+    lc.file_delete_delay_ms = cfg->log_segment_delete_delay_ms;
+    *ret = lc;
+}
+
+/* Formats one field as text (for the non-default summary). */
+static void format_value(const st_cfg_def_t *def, const void *obj, char *out, size_t len)
+{
+    const void *p = (const char *)obj + def->offset;
+    switch (def->type) {
+    case ST_CFG_INT: {
+        int32_t v = *(const int32_t *)p;
+        if (v == ST_CFG_UNSET_INT) snprintf(out, len, "null");
+        else snprintf(out, len, "%" PRId32, v);
+        break;
+    }
+    case ST_CFG_LONG: {
+        int64_t v = *(const int64_t *)p;
+        if (v == ST_CFG_UNSET_LONG) snprintf(out, len, "null");
+        else snprintf(out, len, "%" PRId64, v);
+        break;
+    }
+    case ST_CFG_BOOL:
+        snprintf(out, len, "%s", *(const bool *)p ? "true" : "false");
+        break;
+    case ST_CFG_DOUBLE:
+        snprintf(out, len, "%g", *(const double *)p);
+        break;
+    case ST_CFG_STRING:
+    case ST_CFG_LIST: {
+        const char *s = *(char *const *)p;
+        snprintf(out, len, "%s", s ? s : "null");
+        break;
+    }
+    }
+}
+
+void st_broker_config_describe_non_default(const st_broker_config_t *cfg, char *out, size_t len)
+{
+    st_broker_config_t defaults;
+    st_broker_config_init(&defaults);
+    size_t used = 0;
+    out[0] = '\0';
+    for (const st_cfg_def_t *def = st_broker_config_table; def->name; def++) {
+        char cur[512], dflt[512];
+        format_value(def, cfg, cur, sizeof(cur));
+        format_value(def, &defaults, dflt, sizeof(dflt));
+        if (strcmp(cur, dflt) == 0)
+            continue;
+        int n = snprintf(out + used, len - used, "%s%s=%s", used ? ", " : "", def->name,
+                         def->secret ? "[hidden]" : cur);
+        if (n < 0 || (size_t)n >= len - used) {
+            out[len - 1] = '\0';
+            break;
+        }
+        used += (size_t)n;
+    }
+    st_cfg_free(st_broker_config_table, &defaults);
+}

@@ -1,0 +1,45 @@
+/* One client connection on one network loop: handshake, reading whole frames into one buffer,
+ * dispatching them in order (requests are handled inline on the loop), and a write queue of
+ * encoded responses and file slices (sent with sendfile). See conn.c for the state rules. */
+#ifndef ST_CONN_H
+#define ST_CONN_H
+
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "arena.h"
+#include "net.h"
+#include "st_log.h"
+
+typedef struct st_fetch_wait st_fetch_wait_t;
+
+/* Creates the connection (transport from the listener's factory) and starts its handshake.
+ * On failure closes fd and logs. Loop thread. */
+void st_conn_accept(st_loop_t *loop, st_listener_t *listener, int fd, const char *peer);
+
+/* Queues one response frame: header + body, then the slices (whose bytes make the frame's tail,
+ * in order). Takes ownership of the slices, also on failure. 0 or -errno. */
+int st_conn_queue_response(st_conn_t *conn, int32_t correlation_id, const ProtobufCMessage *body,
+                           st_log_slice_t *slices, size_t n_slices);
+
+const char *st_conn_peer(const st_conn_t *conn);
+const char *st_conn_client_id(const st_conn_t *conn);
+const char *st_conn_principal(const st_conn_t *conn);
+st_arena_t *st_conn_arena(st_conn_t *conn);
+st_loop_t *st_conn_loop(const st_conn_t *conn);
+const st_listener_t *st_conn_listener(const st_conn_t *conn);
+void st_conn_set_client_id(st_conn_t *conn, const char *client_id);
+
+/* Parks a fetch on the connection until st_fetch_recheck completes it (woken by the loop) or
+ * wait_ms passes. No further request of this connection is handled meanwhile. */
+void st_conn_park(st_conn_t *conn, st_fetch_wait_t *wait, int32_t wait_ms);
+
+/* Loop-side entry points (net.c). */
+void st_loop_recheck_parked(st_loop_t *loop);
+void st_loop_idle_sweep(st_loop_t *loop, int64_t now_ms);
+void st_loop_begin_stop(st_loop_t *loop);
+bool st_loop_drained(st_loop_t *loop);
+void st_loop_close_all(st_loop_t *loop);
+
+#endif

@@ -1,0 +1,297 @@
+/* Fetch (1) and its purgatory. A fetch positions a read on every requested partition
+ * (st_log_read via st_partition_read: whole batches, one segment, never past the high
+ * watermark for consumers) and answers with the encoded FetchResponse followed by the slices,
+ * which conn.c sends with sendfile(2): record data never passes through user space.
+ *
+ * Limits: partition_max_bytes per partition and max_bytes in total, except that the first
+ * partition with data returns at least one whole batch (KIP-74). partition_max_bytes <= 0
+ * means 1 MiB and max_bytes <= 0 means 50 MiB (Kafka's consumer defaults), because proto3 sends
+ * 0 for an unset field.
+ *
+ * Long poll: if fewer than min_bytes are available, no partition has an error and max_wait_ms
+ * > 0, the fetch parks on its connection (st_conn_park): it registers as a watcher on each
+ * partition (st_partition_watch, BEFORE re-checking, so an append between the check and the
+ * registration still wakes it), and is re-checked when a producer advances one of them (the
+ * owning loop is woken) or answered with what there is when its timer fires.
+ *
+ * The wait state lives in the connection's arena, which is not reset while a fetch is parked. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "request.h"
+#include "st_logger.h"
+
+#define DEFAULT_PARTITION_MAX_BYTES (1024 * 1024)
+#define DEFAULT_MAX_BYTES           (50 * 1024 * 1024)
+#define MAX_WAIT_CAP_MS             (30 * 60 * 1000)
+
+struct st_fetch_wait {
+    st_request_t req;                 /* header fields; body/tail no longer valid once parked */
+    Strand__FetchRequest *msg;
+    bool follower;
+    bool watching;
+    size_t n;                         /* partitions, in request order */
+    st_partition_t **parts;           /* referenced; NULL when unknown */
+    int32_t *static_error;            /* errors known before reading (unknown, fenced, ...) */
+    char **static_msg;
+    st_log_slice_t *slices;
+    st_partition_offsets_t *offs;
+    int *read_result;
+};
+
+static Strand__FetchPartition *request_partition(const st_fetch_wait_t *w, size_t i)
+{
+    size_t k = 0;
+    for (size_t t = 0; t < w->msg->n_topics; t++) {
+        if (i < k + w->msg->topics[t]->n_partitions)
+            return w->msg->topics[t]->partitions[i - k];
+        k += w->msg->topics[t]->n_partitions;
+    }
+    return NULL;
+}
+
+static void release_slices(st_fetch_wait_t *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->slices[i].len || w->slices[i].seg)
+            st_log_slice_release(&w->slices[i]);
+    memset(w->slices, 0, w->n * sizeof(*w->slices));
+}
+
+static void set_watch(st_fetch_wait_t *w, bool on)
+{
+    if (w->watching == on)
+        return;
+    int loop = st_conn_loop(w->req.conn)->index;
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->parts[i])
+            continue;
+        if (on)
+            st_partition_watch(w->parts[i], loop);
+        else
+            st_partition_unwatch(w->parts[i], loop);
+    }
+    w->watching = on;
+}
+
+static void finish(st_fetch_wait_t *w)
+{
+    set_watch(w, false);
+    for (size_t i = 0; i < w->n; i++) {
+        st_partition_unref(w->parts[i]);
+        w->parts[i] = NULL;
+    }
+}
+
+void st_fetch_abort(st_fetch_wait_t *w)
+{
+    release_slices(w);
+    finish(w);
+}
+
+/* Builds and queues the response from the positioned slices (ownership passes to the conn). */
+static int respond(st_fetch_wait_t *w)
+{
+    st_request_t *req = &w->req;
+    Strand__FetchRequest *msg = w->msg;
+    Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
+    Strand__FetchTopicResponse *topics = st_arena_calloc(req->arena, msg->n_topics, sizeof(*topics));
+    Strand__FetchTopicResponse **tptrs = st_arena_calloc(req->arena, msg->n_topics, sizeof(*tptrs));
+    Strand__FetchPartitionResponse *parts = st_arena_calloc(req->arena, w->n, sizeof(*parts));
+    Strand__FetchPartitionResponse **pptrs = st_arena_calloc(req->arena, w->n, sizeof(*pptrs));
+    if ((msg->n_topics && (!topics || !tptrs)) || (w->n && (!parts || !pptrs))) {
+        release_slices(w);
+        return st_reply_fatal(req->conn, req, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t t = 0; t < msg->n_topics; t++) {
+        Strand__FetchTopic *ft = msg->topics[t];
+        strand__fetch_topic_response__init(&topics[t]);
+        topics[t].topic = ft->topic;
+        topics[t].n_partitions = ft->n_partitions;
+        topics[t].partitions = &pptrs[k];
+        tptrs[t] = &topics[t];
+        for (size_t p = 0; p < ft->n_partitions; p++, k++) {
+            Strand__FetchPartition *fp = ft->partitions[p];
+            Strand__FetchPartitionResponse *pr = &parts[k];
+            strand__fetch_partition_response__init(pr);
+            pptrs[k] = pr;
+            pr->partition = fp->partition;
+            pr->high_watermark = pr->last_stable_offset = pr->log_start_offset = -1;
+            if (w->static_error[k] != ST_ERR_NONE) {
+                /* Counted and logged when it was found. */
+                pr->error_code = w->static_error[k];
+                continue;
+            }
+            const st_partition_offsets_t *o = &w->offs[k];
+            int r = w->read_result[k];
+            if (r == -ENOENT) {
+                pr->error_code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+                                                "%s-%" PRId32 " was deleted", ft->topic,
+                                                fp->partition);
+                continue;
+            }
+            pr->high_watermark = o->high_watermark;
+            pr->last_stable_offset = o->high_watermark;
+            pr->log_start_offset = o->log_start;
+            if (r == -ERANGE) {
+                pr->error_code = st_reply_error(req, ST_ERR_OFFSET_OUT_OF_RANGE, NULL,
+                                                "%s-%" PRId32 ": fetch offset %" PRId64 " is outside "
+                                                "[%" PRId64 ", %" PRId64 "]", ft->topic,
+                                                fp->partition, fp->fetch_offset, o->log_start,
+                                                o->log_end);
+            } else if (r < 0) {
+                pr->error_code = st_reply_error(req, ST_ERR_KAFKA_STORAGE_ERROR, NULL,
+                                                "reading %s-%" PRId32 " at offset %" PRId64 ": %s",
+                                                ft->topic, fp->partition, fp->fetch_offset,
+                                                strerror(-r));
+            } else {
+                pr->records_size = (uint32_t)w->slices[k].len;
+            }
+        }
+    }
+    resp.n_responses = msg->n_topics;
+    resp.responses = tptrs;
+    int r = st_conn_queue_response(req->conn, req->correlation_id, &resp.base, w->slices, w->n);
+    memset(w->slices, 0, w->n * sizeof(*w->slices));   /* owned by the connection now */
+    if (r < 0)
+        return st_reply_fatal(req->conn, req, "cannot queue the fetch response: %s", strerror(-r));
+    return 0;
+}
+
+/* Positions every read. Returns 1 if the fetch should be answered now (enough bytes, an error,
+ * or final) -- slices stay positioned for respond() -- else 0 with the slices released. */
+static int evaluate(st_fetch_wait_t *w, bool final)
+{
+    size_t max_bytes = w->msg->max_bytes > 0 ? (size_t)w->msg->max_bytes : DEFAULT_MAX_BYTES;
+    size_t total = 0;
+    bool error = false;
+    for (size_t i = 0; i < w->n; i++) {
+        w->read_result[i] = 0;
+        memset(&w->slices[i], 0, sizeof(w->slices[i]));
+        w->slices[i].fd = -1;
+        if (w->static_error[i] != ST_ERR_NONE) {
+            error = true;
+            continue;
+        }
+        Strand__FetchPartition *fp = request_partition(w, i);
+        size_t pmax = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes
+                                                  : DEFAULT_PARTITION_MAX_BYTES;
+        size_t room = total < max_bytes ? max_bytes - total : 0;
+        size_t limit = pmax < room ? pmax : room;
+        bool min_one = total == 0;
+        int r = st_partition_read(w->parts[i], fp->fetch_offset, limit, min_one, w->follower,
+                                  &w->slices[i], &w->offs[i]);
+        w->read_result[i] = r;
+        if (r < 0) {
+            memset(&w->slices[i], 0, sizeof(w->slices[i]));
+            error = true;
+            continue;
+        }
+        total += w->slices[i].len;
+    }
+    int64_t min_bytes = w->msg->min_bytes;
+    if (final || error || (int64_t)total >= min_bytes || (min_bytes <= 0))
+        return 1;
+    release_slices(w);
+    return 0;
+}
+
+/* Cheap test before a full evaluation: did any watched partition move past its fetch offset? */
+static bool has_news(const st_fetch_wait_t *w)
+{
+    if (w->follower)
+        return true;
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->parts[i])
+            continue;
+        if (st_partition_deleted(w->parts[i]) ||
+            st_partition_high_watermark(w->parts[i]) > request_partition(w, i)->fetch_offset)
+            return true;
+    }
+    return false;
+}
+
+int st_fetch_recheck(st_fetch_wait_t *w, bool final)
+{
+    if (!final && !has_news(w))
+        return 0;
+    if (!evaluate(w, final))
+        return 0;
+    finish(w);
+    int r = respond(w);
+    return r < 0 ? r : 1;
+}
+
+int st_handle_fetch(st_request_t *req)
+{
+    Strand__FetchRequest *msg = strand__fetch_request__unpack(&req->arena->pb, req->body_len,
+                                                             req->body);
+    if (!msg)
+        return st_reply_fatal(req->conn, req, "FetchRequest body of %zu bytes does not decode "
+                              "(invalid protobuf)", req->body_len);
+    st_fetch_wait_t *w = st_arena_calloc(req->arena, 1, sizeof(*w));
+    if (!w)
+        return st_reply_fatal(req->conn, req, "out of memory");
+    w->req = *req;
+    w->req.body = NULL;
+    w->req.tail = NULL;
+    w->msg = msg;
+    w->follower = msg->replica_id >= 0;
+    for (size_t t = 0; t < msg->n_topics; t++)
+        w->n += msg->topics[t]->n_partitions;
+    w->parts = st_arena_calloc(req->arena, w->n, sizeof(*w->parts));
+    w->static_error = st_arena_calloc(req->arena, w->n, sizeof(*w->static_error));
+    w->slices = st_arena_calloc(req->arena, w->n, sizeof(*w->slices));
+    w->offs = st_arena_calloc(req->arena, w->n, sizeof(*w->offs));
+    w->read_result = st_arena_calloc(req->arena, w->n, sizeof(*w->read_result));
+    if (w->n && (!w->parts || !w->static_error || !w->slices || !w->offs || !w->read_result))
+        return st_reply_fatal(req->conn, req, "out of memory");
+
+    size_t k = 0;
+    for (size_t t = 0; t < msg->n_topics; t++) {
+        Strand__FetchTopic *ft = msg->topics[t];
+        for (size_t p = 0; p < ft->n_partitions; p++, k++) {
+            Strand__FetchPartition *fp = ft->partitions[p];
+            st_partition_t *part = st_registry_get(req->broker->reg, ft->topic, fp->partition);
+            if (!part) {
+                w->static_error[k] = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+                                                    "%s-%" PRId32 " does not exist", ft->topic,
+                                                    fp->partition);
+                continue;
+            }
+            w->parts[k] = part;
+            int32_t epoch = st_partition_leader_epoch(part);
+            if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch < epoch)
+                w->static_error[k] = st_reply_error(req, ST_ERR_FENCED_LEADER_EPOCH, NULL,
+                                                    "%s-%" PRId32 ": leader epoch %" PRId32 " < %" PRId32,
+                                                    ft->topic, fp->partition,
+                                                    fp->current_leader_epoch, epoch);
+            else if (fp->current_leader_epoch > epoch)
+                w->static_error[k] = st_reply_error(req, ST_ERR_UNKNOWN_LEADER_EPOCH, NULL,
+                                                    "%s-%" PRId32 ": leader epoch %" PRId32 " > %" PRId32,
+                                                    ft->topic, fp->partition,
+                                                    fp->current_leader_epoch, epoch);
+            else if (fp->fetch_offset < 0)
+                w->static_error[k] = st_reply_error(req, ST_ERR_OFFSET_OUT_OF_RANGE, NULL,
+                                                    "%s-%" PRId32 ": negative fetch offset %" PRId64,
+                                                    ft->topic, fp->partition, fp->fetch_offset);
+        }
+    }
+
+    bool may_wait = msg->max_wait_ms > 0;
+    if (evaluate(w, !may_wait)) {
+        finish(w);
+        return respond(w);
+    }
+    /* Watch first, then look again: an append in between is either seen now or wakes us. */
+    set_watch(w, true);
+    if (evaluate(w, false)) {
+        finish(w);
+        return respond(w);
+    }
+    int32_t wait_ms = msg->max_wait_ms > MAX_WAIT_CAP_MS ? MAX_WAIT_CAP_MS : msg->max_wait_ms;
+    st_conn_park(req->conn, w, wait_ms);
+    return 0;
+}

@@ -1,0 +1,172 @@
+/* Produce (0): validates every batch of each partition's records (size against
+ * max.message.bytes, then st_batch_validate: magic, lengths, CRC, codec), appends them straight
+ * from the receive buffer (st_log_append stamps offsets and the leader epoch in place), and
+ * answers per partition. Per batch work only: records are never walked.
+ *
+ * acks: 1 and -1 (all) answer after the local append (the same thing until replication
+ * exists); 0 sends no response at all, and, as Kafka does, closes the connection when any
+ * partition failed so that the producer notices; anything else gets INVALID_REQUIRED_ACKS for
+ * every partition and nothing is appended. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "request.h"
+#include "st_batch.h"
+#include "st_buf.h"
+#include "st_logger.h"
+
+/* Checks the batches of one partition. Returns an st_error_t code (message via reply_error). */
+static int32_t validate_batches(st_request_t *req, const char *topic, int32_t partition,
+                                const uint8_t *data, size_t len, int32_t max_batch, char **ret_msg)
+{
+    if (len == 0)
+        return st_reply_error(req, ST_ERR_CORRUPT_MESSAGE, ret_msg,
+                              "%s-%" PRId32 ": no record batch in the request", topic, partition);
+    size_t off = 0;
+    while (off < len) {
+        size_t left = len - off;
+        if (left < ST_BATCH_LOG_OVERHEAD)
+            return st_reply_error(req, ST_ERR_CORRUPT_MESSAGE, ret_msg,
+                                  "%s-%" PRId32 ": %zu stray bytes after the batches at byte %zu",
+                                  topic, partition, left, off);
+        int32_t batch_length = (int32_t)st_be32(data + off + 8);
+        if (batch_length >= 0) {
+            uint64_t total = (uint64_t)ST_BATCH_LOG_OVERHEAD + (uint64_t)batch_length;
+            if (total <= left && total > (uint64_t)max_batch)
+                return st_reply_error(req, ST_ERR_MESSAGE_TOO_LARGE, ret_msg,
+                                      "%s-%" PRId32 ": the batch at byte %zu is %" PRIu64 " bytes, "
+                                      "over max.message.bytes (%" PRId32 ")", topic, partition, off,
+                                      total, max_batch);
+        }
+        st_batch_header_t hdr;
+        st_batch_error_t err;
+        memset(&err, 0, sizeof(err));
+        int r = st_batch_validate(data + off, left, &hdr, &err);
+        if (r == -EAGAIN)
+            return st_reply_error(req, ST_ERR_CORRUPT_MESSAGE, ret_msg,
+                                  "%s-%" PRId32 ": the batch at byte %zu claims %" PRId64 " bytes "
+                                  "but only %zu remain in records_size", topic, partition, off,
+                                  (int64_t)ST_BATCH_LOG_OVERHEAD + batch_length, left);
+        if (r == -ENOTSUP)
+            return st_reply_error(req, ST_ERR_UNSUPPORTED_COMPRESSION_TYPE, ret_msg,
+                                  "%s-%" PRId32 ": batch at byte %zu: %s", topic, partition,
+                                  off + err.offset, err.reason);
+        if (r < 0)
+            return st_reply_error(req, ST_ERR_CORRUPT_MESSAGE, ret_msg,
+                                  "%s-%" PRId32 ": batch at byte %zu: %s", topic, partition,
+                                  off + err.offset, err.reason[0] ? err.reason : "invalid batch");
+        off += st_batch_total_size(&hdr);
+    }
+    return ST_ERR_NONE;
+}
+
+static void produce_partition(st_request_t *req, const char *topic, int32_t partition,
+                              uint8_t *data, size_t len, Strand__ProducePartitionResponse *resp)
+{
+    char *msg = NULL;
+    resp->partition = partition;
+    resp->base_offset = -1;
+    resp->log_append_time_ms = -1;
+    resp->log_start_offset = -1;
+    st_partition_t *part = st_registry_get(req->broker->reg, topic, partition);
+    if (!part) {
+        resp->error_code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, &msg,
+                                          "%s-%" PRId32 " does not exist", topic, partition);
+        resp->error_message = msg;
+        return;
+    }
+    int32_t code = validate_batches(req, topic, partition, data, len,
+                                    st_partition_max_message_bytes(part), &msg);
+    if (code == ST_ERR_NONE) {
+        st_log_append_info_t info;
+        int64_t log_start = -1;
+        int r = st_partition_append(part, data, len, &info, &log_start);
+        if (r == 0) {
+            resp->base_offset = info.first_offset;
+            resp->log_start_offset = log_start;
+        } else if (r == -ENOENT) {
+            code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, &msg,
+                                  "%s-%" PRId32 " was deleted", topic, partition);
+        } else {
+            code = st_reply_error(req, ST_ERR_KAFKA_STORAGE_ERROR, &msg,
+                                  "appending %zu bytes to %s-%" PRId32 ": %s", len, topic,
+                                  partition, strerror(-r));
+        }
+    }
+    st_partition_unref(part);
+    resp->error_code = code;
+    resp->error_message = msg;
+}
+
+int st_handle_produce(st_request_t *req)
+{
+    Strand__ProduceRequest *msg = strand__produce_request__unpack(&req->arena->pb, req->body_len,
+                                                                 req->body);
+    if (!msg)
+        return st_reply_fatal(req->conn, req, "ProduceRequest body of %zu bytes does not decode "
+                              "(invalid protobuf)", req->body_len);
+    uint64_t sum = 0;
+    size_t n_parts = 0;
+    for (size_t t = 0; t < msg->n_topics; t++) {
+        for (size_t p = 0; p < msg->topics[t]->n_partitions; p++)
+            sum += msg->topics[t]->partitions[p]->records_size;
+        n_parts += msg->topics[t]->n_partitions;
+    }
+    if (sum != req->tail_len)
+        return st_reply_fatal(req->conn, req, "ProduceRequest records_size values sum to %" PRIu64
+                              " bytes but the frame carries %zu bytes of record data", sum,
+                              req->tail_len);
+    bool acks_ok = msg->acks == 0 || msg->acks == 1 || msg->acks == -1;
+
+    Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
+    Strand__ProduceTopicResponse *topics = st_arena_calloc(req->arena, msg->n_topics, sizeof(*topics));
+    Strand__ProduceTopicResponse **tptrs = st_arena_calloc(req->arena, msg->n_topics, sizeof(*tptrs));
+    Strand__ProducePartitionResponse *parts = st_arena_calloc(req->arena, n_parts, sizeof(*parts));
+    Strand__ProducePartitionResponse **pptrs = st_arena_calloc(req->arena, n_parts, sizeof(*pptrs));
+    if ((msg->n_topics && (!topics || !tptrs)) || (n_parts && (!parts || !pptrs)))
+        return st_reply_fatal(req->conn, req, "out of memory");
+
+    size_t pos = 0, k = 0;
+    int32_t first_error = ST_ERR_NONE;
+    const char *first_error_msg = NULL;
+    for (size_t t = 0; t < msg->n_topics; t++) {
+        Strand__ProduceTopicData *td = msg->topics[t];
+        strand__produce_topic_response__init(&topics[t]);
+        topics[t].name = td->name;
+        topics[t].n_partitions = td->n_partitions;
+        topics[t].partitions = &pptrs[k];
+        tptrs[t] = &topics[t];
+        for (size_t p = 0; p < td->n_partitions; p++, k++) {
+            Strand__ProducePartitionData *pd = td->partitions[p];
+            Strand__ProducePartitionResponse *pr = &parts[k];
+            strand__produce_partition_response__init(pr);
+            pptrs[k] = pr;
+            if (!acks_ok) {
+                char *emsg = NULL;
+                pr->partition = pd->partition;
+                pr->base_offset = pr->log_append_time_ms = pr->log_start_offset = -1;
+                pr->error_code = st_reply_error(req, ST_ERR_INVALID_REQUIRED_ACKS, &emsg,
+                                                "acks=%" PRId32 " (accepted: 0, 1, -1)", msg->acks);
+                pr->error_message = emsg;
+            } else {
+                produce_partition(req, td->name, pd->partition, req->tail + pos, pd->records_size, pr);
+            }
+            pos += pd->records_size;
+            if (pr->error_code != ST_ERR_NONE && first_error == ST_ERR_NONE) {
+                first_error = pr->error_code;
+                first_error_msg = pr->error_message;
+            }
+        }
+    }
+    if (msg->acks == 0) {
+        if (first_error != ST_ERR_NONE)
+            return st_reply_fatal(req->conn, req, "acks=0 produce failed with %s (%s): closing "
+                                  "the connection so that the producer notices",
+                                  st_error_name(first_error), first_error_msg ? first_error_msg : "");
+        return 0;
+    }
+    resp.n_responses = msg->n_topics;
+    resp.responses = tptrs;
+    return st_request_respond(req, &resp.base, NULL, 0);
+}

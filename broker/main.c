@@ -1,0 +1,272 @@
+/* strand-broker entry point: command line, configuration, start-up in dependency order (logs,
+ * registry, metadata cache, listeners, maintenance, network threads), signal handling on the
+ * main thread's event loop, and the clean shutdown that leaves the storage engine's
+ * clean-shutdown marker. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "broker.h"
+#include "broker_config.h"
+#include "maintenance.h"
+#include "metadata_cache.h"
+#include "net.h"
+#include "partition.h"
+#include "request.h"
+#include "st_logger.h"
+#include "st_version.h"
+
+#define SHUTDOWN_GRACE_MS 2000
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: strand-broker <server.properties> [--override key=value]...\n"
+            "       strand-broker --help-config | --version | --help\n"
+            "\n"
+            "Runs one Strand broker configured by a Kafka-style properties file; --override sets\n"
+            "a key after the file is read. --help-config lists every key with its default and\n"
+            "accepted values. SIGTERM or SIGINT shut the broker down cleanly.\n");
+}
+
+static void on_unknown_key(const char *path, int line, const char *key, void *arg)
+{
+    (void)arg;
+    ST_WARN("%s:%d: unknown configuration key '%s' (ignored; see --help-config)", path, line, key);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct event_base *base = arg;
+    ST_INFO("Received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopbreak(base);
+}
+
+/* Reads the file and the overrides into cfg. Returns 0, or 1 after logging the problem. */
+static int load_config(st_broker_config_t *cfg, const char *path, char **overrides, int n_overrides)
+{
+    st_cfg_error_t err;
+    memset(&err, 0, sizeof(err));
+    st_broker_config_init(cfg);
+    if (st_cfg_load_file(st_broker_config_table, cfg, path, on_unknown_key, NULL, &err) < 0) {
+        ST_ERROR("Invalid configuration: %s", err.msg);
+        return 1;
+    }
+    for (int i = 0; i < n_overrides; i++) {
+        int r = st_cfg_set_kv(st_broker_config_table, cfg, overrides[i], &err);
+        if (r == -ENOENT) {
+            ST_WARN("--override %s: %s (ignored; see --help-config)", overrides[i], err.msg);
+        } else if (r < 0) {
+            ST_ERROR("Invalid configuration: --override %s", err.msg);
+            return 1;
+        }
+    }
+    if (st_broker_config_finish(cfg, &err) < 0) {
+        ST_ERROR("Invalid configuration: %s", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void log_startup(const st_broker_config_t *cfg)
+{
+    char line[4096];
+    size_t used = 0;
+    ST_INFO("Starting strand-broker %s (broker.id=%" PRId32 ")", STRAND_VERSION, cfg->broker_id);
+    line[0] = '\0';
+    for (size_t i = 0; i < cfg->n_listeners; i++) {
+        const st_listener_cfg_t *l = &cfg->listener_list[i], *a = &cfg->advertised_list[i];
+        int n = snprintf(line + used, sizeof(line) - used, "%s%s://%s:%d (advertised %s:%d)",
+                         i ? ", " : "", l->name, l->host, l->port, a->host, a->port);
+        if (n > 0 && (size_t)n < sizeof(line) - used)
+            used += (size_t)n;
+    }
+    ST_INFO("Listeners: %s", line);
+    used = 0;
+    line[0] = '\0';
+    for (size_t i = 0; i < cfg->n_dirs; i++) {
+        int n = snprintf(line + used, sizeof(line) - used, "%s%s", i ? ", " : "", cfg->dirs[i]);
+        if (n > 0 && (size_t)n < sizeof(line) - used)
+            used += (size_t)n;
+    }
+    ST_INFO("Log dirs: %s", line);
+    st_broker_config_describe_non_default(cfg, line, sizeof(line));
+    ST_INFO("Non-default configuration: %s", line[0] ? line : "(none)");
+    if (cfg->zookeeper_connect)
+        ST_INFO("zookeeper.connect=%s is accepted but not used yet: this version runs a single "
+                "broker", cfg->zookeeper_connect);
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        if (cfg->listener_list[i].protocol == ST_PROTO_SSL)
+            ST_INFO("ssl.* keys apply to the SSL listener");
+}
+
+static int register_self(st_broker_t *b)
+{
+    st_broker_endpoint_t self;
+    memset(&self, 0, sizeof(self));
+    self.id = b->cfg.broker_id;
+    snprintf(self.rack, sizeof(self.rack), "%s", b->cfg.broker_rack ? b->cfg.broker_rack : "");
+    self.listeners = b->cfg.advertised_list;
+    self.n_listeners = b->cfg.n_listeners;
+    /* An advertised port 0 means "the port we got": patch it in once listeners are bound. */
+    for (size_t i = 0; i < b->cfg.n_listeners; i++)
+        if (self.listeners[i].port == 0)
+            self.listeners[i].port = b->net->listeners[i].port;
+    int r = st_metadata_cache_set_brokers(b->meta, &self, 1);
+    st_metadata_cache_set_controller(b->meta, b->cfg.broker_id);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    char **overrides = calloc((size_t)argc, sizeof(char *));
+    int n_overrides = 0;
+    if (!overrides)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            free(overrides);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("strand-broker %s\n", STRAND_VERSION);
+            free(overrides);
+            return 0;
+        } else if (strcmp(a, "--help-config") == 0) {
+            st_cfg_print_help(st_broker_config_table, stdout);
+            free(overrides);
+            return 0;
+        } else if (strcmp(a, "--override") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "strand-broker: --override needs key=value\n");
+                free(overrides);
+                return 1;
+            }
+            overrides[n_overrides++] = argv[++i];
+        } else if (strncmp(a, "--override=", 11) == 0) {
+            overrides[n_overrides++] = argv[i] + 11;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "strand-broker: unknown option '%s'\n", a);
+            usage(stderr);
+            free(overrides);
+            return 1;
+        } else if (!config_path) {
+            config_path = a;
+        } else {
+            fprintf(stderr, "strand-broker: unexpected argument '%s'\n", a);
+            usage(stderr);
+            free(overrides);
+            return 1;
+        }
+    }
+    if (!config_path) {
+        usage(stderr);
+        free(overrides);
+        return 1;
+    }
+
+    static st_broker_t broker;
+    st_broker_t *b = &broker;
+    if (load_config(&b->cfg, config_path, overrides, n_overrides) != 0) {
+        st_broker_config_free(&b->cfg);
+        free(overrides);
+        return 1;
+    }
+    free(overrides);
+    log_startup(&b->cfg);
+
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() < 0) {
+        ST_ERROR("libevent has no pthreads support");
+        return 1;
+    }
+
+    int exit_code = 1;
+    struct event_base *main_base = NULL;
+    struct event *sigterm_ev = NULL, *sigint_ev = NULL;
+    st_maintenance_t *maint = NULL;
+    st_log_config_t log_defaults;
+    st_broker_config_log_defaults(&b->cfg, &log_defaults);
+    int r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
+                                &log_defaults, &b->mgr);
+    if (r < 0) {
+        ST_ERROR("Cannot open the log dirs: %s", strerror(-r));
+        goto out;
+    }
+    r = st_registry_open(&b->cfg, b->mgr, b->cfg.num_network_threads, &b->reg);
+    if (r < 0) {
+        ST_ERROR("Cannot load the topics: %s", strerror(-r));
+        goto out;
+    }
+    r = st_metadata_cache_new(st_registry_cluster_id(b->reg), &b->meta);
+    main_base = r == 0 ? event_base_new() : NULL;
+    if (!main_base) {
+        ST_ERROR("Out of memory at start-up");
+        goto out;
+    }
+    r = st_net_create(b, main_base, &b->net);
+    if (r < 0)
+        goto out;   /* logged, naming the listener */
+    if (register_self(b) < 0) {
+        ST_ERROR("Out of memory at start-up");
+        goto out;
+    }
+    st_registry_set_wake(b->reg, st_net_wake_loop, b->net);
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    r = st_maintenance_start(b, &maint);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r < 0) {
+        ST_ERROR("Cannot start the maintenance thread: %s", strerror(-r));
+        goto out;
+    }
+    sigterm_ev = evsignal_new(main_base, SIGTERM, on_signal, main_base);
+    sigint_ev = evsignal_new(main_base, SIGINT, on_signal, main_base);
+    if (!sigterm_ev || !sigint_ev || evsignal_add(sigterm_ev, NULL) < 0 ||
+        evsignal_add(sigint_ev, NULL) < 0) {
+        ST_ERROR("Cannot install the signal handlers");
+        goto out;
+    }
+    if (st_net_start(b->net) < 0)
+        goto out;
+    ST_INFO("Broker %" PRId32 " started (cluster id %s, %d network threads)", b->cfg.broker_id,
+            st_registry_cluster_id(b->reg), b->cfg.num_network_threads);
+
+    event_base_dispatch(main_base);
+    exit_code = 0;
+
+out:
+    if (b->net) {
+        st_net_stop_accepting(b->net);
+        st_net_shutdown(b->net, SHUTDOWN_GRACE_MS);
+    }
+    st_maintenance_stop(maint);
+    if (exit_code == 0)
+        st_error_counts_log();
+    st_registry_close(b->reg);
+    if (b->mgr)
+        st_log_manager_close(b->mgr);
+    st_net_free(b->net);
+    st_metadata_cache_free(b->meta);
+    if (sigterm_ev)
+        event_free(sigterm_ev);
+    if (sigint_ev)
+        event_free(sigint_ev);
+    if (main_base)
+        event_base_free(main_base);
+    if (exit_code == 0)
+        ST_INFO("Broker %" PRId32 " shut down cleanly", b->cfg.broker_id);
+    st_broker_config_free(&b->cfg);
+    return exit_code;
+}

@@ -1,0 +1,95 @@
+/* Request dispatch, the one error path, and the handlers' common interface.
+ *
+ * A request is handled inline on its connection's loop thread: st_request_dispatch decodes the
+ * header, checks the API key and version against the table ApiVersions advertises, and calls
+ * the handler, which decodes its body (into the connection's arena), does the work and queues
+ * exactly one response with st_request_respond -- or none for Produce with acks=0, or parks
+ * (Fetch). A handler returns 0, or a negative value after st_reply_fatal when the request broke
+ * the protocol: the connection is then closed.
+ *
+ * Unsupported API key or version: the broker answers with an ApiVersionsResponse carrying
+ * UNSUPPORTED_VERSION and the supported ranges, whatever the API asked for (Kafka does this for
+ * ApiVersions; Strand does it for every API so that a client can always decode the answer to a
+ * request it should not have sent as an ApiVersionsResponse). The connection stays usable. */
+#ifndef ST_REQUEST_H
+#define ST_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strand.pb-c.h"
+
+#include "arena.h"
+#include "broker.h"
+#include "conn.h"
+#include "st_error.h"
+
+typedef struct st_request {
+    st_conn_t *conn;
+    st_broker_t *broker;
+    st_arena_t *arena;
+    int32_t api_key;
+    int32_t api_version;
+    int32_t correlation_id;
+    const char *client_id;
+    const uint8_t *body;
+    size_t body_len;
+    uint8_t *tail;               /* writable: Produce appends stamp batches in place */
+    size_t tail_len;
+} st_request_t;
+
+typedef struct st_api_def {
+    int32_t key;
+    int32_t min_version, max_version;
+    const char *name;
+    int (*handler)(st_request_t *req);
+} st_api_def_t;
+
+const st_api_def_t *st_api_table(size_t *ret_n);
+const char *st_api_name(int32_t api_key);
+
+/* Handles one frame payload (after the size prefix). <0: close the connection (logged). */
+int st_request_dispatch(st_conn_t *conn, st_broker_t *broker, uint8_t *payload, size_t len);
+
+/* THE error path: every error the broker reports to a client goes through here. Counts the
+ * code, logs it with the peer, client id and API (at INFO for codes that point at a client bug
+ * or a limit, DEBUG for routine ones like UNKNOWN_TOPIC_OR_PARTITION, ERROR for storage
+ * errors), and returns the code for the response field. With ret_msg non-NULL the formatted
+ * message is also copied into the arena for the response's error_message. */
+int32_t st_reply_error(st_request_t *req, int code, char **ret_msg, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A protocol violation: counted as INVALID_REQUEST, logged at ERROR naming the peer ("closing
+ * connection"), returns -EBADMSG for the caller to return (the connection is closed). req may
+ * be NULL when no request header was decoded yet. */
+int st_reply_fatal(st_conn_t *conn, const st_request_t *req, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* How many times each error code was sent, logged in one line (at shutdown). */
+void st_error_counts_log(void);
+uint64_t st_error_count(int code);
+
+/* Queues the response (see st_conn_queue_response). */
+int st_request_respond(st_request_t *req, const ProtobufCMessage *body, st_log_slice_t *slices,
+                       size_t n_slices);
+
+/* Handlers (handle_*.c). */
+int st_handle_api_versions(st_request_t *req);
+int st_handle_metadata(st_request_t *req);
+int st_handle_produce(st_request_t *req);
+int st_handle_fetch(st_request_t *req);
+int st_handle_list_offsets(st_request_t *req);
+int st_handle_create_topics(st_request_t *req);
+int st_handle_delete_topics(st_request_t *req);
+/* The ApiVersionsResponse with this error code (used for unsupported versions too). */
+int st_api_versions_respond(st_request_t *req, int32_t error_code);
+/* Metadata's auto-creation; returns an st_error_t code, message in the arena. */
+int st_admin_auto_create(st_request_t *req, const char *topic, char **ret_msg);
+
+/* Parked fetches (handle_fetch.c), driven by conn.c on the loop thread:
+ * recheck: 1 = answered (the wait is finished), 0 = still waiting, <0 = close the connection.
+ * final: answer with whatever is there (timer expired or shutting down).
+ * abort: the connection is closing; release everything without answering. */
+int st_fetch_recheck(st_fetch_wait_t *wait, bool final);
+void st_fetch_abort(st_fetch_wait_t *wait);
+
+#endif

@@ -1,0 +1,395 @@
+/* The admin client (strand_admin_* in strand.h): CreateTopics / DeleteTopics to the controller,
+ * list / describe topics and describe the cluster from Metadata. Every call is synchronous;
+ * calls are serialised with a.call_lock so any thread may use the handle. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "st_client.h"
+#include "strand.h"
+
+struct strand_admin {
+    st_client_t cl;
+    pthread_mutex_t call_lock;
+};
+
+strand_admin_t *strand_admin_new(const strand_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    strand_admin_t *a = calloc(1, sizeof(*a));
+    if (!a) {
+        st_client_errstr(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&a->call_lock, NULL);
+    if (st_client_init(&a->cl, conf, NULL, a, errstr, errstr_size) != 0) {
+        pthread_mutex_destroy(&a->call_lock);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void strand_admin_destroy(strand_admin_t *a)
+{
+    if (!a)
+        return;
+    st_client_stop(&a->cl);
+    st_client_destroy(&a->cl);
+    pthread_mutex_destroy(&a->call_lock);
+    free(a);
+}
+
+static int call_timeout(const strand_admin_t *a, int timeout_ms)
+{
+    int base = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
+    return base > INT32_MAX - 5000 ? INT32_MAX : base + 5000;
+}
+
+/* Sends a request and unpacks the response body with unpack(); 0 or an error with errstr. */
+static int admin_call(strand_admin_t *a, int32_t target, int32_t api, const ProtobufCMessage *body,
+                      int timeout_ms, ProtobufCMessage *(*unpack)(size_t, const uint8_t *),
+                      ProtobufCMessage **ret_msg, char *errstr, size_t errstr_size)
+{
+    st_rframe_t resp = { 0 };
+    pthread_mutex_lock(&a->call_lock);
+    int err = st_client_call(&a->cl, target, api, body, call_timeout(a, timeout_ms), &resp,
+                             errstr, errstr_size);
+    pthread_mutex_unlock(&a->call_lock);
+    if (err)
+        return err;
+    ProtobufCMessage *msg = unpack(resp.view.body_len, resp.view.body);
+    st_client_frame_release(&a->cl, &resp);
+    if (!msg) {
+        st_client_errstr(errstr, errstr_size, "undecodable response from the broker");
+        return ST_ERR_BAD_RESPONSE;
+    }
+    *ret_msg = msg;
+    return 0;
+}
+
+static ProtobufCMessage *unpack_create(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__create_topics_response__unpack(NULL, len, data);
+}
+static ProtobufCMessage *unpack_delete(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__delete_topics_response__unpack(NULL, len, data);
+}
+static ProtobufCMessage *unpack_metadata(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__metadata_response__unpack(NULL, len, data);
+}
+
+static int topic_result(const char *name, int code, const char *message, char *errstr,
+                        size_t errstr_size)
+{
+    if (code)
+        st_client_errstr(errstr, errstr_size, "topic '%s': %s (%s)", name,
+                         message && *message ? message : st_error_desc(code), st_error_name(code));
+    return code;
+}
+
+int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic, int timeout_ms,
+                              char *errstr, size_t errstr_size)
+{
+    if (!a || !topic || !topic->name || !*topic->name ||
+        (topic->config_count && (!topic->config_keys || !topic->config_values))) {
+        st_client_errstr(errstr, errstr_size, "invalid argument");
+        return ST_ERR_INVALID_ARG;
+    }
+    Strand__CreatableTopicConfig *cfgs = calloc(topic->config_count + 1, sizeof(*cfgs));
+    Strand__CreatableTopicConfig **cfgp = calloc(topic->config_count + 1, sizeof(*cfgp));
+    if (!cfgs || !cfgp) {
+        free(cfgs);
+        free(cfgp);
+        st_client_errstr(errstr, errstr_size, "out of memory");
+        return ST_ERR_INVALID_ARG;
+    }
+    for (size_t i = 0; i < topic->config_count; i++) {
+        strand__creatable_topic_config__init(&cfgs[i]);
+        cfgs[i].name = (char *)topic->config_keys[i];
+        cfgs[i].value = (char *)topic->config_values[i];
+        cfgp[i] = &cfgs[i];
+    }
+    Strand__CreatableTopic ct = STRAND__CREATABLE_TOPIC__INIT;
+    ct.name = (char *)topic->name;
+    ct.num_partitions = topic->num_partitions;
+    ct.replication_factor = topic->replication_factor;
+    ct.n_configs = topic->config_count;
+    ct.configs = cfgp;
+    Strand__CreatableTopic *ctp = &ct;
+    Strand__CreateTopicsRequest req = STRAND__CREATE_TOPICS_REQUEST__INIT;
+    req.n_topics = 1;
+    req.topics = &ctp;
+    req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
+    ProtobufCMessage *msg = NULL;
+    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_TOPICS, &req.base,
+                         timeout_ms, unpack_create, &msg, errstr, errstr_size);
+    free(cfgs);
+    free(cfgp);
+    if (err)
+        return err;
+    Strand__CreateTopicsResponse *resp = (Strand__CreateTopicsResponse *)msg;
+    err = ST_ERR_BAD_RESPONSE;
+    st_client_errstr(errstr, errstr_size, "topic '%s' missing from the CreateTopics response",
+                     topic->name);
+    for (size_t i = 0; i < resp->n_topics; i++)
+        if (resp->topics[i]->name && strcmp(resp->topics[i]->name, topic->name) == 0)
+            err = topic_result(topic->name, resp->topics[i]->error_code,
+                               resp->topics[i]->error_message, errstr, errstr_size);
+    strand__create_topics_response__free_unpacked(resp, NULL);
+    if (!err)
+        st_client_md_refresh(&a->cl);
+    return err;
+}
+
+int strand_admin_delete_topic(strand_admin_t *a, const char *name, int timeout_ms, char *errstr,
+                              size_t errstr_size)
+{
+    if (!a || !name || !*name) {
+        st_client_errstr(errstr, errstr_size, "invalid argument");
+        return ST_ERR_INVALID_ARG;
+    }
+    char *names[1] = { (char *)name };
+    Strand__DeleteTopicsRequest req = STRAND__DELETE_TOPICS_REQUEST__INIT;
+    req.n_topic_names = 1;
+    req.topic_names = names;
+    req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
+    ProtobufCMessage *msg = NULL;
+    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__DELETE_TOPICS, &req.base,
+                         timeout_ms, unpack_delete, &msg, errstr, errstr_size);
+    if (err)
+        return err;
+    Strand__DeleteTopicsResponse *resp = (Strand__DeleteTopicsResponse *)msg;
+    err = ST_ERR_BAD_RESPONSE;
+    st_client_errstr(errstr, errstr_size, "topic '%s' missing from the DeleteTopics response", name);
+    for (size_t i = 0; i < resp->n_responses; i++)
+        if (resp->responses[i]->name && strcmp(resp->responses[i]->name, name) == 0)
+            err = topic_result(name, resp->responses[i]->error_code,
+                               resp->responses[i]->error_message, errstr, errstr_size);
+    strand__delete_topics_response__free_unpacked(resp, NULL);
+    return err;
+}
+
+static int metadata(strand_admin_t *a, const char *const *names, size_t count, bool all,
+                    int timeout_ms, Strand__MetadataResponse **ret)
+{
+    Strand__MetadataRequest req = STRAND__METADATA_REQUEST__INIT;
+    req.all_topics = all;
+    req.n_topics = all ? 0 : count;
+    req.topics = (char **)names;
+    req.allow_auto_topic_creation = false;
+    ProtobufCMessage *msg = NULL;
+    int err = admin_call(a, ST_BROKER_ANY, STRAND__API_KEY__METADATA, &req.base, timeout_ms,
+                         unpack_metadata, &msg, NULL, 0);
+    if (!err)
+        *ret = (Strand__MetadataResponse *)msg;
+    return err;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strand_names_free(char **names, size_t count)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+int strand_admin_list_topics(strand_admin_t *a, bool include_internal, int timeout_ms,
+                             char ***ret_names, size_t *ret_count)
+{
+    if (!a || !ret_names || !ret_count)
+        return ST_ERR_INVALID_ARG;
+    Strand__MetadataResponse *md = NULL;
+    int err = metadata(a, NULL, 0, true, timeout_ms, &md);
+    if (err)
+        return err;
+    char **names = calloc(md->n_topics + 1, sizeof(*names));
+    size_t n = 0;
+    for (size_t i = 0; names && i < md->n_topics; i++) {
+        const Strand__TopicMetadata *t = md->topics[i];
+        if (!t->name || !*t->name || t->error_code || (t->is_internal && !include_internal))
+            continue;
+        if (!(names[n] = strdup(t->name))) {
+            strand_names_free(names, n);
+            names = NULL;
+            break;
+        }
+        n++;
+    }
+    strand__metadata_response__free_unpacked(md, NULL);
+    if (!names)
+        return ST_ERR_INVALID_ARG;
+    qsort(names, n, sizeof(*names), cmp_str);
+    *ret_names = names;
+    *ret_count = n;
+    return 0;
+}
+
+void strand_topic_infos_free(strand_topic_info_t *topics, size_t count)
+{
+    if (!topics)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        for (size_t k = 0; k < topics[i].partition_count; k++) {
+            free(topics[i].partitions[k].replicas);
+            free(topics[i].partitions[k].isr);
+            free(topics[i].partitions[k].offline);
+        }
+        free(topics[i].partitions);
+        free(topics[i].name);
+    }
+    free(topics);
+}
+
+static int cmp_pinfo(const void *a, const void *b)
+{
+    const strand_partition_info_t *x = a, *y = b;
+    return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+static int cmp_tinfo(const void *a, const void *b)
+{
+    const strand_topic_info_t *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+static int fill_topic(strand_topic_info_t *ti, const Strand__TopicMetadata *t)
+{
+    ti->name = strdup(t->name ? t->name : "");
+    ti->error = t->error_code;
+    ti->is_internal = t->is_internal;
+    ti->partitions = calloc(t->n_partitions + 1, sizeof(*ti->partitions));
+    if (!ti->name || !ti->partitions)
+        return -ENOMEM;
+    for (size_t k = 0; k < t->n_partitions; k++) {
+        st_md_partition_t mp;
+        if (st_md_partition_copy(&mp, t->partitions[k]) < 0)
+            return -ENOMEM;
+        strand_partition_info_t *pi = &ti->partitions[ti->partition_count++];
+        pi->partition = mp.partition;
+        pi->error = mp.error;
+        pi->leader = mp.leader;
+        pi->leader_epoch = mp.leader_epoch;
+        pi->replicas = mp.replicas;
+        pi->replica_count = mp.n_replicas;
+        pi->isr = mp.isr;
+        pi->isr_count = mp.n_isr;
+        pi->offline = mp.offline;
+        pi->offline_count = mp.n_offline;
+    }
+    qsort(ti->partitions, ti->partition_count, sizeof(*ti->partitions), cmp_pinfo);
+    return 0;
+}
+
+int strand_admin_describe_topics(strand_admin_t *a, const char *const *names, size_t count,
+                                 int timeout_ms, strand_topic_info_t **ret_topics,
+                                 size_t *ret_count)
+{
+    if (!a || !ret_topics || !ret_count || (count && !names))
+        return ST_ERR_INVALID_ARG;
+    Strand__MetadataResponse *md = NULL;
+    int err = metadata(a, names, count, count == 0, timeout_ms, &md);
+    if (err)
+        return err;
+    size_t want = count ? count : md->n_topics;
+    strand_topic_info_t *out = calloc(want + 1, sizeof(*out));
+    size_t n = 0;
+    int ret = out ? 0 : ST_ERR_INVALID_ARG;
+    for (size_t i = 0; ret == 0 && i < want; i++) {
+        const Strand__TopicMetadata *t = NULL;
+        if (count) {
+            for (size_t j = 0; j < md->n_topics && !t; j++)
+                if (md->topics[j]->name && strcmp(md->topics[j]->name, names[i]) == 0)
+                    t = md->topics[j];
+        } else {
+            t = md->topics[i];
+            if (!t->name || !*t->name)
+                continue;
+        }
+        strand_topic_info_t *ti = &out[n++];
+        if (!t) {
+            ti->name = strdup(names[i]);
+            ti->error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            if (!ti->name)
+                ret = ST_ERR_INVALID_ARG;
+            continue;
+        }
+        if (fill_topic(ti, t) < 0)
+            ret = ST_ERR_INVALID_ARG;
+    }
+    strand__metadata_response__free_unpacked(md, NULL);
+    if (ret) {
+        strand_topic_infos_free(out, n);
+        return ret;
+    }
+    if (!count)
+        qsort(out, n, sizeof(*out), cmp_tinfo);
+    *ret_topics = out;
+    *ret_count = n;
+    return 0;
+}
+
+void strand_broker_infos_free(strand_broker_info_t *brokers, size_t count)
+{
+    if (!brokers)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        free(brokers[i].host);
+        free(brokers[i].rack);
+    }
+    free(brokers);
+}
+
+static int cmp_binfo(const void *a, const void *b)
+{
+    const strand_broker_info_t *x = a, *y = b;
+    return (x->node_id > y->node_id) - (x->node_id < y->node_id);
+}
+
+int strand_admin_describe_cluster(strand_admin_t *a, int timeout_ms,
+                                  strand_broker_info_t **ret_brokers, size_t *ret_count,
+                                  int32_t *ret_controller_id, char **ret_cluster_id)
+{
+    if (!a || !ret_brokers || !ret_count)
+        return ST_ERR_INVALID_ARG;
+    Strand__MetadataResponse *md = NULL;
+    int err = metadata(a, NULL, 0, false, timeout_ms, &md);
+    if (err)
+        return err;
+    strand_broker_info_t *out = calloc(md->n_brokers + 1, sizeof(*out));
+    char *cluster = ret_cluster_id ? strdup(md->cluster_id ? md->cluster_id : "") : NULL;
+    bool oom = !out || (ret_cluster_id && !cluster);
+    size_t n = 0;
+    for (size_t i = 0; !oom && i < md->n_brokers; i++) {
+        const Strand__BrokerMetadata *b = md->brokers[i];
+        out[n].node_id = b->node_id;
+        out[n].port = b->port;
+        out[n].host = strdup(b->host ? b->host : "");
+        out[n].rack = strdup(b->rack ? b->rack : "");
+        n++;
+        if (!out[n - 1].host || !out[n - 1].rack)
+            oom = true;
+    }
+    int32_t controller = md->controller_id;
+    strand__metadata_response__free_unpacked(md, NULL);
+    if (oom) {
+        strand_broker_infos_free(out, n);
+        free(cluster);
+        return ST_ERR_INVALID_ARG;
+    }
+    qsort(out, n, sizeof(*out), cmp_binfo);
+    *ret_brokers = out;
+    *ret_count = n;
+    if (ret_controller_id)
+        *ret_controller_id = controller;
+    if (ret_cluster_id)
+        *ret_cluster_id = cluster;
+    return 0;
+}

@@ -1,0 +1,327 @@
+/* The client's metadata cache: Metadata requests (bootstrap, on demand, every
+ * metadata.max.age.ms), applying responses (brokers, controller, topics with partition leaders,
+ * replicas and ISR) and waiting for a topic to become known. Written by the I/O thread, read by
+ * anyone under cl->lock (see st_client.h). */
+#include "st_client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "st_logger.h"
+
+void st_client_md_refresh(st_client_t *cl)
+{
+    atomic_store(&cl->md_wanted, true);
+    st_client_wake(cl);
+}
+
+void st_client_md_want(st_client_t *cl, const char *topic)
+{
+    pthread_mutex_lock(&cl->lock);
+    bool found = false;
+    for (size_t i = 0; i < cl->n_md_interest && !found; i++)
+        found = strcmp(cl->md_interest[i], topic) == 0;
+    if (!found) {
+        char **grown = realloc(cl->md_interest, (cl->n_md_interest + 1) * sizeof(*grown));
+        char *copy = strdup(topic);
+        if (grown)
+            cl->md_interest = grown;
+        if (grown && copy) {
+            cl->md_interest[cl->n_md_interest++] = copy;
+            cl->md_interest_gen++;
+        } else {
+            free(copy);
+        }
+    }
+    pthread_mutex_unlock(&cl->lock);
+    st_client_md_refresh(cl);
+}
+
+const st_md_topic_t *st_client_md_topic_locked(const st_client_t *cl, const char *topic)
+{
+    for (size_t i = 0; i < cl->n_topics; i++)
+        if (strcmp(cl->topics[i].name, topic) == 0)
+            return &cl->topics[i];
+    return NULL;
+}
+
+int32_t st_client_md_leader(st_client_t *cl, const char *topic, int32_t partition)
+{
+    int32_t leader = -1;
+    pthread_mutex_lock(&cl->lock);
+    const st_md_topic_t *t = st_client_md_topic_locked(cl, topic);
+    if (t && partition >= 0 && (size_t)partition < t->n_parts &&
+        t->parts[partition].partition == partition)
+        leader = t->parts[partition].leader;
+    pthread_mutex_unlock(&cl->lock);
+    return leader;
+}
+
+static int32_t *dup_ids(const int32_t *src, size_t n)
+{
+    int32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+    if (ids && n)
+        memcpy(ids, src, n * sizeof(*ids));
+    return ids;
+}
+
+int st_md_partition_copy(st_md_partition_t *dst, const Strand__PartitionMetadata *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->partition = src->partition;
+    dst->error = src->error_code;
+    dst->leader = src->leader;
+    dst->leader_epoch = src->leader_epoch;
+    dst->replicas = dup_ids(src->replicas, src->n_replicas);
+    dst->n_replicas = src->n_replicas;
+    dst->isr = dup_ids(src->isr, src->n_isr);
+    dst->n_isr = src->n_isr;
+    dst->offline = dup_ids(src->offline_replicas, src->n_offline_replicas);
+    dst->n_offline = src->n_offline_replicas;
+    if (!dst->replicas || !dst->isr || !dst->offline) {
+        st_md_partition_free(dst);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void st_md_partition_free(st_md_partition_t *p)
+{
+    free(p->replicas);
+    free(p->isr);
+    free(p->offline);
+    p->replicas = p->isr = p->offline = NULL;
+}
+
+static void topic_clear(st_md_topic_t *t)
+{
+    for (size_t i = 0; i < t->n_parts; i++)
+        st_md_partition_free(&t->parts[i]);
+    free(t->parts);
+    t->parts = NULL;
+    t->n_parts = 0;
+}
+
+static int cmp_part(const void *a, const void *b)
+{
+    const st_md_partition_t *x = a, *y = b;
+    return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* Replaces t's partitions with those of src. cl->lock held. */
+static int topic_fill(st_md_topic_t *t, const Strand__TopicMetadata *src, uint64_t version)
+{
+    st_md_partition_t *parts = calloc(src->n_partitions ? src->n_partitions : 1, sizeof(*parts));
+    if (!parts)
+        return -ENOMEM;
+    for (size_t i = 0; i < src->n_partitions; i++) {
+        if (st_md_partition_copy(&parts[i], src->partitions[i]) < 0) {
+            for (size_t j = 0; j < i; j++)
+                st_md_partition_free(&parts[j]);
+            free(parts);
+            return -ENOMEM;
+        }
+    }
+    qsort(parts, src->n_partitions, sizeof(*parts), cmp_part);
+    topic_clear(t);
+    t->parts = parts;
+    t->n_parts = src->n_partitions;
+    t->error = src->error_code;
+    t->internal = src->is_internal;
+    t->version = version;
+    /* A topic whose partitions are not exactly 0..n-1 is not usable yet. */
+    for (size_t i = 0; i < t->n_parts && t->error == 0; i++)
+        if (t->parts[i].partition != (int32_t)i)
+            t->error = ST_ERR_LEADER_NOT_AVAILABLE;
+    return 0;
+}
+
+void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp)
+{
+    for (size_t i = 0; i < resp->n_brokers; i++) {
+        const Strand__BrokerMetadata *bm = resp->brokers[i];
+        if (bm->node_id >= 0 && bm->host && bm->port > 0 && bm->port < 65536)
+            st_client_broker_upsert(cl, bm->node_id, bm->host, bm->port);
+    }
+    pthread_mutex_lock(&cl->lock);
+    cl->md_version++;
+    cl->controller_id = resp->controller_id;
+    if (resp->cluster_id && (!cl->cluster_id || strcmp(cl->cluster_id, resp->cluster_id) != 0)) {
+        free(cl->cluster_id);
+        cl->cluster_id = strdup(resp->cluster_id);
+    }
+    for (size_t i = 0; i < resp->n_topics; i++) {
+        const Strand__TopicMetadata *tm = resp->topics[i];
+        if (!tm->name || !*tm->name)
+            continue;
+        st_md_topic_t *t = (st_md_topic_t *)st_client_md_topic_locked(cl, tm->name);
+        if (!t) {
+            st_md_topic_t *grown = realloc(cl->topics, (cl->n_topics + 1) * sizeof(*grown));
+            if (!grown)
+                continue;
+            cl->topics = grown;
+            t = &cl->topics[cl->n_topics];
+            memset(t, 0, sizeof(*t));
+            if (!(t->name = strdup(tm->name)))
+                continue;
+            cl->n_topics++;
+        }
+        if (topic_fill(t, tm, cl->md_version) < 0)
+            ST_DEBUG("client: out of memory applying metadata for topic %s", tm->name);
+    }
+    cl->md_last_err = 0;
+    cl->md_last_errstr[0] = '\0';
+    pthread_cond_broadcast(&cl->md_cond);
+    pthread_mutex_unlock(&cl->lock);
+}
+
+static void md_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, st_rframe_t *resp)
+{
+    (void)req;
+    int64_t now = st_client_now_ms();
+    cl->md_inflight = false;
+    cl->md_not_before_ms = now + cl->conf.retry_backoff_ms;
+    Strand__MetadataResponse *mr = NULL;
+    if (!err) {
+        mr = strand__metadata_response__unpack(NULL, resp->view.body_len, resp->view.body);
+        if (!mr) {
+            err = ST_ERR_BAD_RESPONSE;
+            errstr = "undecodable Metadata response";
+        }
+    }
+    if (err) {
+        ST_DEBUG("client: metadata request failed: %s", errstr);
+        pthread_mutex_lock(&cl->lock);
+        cl->md_last_err = err;
+        snprintf(cl->md_last_errstr, sizeof(cl->md_last_errstr), "%s", errstr);
+        pthread_cond_broadcast(&cl->md_cond);
+        pthread_mutex_unlock(&cl->lock);
+        atomic_store(&cl->md_wanted, true);
+        return;
+    }
+    st_client_md_apply(cl, mr);
+    strand__metadata_response__free_unpacked(mr, NULL);
+    cl->md_last_ok_ms = now;
+    pthread_mutex_lock(&cl->lock);
+    bool grown = cl->md_interest_gen != cl->md_req_interest_gen;
+    pthread_mutex_unlock(&cl->lock);
+    if (grown)
+        cl->md_not_before_ms = now;   /* someone is waiting for a topic this did not cover */
+    if (cl->role && cl->role->on_metadata)
+        cl->role->on_metadata(cl);
+}
+
+void st_client_md_tick(st_client_t *cl, int64_t now_ms)
+{
+    if (cl->md_inflight || now_ms < cl->md_not_before_ms)
+        return;
+    bool due = cl->md_last_ok_ms && now_ms >= cl->md_last_ok_ms + cl->conf.metadata_max_age_ms;
+    if (!atomic_load(&cl->md_wanted) && !due)
+        return;
+    atomic_store(&cl->md_wanted, false);
+    Strand__MetadataRequest mr = STRAND__METADATA_REQUEST__INIT;
+    pthread_mutex_lock(&cl->lock);
+    mr.n_topics = cl->n_md_interest;
+    mr.topics = cl->md_interest;
+    mr.all_topics = false;
+    mr.allow_auto_topic_creation = cl->md_auto_create;
+    cl->md_req_interest_gen = cl->md_interest_gen;
+    st_req_t *req = st_req_new(cl, STRAND__API_KEY__METADATA, &mr.base, 0, ST_BROKER_ANY, -1,
+                               md_cb, NULL);
+    pthread_mutex_unlock(&cl->lock);
+    if (!req) {
+        atomic_store(&cl->md_wanted, true);
+        return;
+    }
+    cl->md_inflight = true;
+    st_client_send(cl, req);
+}
+
+int st_client_md_wait_topic(st_client_t *cl, const char *topic, int64_t deadline_ms,
+                            bool fail_unknown, int32_t *ret_count, char *errstr,
+                            size_t errstr_size)
+{
+    pthread_mutex_lock(&cl->lock);
+    uint64_t v0 = cl->md_version;
+    const st_md_topic_t *t = st_client_md_topic_locked(cl, topic);
+    if (t && t->error == 0 && t->n_parts > 0) {
+        *ret_count = (int32_t)t->n_parts;
+        pthread_mutex_unlock(&cl->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&cl->lock);
+    st_client_md_want(cl, topic);
+    pthread_mutex_lock(&cl->lock);
+    uint64_t seen = cl->md_version;
+    for (;;) {
+        t = st_client_md_topic_locked(cl, topic);
+        if (t && t->error == 0 && t->n_parts > 0) {
+            *ret_count = (int32_t)t->n_parts;
+            pthread_mutex_unlock(&cl->lock);
+            return 0;
+        }
+        if (fail_unknown && t && t->version > v0 && t->error == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+            pthread_mutex_unlock(&cl->lock);
+            st_client_errstr(errstr, errstr_size, "topic '%s' does not exist", topic);
+            return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        int64_t now = st_client_now_ms();
+        if (now >= deadline_ms) {
+            int err;
+            if (t && t->error) {
+                err = t->error;
+                st_client_errstr(errstr, errstr_size, "topic '%s': %s", topic,
+                                 st_error_desc(t->error));
+            } else if (cl->md_last_err) {
+                err = cl->md_last_err;
+                st_client_errstr(errstr, errstr_size, "metadata for topic '%s' unavailable: %s",
+                                 topic, cl->md_last_errstr);
+            } else {
+                err = ST_ERR_TIMED_OUT;
+                st_client_errstr(errstr, errstr_size, "timed out waiting for metadata of topic '%s'",
+                                 topic);
+            }
+            pthread_mutex_unlock(&cl->lock);
+            return err;
+        }
+        if (cl->md_version != seen) {
+            seen = cl->md_version;
+            pthread_mutex_unlock(&cl->lock);
+            st_client_md_refresh(cl);
+            pthread_mutex_lock(&cl->lock);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait = deadline_ms - now;
+        if (wait > 200)
+            wait = 200;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&cl->md_cond, &cl->lock, &ts);
+    }
+}
+
+void st_client_md_free(st_client_t *cl)
+{
+    for (size_t i = 0; i < cl->n_topics; i++) {
+        topic_clear(&cl->topics[i]);
+        free(cl->topics[i].name);
+    }
+    free(cl->topics);
+    cl->topics = NULL;
+    cl->n_topics = 0;
+    for (size_t i = 0; i < cl->n_md_interest; i++)
+        free(cl->md_interest[i]);
+    free(cl->md_interest);
+    cl->md_interest = NULL;
+    cl->n_md_interest = 0;
+    free(cl->cluster_id);
+    cl->cluster_id = NULL;
+}

@@ -1,0 +1,413 @@
+/* strand.h -- the Strand client library: producer, consumer and admin client.
+ *
+ * Strand speaks its own protobuf-framed protocol (proto/strand.proto) but keeps Apache Kafka's
+ * model and configuration names, so a Kafka user finds the same knobs here:
+ *
+ *   strand_conf_t      key=value configuration with Kafka's property names (bootstrap.servers,
+ *                      acks, linger.ms, batch.size, compression.type, auto.offset.reset, ...).
+ *   strand_producer_t  asynchronous, batching producer with per-record delivery callbacks.
+ *   strand_consumer_t  manual-assignment consumer (no consumer groups yet) returning zero-copy
+ *                      views of fetched records.
+ *   strand_admin_t     create / delete / list / describe topics.
+ *
+ * ----------------------------------------------------------------------------------------------
+ * Errors
+ *   Every function that can fail returns an `int` error code: 0 (ST_ERR_NONE) on success, else
+ *   one of the st_error_t codes of st_error.h (Kafka's numbers for broker errors, for example
+ *   ST_ERR_UNKNOWN_TOPIC_OR_PARTITION = 3; negative ST_ERR_* codes below -100 for client-side
+ *   errors such as ST_ERR_TRANSPORT, ST_ERR_TIMED_OUT, ST_ERR_INVALID_ARG). strand_err_name()
+ *   and strand_err_desc() turn a code into text. Where a function takes `errstr`/`errstr_size`
+ *   it also writes one human-readable line there on failure (naming the key, the broker
+ *   address, ...); errstr may be NULL. Constructors return NULL on failure.
+ *
+ * Threads
+ *   Each producer, consumer and admin handle owns ONE background I/O thread which holds the
+ *   broker connections (non-blocking sockets, epoll), sends requests and reads responses. The
+ *   rules for the application's threads are given per handle type below and per function.
+ *
+ * Memory
+ *   Strings and buffers passed IN are copied (or fully consumed) before the call returns unless
+ *   stated otherwise. Memory returned OUT is either owned by the library (a "view", with its
+ *   lifetime stated) or must be released with the named *_free / *_destroy function.
+ *
+ * Example: tools/examples/strand_example.c (built by meson) produces and consumes a few
+ * records; the command-line tools in tools/ use nothing but this header.
+ * ---------------------------------------------------------------------------------------------- */
+#ifndef STRAND_H
+#define STRAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "st_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Library version, e.g. "0.1.0". Static string. */
+const char *strand_version(void);
+
+/* Error code -> "UNKNOWN_TOPIC_OR_PARTITION" / description. Static strings, never NULL.
+ * Thread-safe. */
+const char *strand_err_name(int err);
+const char *strand_err_desc(int err);
+/* True if the operation that failed with `err` may succeed when retried. */
+bool strand_err_retriable(int err);
+
+/* ============================================================================================
+ * Configuration
+ * ============================================================================================
+ * Properties (one table for every client type; a key that does not apply to a handle type is
+ * accepted and ignored by it). Defaults are Kafka's unless noted.
+ *
+ *   bootstrap.servers            host:port[,host:port...]  (required)
+ *   client.id                    sent in every request header (default "strand")
+ *   security.protocol            PLAINTEXT (default)
+ *   socket.connection.setup.timeout.ms  connect + handshake timeout per attempt (10000)
+ *   reconnect.backoff.ms / reconnect.backoff.max.ms  (50 / 1000)
+ *   request.timeout.ms           a request without a response after this fails (30000)
+ *   metadata.max.age.ms          periodic metadata refresh (300000)
+ *   retry.backoff.ms             wait before retrying a failed request (100)
+ *   -- producer --
+ *   acks                         0, 1, -1 or all (default all, as Kafka 3.x)
+ *   linger.ms                    wait up to this long to fill a batch (5)
+ *   batch.size                   bytes per partition batch before it is sent (65536)
+ *   compression.type             none | lz4 (gzip, snappy, zstd are rejected: not supported)
+ *   retries                      retries of a retriable error (2147483647)
+ *   delivery.timeout.ms          upper bound from strand_produce() to the delivery report
+ *                                (120000); a record not acknowledged by then fails with
+ *                                ST_ERR_TIMED_OUT
+ *   max.in.flight.requests.per.connection  (5)
+ *   max.request.size             bytes of record batches in one ProduceRequest (1048576)
+ *   buffer.memory                bytes of records buffered before strand_produce() blocks
+ *                                (33554432)
+ *   max.block.ms                 how long strand_produce() may block for buffer space or
+ *                                metadata (60000)
+ *   enable.idempotence           accepted; only false is supported for now (default false)
+ *   -- consumer --
+ *   fetch.min.bytes (1), fetch.max.bytes (52428800), fetch.max.wait.ms (500),
+ *   max.partition.fetch.bytes (1048576), max.poll.records (500),
+ *   auto.offset.reset            earliest | latest | none (latest)
+ *   check.crcs                   verify each fetched batch's CRC-32C (true)
+ *
+ * strand_conf_print_help() lists all of them with types, defaults and ranges.
+ *
+ * A strand_conf_t is NOT thread-safe: build it on one thread. Constructors copy it, so it may be
+ * destroyed or reused right after strand_*_new(). */
+typedef struct strand_conf strand_conf_t;
+
+/* Returns a configuration holding every default, or NULL when out of memory. */
+strand_conf_t *strand_conf_new(void);
+/* Deep copy (callbacks and opaque included); NULL when out of memory. */
+strand_conf_t *strand_conf_dup(const strand_conf_t *conf);
+void strand_conf_destroy(strand_conf_t *conf);
+
+/* Sets one property. ST_ERR_INVALID_CONFIG when the key is unknown or the value is bad; errstr
+ * then says which key, what was wrong and what is accepted, e.g.
+ * "compression.type: 'gzip' is not supported by Strand (accepted: none, lz4)". */
+int strand_conf_set(strand_conf_t *conf, const char *key, const char *value,
+                    char *errstr, size_t errstr_size);
+/* Same, from one "key=value" string (whitespace around key and value is trimmed). */
+int strand_conf_set_kv(strand_conf_t *conf, const char *kv, char *errstr, size_t errstr_size);
+/* Loads a properties file ('#'/'!' comments, key=value or key: value). An unknown key or a bad
+ * value fails with errstr naming file:line and key. */
+int strand_conf_load_file(strand_conf_t *conf, const char *path, char *errstr,
+                          size_t errstr_size);
+/* Current value of a property as text (the default if never set) into buf. ST_ERR_INVALID_CONFIG
+ * for an unknown key. Writes "" for an unset string. */
+int strand_conf_get(const strand_conf_t *conf, const char *key, char *buf, size_t buf_size);
+/* Prints every property: name, type, default, accepted values, description. */
+void strand_conf_print_help(FILE *out);
+
+/* ============================================================================================
+ * Producer
+ * ============================================================================================
+ * Records are appended to a per-partition batch (RecordBatch v2, optionally LZ4-compressed)
+ * and sent when the batch reaches batch.size or has waited linger.ms. Several batches go in one
+ * ProduceRequest and up to max.in.flight.requests.per.connection requests are in flight per
+ * broker. Retriable errors (see strand_err_retriable) are retried after retry.backoff.ms,
+ * refreshing metadata first when the error means the leader moved; without idempotence a retry
+ * may write a record twice, as in Kafka.
+ *
+ * Threads: strand_produce(), strand_producer_flush() and strand_producer_partition_count() are
+ * thread-safe: any number of application threads may call them concurrently.
+ * strand_producer_destroy() must be called once, when no other thread uses the handle.
+ *
+ * Delivery callbacks run on the producer's I/O THREAD (as in Kafka's Java client), one call per
+ * record, in offset order within a partition. A callback must be quick and must not block; it
+ * may call strand_produce() (which then never blocks: it fails with ST_ERR_QUEUE_FULL when it
+ * would have to wait) but must not call strand_producer_flush() or strand_producer_destroy(). */
+
+typedef struct strand_producer strand_producer_t;
+
+/* Let the partitioner choose: murmur2(key) like Kafka's default partitioner for non-null keys
+ * (the same key lands on the same partition number as with Kafka), sticky partitioning
+ * (KIP-480) for null keys. */
+#define STRAND_PARTITION_ANY (-1)
+
+/* One record header. key is not NUL-terminated (key_len bytes); value NULL = null value. Same
+ * layout as st_record_header_t of st_batch.h. */
+typedef struct strand_header {
+    const char *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} strand_header_t;
+
+/* What a delivery callback receives. The struct and `topic` are valid during the callback
+ * only. */
+typedef struct strand_delivery_report {
+    int error;               /* 0 = written (and acknowledged per acks), else why it failed */
+    const char *errstr;      /* one line describing the error (broker's message if it gave
+                                one), "" on success */
+    const char *topic;
+    int32_t partition;       /* partition chosen; -1 if none could be chosen */
+    int64_t offset;          /* offset assigned by the broker; -1 on error or with acks=0 */
+    int64_t timestamp;       /* the record's timestamp (ms) */
+    void *msg_opaque;        /* the opaque given to strand_produce() */
+} strand_delivery_report_t;
+
+typedef void strand_delivery_cb_t(const strand_delivery_report_t *report, void *opaque);
+
+/* Registers the delivery callback (NULL = none) and the `opaque` handed to it. Without a
+ * callback the producer keeps no per-record state at all (only counters). */
+void strand_conf_set_delivery_cb(strand_conf_t *conf, strand_delivery_cb_t *cb, void *opaque);
+
+/* Creates a producer: validates the configuration, starts the I/O thread and bootstraps, i.e.
+ * connects to the bootstrap.servers in turn until one answers ApiVersions and Metadata. Returns
+ * NULL with errstr set when the configuration is invalid or no bootstrap server could be
+ * reached within socket.connection.setup.timeout.ms each, e.g.
+ * "cannot reach any bootstrap server: 127.0.0.1:9 (Connection refused)". `conf` is copied. */
+strand_producer_t *strand_producer_new(const strand_conf_t *conf, char *errstr,
+                                       size_t errstr_size);
+
+/* Queues one record for topic/partition (STRAND_PARTITION_ANY or 0..n-1).
+ *   key == NULL: null key (key_len ignored); value == NULL: null value (tombstone).
+ *   headers: header_count entries (may be NULL when 0); copied.
+ *   timestamp_ms: record timestamp, 0 = now.
+ *   msg_opaque: handed back in the delivery report.
+ * Key, value and headers are copied into the batch before the call returns. When the topic's
+ * metadata is not known yet, or buffer.memory is exhausted, the call blocks up to max.block.ms
+ * (never on the I/O thread), then fails with ST_ERR_TIMED_OUT (metadata) / ST_ERR_QUEUE_FULL.
+ * Other errors: ST_ERR_UNKNOWN_TOPIC_OR_PARTITION (partition out of range), ST_ERR_INVALID_ARG,
+ * ST_ERR_MESSAGE_TOO_LARGE (record larger than max.request.size). When strand_produce()
+ * returns an error the record was not queued and no delivery report will follow; when it
+ * returns 0 exactly one delivery report follows. */
+int strand_produce(strand_producer_t *p, const char *topic, int32_t partition,
+                   const void *key, size_t key_len, const void *value, size_t value_len,
+                   const strand_header_t *headers, size_t header_count,
+                   int64_t timestamp_ms, void *msg_opaque);
+
+/* Sends every batch now (ignoring linger.ms) and waits until every record queued before the
+ * call has had its delivery report (timeout_ms < 0: wait forever). 0, or ST_ERR_TIMED_OUT. */
+int strand_producer_flush(strand_producer_t *p, int timeout_ms);
+
+/* Records queued or in flight (not yet reported). Thread-safe. */
+size_t strand_producer_outq_len(strand_producer_t *p);
+
+/* Number of partitions of topic (fetching metadata if needed, waiting up to timeout_ms) into
+ * *ret_count. ST_ERR_UNKNOWN_TOPIC_OR_PARTITION if the topic does not exist. */
+int strand_producer_partition_count(strand_producer_t *p, const char *topic, int timeout_ms,
+                                    int32_t *ret_count);
+
+/* Stops the producer WITHOUT flushing: records not yet acknowledged are reported with
+ * ST_ERR_DESTROYED (callbacks run on the calling thread during this call), then the I/O thread
+ * is joined and everything freed. Call strand_producer_flush() first to deliver them. NULL is
+ * ignored. */
+void strand_producer_destroy(strand_producer_t *p);
+
+/* The partitioner Kafka uses for keyed records: (murmur2(key) & 0x7fffffff) % partition_count,
+ * with Kafka's Utils.murmur2 (seed 0x9747b28c). Exposed for tools and tests. */
+int32_t strand_murmur2(const void *key, size_t len);
+int32_t strand_partition_for_key(const void *key, size_t len, int32_t partition_count);
+
+/* ============================================================================================
+ * Consumer
+ * ============================================================================================
+ * Manual assignment only (consumer groups come later). The I/O thread keeps one Fetch in flight
+ * per broker while the application handles the previous response, reading each response into
+ * one large buffer; strand_consumer_poll() decodes records in place from those buffers.
+ *
+ * Threads: a consumer is NOT thread-safe. All strand_consumer_* calls on one handle must come
+ * from one thread at a time (any thread, but serialised by the application).
+ *
+ * Positions: each assigned partition has a position, the offset of the next record poll()
+ * returns. It starts at the offset given to assign/seek; STRAND_OFFSET_BEGINNING/END resolve
+ * through ListOffsets; STRAND_OFFSET_INVALID applies auto.offset.reset. When a fetch fails
+ * with OFFSET_OUT_OF_RANGE, auto.offset.reset decides: earliest/latest reset the position,
+ * none reports the error to the application as a message with `error` set. */
+
+typedef struct strand_consumer strand_consumer_t;
+
+#define STRAND_OFFSET_END       (-1)     /* the log end: only records produced from now on */
+#define STRAND_OFFSET_BEGINNING (-2)     /* the log start offset */
+#define STRAND_OFFSET_INVALID   (-1001)  /* no position: use auto.offset.reset */
+
+/* A topic-partition with an offset and an error, used in and out by several calls. */
+typedef struct strand_topic_partition {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int error;
+} strand_topic_partition_t;
+
+/* One record (or one per-partition error) returned by strand_consumer_poll(). A VIEW: all
+ * pointers point into the library's fetch buffers and stay valid until the next call to
+ * strand_consumer_poll(), strand_consumer_assign() or strand_consumer_destroy() on the same
+ * handle. Copy what must live longer. */
+typedef struct strand_message {
+    int error;               /* 0 = a record; else an error for topic/partition, no record */
+    const char *errstr;      /* error text, "" for records */
+    const char *topic;       /* NUL-terminated */
+    int32_t partition;
+    int64_t offset;          /* record offset; for errors the position concerned */
+    int64_t timestamp;       /* ms since the epoch */
+    int timestamp_type;      /* 0 CreateTime, 1 LogAppendTime */
+    const void *key;         /* NULL = null key (empty keys are non-NULL with key_len 0) */
+    size_t key_len;
+    const void *value;       /* NULL = null value */
+    size_t value_len;
+    uint32_t header_count;
+    const uint8_t *headers_raw;   /* encoded headers; read them with strand_message_header() */
+    size_t headers_len;
+} strand_message_t;
+
+/* Walks a message's headers: *pos starts at 0. Returns 1 and fills *ret_header (pointers into
+ * the message's buffer, same lifetime as the message), 0 after the last one, or
+ * ST_ERR_CORRUPT_MESSAGE. */
+int strand_message_header(const strand_message_t *msg, size_t *pos, strand_header_t *ret_header);
+
+/* Creates a consumer and bootstraps (as strand_producer_new). NULL with errstr on failure. */
+strand_consumer_t *strand_consumer_new(const strand_conf_t *conf, char *errstr,
+                                       size_t errstr_size);
+
+/* REPLACES the assignment with the `count` partitions given (count 0 unassigns all). Each
+ * entry's offset is the starting position: >= 0, STRAND_OFFSET_BEGINNING, STRAND_OFFSET_END or
+ * STRAND_OFFSET_INVALID (auto.offset.reset). Partitions are checked against metadata (waiting up
+ * to request.timeout.ms for it): ST_ERR_UNKNOWN_TOPIC_OR_PARTITION names the first one that
+ * does not exist. Invalidates messages returned by the previous poll. */
+int strand_consumer_assign(strand_consumer_t *c, const strand_topic_partition_t *tps,
+                           size_t count);
+
+/* Moves the position of one assigned partition to offset (>= 0, STRAND_OFFSET_BEGINNING or
+ * STRAND_OFFSET_END). Records already fetched for it are discarded. ST_ERR_INVALID_ARG if the
+ * partition is not assigned. */
+int strand_consumer_seek(strand_consumer_t *c, const char *topic, int32_t partition,
+                         int64_t offset);
+
+/* Moves the position to the first record with timestamp >= timestamp_ms (ListOffsets); to the
+ * log end when there is none. Blocks up to request.timeout.ms for the lookup. */
+int strand_consumer_seek_timestamp(strand_consumer_t *c, const char *topic, int32_t partition,
+                                   int64_t timestamp_ms);
+
+/* Waits up to timeout_ms (0 = do not wait, < 0 = forever) for records, then returns in
+ * *ret_msgs an array of *ret_count messages (at most max.poll.records; 0 on timeout), in offset
+ * order within each partition. The array and everything it points to is owned by the consumer
+ * and valid until the next poll/assign/destroy. Returns 0, or an error for the call itself
+ * (ST_ERR_INVALID_ARG); per-partition errors arrive as messages with `error` set. */
+int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_message_t **ret_msgs,
+                         size_t *ret_count);
+
+/* Offset of the next record poll() will return for an assigned partition, or
+ * STRAND_OFFSET_INVALID while it is being resolved. */
+int strand_consumer_position(strand_consumer_t *c, const char *topic, int32_t partition,
+                             int64_t *ret_offset);
+
+/* ListOffsets for any partitions (assigned or not). In: tps[i].topic, .partition and .offset =
+ * the timestamp to look up (STRAND_OFFSET_END = -1 latest, STRAND_OFFSET_BEGINNING = -2
+ * earliest, else ms). Out: tps[i].offset = the offset found (-1 if no record has a timestamp >=
+ * the one asked) and tps[i].error. Blocks up to timeout_ms. Returns 0 when the request itself
+ * worked (check each entry's error), else the error. */
+int strand_consumer_list_offsets(strand_consumer_t *c, strand_topic_partition_t *tps,
+                                 size_t count, int timeout_ms);
+
+/* Number of partitions of a topic (metadata, waiting up to timeout_ms). */
+int strand_consumer_partition_count(strand_consumer_t *c, const char *topic, int timeout_ms,
+                                    int32_t *ret_count);
+
+/* Closes connections, joins the I/O thread and frees everything (messages included). */
+void strand_consumer_destroy(strand_consumer_t *c);
+
+/* ============================================================================================
+ * Admin
+ * ============================================================================================
+ * Synchronous calls; thread-safe (calls are serialised internally). CreateTopics and
+ * DeleteTopics go to the controller named by the metadata; the others to any broker. */
+
+typedef struct strand_admin strand_admin_t;
+
+strand_admin_t *strand_admin_new(const strand_conf_t *conf, char *errstr, size_t errstr_size);
+void strand_admin_destroy(strand_admin_t *a);
+
+typedef struct strand_new_topic {
+    const char *name;
+    int32_t num_partitions;          /* -1: broker default (num.partitions) */
+    int32_t replication_factor;      /* -1: broker default (default.replication.factor) */
+    const char *const *config_keys;  /* config_count topic configs, e.g. "cleanup.policy" */
+    const char *const *config_values;
+    size_t config_count;
+} strand_new_topic_t;
+
+/* Creates one topic. Returns the broker's code (ST_ERR_TOPIC_ALREADY_EXISTS,
+ * ST_ERR_INVALID_PARTITIONS, ...) with the broker's message, or a client error, in errstr. */
+int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic, int timeout_ms,
+                              char *errstr, size_t errstr_size);
+/* Deletes one topic; same error reporting. */
+int strand_admin_delete_topic(strand_admin_t *a, const char *name, int timeout_ms,
+                              char *errstr, size_t errstr_size);
+
+/* Names of all topics, sorted, into a malloc'd array of malloc'd strings: release it with
+ * strand_names_free(names, count). include_internal: also topics such as __consumer_offsets. */
+int strand_admin_list_topics(strand_admin_t *a, bool include_internal, int timeout_ms,
+                             char ***ret_names, size_t *ret_count);
+void strand_names_free(char **names, size_t count);
+
+typedef struct strand_partition_info {
+    int32_t partition;
+    int error;                       /* e.g. LEADER_NOT_AVAILABLE */
+    int32_t leader;                  /* broker id, -1 = none */
+    int32_t leader_epoch;
+    int32_t *replicas;   size_t replica_count;
+    int32_t *isr;        size_t isr_count;
+    int32_t *offline;    size_t offline_count;
+} strand_partition_info_t;
+
+typedef struct strand_topic_info {
+    char *name;
+    int error;                       /* ST_ERR_UNKNOWN_TOPIC_OR_PARTITION for a missing topic */
+    bool is_internal;
+    strand_partition_info_t *partitions;   /* sorted by partition number */
+    size_t partition_count;
+} strand_topic_info_t;
+
+typedef struct strand_broker_info {
+    int32_t node_id;
+    char *host;
+    int32_t port;
+    char *rack;                      /* "" if none */
+} strand_broker_info_t;
+
+/* Describes the `count` topics named (count 0: every topic, sorted by name) into a malloc'd
+ * array released with strand_topic_infos_free(). A topic that does not exist is reported in its
+ * entry's error, not as a failure of the call. */
+int strand_admin_describe_topics(strand_admin_t *a, const char *const *names, size_t count,
+                                 int timeout_ms, strand_topic_info_t **ret_topics,
+                                 size_t *ret_count);
+void strand_topic_infos_free(strand_topic_info_t *topics, size_t count);
+
+/* The cluster's brokers (sorted by id), controller id and cluster id; release with
+ * strand_broker_infos_free(). ret_controller_id / ret_cluster_id may be NULL; *ret_cluster_id is
+ * malloc'd (free()). */
+int strand_admin_describe_cluster(strand_admin_t *a, int timeout_ms,
+                                  strand_broker_info_t **ret_brokers, size_t *ret_count,
+                                  int32_t *ret_controller_id, char **ret_cluster_id);
+void strand_broker_infos_free(strand_broker_info_t *brokers, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,339 @@
+/* Table-driven configuration: parsing, validation, defaults and --help-config output for
+ * Kafka-style properties files. See st_config.h for the table format. */
+#include "st_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void set_error(st_cfg_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(st_cfg_error_t *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+}
+
+static void *field(void *obj, const st_cfg_def_t *def) { return (char *)obj + def->offset; }
+static const void *cfield(const void *obj, const st_cfg_def_t *def) { return (const char *)obj + def->offset; }
+
+/* Trims leading and trailing white space in place; returns the new start. */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+const st_cfg_def_t *st_cfg_find(const st_cfg_def_t *table, const char *name)
+{
+    for (const st_cfg_def_t *def = table; def->name; def++)
+        if (strcmp(def->name, name) == 0)
+            return def;
+    return NULL;
+}
+
+static void describe_range(const st_cfg_def_t *def, char *out, size_t len)
+{
+    switch (def->type) {
+    case ST_CFG_INT:
+    case ST_CFG_LONG:
+        snprintf(out, len, "an integer in [%" PRId64 ", %" PRId64 "]", def->min, def->max);
+        break;
+    case ST_CFG_DOUBLE:
+        snprintf(out, len, "a number in [%" PRId64 ", %" PRId64 "]", def->min, def->max);
+        break;
+    case ST_CFG_BOOL:
+        snprintf(out, len, "true or false");
+        break;
+    case ST_CFG_STRING:
+        if (def->valid)
+            snprintf(out, len, "one of [%s]", def->valid);
+        else
+            snprintf(out, len, "a string");
+        break;
+    case ST_CFG_LIST:
+        snprintf(out, len, "a comma-separated list");
+        break;
+    }
+}
+
+/* Looks value up in def->valid (comma-separated, case-insensitive); returns a malloc'd copy of
+ * the canonical spelling, or NULL. */
+static char *match_valid(const char *valid, const char *value)
+{
+    const char *p = valid;
+    size_t vlen = strlen(value);
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == vlen && strncasecmp(p, value, n) == 0)
+            return strndup(p, n);
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return NULL;
+}
+
+/* Normalises a comma-separated list: trims elements, drops empty ones. */
+static char *normalise_list(const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return NULL;
+    char *out = calloc(1, strlen(value) + 1);
+    if (!out) {
+        free(copy);
+        return NULL;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        tok = trim(tok);
+        if (!*tok)
+            continue;
+        if (*out)
+            strcat(out, ",");
+        strcat(out, tok);
+    }
+    free(copy);
+    return out;
+}
+
+static int parse_value(const st_cfg_def_t *def, void *obj, const char *value, st_cfg_error_t *err)
+{
+    char range[256];
+    describe_range(def, range, sizeof(range));
+    switch (def->type) {
+    case ST_CFG_INT:
+    case ST_CFG_LONG: {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (end == value || *end != '\0' || errno == ERANGE || v < def->min || v > def->max) {
+            set_error(err, "%s=%s: expected %s", def->name, value, range);
+            return -EINVAL;
+        }
+        if (def->type == ST_CFG_INT)
+            *(int32_t *)field(obj, def) = (int32_t)v;
+        else
+            *(int64_t *)field(obj, def) = (int64_t)v;
+        return 0;
+    }
+    case ST_CFG_DOUBLE: {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end != '\0' || errno == ERANGE || v < (double)def->min ||
+            v > (double)def->max) {
+            set_error(err, "%s=%s: expected %s", def->name, value, range);
+            return -EINVAL;
+        }
+        *(double *)field(obj, def) = v;
+        return 0;
+    }
+    case ST_CFG_BOOL:
+        if (strcasecmp(value, "true") == 0)
+            *(bool *)field(obj, def) = true;
+        else if (strcasecmp(value, "false") == 0)
+            *(bool *)field(obj, def) = false;
+        else {
+            set_error(err, "%s=%s: expected %s", def->name, value, range);
+            return -EINVAL;
+        }
+        return 0;
+    case ST_CFG_STRING:
+    case ST_CFG_LIST: {
+        char *copy;
+        if (def->type == ST_CFG_STRING && def->valid) {
+            copy = match_valid(def->valid, value);
+            if (!copy) {
+                set_error(err, "%s=%s: expected %s", def->name, value, range);
+                return -EINVAL;
+            }
+        } else {
+            copy = def->type == ST_CFG_LIST ? normalise_list(value) : strdup(value);
+            if (!copy) {
+                set_error(err, "%s: out of memory", def->name);
+                return -ENOMEM;
+            }
+        }
+        char **slot = (char **)field(obj, def);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    }
+    return -EINVAL;
+}
+
+void st_cfg_init(const st_cfg_def_t *table, void *obj)
+{
+    for (const st_cfg_def_t *def = table; def->name; def++) {
+        switch (def->type) {
+        case ST_CFG_INT: *(int32_t *)field(obj, def) = ST_CFG_UNSET_INT; break;
+        case ST_CFG_LONG: *(int64_t *)field(obj, def) = ST_CFG_UNSET_LONG; break;
+        case ST_CFG_DOUBLE: *(double *)field(obj, def) = 0.0; break;
+        case ST_CFG_BOOL: *(bool *)field(obj, def) = false; break;
+        case ST_CFG_STRING:
+        case ST_CFG_LIST: *(char **)field(obj, def) = NULL; break;
+        }
+        if (def->default_value) {
+            st_cfg_error_t err;
+            int r = parse_value(def, obj, def->default_value, &err);
+            /* A default that fails its own validation is a bug in the table. */
+            if (r < 0) {
+                fprintf(stderr, "BUG: config default rejected: %s\n", err.msg);
+                abort();
+            }
+        }
+    }
+}
+
+void st_cfg_free(const st_cfg_def_t *table, void *obj)
+{
+    for (const st_cfg_def_t *def = table; def->name; def++) {
+        if (def->type == ST_CFG_STRING || def->type == ST_CFG_LIST) {
+            char **slot = (char **)field(obj, def);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
+
+int st_cfg_set(const st_cfg_def_t *table, void *obj, const char *key, const char *value,
+               st_cfg_error_t *err)
+{
+    const st_cfg_def_t *def = st_cfg_find(table, key);
+    if (!def) {
+        set_error(err, "unknown configuration key '%s'", key);
+        return -ENOENT;
+    }
+    return parse_value(def, obj, value, err);
+}
+
+int st_cfg_set_kv(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_error_t *err)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        set_error(err, "'%s': expected key=value", kv);
+        return -EINVAL;
+    }
+    char *copy = strdup(kv);
+    if (!copy)
+        return -ENOMEM;
+    copy[eq - kv] = '\0';
+    int r = st_cfg_set(table, obj, trim(copy), trim(copy + (eq - kv) + 1), err);
+    free(copy);
+    return r;
+}
+
+int st_cfg_load_file(const st_cfg_def_t *table, void *obj, const char *path,
+                     void (*on_unknown)(const char *path, int line, const char *key, void *arg),
+                     void *arg, st_cfg_error_t *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        set_error(err, "%s: cannot open: %s", path, strerror(e));
+        return -e;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0;
+    int result = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == '!')
+            continue;
+        char *sep = s + strcspn(s, "=:");
+        if (*sep == '\0' || sep == s) {
+            set_error(err, "%s:%d: expected key=value, got '%s'", path, lineno, s);
+            result = -EINVAL;
+            break;
+        }
+        *sep = '\0';
+        char *key = trim(s);
+        char *value = trim(sep + 1);
+        const st_cfg_def_t *def = st_cfg_find(table, key);
+        if (!def) {
+            if (on_unknown)
+                on_unknown(path, lineno, key, arg);
+            continue;
+        }
+        st_cfg_error_t verr;
+        int r = parse_value(def, obj, value, &verr);
+        if (r < 0) {
+            set_error(err, "%s:%d: %s", path, lineno, verr.msg);
+            result = r;
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    return result;
+}
+
+static const char *type_name(st_cfg_type_t type)
+{
+    switch (type) {
+    case ST_CFG_INT: return "int";
+    case ST_CFG_LONG: return "long";
+    case ST_CFG_BOOL: return "boolean";
+    case ST_CFG_STRING: return "string";
+    case ST_CFG_LIST: return "list";
+    case ST_CFG_DOUBLE: return "double";
+    }
+    return "?";
+}
+
+void st_cfg_print_help(const st_cfg_def_t *table, FILE *out)
+{
+    for (const st_cfg_def_t *def = table; def->name; def++) {
+        char range[256];
+        describe_range(def, range, sizeof(range));
+        fprintf(out, "%s\n    %s\n    Type: %s   Default: %s   Valid: %s\n\n", def->name,
+                def->doc ? def->doc : "", type_name(def->type),
+                def->default_value ? (*def->default_value ? def->default_value : "\"\"") : "(none)",
+                range);
+    }
+}
+
+void st_cfg_dump(const st_cfg_def_t *table, const void *obj, FILE *out)
+{
+    for (const st_cfg_def_t *def = table; def->name; def++) {
+        const void *p = cfield(obj, def);
+        fprintf(out, "\t%s = ", def->name);
+        switch (def->type) {
+        case ST_CFG_INT: {
+            int32_t v = *(const int32_t *)p;
+            if (v == ST_CFG_UNSET_INT) fprintf(out, "null\n"); else fprintf(out, "%" PRId32 "\n", v);
+            break;
+        }
+        case ST_CFG_LONG: {
+            int64_t v = *(const int64_t *)p;
+            if (v == ST_CFG_UNSET_LONG) fprintf(out, "null\n"); else fprintf(out, "%" PRId64 "\n", v);
+            break;
+        }
+        case ST_CFG_DOUBLE: fprintf(out, "%g\n", *(const double *)p); break;
+        case ST_CFG_BOOL: fprintf(out, "%s\n", *(const bool *)p ? "true" : "false"); break;
+        case ST_CFG_STRING:
+        case ST_CFG_LIST: {
+            const char *s = *(char *const *)p;
+            fprintf(out, "%s\n", def->secret && s ? "[hidden]" : (s ? s : "null"));
+            break;
+        }
+        }
+    }
+}

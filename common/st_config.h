@@ -1,0 +1,68 @@
+/* Declarative configuration, nginx style: one table of {name, type, default, min, max, valid
+ * values, offset, doc} drives parsing of server.properties / client.properties files and
+ * --override key=value, validation, and --help-config. The same machinery serves the broker's
+ * table (broker/) and the client library's (common/client/).
+ *
+ * Values start UNSET (ST_CFG_UNSET_*) when a definition has no default, so callers can tell
+ * "given" from "defaulted" (log.retention.ms beats .minutes beats .hours, as in Kafka). */
+#ifndef ST_CONFIG_H
+#define ST_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum st_cfg_type {
+    ST_CFG_INT,      /* int32_t */
+    ST_CFG_LONG,     /* int64_t */
+    ST_CFG_BOOL,     /* bool: true/false */
+    ST_CFG_STRING,   /* char * (malloc'd; freed by st_cfg_free); `valid` restricts to a list */
+    ST_CFG_LIST,     /* char * holding a comma-separated list, kept as given (trimmed) */
+    ST_CFG_DOUBLE,   /* double */
+} st_cfg_type_t;
+
+#define ST_CFG_UNSET_INT  INT32_MIN
+#define ST_CFG_UNSET_LONG INT64_MIN
+
+typedef struct st_cfg_def {
+    const char *name;
+    st_cfg_type_t type;
+    const char *default_value;   /* NULL: stays UNSET (NULL for strings) */
+    int64_t min, max;            /* numeric range, inclusive */
+    const char *valid;           /* STRING: comma-separated accepted values, or NULL for any */
+    size_t offset;               /* offsetof(the config struct, field) */
+    const char *doc;
+    bool secret;                 /* never printed back (passwords) */
+} st_cfg_def_t;
+
+#define ST_CFG_END { NULL, 0, NULL, 0, 0, NULL, 0, NULL, false }
+
+/* Where an error was found, for messages like "server.properties:12: key 'x': ...". */
+typedef struct st_cfg_error {
+    char msg[512];
+} st_cfg_error_t;
+
+/* Sets every field from its default (or UNSET). */
+void st_cfg_init(const st_cfg_def_t *table, void *obj);
+/* Frees string fields. */
+void st_cfg_free(const st_cfg_def_t *table, void *obj);
+const st_cfg_def_t *st_cfg_find(const st_cfg_def_t *table, const char *name);
+/* Sets one key. -ENOENT unknown key (err names it), -EINVAL bad value (err names key, value and
+ * the accepted range or values). */
+int st_cfg_set(const st_cfg_def_t *table, void *obj, const char *key, const char *value,
+               st_cfg_error_t *err);
+/* Parses "key=value" (for --override and --property). */
+int st_cfg_set_kv(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_error_t *err);
+/* Loads a properties file: '#' and '!' comments, blank lines, "key=value" or "key: value",
+ * whitespace trimmed. Unknown keys are passed to on_unknown (may be NULL = ignored) with the
+ * file line; a bad value stops the load with -EINVAL and an error naming file:line and key. */
+int st_cfg_load_file(const st_cfg_def_t *table, void *obj, const char *path,
+                     void (*on_unknown)(const char *path, int line, const char *key, void *arg),
+                     void *arg, st_cfg_error_t *err);
+/* Prints the table: name, type, default, accepted range/values, doc. */
+void st_cfg_print_help(const st_cfg_def_t *table, FILE *out);
+/* Prints the current values ("key = value", secrets masked), for the start-up log. */
+void st_cfg_dump(const st_cfg_def_t *table, const void *obj, FILE *out);
+
+#endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds Strand with warnings as errors and runs every test (unit, integration, fuzz smoke).
+# Ends with the line "N passed, N failed" (counting individual criterion tests) and exits
+# non-zero if anything failed or did not build.
+#
+#   ./tests/run.sh            debug-optimized build in build/
+#   ./tests/run.sh --asan     the same under ASan + UBSan, in build-asan/
+#   ./tests/run.sh --suite unit   only one meson suite (unit | integration)
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+builddir=build
+setup_args=(--buildtype=debugoptimized -Dwerror=true -Dtests=true)
+suite_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --asan) builddir=build-asan; setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
+    --suite) suite_args+=(--suite "$2"); shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+. deploy/deps.sh
+strand_install_deps || { echo "0 passed, 1 failed"; exit 1; }
+
+fail_build() { echo "build failed: $1" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+if [ -f "$builddir/build.ninja" ]; then
+  meson setup --reconfigure "$builddir" "${setup_args[@]}" >/dev/null || fail_build "meson setup"
+else
+  meson setup "$builddir" "${setup_args[@]}" || fail_build "meson setup"
+fi
+ninja -C "$builddir" || fail_build "ninja"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+meson test -C "$builddir" --print-errorlogs --num-processes 2 "${suite_args[@]}"
+meson_rc=$?
+
+# A short libFuzzer smoke of the batch reader, only when clang is present.
+fuzz_rc=0
+fuzz_ran=0
+if [ ${#suite_args[@]} -eq 0 ] && command -v clang >/dev/null 2>&1; then
+  fuzzdir=build-fuzz
+  if [ -f "$fuzzdir/build.ninja" ] || CC=clang meson setup "$fuzzdir" -Dfuzz=true -Dtests=false --buildtype=debugoptimized >/dev/null; then
+    if ninja -C "$fuzzdir" tests/fuzz/fuzz_batch_reader >/dev/null; then
+      fuzz_ran=1
+      echo "fuzz smoke: fuzz_batch_reader for 20 s"
+      corpus=$(mktemp -d)
+      cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
+      "$fuzzdir/tests/fuzz/fuzz_batch_reader" -max_total_time=20 -print_final_stats=0 "$corpus" \
+        > "$fuzzdir/fuzz-smoke.log" 2>&1 || { fuzz_rc=1; tail -n 40 "$fuzzdir/fuzz-smoke.log"; }
+      rm -rf "$corpus"
+    else
+      fuzz_rc=1; echo "fuzz harness did not build" >&2
+    fi
+  else
+    fuzz_rc=1; echo "fuzz build dir could not be configured" >&2
+  fi
+fi
+
+python3 - "$builddir/meson-logs/testlog.json" "$meson_rc" "$fuzz_ran" "$fuzz_rc" <<'PY'
+import json, re, sys
+path, meson_rc, fuzz_ran, fuzz_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+passed = failed = 0
+synth = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+try:
+    lines = open(path).read().splitlines()
+except OSError:
+    lines = []
+for line in lines:
+    t = json.loads(line)
+    out = (t.get("stdout") or "") + (t.get("stderr") or "")
+    m = synth.findall(out)
+    ok = t.get("result") in ("OK", "EXPECTEDFAIL", "SKIP")
+    if m:
+        tested, passing, failing, crashing = map(int, m[-1])
+        passed += passing
+        failed += failing + crashing
+        if not ok and failing + crashing == 0:
+            failed += 1          # the binary failed outside any test (timeout, leak, exit code)
+    else:
+        if ok: passed += 1
+        else: failed += 1
+if fuzz_ran:
+    if fuzz_rc == 0: passed += 1
+    else: failed += 1
+if meson_rc != 0 and failed == 0:
+    failed = 1
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY

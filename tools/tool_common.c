@@ -1,0 +1,291 @@
+/* Shared plumbing of the command-line tools (see tool_common.h). */
+#include "tool_common.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *prog = "strand-tool";
+static const char *prog_summary = "";
+static volatile int stop_flag;
+
+void tool_init(const char *argv0, const char *summary)
+{
+    const char *slash = strrchr(argv0, '/');
+    prog = slash ? slash + 1 : argv0;
+    prog_summary = summary;
+}
+
+const char *tool_name(void)
+{
+    return prog;
+}
+
+void tool_die(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* One line, whatever the message holds. */
+    for (char *p = msg; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    fflush(stdout);
+    fprintf(stderr, "%s: %s\n", prog, msg);
+    exit(1);
+}
+
+void tool_warn(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n", prog, msg);
+}
+
+tool_opt_t *tool_opt(tool_opt_t *opts, const char *name)
+{
+    for (tool_opt_t *o = opts; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+
+static void usage(const tool_opt_t *opts)
+{
+    printf("%s: %s\n\nOption                                   Description\n"
+           "------                                   -----------\n", prog, prog_summary);
+    for (const tool_opt_t *o = opts; o->name; o++) {
+        char left[128];
+        snprintf(left, sizeof(left), "%s%s%s", o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
+        printf("%-40s %s\n", left, o->help);
+    }
+    printf("%-40s %s\n%-40s %s\n", "--help", "Print usage information.", "--version",
+           "Display Strand version.");
+}
+
+static void add_value(tool_opt_t *o, const char *v)
+{
+    const char **grown = realloc(o->values, (o->n_values + 1) * sizeof(*grown));
+    if (!grown)
+        tool_die("out of memory");
+    o->values = grown;
+    o->values[o->n_values++] = v;
+}
+
+void tool_parse(tool_opt_t *opts, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv[i];
+        if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
+            usage(opts);
+            exit(0);
+        }
+        if (strcmp(word, "--version") == 0) {
+            printf("%s\n", strand_version());
+            exit(0);
+        }
+        char name[128];
+        const char *inline_value = NULL;
+        const char *eq = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
+        if (eq && (size_t)(eq - word) < sizeof(name)) {
+            memcpy(name, word, (size_t)(eq - word));
+            name[eq - word] = '\0';
+            inline_value = eq + 1;
+        } else {
+            snprintf(name, sizeof(name), "%s", word);
+        }
+        tool_opt_t *o = strncmp(name, "--", 2) == 0 ? tool_opt(opts, name) : NULL;
+        if (!o) {
+            if (strncmp(word, "-", 1) == 0)
+                tool_die("unrecognized option '%s' (see --help)", word);
+            tool_die("unexpected argument '%s' (see --help)", word);
+        }
+        if (o->arg == TOOL_FLAG && inline_value)
+            tool_die("option %s takes no value (see --help)", o->name);
+        if (o->given && (o->arg == TOOL_VALUE || o->arg == TOOL_FLAG || o->arg == TOOL_OPTIONAL))
+            tool_die("option %s given more than once", o->name);
+        o->given = true;
+        switch (o->arg) {
+        case TOOL_FLAG:
+            break;
+        case TOOL_VALUE:
+        case TOOL_MULTI:
+            if (!inline_value) {
+                if (i + 1 >= argc)
+                    tool_die("option %s requires an argument %s", o->name, o->metavar ? o->metavar : "");
+                inline_value = argv[++i];
+            }
+            if (o->arg == TOOL_VALUE)
+                o->value = inline_value;
+            else
+                add_value(o, inline_value);
+            break;
+        case TOOL_OPTIONAL:
+            if (!inline_value && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                inline_value = argv[++i];
+            o->value = inline_value;
+            break;
+        case TOOL_PLUS:
+            if (inline_value)
+                add_value(o, inline_value);
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                add_value(o, argv[++i]);
+            if (!o->n_values)
+                tool_die("option %s requires at least one argument %s", o->name,
+                         o->metavar ? o->metavar : "");
+            break;
+        }
+    }
+}
+
+const char *tool_require(tool_opt_t *opts, const char *name)
+{
+    tool_opt_t *o = tool_opt(opts, name);
+    if (!o || !o->given)
+        tool_die("missing required option %s (see --help)", name);
+    return o->value;
+}
+
+int64_t tool_int(const char *flag, const char *value, int64_t min, int64_t max)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = value ? strtoll(value, &end, 10) : 0;
+    if (!value || end == value || *end || errno == ERANGE || v < min || v > max)
+        tool_die("%s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]", flag,
+                 value ? value : "", min, max);
+    return v;
+}
+
+void tool_conf_set(strand_conf_t *conf, const char *key, const char *value, const char *flag)
+{
+    char err[512];
+    if (strand_conf_set(conf, key, value, err, sizeof(err)) != 0)
+        tool_die("%s: %s", flag, err);
+}
+
+strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const char *props_flag,
+                         const char *const *props, size_t n_props)
+{
+    strand_conf_t *conf = strand_conf_new();
+    if (!conf)
+        tool_die("out of memory");
+    char err[1024];
+    if (config_file && strand_conf_load_file(conf, config_file, err, sizeof(err)) != 0)
+        tool_die("%s", err);
+    for (size_t i = 0; i < n_props; i++)
+        if (strand_conf_set_kv(conf, props[i], err, sizeof(err)) != 0)
+            tool_die("%s: %s", props_flag, err);
+    if (bootstrap)
+        tool_conf_set(conf, "bootstrap.servers", bootstrap, "--bootstrap-server");
+    return conf;
+}
+
+static char *unescape(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    if (!out)
+        tool_die("out of memory");
+    for (; *s; s++) {
+        if (*s == '\\' && s[1]) {
+            s++;
+            *o++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s == 'r' ? '\r' : *s;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *tool_prop(const tool_props_t *props, const char *key, const char *def)
+{
+    size_t klen = strlen(key);
+    const char *found = NULL;
+    for (size_t i = 0; i < props->n; i++)
+        if (strncmp(props->kv[i], key, klen) == 0 && props->kv[i][klen] == '=')
+            found = props->kv[i] + klen + 1;
+    return found ? unescape(found) : def;
+}
+
+bool tool_prop_bool(const tool_props_t *props, const char *key, bool def)
+{
+    const char *v = tool_prop(props, key, NULL);
+    if (!v)
+        return def;
+    if (strcasecmp(v, "true") == 0)
+        return true;
+    if (strcasecmp(v, "false") == 0)
+        return false;
+    tool_die("--property %s=%s: expected true or false", key, v);
+}
+
+void tool_props_check(const tool_props_t *props, const char *known)
+{
+    for (size_t i = 0; i < props->n; i++) {
+        const char *eq = strchr(props->kv[i], '=');
+        if (!eq || eq == props->kv[i])
+            tool_die("--property '%s': expected key=value", props->kv[i]);
+        size_t klen = (size_t)(eq - props->kv[i]);
+        bool ok = false;
+        for (const char *k = known; *k && !ok;) {
+            const char *comma = strchr(k, ',');
+            size_t n = comma ? (size_t)(comma - k) : strlen(k);
+            ok = n == klen && strncmp(k, props->kv[i], n) == 0;
+            k += n + (comma ? 1 : 0);
+        }
+        if (!ok)
+            tool_die("--property '%.*s' is not a known property (accepted: %s)", (int)klen,
+                     props->kv[i], known);
+    }
+}
+
+int64_t tool_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t tool_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t tool_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+volatile int *tool_stop_flag(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return &stop_flag;
+}

@@ -1,0 +1,83 @@
+/* Shared plumbing of Strand's command-line tools: a small declarative option parser with
+ * Kafka's flag spellings (--flag value, repeatable flags, flags taking several values like
+ * --producer-props), --help output, one-line fatal errors ("<tool>: <message>", exit 1), and
+ * client configuration from --bootstrap-server / --X-property k=v / --X.config FILE. */
+#ifndef ST_TOOL_COMMON_H
+#define ST_TOOL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strand.h"
+
+typedef enum tool_arg {
+    TOOL_FLAG,       /* no value */
+    TOOL_VALUE,      /* exactly one value */
+    TOOL_OPTIONAL,   /* an optional value (absent when the next word starts with "--") */
+    TOOL_MULTI,      /* one value per occurrence, may repeat */
+    TOOL_PLUS,       /* one or more values until the next "--" word (argparse nargs='+') */
+} tool_arg_t;
+
+typedef struct tool_opt {
+    const char *name;        /* "--topic" */
+    tool_arg_t arg;
+    const char *metavar;     /* "<String: topic>" for --help */
+    const char *help;
+    /* results */
+    bool given;
+    const char *value;       /* TOOL_VALUE / TOOL_OPTIONAL (NULL when absent) */
+    const char **values;     /* TOOL_MULTI / TOOL_PLUS */
+    size_t n_values;
+} tool_opt_t;
+
+#define TOOL_OPT_END { NULL, TOOL_FLAG, NULL, NULL, false, NULL, NULL, 0 }
+
+/* Sets the program name used in messages (basename of argv[0]). */
+void tool_init(const char *argv0, const char *summary);
+const char *tool_name(void);
+
+/* Parses argv against opts. --help prints usage and exits 0; --version prints the version and
+ * exits 0; an unknown flag, a missing value or a stray word exits 1 with one line. */
+void tool_parse(tool_opt_t *opts, int argc, char **argv);
+tool_opt_t *tool_opt(tool_opt_t *opts, const char *name);
+
+/* Prints "<tool>: <message>" on stderr and exits 1. */
+void tool_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Prints "<tool>: <message>" on stderr. */
+void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Exits 1 naming the flag when the option was not given. */
+const char *tool_require(tool_opt_t *opts, const char *name);
+/* Integer value of a flag in [min, max]; exits 1 naming the flag otherwise. */
+int64_t tool_int(const char *flag, const char *value, int64_t min, int64_t max);
+
+/* Builds a client configuration: bootstrap servers (may be NULL), then the properties file
+ * (may be NULL), then each "k=v" property (flag names the option for messages). Exits 1 on any
+ * error, naming the flag, file or key. */
+strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const char *props_flag,
+                         const char *const *props, size_t n_props);
+/* Sets one property or exits 1. */
+void tool_conf_set(strand_conf_t *conf, const char *key, const char *value, const char *flag);
+
+/* Formatter/reader properties (--property k=v): a simple list looked up by key. */
+typedef struct tool_props {
+    const char *const *kv;
+    size_t n;
+} tool_props_t;
+/* Value of key (unescaped: \t, \n, \\), or def. The returned string is static per call site
+ * buffer-free: malloc'd and kept for the process lifetime. */
+const char *tool_prop(const tool_props_t *props, const char *key, const char *def);
+bool tool_prop_bool(const tool_props_t *props, const char *key, bool def);
+/* Exits 1 if a --property key is not one of the comma-separated `known` list. */
+void tool_props_check(const tool_props_t *props, const char *known);
+
+/* Monotonic clock in ms / us; wall clock in ms. */
+int64_t tool_now_ms(void);
+int64_t tool_now_us(void);
+int64_t tool_wall_ms(void);
+
+/* Installs SIGINT/SIGTERM handlers that set the returned flag. */
+volatile int *tool_stop_flag(void);
+
+#endif
