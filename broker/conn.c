@@ -490,8 +490,8 @@ static bool conn_drive(st_conn_t *c)
         return false;
     }
     if (r < 0) {
-        if (r == -EBADMSG)
-            conn_close(c, ST_LEVEL_DEBUG, NULL);   /* already logged by st_reply_fatal */
+        if (r == -EBADMSG || r == -ECONNABORTED)
+            conn_close(c, ST_LEVEL_DEBUG, NULL);   /* already logged (st_reply_fatal, acks=0) */
         else
             conn_close(c, ST_LEVEL_INFO, "read failed: %s", strerror(-r));
         return false;

@@ -160,10 +160,14 @@ int st_handle_produce(st_request_t *req)
         }
     }
     if (msg->acks == 0) {
-        if (first_error != ST_ERR_NONE)
-            return st_reply_fatal(req->conn, req, "acks=0 produce failed with %s (%s): closing "
-                                  "the connection so that the producer notices",
-                                  st_error_name(first_error), first_error_msg ? first_error_msg : "");
+        if (first_error != ST_ERR_NONE) {
+            /* Already counted by st_reply_error; not a protocol violation, so INFO. */
+            ST_INFO("Closing connection from %s (client '%s'): acks=0 Produce (correlation id %"
+                    PRId32 ") failed with %s (%s); closing tells the producer", st_conn_peer(req->conn),
+                    req->client_id, req->correlation_id, st_error_name(first_error),
+                    first_error_msg ? first_error_msg : "");
+            return -ECONNABORTED;
+        }
         return 0;
     }
     resp.n_responses = msg->n_topics;

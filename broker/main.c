@@ -3,11 +3,15 @@
  * main thread's event loop, and the clean shutdown that leaves the storage engine's
  * clean-shutdown marker. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -107,6 +111,56 @@ static void log_startup(const st_broker_config_t *cfg)
             ST_INFO("ssl.* keys apply to the SSL listener");
 }
 
+/* mkdir -p. 0 or -errno. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* Takes an exclusive flock on <dir>/.lock of every log dir, as Kafka does, so that two brokers
+ * never share a log dir. The descriptors stay open (and locked) until the process exits. */
+static int lock_log_dirs(const st_broker_config_t *cfg, int *lock_fds)
+{
+    for (size_t i = 0; i < cfg->n_dirs; i++) {
+        char path[4200];
+        int r = make_dirs(cfg->dirs[i]);
+        if (r < 0) {
+            ST_ERROR("Cannot create log dir %s: %s", cfg->dirs[i], strerror(-r));
+            return r;
+        }
+        snprintf(path, sizeof(path), "%s/.lock", cfg->dirs[i]);
+        lock_fds[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_fds[i] < 0) {
+            r = -errno;
+            ST_ERROR("Cannot open %s: %s", path, strerror(-r));
+            return r;
+        }
+        if (flock(lock_fds[i], LOCK_EX | LOCK_NB) < 0) {
+            r = -errno;
+            if (r == -EWOULDBLOCK)
+                ST_ERROR("Log dir %s is in use by another process (%s is locked): is another "
+                         "broker running on it?", cfg->dirs[i], path);
+            else
+                ST_ERROR("Cannot lock %s: %s", path, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
 static int register_self(st_broker_t *b)
 {
     st_broker_endpoint_t self;
@@ -196,7 +250,13 @@ int main(int argc, char **argv)
     st_maintenance_t *maint = NULL;
     st_log_config_t log_defaults;
     st_broker_config_log_defaults(&b->cfg, &log_defaults);
-    int r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
+    int *lock_fds = malloc(b->cfg.n_dirs * sizeof(int));
+    for (size_t i = 0; lock_fds && i < b->cfg.n_dirs; i++)
+        lock_fds[i] = -1;
+    int r = lock_fds ? lock_log_dirs(&b->cfg, lock_fds) : -ENOMEM;
+    if (r < 0)
+        goto out;
+    r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
                                 &log_defaults, &b->mgr);
     if (r < 0) {
         ST_ERROR("Cannot open the log dirs: %s", strerror(-r));
@@ -265,6 +325,10 @@ out:
         event_free(sigint_ev);
     if (main_base)
         event_base_free(main_base);
+    for (size_t i = 0; lock_fds && i < b->cfg.n_dirs; i++)
+        if (lock_fds[i] >= 0)
+            close(lock_fds[i]);
+    free(lock_fds);
     if (exit_code == 0)
         ST_INFO("Broker %" PRId32 " shut down cleanly", b->cfg.broker_id);
     st_broker_config_free(&b->cfg);

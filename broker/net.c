@@ -28,6 +28,7 @@
 #include <event2/thread.h>
 
 #include "conn.h"
+#include "transport_ssl.h"
 #include "st_logger.h"
 
 #define LISTEN_BACKLOG 1024
@@ -53,7 +54,7 @@ static st_transport_factory_t transport_factory_for(st_security_protocol_t proto
     case ST_PROTO_PLAINTEXT:
         return st_transport_plain_new;
     case ST_PROTO_SSL:
-        return NULL;
+        return st_transport_ssl_new;
     }
     return NULL;
 }
@@ -271,7 +272,7 @@ static int bind_listener(st_net_t *net, st_listener_t *l)
     l->fd = fd;
     l->ev = evconnlistener_new(net->main_base, on_accept, l,
                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
-                               -1, fd);
+                               0 /* already listening */, fd);
     l->retry_ev = evtimer_new(net->main_base, on_accept_retry, l);
     if (!l->ev || !l->retry_ev) {
         if (!l->ev)
@@ -311,6 +312,17 @@ int st_net_create(st_broker_t *broker, struct event_base *main_base, st_net_t **
                      l->cfg.name, l->cfg.host, l->cfg.port, l->cfg.name);
             r = -ENOTSUP;
             break;
+        }
+        if (l->factory == st_transport_ssl_new) {
+            /* Certificates and keys are loaded here: a bad one stops start-up (exit 1). */
+            char err[1024];
+            st_ssl_listener_t *ssl = NULL;
+            r = st_ssl_listener_new(cfg, l->cfg.name, &ssl, err, sizeof(err));
+            if (r < 0) {
+                ST_ERROR("Listener %s://%s:%d: %s", l->cfg.name, l->cfg.host, l->cfg.port, err);
+                break;
+            }
+            l->factory_ctx = ssl;
         }
         r = bind_listener(net, l);
     }
@@ -407,6 +419,9 @@ void st_net_free(st_net_t *net)
         pthread_mutex_destroy(&loop->lock);
     }
     free(net->loops);
+    for (size_t i = 0; net->listeners && i < net->n_listeners; i++)
+        if (net->listeners[i].factory == st_transport_ssl_new)
+            st_ssl_listener_free(net->listeners[i].factory_ctx);
     free(net->listeners);
     free(net);
 }

@@ -329,9 +329,22 @@ static st_topic_t *find_topic(st_registry_t *reg, const char *name)
     return t;
 }
 
+/* R1 for one topic. */
+static void check_topic(const st_topic_t *topic)
+{
+    assert(topic->n_partitions >= 1);
+    for (int32_t i = 0; i < topic->n_partitions; i++) {
+        assert(topic->parts[i] != NULL);
+        assert(topic->parts[i]->id == i);
+        assert(strcmp(topic->parts[i]->topic, topic->name) == 0);
+    }
+    (void)topic;
+}
+
 /* Under the exclusive lock. */
 static int insert_topic(st_registry_t *reg, st_topic_t *topic)
 {
+    check_topic(topic);
     if (reg->n_topics + 1 > reg->n_buckets) {
         size_t nb = reg->n_buckets * 2;
         st_topic_t **nbk = calloc(nb, sizeof(*nbk));

@@ -5,7 +5,8 @@
  * the handler, which decodes its body (into the connection's arena), does the work and queues
  * exactly one response with st_request_respond -- or none for Produce with acks=0, or parks
  * (Fetch). A handler returns 0, or a negative value after st_reply_fatal when the request broke
- * the protocol: the connection is then closed.
+ * the protocol (-EBADMSG), or -ECONNABORTED after logging why (a failed acks=0 Produce): the
+ * connection is then closed.
  *
  * Unsupported API key or version: the broker answers with an ApiVersionsResponse carrying
  * UNSUPPORTED_VERSION and the supported ranges, whatever the API asked for (Kafka does this for

@@ -158,13 +158,25 @@ static ssize_t ssl_read(st_transport_t *t, void *buf, size_t len)
     assert(check_transport(st) && st->handshake_done);
     if (st->failed)
         return -EPROTO;
-    if (len > INT_MAX)
-        len = INT_MAX;
-    ERR_clear_error();
-    int r = SSL_read(st->ssl, buf, (int)len);
-    if (r > 0)
-        return r;
-    return map_error(st, r, errno, "read");
+    /* Fill the buffer from as many records as are there, as recv(2) would: one call per
+     * buffer, not per 16 KiB record. A failure after some bytes is reported by the next call
+     * (OpenSSL keeps returning it). */
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got > INT_MAX ? INT_MAX : len - got;
+        ERR_clear_error();
+        int r = SSL_read(st->ssl, (char *)buf + got, (int)want);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (got > 0) {
+            ERR_clear_error();
+            break;
+        }
+        return map_error(st, r, errno, "read");
+    }
+    return (ssize_t)got;
 }
 
 /* One SSL_write and its bookkeeping: on success the pending state is cleared, on WANT it is
@@ -383,6 +395,8 @@ int st_ssl_listener_new_from(const st_tls_conf_t *tls, const char *name,
         free(l);
         return r;
     }
+    /* One recv(2) per record (header and body together) instead of two. */
+    SSL_CTX_set_read_ahead(l->ctx, 1);
     if (l->ktls_requested)
         ST_INFO("listener %s: kernel TLS %s: fetches will use SSL_sendfile where a connection "
                 "gets it", l->name, available ? "available" : "forced on (STRAND_TLS_KTLS=on)");

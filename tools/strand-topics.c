@@ -56,8 +56,10 @@ static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bo
         if (t->error == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
             if (if_exists)
                 continue;
+            char name[256];
+            snprintf(name, sizeof(name), "%s", t->name);
             strand_topic_infos_free(infos, n);
-            tool_die("Topic '%s' does not exist as expected", t->name);
+            tool_die("Topic '%s' does not exist as expected", name);
         }
         if (t->is_internal && exclude_internal)
             continue;

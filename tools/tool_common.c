@@ -193,11 +193,29 @@ strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const c
     return conf;
 }
 
+/* Strings handed out by tool_prop live until exit, then are freed (clean leak checks). */
+static char **prop_strings;
+static size_t n_prop_strings;
+
+static void free_prop_strings(void)
+{
+    for (size_t i = 0; i < n_prop_strings; i++)
+        free(prop_strings[i]);
+    free(prop_strings);
+    prop_strings = NULL;
+    n_prop_strings = 0;
+}
+
 static char *unescape(const char *s)
 {
     char *out = malloc(strlen(s) + 1), *o = out;
-    if (!out)
+    char **grown = realloc(prop_strings, (n_prop_strings + 1) * sizeof(*grown));
+    if (!out || !grown)
         tool_die("out of memory");
+    if (!prop_strings)
+        atexit(free_prop_strings);
+    prop_strings = grown;
+    prop_strings[n_prop_strings++] = out;
     for (; *s; s++) {
         if (*s == '\\' && s[1]) {
             s++;

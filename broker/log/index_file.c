@@ -3,7 +3,10 @@
  * appending an entry is a store into the mapping, never a syscall; a closed segment's indexes
  * are trimmed to their valid entries.
  *
- * Invariants: map_len == file length, a whole number of entries; entries <= capacity. */
+ * Invariants: map_len == file length, a whole number of entries; entries <= capacity.
+ *
+ * Locking: the owning log's mutex covers entries and the mapping's contents; idx->lock also
+ * covers map/map_len, because a flush msyncs outside the log mutex while a roll may remap. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,16 +47,18 @@ int st_index_file_open(st_index_file_t *idx, const char *path, size_t entry_size
     }
     struct stat st;
     int ret = fstat(fd, &st) < 0 ? -errno : 0;
-    st_index_file_t tmp = { .path = copy, .entry_size = entry_size, .base_offset = base_offset };
+    st_index_file_t tmp = { .path = copy, .fd = fd, .entry_size = entry_size,
+                            .base_offset = base_offset };
     /* A length that is not whole entries is kept mapped as is: the loader rejects it. */
     if (ret == 0)
         ret = map_file(&tmp, fd, (size_t)st.st_size);
-    close(fd);
     if (ret < 0) {
+        close(fd);
         free(copy);
         return ret;
     }
     *idx = tmp;
+    pthread_mutex_init(&idx->lock, NULL);
     return 0;
 }
 
@@ -64,10 +69,11 @@ int st_index_file_resize(st_index_file_t *idx, size_t bytes)
         return -EINVAL;
     if (bytes == idx->map_len)
         return 0;
-    int fd = open(idx->path, O_RDWR | O_CLOEXEC);
+    int fd = idx->fd >= 0 ? idx->fd : open(idx->path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     int ret = 0;
+    pthread_mutex_lock(&idx->lock);
     if (ftruncate(fd, (off_t)bytes) < 0) {
         ret = -errno;
         goto out;
@@ -89,8 +95,17 @@ int st_index_file_resize(st_index_file_t *idx, size_t bytes)
     }
     /* No fsync: a length lost in a crash is found by the loader and the index rebuilt. */
 out:
-    close(fd);
+    pthread_mutex_unlock(&idx->lock);
+    if (fd != idx->fd)
+        close(fd);
     return ret;
+}
+
+void st_index_file_release_fd(st_index_file_t *idx)
+{
+    if (idx->fd >= 0)
+        close(idx->fd);
+    idx->fd = -1;
 }
 
 int st_index_file_trim(st_index_file_t *idx)
@@ -107,10 +122,13 @@ void st_index_file_reset(st_index_file_t *idx)
 
 int st_index_file_sync(st_index_file_t *idx)
 {
-    if (!idx->map || idx->entries == 0)
-        return 0;
+    pthread_mutex_lock(&idx->lock);
     size_t len = (size_t)idx->entries * idx->entry_size;
-    return msync(idx->map, len, MS_SYNC) < 0 ? -errno : 0;
+    if (len > idx->map_len)
+        len = idx->map_len;
+    int ret = idx->map && len > 0 && msync(idx->map, len, MS_SYNC) < 0 ? -errno : 0;
+    pthread_mutex_unlock(&idx->lock);
+    return ret;
 }
 
 int st_index_file_rename(st_index_file_t *idx, const char *new_path)
@@ -130,8 +148,13 @@ int st_index_file_rename(st_index_file_t *idx, const char *new_path)
 
 void st_index_file_close(st_index_file_t *idx)
 {
+    if (!idx->path)
+        return;   /* never opened */
+    st_index_file_release_fd(idx);
     if (idx->map)
         munmap(idx->map, idx->map_len);
+    pthread_mutex_destroy(&idx->lock);
     free(idx->path);
     memset(idx, 0, sizeof(*idx));
+    idx->fd = -1;
 }

@@ -657,7 +657,8 @@ static int read_locked(st_log_t *log, int64_t offset, size_t max_bytes, int64_t 
             limit = mpos;
     }
     uint32_t end;
-    if ((ret = st_segment_boundary_before(seg, pos, (uint64_t)pos + max_bytes, limit, &end)) < 0)
+    if ((ret = st_segment_boundary_before(seg, pos, (uint32_t)st_batch_total_size(&hdr),
+                                          (uint64_t)pos + max_bytes, limit, &end)) < 0)
         return ret;
     if (end == pos) {
         if (!min_one_batch) {

@@ -39,10 +39,12 @@ int st_pwrite_full(int fd, const void *buf, size_t len, off_t pos);
 
 /* ---- index_file.c ----------------------------------------------------------------------------- */
 
-/* A file of fixed-size entries, mapped MAP_SHARED over its whole length. The file is kept open
- * only while resizing: its mapping is all we need to read and append. */
+/* A file of fixed-size entries, mapped MAP_SHARED over its whole length. The descriptor is kept
+ * only while the segment is active (resizes); its mapping is all reads and appends need. */
 typedef struct st_index_file {
     char *path;
+    int fd;                /* kept open while the segment is active (resizes), else -1 */
+    pthread_mutex_t lock;  /* remaps (resize) vs msync from a flush outside the log mutex */
     uint8_t *map;          /* NULL when map_len == 0 */
     size_t map_len;        /* bytes mapped == file length */
     size_t entry_size;
@@ -62,6 +64,8 @@ int st_index_file_trim(st_index_file_t *idx);
 void st_index_file_reset(st_index_file_t *idx);
 /* msync of the valid entries. */
 int st_index_file_sync(st_index_file_t *idx);
+/* Closes the descriptor (the mapping stays). */
+void st_index_file_release_fd(st_index_file_t *idx);
 /* Renames the file on disk (compaction swaps). */
 int st_index_file_rename(st_index_file_t *idx, const char *new_path);
 void st_index_file_close(st_index_file_t *idx);
@@ -87,6 +91,10 @@ void st_offset_index_append(st_index_file_t *idx, int64_t offset, uint32_t pos);
 /* Largest entry with offset <= target; (base_offset, 0) if none. */
 void st_offset_index_lookup(const st_index_file_t *idx, int64_t target, int64_t *ret_offset,
                             uint32_t *ret_pos);
+/* Number of entries with offset <= target (the next entry, if any, is above target). */
+uint32_t st_offset_index_slot(const st_index_file_t *idx, int64_t target);
+/* Number of entries with position <= target_pos. */
+uint32_t st_offset_index_slot_pos(const st_index_file_t *idx, uint32_t target_pos);
 /* Largest entry with position <= target_pos; (base_offset, 0) if none. */
 void st_offset_index_lookup_pos(const st_index_file_t *idx, uint32_t target_pos,
                                 int64_t *ret_offset, uint32_t *ret_pos);
@@ -180,12 +188,16 @@ bool st_segment_check(const st_segment_t *seg);
 /* ---- segment_scan.c --------------------------------------------------------------------------- */
 
 /* A cursor over the batch headers of one segment file, reading chunks with pread. */
+#define ST_SEG_CURSOR_CHUNK (4096 + 128)
+
 typedef struct st_seg_cursor {
     const st_segment_t *seg;
     uint32_t limit;             /* never reads at or past this position */
+    uint32_t hint_end;          /* bytes past this are not expected to be needed (0: none) */
+    bool big_batches;           /* a batch > 2 KiB was seen: read headers only */
     uint32_t buf_pos;           /* file position of buf[0] */
     uint32_t buf_len;
-    uint8_t buf[4096 + 128];
+    uint8_t buf[ST_SEG_CURSOR_CHUNK];
 } st_seg_cursor_t;
 
 void st_seg_cursor_init(st_seg_cursor_t *cur, const st_segment_t *seg, uint32_t limit);
@@ -215,9 +227,10 @@ int st_seg_reader_next(st_seg_reader_t *r, const uint8_t **ret_batch, st_batch_h
  * entry below it. 1 found, 0 none in this segment (offset past its batches), <0 error. */
 int st_segment_translate(const st_segment_t *seg, int64_t offset, uint32_t limit,
                          uint32_t *ret_pos, st_batch_header_t *ret_hdr);
-/* The largest batch boundary <= want_end, walking from from_pos (a boundary); limit caps it. */
-int st_segment_boundary_before(const st_segment_t *seg, uint32_t from_pos, uint64_t want_end,
-                               uint32_t limit, uint32_t *ret_end);
+/* The largest batch boundary <= want_end, walking from from_pos (a boundary, where a batch of
+ * first_size bytes starts); limit caps it. */
+int st_segment_boundary_before(const st_segment_t *seg, uint32_t from_pos, uint32_t first_size,
+                               uint64_t want_end, uint32_t limit, uint32_t *ret_end);
 /* First batch with maxTimestamp >= ts: its base offset. 1 found, 0 none, <0 error. */
 int st_segment_find_timestamp(const st_segment_t *seg, int64_t ts, int64_t *ret_offset);
 /* Recomputes next_offset, max timestamp and bytes_since_index by walking the batches after the

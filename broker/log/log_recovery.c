@@ -77,7 +77,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static bool base_list_has(const base_list_t *l, int64_t base)
 {
-    return bsearch(&base, l->v, l->n, sizeof(int64_t), cmp_i64) != NULL;
+    return l->n > 0 && bsearch(&base, l->v, l->n, sizeof(int64_t), cmp_i64) != NULL;
 }
 
 static void unlink_at(const char *dir, const char *name, const char *why)
@@ -177,8 +177,10 @@ static int scan_dir(const char *dir, base_list_t *segs, base_list_t *rebuild)
         free(ti);
     }
     if (ret == 0) {
-        qsort(segs->v, segs->n, sizeof(int64_t), cmp_i64);
-        qsort(rebuild->v, rebuild->n, sizeof(int64_t), cmp_i64);
+        if (segs->n > 1)
+            qsort(segs->v, segs->n, sizeof(int64_t), cmp_i64);
+        if (rebuild->n > 1)
+            qsort(rebuild->v, rebuild->n, sizeof(int64_t), cmp_i64);
         for (size_t i = 0; i < nnames; i++) {
             int64_t base = parse_segment_name(names[i], ".index");
             if (base < 0)

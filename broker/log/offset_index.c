@@ -134,6 +134,25 @@ void st_offset_index_lookup(const st_index_file_t *idx, int64_t target, int64_t 
     st_offset_index_entry(idx, n - 1, ret_offset, ret_pos);
 }
 
+uint32_t st_offset_index_slot(const st_index_file_t *idx, int64_t target)
+{
+    int64_t rel = target - idx->base_offset;
+    return rel < 0 ? 0 : count_le(idx, rel);
+}
+
+uint32_t st_offset_index_slot_pos(const st_index_file_t *idx, uint32_t target_pos)
+{
+    uint32_t lo = 0, hi = idx->entries;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (pos_at(idx, mid) <= target_pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 void st_offset_index_lookup_pos(const st_index_file_t *idx, uint32_t target_pos,
                                 int64_t *ret_offset, uint32_t *ret_pos)
 {

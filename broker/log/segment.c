@@ -52,6 +52,8 @@ static st_segment_t *segment_alloc(int64_t base_offset)
         return NULL;
     atomic_init(&seg->refs, 1);
     seg->fd = -1;
+    seg->oidx.fd = -1;
+    seg->tidx.fd = -1;
     seg->base_offset = base_offset;
     seg->next_offset = base_offset;
     seg->max_timestamp = -1;
@@ -255,6 +257,9 @@ int st_segment_set_active(st_segment_t *seg, bool active, const st_log_config_t 
         if ((ret = st_index_file_trim(&seg->oidx)) < 0 ||
             (ret = st_index_file_trim(&seg->tidx)) < 0)
             return ret;
+        /* closed segments keep only their mappings: one fd per segment, the .log */
+        st_index_file_release_fd(&seg->oidx);
+        st_index_file_release_fd(&seg->tidx);
     }
     seg->active = active;
     return 0;

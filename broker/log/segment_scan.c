@@ -37,8 +37,28 @@ void st_seg_cursor_init(st_seg_cursor_t *cur, const st_segment_t *seg, uint32_t 
 {
     cur->seg = seg;
     cur->limit = limit;
+    cur->hint_end = 0;
+    cur->big_batches = false;
     cur->buf_pos = 0;
     cur->buf_len = 0;
+}
+
+/* How much to read at pos: the whole expected window when it fits one chunk, a header alone
+ * once batches are known to be big (one small pread per batch beats copying 4 KiB). */
+static size_t read_size(const st_seg_cursor_t *cur, uint32_t pos)
+{
+    size_t want = cur->limit - pos;
+    if (cur->big_batches)
+        want = ST_BATCH_HEADER_SIZE;
+    else if (cur->hint_end > pos && cur->hint_end - pos < want)
+        want = cur->hint_end - pos;
+    if (want < ST_BATCH_HEADER_SIZE)
+        want = ST_BATCH_HEADER_SIZE;
+    if (want > sizeof(cur->buf))
+        want = sizeof(cur->buf);
+    if (want > cur->limit - pos)
+        want = cur->limit - pos;
+    return want;
 }
 
 int st_seg_cursor_header(st_seg_cursor_t *cur, uint32_t pos, st_batch_header_t *ret_hdr)
@@ -51,10 +71,7 @@ int st_seg_cursor_header(st_seg_cursor_t *cur, uint32_t pos, st_batch_header_t *
         return -EBADMSG;
     }
     if (pos < cur->buf_pos || pos + ST_BATCH_HEADER_SIZE > cur->buf_pos + cur->buf_len) {
-        size_t want = cur->limit - pos;
-        if (want > sizeof(cur->buf))
-            want = sizeof(cur->buf);
-        ssize_t n = pread_full(cur->seg->fd, cur->buf, want, pos);
+        ssize_t n = pread_full(cur->seg->fd, cur->buf, read_size(cur, pos), pos);
         if (n < 0)
             return (int)n;
         if (n < ST_BATCH_HEADER_SIZE) {
@@ -76,6 +93,8 @@ int st_seg_cursor_header(st_seg_cursor_t *cur, uint32_t pos, st_batch_header_t *
                  hdr.batch_length, cur->limit - pos);
         return -EBADMSG;
     }
+    if (st_batch_total_size(&hdr) > 2048)
+        cur->big_batches = true;
     *ret_hdr = hdr;
     return 1;
 }
@@ -83,15 +102,35 @@ int st_seg_cursor_header(st_seg_cursor_t *cur, uint32_t pos, st_batch_header_t *
 int st_segment_translate(const st_segment_t *seg, int64_t offset, uint32_t limit,
                          uint32_t *ret_pos, st_batch_header_t *ret_hdr)
 {
+    const st_index_file_t *idx = &seg->oidx;
+    uint32_t slot = st_offset_index_slot(idx, offset);
     int64_t ioff;
-    uint32_t pos;
-    st_offset_index_lookup(&seg->oidx, offset, &ioff, &pos);
+    uint32_t pos = 0, npos = 0;
+    if (slot > 0)
+        st_offset_index_entry(idx, slot - 1, &ioff, &pos);
     if (pos >= limit)
         pos = 0;
     st_seg_cursor_t cur;
     st_seg_cursor_init(&cur, seg, limit);
     st_batch_header_t hdr;
     int ret;
+    if (slot < idx->entries) {
+        /* the batch at the next entry ends above offset: the one sought starts at or before it */
+        st_offset_index_entry(idx, slot, &ioff, &npos);
+        if (npos > pos && npos < limit) {
+            cur.hint_end = npos + ST_BATCH_HEADER_SIZE;
+            if (npos - pos > ST_SEG_CURSOR_CHUNK) {
+                /* too far for one read: with big batches it is usually that very batch */
+                if ((ret = st_seg_cursor_header(&cur, npos, &hdr)) < 0)
+                    return ret;
+                if (ret == 1 && hdr.base_offset <= offset) {
+                    *ret_pos = npos;
+                    *ret_hdr = hdr;
+                    return 1;
+                }
+            }
+        }
+    }
     while ((ret = st_seg_cursor_header(&cur, pos, &hdr)) == 1) {
         if (st_batch_last_offset(&hdr) >= offset) {
             *ret_pos = pos;
@@ -103,20 +142,35 @@ int st_segment_translate(const st_segment_t *seg, int64_t offset, uint32_t limit
     return ret;
 }
 
-int st_segment_boundary_before(const st_segment_t *seg, uint32_t from_pos, uint64_t want_end,
-                               uint32_t limit, uint32_t *ret_end)
+int st_segment_boundary_before(const st_segment_t *seg, uint32_t from_pos, uint32_t first_size,
+                               uint64_t want_end, uint32_t limit, uint32_t *ret_end)
 {
     if (want_end >= limit) {
         *ret_end = limit;
         return 0;
     }
+    if ((uint64_t)from_pos + first_size > want_end) {
+        *ret_end = from_pos;
+        return 0;
+    }
+    const st_index_file_t *idx = &seg->oidx;
+    uint32_t slot = st_offset_index_slot_pos(idx, (uint32_t)want_end);
     int64_t ioff;
-    uint32_t pos;
-    st_offset_index_lookup_pos(&seg->oidx, (uint32_t)want_end, &ioff, &pos);
+    uint32_t pos = 0, npos;
+    if (slot > 0)
+        st_offset_index_entry(idx, slot - 1, &ioff, &pos);
     if (pos < from_pos)
         pos = from_pos;
     st_seg_cursor_t cur;
     st_seg_cursor_init(&cur, seg, limit);
+    cur.hint_end = (uint32_t)want_end + ST_BATCH_HEADER_SIZE;
+    if (slot < idx->entries) {
+        st_offset_index_entry(idx, slot, &ioff, &npos);
+        if (npos < want_end + ST_BATCH_HEADER_SIZE)
+            cur.hint_end = npos + ST_BATCH_HEADER_SIZE;
+    }
+    if (first_size > 2048)
+        cur.big_batches = true;
     st_batch_header_t hdr;
     int ret;
     while ((ret = st_seg_cursor_header(&cur, pos, &hdr)) == 1) {

@@ -421,6 +421,7 @@ static void broker_connect(st_client_t *cl, st_broker_t *b)
     assert(b->state == ST_BS_DOWN);
     char err[256] = "";
     b->conn.tp = cl->tp;
+    b->conn.tp_ctx = cl->tp_ctx;
     b->conn.fd = -1;
     b->conn.tls = NULL;
     b->conn.want_read = b->conn.want_write = false;
@@ -581,6 +582,25 @@ static bool broker_consume_rbuf(st_client_t *cl, st_broker_t *b)
     return true;
 }
 
+/* Why a transport operation failed: the transport's own words when it has them (TLS alerts and
+ * verification results), else the errno; with a hint when a PLAINTEXT connection is dropped
+ * before ApiVersions is answered, the mark of an SSL listener. */
+static void conn_error(const st_broker_t *b, ssize_t n, char *buf, size_t len)
+{
+    const char *e = b->conn.tp->last_error ? b->conn.tp->last_error(&b->conn) : NULL;
+    bool plain_dropped = b->state == ST_BS_APIVERSIONS &&
+                         strcmp(b->conn.tp->name, "PLAINTEXT") == 0;
+    snprintf(buf, len, "%s%s", n == 0 ? "connection closed by the broker" : e ? e : strerror((int)-n),
+             plain_dropped ? " before it answered ApiVersions (if this is an SSL listener, set "
+                             "security.protocol=SSL)" : "");
+}
+
+/* True if the transport holds input that epoll no longer shows (decrypted TLS records). */
+static bool conn_pending(const st_broker_t *b)
+{
+    return b->conn.tp->pending && b->conn.tp->pending(&b->conn);
+}
+
 static void broker_read(st_client_t *cl, st_broker_t *b)
 {
     uint64_t gen = b->gen;
@@ -589,7 +609,7 @@ static void broker_read(st_client_t *cl, st_broker_t *b)
         broker_fail(cl, b, ST_ERR_TRANSPORT, "out of memory");
         return;
     }
-    while (budget > 0 && b->gen == gen) {
+    while ((budget > 0 || conn_pending(b)) && b->gen == gen) {
         ssize_t n;
         if (b->rframe.buf && b->rbuf_pos == b->rbuf_len &&
             b->rframe.len - b->rframe_have >= RBUF_CAP / 4) {
@@ -615,10 +635,9 @@ static void broker_read(st_client_t *cl, st_broker_t *b)
         }
         if (n == -EAGAIN)
             return;
-        if (n == 0)
-            broker_fail(cl, b, ST_ERR_TRANSPORT, "connection closed by the broker");
-        else
-            broker_fail(cl, b, ST_ERR_TRANSPORT, "read failed: %s", strerror((int)-n));
+        char why[600];
+        conn_error(b, n, why, sizeof(why));
+        broker_fail(cl, b, ST_ERR_TRANSPORT, "%s%s", n == 0 ? "" : "read failed: ", why);
         return;
     }
 }
@@ -674,7 +693,9 @@ static void broker_write(st_client_t *cl, st_broker_t *b)
         if (n == -EAGAIN)
             break;
         if (n < 0) {
-            broker_fail(cl, b, ST_ERR_TRANSPORT, "write failed: %s", strerror((int)-n));
+            char why[600];
+            conn_error(b, n, why, sizeof(why));
+            broker_fail(cl, b, ST_ERR_TRANSPORT, "write failed: %s", why);
             return;
         }
         size_t left = (size_t)n;
@@ -1010,6 +1031,15 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         st_cfg_free(st_client_conf_table, &cl->conf);
         return ST_ERR_INVALID_CONFIG;
     }
+    if (cl->tp->ctx_new) {
+        /* SSL: certificates and keys are loaded once, here, so a bad file fails at once. */
+        int r = cl->tp->ctx_new(&cl->conf, &cl->tp_ctx, errstr ? errstr : (char[1]){ 0 },
+                                errstr ? errstr_size : 1);
+        if (r < 0) {
+            st_cfg_free(st_client_conf_table, &cl->conf);
+            return ST_ERR_INVALID_CONFIG;
+        }
+    }
     cl->acks = st_client_conf_acks(&cl->conf);
     cl->role = role;
     cl->role_arg = role_arg;
@@ -1136,5 +1166,8 @@ void st_client_destroy(st_client_t *cl)
     pthread_mutex_destroy(&cl->lock);
     pthread_mutex_destroy(&cl->pool_lock);
     pthread_cond_destroy(&cl->md_cond);
+    if (cl->tp && cl->tp->ctx_free)
+        cl->tp->ctx_free(cl->tp_ctx);
+    cl->tp_ctx = NULL;
     st_cfg_free(st_client_conf_table, &cl->conf);
 }

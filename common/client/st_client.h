@@ -157,6 +157,7 @@ struct st_client {
     strand_delivery_cb_t *delivery_cb;
     void *delivery_opaque;
     const st_transport_t *tp;
+    void *tp_ctx;                         /* tp->ctx_new's context (SSL_CTX), NULL for plain */
     int acks;
     const st_client_role_t *role;
     void *role_arg;

@@ -895,6 +895,14 @@ int strand_consumer_list_offsets(strand_consumer_t *c, strand_topic_partition_t 
                     strand__list_offsets_response__unpack(NULL, resp.view.body_len, resp.view.body);
                 if (!err && !lo)
                     err = ST_ERR_BAD_RESPONSE;
+                /* The same partition may be asked about several times (different
+                 * timestamps): answers are matched in order, each used once. */
+                size_t n_answers = 0;
+                for (size_t t = 0; lo && t < lo->n_topics; t++)
+                    n_answers += lo->topics[t]->n_partitions;
+                bool *used = calloc(n_answers + 1, sizeof(*used));
+                if (!used && !err)
+                    err = ST_ERR_INVALID_ARG;
                 for (size_t k = 0; k < n; k++) {
                     strand_topic_partition_t *tp = &tps[idx[k]];
                     done[idx[k]] = true;
@@ -902,12 +910,16 @@ int strand_consumer_list_offsets(strand_consumer_t *c, strand_topic_partition_t 
                     if (err)
                         continue;
                     const Strand__ListOffsetsPartitionResponse *pr = NULL;
+                    size_t slot = 0;
                     for (size_t t = 0; t < lo->n_topics && !pr; t++) {
-                        if (!lo->topics[t]->name || strcmp(lo->topics[t]->name, tp->topic) != 0)
-                            continue;
-                        for (size_t q = 0; q < lo->topics[t]->n_partitions; q++)
-                            if (lo->topics[t]->partitions[q]->partition == tp->partition)
+                        bool same = lo->topics[t]->name && strcmp(lo->topics[t]->name, tp->topic) == 0;
+                        for (size_t q = 0; q < lo->topics[t]->n_partitions && !pr; q++, slot++) {
+                            if (same && !used[slot] &&
+                                lo->topics[t]->partitions[q]->partition == tp->partition) {
                                 pr = lo->topics[t]->partitions[q];
+                                used[slot] = true;
+                            }
+                        }
                     }
                     if (!pr) {
                         tp->error = ST_ERR_BAD_RESPONSE;
@@ -917,6 +929,7 @@ int strand_consumer_list_offsets(strand_consumer_t *c, strand_topic_partition_t 
                             tp->offset = pr->offset;
                     }
                 }
+                free(used);
                 if (lo)
                     strand__list_offsets_response__free_unpacked(lo, NULL);
                 st_client_frame_release(&c->cl, &resp);

@@ -5,8 +5,10 @@
  *   the partition (explicit, murmur2 of the key, or the sticky partition for null keys), takes
  *   the partition's lock, appends the record to the partition's open batch (an
  *   st_batch_writer_t) and releases the lock: one short lock and no malloc per record. A batch
- *   that cannot take the next record is detached under the lock and finished (compressed, CRC)
- *   outside it, then handed to the I/O thread through the sealed list.
+ *   that cannot take the next record is detached under the lock onto the partition's FIFO and
+ *   finished (compressed, CRC) outside it. The I/O thread takes batches off a FIFO head only
+ *   once they are finished, so a partition's batches always leave in record order, even when an
+ *   application thread and the I/O thread (linger) seal consecutive batches concurrently.
  *   The I/O thread (producer_tick) seals batches whose linger.ms expired, groups ready batches by
  *   partition leader into ProduceRequests of up to max.request.size (batch bytes travel as the
  *   frame tail, never copied), keeps up to max.in.flight.requests.per.connection of them in
@@ -15,17 +17,18 @@
  *
  * Batch life cycle (st_pbatch_t), each step by one function:
  *   pool --batch_get--> OPEN (part->cur, records being added, on the linger queue)
- *        --seal--> SEALED (finished bytes; on the sealed list or a partition's ready queue)
+ *        --detach--> DETACHED (on part's FIFO) --seal--> finished (data set, or seal_err)
+ *        --drain_part--> READY (the partition's ready queue, I/O thread only)
  *        --send_ready--> IN FLIGHT (in a st_preq_t) --preq_cb--> back to READY (retry)
  *        or --batch_done--> pool (reported, memory released).
- * Invariants (batch_check): an OPEN batch has data == NULL and count >= 1 once published with a
- *   record; a SEALED/IN FLIGHT batch has data != NULL, len > 0 and count >= 1; a batch's
- *   reserved memory (mem) stays counted in mem_used until batch_done.
+ * Invariants (batch_check): an OPEN batch has data == NULL; a READY / IN FLIGHT batch has
+ *   data != NULL, len > 0 and count >= 1; a partition's batches enter its ready queue in FIFO
+ *   order; a batch's reserved memory (mem) stays counted in mem_used until batch_done.
  *
- * Locks: part->lock (open batch), p->topics_lock (topic table changes), p->sealed_lock, p->lq_lock
- * (linger queue), p->mem_lock (buffer.memory and the batch pool), p->flush_lock. Lock order:
- * topics_lock -> cl->lock; part->lock is never held with another lock except briefly mem_lock is
- * NOT taken under it (batch_get happens with no lock held). */
+ * Locks: part->lock (open batch and FIFO), p->topics_lock (topic table changes),
+ * p->sealed_lock (partitions to drain), p->lq_lock (linger queue), p->mem_lock (buffer.memory
+ * and the batch pool), p->flush_lock. Lock order: topics_lock -> cl->lock. part->lock is never
+ * held while taking another lock (batch_get and sealing happen with no lock held). */
 #include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -58,8 +61,10 @@ typedef struct st_pbatch {
     int64_t *timestamps;
     uint32_t count, cap;
     int64_t open_ms;
-    const void *data;             /* finished bytes (SEALED) */
+    const void *data;             /* finished bytes */
     size_t len;
+    bool finished;                /* part->lock: sealing done (data set, or seal_err) */
+    int seal_err;
     size_t mem;
     int attempts;
     int64_t retry_at_ms;
@@ -68,6 +73,9 @@ typedef struct st_pbatch {
 struct st_ppart {
     pthread_mutex_t lock;
     st_pbatch_t *cur;             /* OPEN batch (lock) */
+    st_pbatch_t *fifo_head, *fifo_tail;   /* detached batches, in record order (lock) */
+    bool drain_queued;            /* on p->drain (p->sealed_lock) */
+    st_ppart_t *drain_next;
     st_ptopic_t *topic;
     int32_t partition;
     atomic_int leader;
@@ -118,9 +126,9 @@ struct strand_producer {
     int64_t mem_used;
     st_pbatch_t *pool;
     uint64_t next_seq;
-    /* sealed batches for the I/O thread */
+    /* partitions with finished batches for the I/O thread */
     pthread_mutex_t sealed_lock;
-    st_pbatch_t *sealed_head, *sealed_tail;
+    st_ppart_t *drain;
     /* linger queue (FIFO = deadline order, linger.ms is the same for every batch) */
     pthread_mutex_t lq_lock;
     linger_ent_t *lq;
@@ -359,6 +367,8 @@ static int batch_get(strand_producer_t *p, size_t mem, int64_t deadline_ms, st_p
     b->count = 0;
     b->data = NULL;
     b->len = 0;
+    b->finished = false;
+    b->seal_err = 0;
     b->mem = mem;
     b->attempts = 0;
     b->retry_at_ms = 0;
@@ -411,39 +421,55 @@ static void batch_done(strand_producer_t *p, st_pbatch_t *b, int err, const char
     outq_sub(p, n);
 }
 
-/* Finishes an OPEN batch (compression, CRC). On failure its records are reported failed. */
-static bool seal(strand_producer_t *p, st_pbatch_t *b)
+/* part->lock held: moves the OPEN batch b off part->cur onto the partition's FIFO. */
+static void detach(st_ppart_t *part, st_pbatch_t *b)
+{
+    assert(part->cur == b && b->count > 0);
+    part->cur = NULL;
+    b->next = NULL;
+    if (part->fifo_tail)
+        part->fifo_tail->next = b;
+    else
+        part->fifo_head = b;
+    part->fifo_tail = b;
+}
+
+/* Finishes a DETACHED batch (compression, CRC) without the lock, then publishes the result
+ * under it. Any thread. */
+static void seal(st_pbatch_t *b)
 {
     assert(!b->data && b->count > 0);
     const void *data = NULL;
     size_t len = 0;
     int r = st_batch_writer_finish(b->w, &data, &len);
+    st_ppart_t *part = b->part;
+    pthread_mutex_lock(&part->lock);
     if (r < 0) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "cannot build the record batch: %s", strerror(-r));
-        batch_done(p, b, ST_ERR_INVALID_ARG, msg, -1, -1);
-        return false;
+        b->seal_err = r;
+    } else {
+        b->data = data;
+        b->len = len;
+        assert(batch_check(b));
     }
-    b->data = data;
-    b->len = len;
-    assert(batch_check(b));
-    return true;
+    b->finished = true;
+    pthread_mutex_unlock(&part->lock);
 }
 
-/* Application thread: seals b and hands it to the I/O thread. */
+/* Application thread: seals b and tells the I/O thread its partition has work. */
 static void seal_and_hand_over(strand_producer_t *p, st_pbatch_t *b)
 {
-    if (!seal(p, b))
-        return;
+    st_ppart_t *part = b->part;
+    seal(b);
     pthread_mutex_lock(&p->sealed_lock);
-    b->next = NULL;
-    if (p->sealed_tail)
-        p->sealed_tail->next = b;
-    else
-        p->sealed_head = b;
-    p->sealed_tail = b;
+    bool wake = !p->drain;
+    if (!part->drain_queued) {
+        part->drain_queued = true;
+        part->drain_next = p->drain;
+        p->drain = part;
+    }
     pthread_mutex_unlock(&p->sealed_lock);
-    st_client_wake(&p->cl);
+    if (wake)
+        st_client_wake(&p->cl);
 }
 
 static void linger_push(strand_producer_t *p, st_pbatch_t *b, st_ppart_t *part, uint64_t seq,
@@ -525,7 +551,8 @@ int strand_produce(strand_producer_t *p, const char *topic, int32_t partition,
         st_pbatch_t *b = part->cur;
         if (b && b->count > 0 && st_batch_writer_size(b->w) + est > batch_size) {
             sealed = b;
-            part->cur = b = NULL;
+            detach(part, b);
+            b = NULL;
         }
         if (!b && sticky) {
             /* KIP-480: a new batch on the sticky partition moves the sticky partition on,
@@ -638,6 +665,34 @@ static void ready_push(strand_producer_t *p, st_pbatch_t *b, bool front)
     }
 }
 
+/* I/O thread: moves the finished batches at the head of part's FIFO to its ready queue. */
+static void drain_part(strand_producer_t *p, st_ppart_t *part)
+{
+    pthread_mutex_lock(&part->lock);
+    st_pbatch_t *list = NULL, **tail = &list;
+    while (part->fifo_head && part->fifo_head->finished) {
+        st_pbatch_t *b = part->fifo_head;
+        part->fifo_head = b->next;
+        if (!part->fifo_head)
+            part->fifo_tail = NULL;
+        b->next = NULL;
+        *tail = b;
+        tail = &b->next;
+    }
+    pthread_mutex_unlock(&part->lock);
+    while (list) {
+        st_pbatch_t *b = list;
+        list = b->next;
+        if (b->seal_err) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "cannot build the record batch: %s", strerror(-b->seal_err));
+            batch_done(p, b, ST_ERR_INVALID_ARG, msg, -1, -1);
+        } else {
+            ready_push(p, b, false);
+        }
+    }
+}
+
 static void linger_tick(strand_producer_t *p, int64_t now)
 {
     bool all = atomic_load(&p->flushing) > 0;
@@ -658,10 +713,10 @@ static void linger_tick(strand_producer_t *p, int64_t now)
             pthread_mutex_unlock(&part->lock);
             continue;   /* already sealed because it was full */
         }
-        part->cur = NULL;
+        detach(part, b);
         pthread_mutex_unlock(&part->lock);
-        if (seal(p, b))
-            ready_push(p, b, false);
+        seal(b);
+        drain_part(p, part);
     }
 }
 
@@ -865,27 +920,22 @@ static void preq_send(strand_producer_t *p, st_preq_t *rq)
     st_client_send(cl, req);
 }
 
+/* Fails the batches at the head of part's ready queue that outlived delivery.timeout.ms. The
+ * queue is in open order (retries go back to the front, and they are the oldest), so only the
+ * head needs looking at. */
 static void expire_batches(strand_producer_t *p, st_ppart_t *part, int64_t now)
 {
-    st_pbatch_t *prev = NULL, *b = part->ready_head;
-    while (b) {
-        st_pbatch_t *next = b->next;
-        if (now >= b->open_ms + p->cl.conf.delivery_timeout_ms) {
-            if (prev)
-                prev->next = next;
-            else
-                part->ready_head = next;
-            if (part->ready_tail == b)
-                part->ready_tail = prev;
-            char msg[300];
-            snprintf(msg, sizeof(msg), "%s-%d: not delivered within delivery.timeout.ms (%d ms)%s",
-                     part->topic->name, part->partition, p->cl.conf.delivery_timeout_ms,
-                     atomic_load(&part->leader) < 0 ? ": partition has no leader" : "");
-            batch_done(p, b, ST_ERR_TIMED_OUT, msg, -1, -1);
-        } else {
-            prev = b;
-        }
-        b = next;
+    st_pbatch_t *b;
+    while ((b = part->ready_head) && now >= b->open_ms + p->cl.conf.delivery_timeout_ms) {
+        part->ready_head = b->next;
+        if (!part->ready_head)
+            part->ready_tail = NULL;
+        b->next = NULL;
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s-%d: not delivered within delivery.timeout.ms (%d ms)%s",
+                 part->topic->name, part->partition, p->cl.conf.delivery_timeout_ms,
+                 atomic_load(&part->leader) < 0 ? ": partition has no leader" : "");
+        batch_done(p, b, ST_ERR_TIMED_OUT, msg, -1, -1);
     }
 }
 
@@ -977,13 +1027,15 @@ static void producer_tick(st_client_t *cl, int64_t now)
     strand_producer_t *p = cl->role_arg;
     linger_tick(p, now);
     pthread_mutex_lock(&p->sealed_lock);
-    st_pbatch_t *list = p->sealed_head;
-    p->sealed_head = p->sealed_tail = NULL;
+    st_ppart_t *list = p->drain;
+    p->drain = NULL;
+    for (st_ppart_t *part = list; part; part = part->drain_next)
+        part->drain_queued = false;
     pthread_mutex_unlock(&p->sealed_lock);
     while (list) {
-        st_pbatch_t *b = list;
-        list = b->next;
-        ready_push(p, b, false);
+        st_ppart_t *part = list;
+        list = part->drain_next;
+        drain_part(p, part);
     }
     if (p->ready_list)
         send_ready(p, now);
@@ -1121,13 +1173,15 @@ void strand_producer_destroy(strand_producer_t *p)
                 else
                     batch_put(p, b);
             }
+            while (part->fifo_head) {
+                st_pbatch_t *b = part->fifo_head;
+                part->fifo_head = b->next;
+                batch_done(p, b, ST_ERR_DESTROYED, "producer destroyed before delivery", -1, -1);
+            }
+            part->fifo_tail = NULL;
         }
     }
     st_pbatch_t *b;
-    while ((b = p->sealed_head)) {
-        p->sealed_head = b->next;
-        batch_done(p, b, ST_ERR_DESTROYED, "producer destroyed before delivery", -1, -1);
-    }
     for (st_ppart_t *part = p->ready_list; part; part = part->ready_next) {
         while ((b = part->ready_head)) {
             part->ready_head = b->next;

@@ -116,7 +116,7 @@ const st_transport_t st_transport_plain = {
 
 const st_transport_t *st_transport_find(const char *name)
 {
-    static const st_transport_t *const transports[] = { &st_transport_plain };
+    static const st_transport_t *const transports[] = { &st_transport_plain, &st_transport_ssl };
     for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
         if (strcasecmp(transports[i]->name, name) == 0)
             return transports[i];

@@ -195,11 +195,40 @@ static ssize_t ssl_read(st_conn_t *conn, void *buf, size_t len)
     assert(check_state(conn));
     if (s->failed)
         return -EPROTO;
+    /* Fill the buffer from as many records as are there (one call per buffer, as recv(2)
+     * would). A failure after some bytes is reported by the next call. */
+    size_t got = 0;
+    while (got < len) {
+        size_t want = len - got > INT_MAX ? INT_MAX : len - got;
+        ERR_clear_error();
+        int r = SSL_read(s->ssl, (char *)buf + got, (int)want);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (got > 0) {
+            ERR_clear_error();
+            break;
+        }
+        return map_error(conn, r, errno);
+    }
+    return (ssize_t)got;
+}
+
+/* The broker refused us after our side of the handshake was done (TLS 1.3: a client
+ * certificate it does not accept), sent an alert and closed; our next write then meets a reset.
+ * The alert is still in the socket's receive queue, ahead of the reset: read it for the real
+ * reason. */
+static void explain_reset(st_conn_t *conn)
+{
+    ssl_state_t *s = conn->tls;
+    char scratch[512];
     ERR_clear_error();
-    int r = SSL_read(s->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-    if (r > 0)
-        return r;
-    return map_error(conn, r, errno);
+    int r = SSL_read(s->ssl, scratch, sizeof(scratch));
+    if (r <= 0 && SSL_get_error(s->ssl, r) == SSL_ERROR_SSL)
+        st_tls_error_explain(s->ssl, r, 0, s->error, sizeof(s->error));
+    else
+        ERR_clear_error();
 }
 
 static ssize_t ssl_writev(st_conn_t *conn, const struct iovec *iov, int iovcnt)
@@ -226,12 +255,15 @@ static ssize_t ssl_writev(st_conn_t *conn, const struct iovec *iov, int iovcnt)
         s->pend_len = 0;
         return r;
     }
-    ssize_t res = map_error(conn, r, errno);
+    int saved = errno;
+    ssize_t res = map_error(conn, r, saved);
     if (res == -EAGAIN) {
         s->pend_len = n;
         return -EAGAIN;
     }
     s->pend_len = 0;
+    if (res == -ECONNRESET || res == -EPIPE)
+        explain_reset(conn);
     if (res == 0) {
         s->failed = true;
         snprintf(s->error, sizeof(s->error), "the broker closed the TLS session");

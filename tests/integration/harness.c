@@ -255,6 +255,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 void st_test_broker_cleanup(st_test_broker_t *b)
 {
+    /* $STRAND_TEST_GRACEFUL_CLEANUP: SIGTERM first, so that sanitizer builds run their leak
+     * check at exit (keep the dirs with $STRAND_KEEP_TEST_DIRS to read the reports). */
+    if (b->pid > 0 && getenv("STRAND_TEST_GRACEFUL_CLEANUP"))
+        st_test_broker_stop(b, SIGTERM);
     if (b->pid > 0)
         st_test_broker_stop(b, SIGKILL);
     if (b->dir[0] && getenv("STRAND_KEEP_TEST_DIRS") == NULL)

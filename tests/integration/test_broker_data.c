@@ -21,7 +21,8 @@ static void start(void)
 {
     static const char *const overrides[] = { "message.max.bytes=65536",
                                              "auto.create.topics.enable=true",
-                                             "num.partitions=3", NULL };
+                                             "num.partitions=3",
+                                             "log.retention.check.interval.ms=200", NULL };
     cr_assert_eq(st_test_broker_start(&broker, overrides), 0, "broker did not start");
     fd = st_test_connect(broker.port);
     cr_assert_geq(fd, 0);
@@ -451,4 +452,31 @@ Test(broker_data, concurrent_producers_one_partition)
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     cr_expect_eq(next, 4000);
+}
+
+/* The maintenance thread applies retention: old closed segments go, the log start advances. */
+Test(broker_data, retention_runs_in_background)
+{
+    const char *cfg[] = { "retention.ms", "1000", "segment.bytes", "2048", NULL };
+    Strand__CreateTopicsResponse *ct = tw_create_topic(fd, 1, "short", 1, 1, cfg);
+    cr_assert_not_null(ct);
+    cr_assert_eq(ct->topics[0]->error_code, 0, "%s", ct->topics[0]->error_message);
+    strand__create_topics_response__free_unpacked(ct, NULL);
+    for (int i = 0; i < 10; i++)
+        produce("short", 0, 10, 100);   /* ~1.2 KB batches, old timestamps: a segment each */
+    int64_t start = 0;
+    int64_t deadline = now_ms() + 10000;
+    while (start == 0 && now_ms() < deadline) {
+        Strand__ListOffsetsResponse *lo = tw_list_offsets(fd, 2, "short", 0, -2);
+        cr_assert_not_null(lo);
+        start = lo->topics[0]->partitions[0]->offset;
+        strand__list_offsets_response__free_unpacked(lo, NULL);
+        if (start == 0) {
+            struct timespec ts = { 0, 50 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    cr_expect_gt(start, 0, "retention never advanced the log start");
+    cr_expect_eq(fetch_error("short", 0, 0), ST_ERR_OFFSET_OUT_OF_RANGE);
+    cr_expect_eq(fetch_error("short", 0, start), ST_ERR_NONE);
 }

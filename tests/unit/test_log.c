@@ -4,6 +4,8 @@
  * segments, and the leader-epoch cache. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "log_internal.h"
@@ -419,4 +421,87 @@ Test(log, epoch_cache_rules)
     cr_assert_eq(c.n, 0);
     st_epoch_cache_free(&c);
     free(path);
+}
+
+/* ---- concurrency: appenders, readers and a janitor (roll, flush, retention) at once ---------- */
+
+typedef struct race {
+    st_log_t *log;
+    atomic_int writers_left;
+    atomic_long slices_checked;
+} race_t;
+
+static void *race_append(void *arg)
+{
+    race_t *r = arg;
+    size_t len;
+    uint8_t *b = tu_batch(2, 1, false, 120, &len);
+    for (int i = 0; i < 1500; i++)
+        cr_assert_eq(st_log_append(r->log, b, len, 1, NULL), 0);
+    free(b);
+    atomic_fetch_sub(&r->writers_left, 1);
+    return NULL;
+}
+
+static void *race_read(void *arg)
+{
+    race_t *r = arg;
+    unsigned seed = (unsigned)(uintptr_t)&seed;
+    uint8_t *buf = malloc(1 << 16);
+    while (atomic_load(&r->writers_left) > 0) {
+        int64_t start = st_log_start_offset(r->log), end = st_log_end_offset(r->log);
+        if (end == start)
+            continue;
+        int64_t off = start + (int64_t)(rand_r(&seed) % (unsigned)(end - start));
+        st_log_slice_t s;
+        int ret = st_log_read(r->log, off, 1 << 16, INT64_MAX, true, &s);
+        if (ret == -ERANGE)
+            continue;   /* retention moved the start meanwhile */
+        cr_assert_eq(ret, 0, "read: %s", strerror(-ret));
+        if (s.len == 0)
+            continue;
+        cr_assert_leq(s.len, 1 << 16);
+        cr_assert_eq(pread(s.fd, buf, s.len, s.pos), (ssize_t)s.len, "the fd outlives deletion");
+        size_t pos = 0;
+        while (pos < s.len) {
+            st_batch_header_t hdr;
+            cr_assert_eq(st_batch_validate(buf + pos, s.len - pos, &hdr, NULL), 0);
+            if (pos == 0)
+                cr_assert_eq(hdr.base_offset, s.first_offset);
+            pos += st_batch_total_size(&hdr);
+        }
+        st_log_slice_release(&s);
+        atomic_fetch_add(&r->slices_checked, 1);
+    }
+    free(buf);
+    return NULL;
+}
+
+Test(log, concurrent_appends_reads_and_retention)
+{
+    st_log_config_t cfg = tu_config(8192);
+    cfg.retention_bytes = 64 * 1024;
+    cfg.retention_ms = -1;
+    cr_assert_eq(st_log_open(dir, &cfg, 0, true, &log_), 0);
+    race_t r = { .log = log_ };
+    atomic_init(&r.writers_left, 2);
+    atomic_init(&r.slices_checked, 0);
+    pthread_t t[4];
+    pthread_create(&t[0], NULL, race_append, &r);
+    pthread_create(&t[1], NULL, race_append, &r);
+    pthread_create(&t[2], NULL, race_read, &r);
+    pthread_create(&t[3], NULL, race_read, &r);
+    int deleted = 0;
+    while (atomic_load(&r.writers_left) > 0) {
+        deleted += st_log_enforce_retention(log_, st_log_now_ms());
+        st_log_flush(log_);
+        st_log_roll(log_);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_eq(st_log_end_offset(log_), 2 * 1500 * 2);
+    cr_assert_gt(deleted, 0);
+    cr_assert_gt(atomic_load(&r.slices_checked), 0);
+    cr_assert_eq(tu_read_all(log_, st_log_start_offset(log_), 1 << 20, NULL, NULL),
+                 st_log_end_offset(log_) - st_log_start_offset(log_));
 }

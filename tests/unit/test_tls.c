@@ -3,6 +3,7 @@
  * mismatched key, wrong or missing password, bad protocol or cipher names), and in-memory
  * handshakes over a socketpair for principals, hostname/IP verification and error texts. */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,13 @@
 
 #include "st_tls.h"
 
+/* Certificates are made once per run in PRE_ALL (criterion re-executes the binary for each
+ * test, so the directory is passed on through the environment) and looked up in each test. */
+#define CERTS_ENV "STRAND_TLS_UNIT_CERTS"
+
 static char dir[48];
 static char ca[128], broker_pem[128], broker_key[128], client_pem[128], client_key[128];
-static char enc_key[128], other_dir[64], other_ca[128];
+static char enc_key[128], other_ca[128];
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -28,41 +33,46 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-static void run(const char *cmd)
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
-    int r = system(cmd);
-    cr_assert_eq(r, 0, "command failed (%d): %s", r, cmd);
+    (void)set;
+    const char *gen = getenv("STRAND_GEN_CERTS");
+    char tmp[] = "/tmp/strand-tls-unit-XXXXXX";
+    if (!gen || !*gen || !mkdtemp(tmp))
+        return;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s >/dev/null && %s %s/other >/dev/null && "
+             "openssl pkey -in %s/broker.key -aes256 -passout pass:s3cret -out %s/broker-enc.key",
+             gen, tmp, gen, tmp, tmp, tmp);
+    if (system(cmd) == 0)
+        setenv(CERTS_ENV, tmp, 1);
+    else
+        fprintf(stderr, "test_tls: could not make certificates: %s\n", cmd);
 }
 
-static void make_certs(void)
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
-    const char *gen = getenv("STRAND_GEN_CERTS");
-    cr_assert(gen && *gen, "$STRAND_GEN_CERTS is not set (run through meson test)");
-    snprintf(dir, sizeof(dir), "/tmp/strand-tls-unit-XXXXXX");
-    cr_assert(mkdtemp(dir));
-    snprintf(other_dir, sizeof(other_dir), "%s/other", dir);
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s %s >/dev/null && %s %s >/dev/null", gen, dir, gen, other_dir);
-    run(cmd);
+    (void)stats;
+    const char *d = getenv(CERTS_ENV);
+    if (d && strncmp(d, "/tmp/strand-tls-unit-", 21) == 0)
+        nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void find_certs(void)
+{
+    const char *d = getenv(CERTS_ENV);
+    cr_assert(d, "certificates were not made ($STRAND_GEN_CERTS unset or gen-certs.sh failed)");
+    snprintf(dir, sizeof(dir), "%s", d);
     snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
     snprintf(broker_pem, sizeof(broker_pem), "%s/broker.pem", dir);
     snprintf(broker_key, sizeof(broker_key), "%s/broker.key", dir);
     snprintf(client_pem, sizeof(client_pem), "%s/client.pem", dir);
     snprintf(client_key, sizeof(client_key), "%s/client.key", dir);
     snprintf(enc_key, sizeof(enc_key), "%s/broker-enc.key", dir);
-    snprintf(other_ca, sizeof(other_ca), "%s/ca.pem", other_dir);
-    snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -aes256 -passout pass:s3cret -out %s",
-             broker_key, enc_key);
-    run(cmd);
+    snprintf(other_ca, sizeof(other_ca), "%s/other/ca.pem", dir);
 }
 
-static void remove_certs(void)
-{
-    if (dir[0])
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(tls, .init = make_certs, .fini = remove_certs, .timeout = 60);
+TestSuite(tls, .init = find_certs, .timeout = 60);
 
 static st_tls_conf_t server_conf(void)
 {
@@ -179,7 +189,7 @@ Test(tls, missing_certificate_file_names_it)
 Test(tls, garbage_certificate_gives_openssl_reason)
 {
     char err[512] = "", junk[160];
-    snprintf(junk, sizeof(junk), "%s/junk.pem", dir);
+    snprintf(junk, sizeof(junk), "%s/junk-%d.pem", dir, (int)getpid());
     FILE *f = fopen(junk, "w");
     cr_assert(f);
     fputs("this is not a certificate\n", f);
@@ -187,7 +197,9 @@ Test(tls, garbage_certificate_gives_openssl_reason)
     SSL_CTX *ctx;
     st_tls_conf_t sc = server_conf();
     sc.certificate_location = junk;
-    cr_assert_eq(st_tls_server_ctx_new(&sc, &ctx, err, sizeof(err)), -EINVAL);
+    int r = st_tls_server_ctx_new(&sc, &ctx, err, sizeof(err));
+    unlink(junk);
+    cr_assert_eq(r, -EINVAL);
     cr_assert(strstr(err, junk) && strstr(err, "no start line"), "%s", err);
 }
 
