@@ -23,7 +23,7 @@ const st_cfg_def_t st_broker_config_table[] = {
     { "broker.rack", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(broker_rack),
       "Rack of this broker, returned in Metadata.", false },
     { "listeners", ST_CFG_LIST, "PLAINTEXT://:9092", 0, 0, NULL, OFF(listeners),
-      "Comma-separated NAME://host:port listeners. NAME is the security protocol: PLAINTEXT (SSL once the TLS transport is built in). An empty host binds every interface.", false },
+      "Comma-separated NAME://host:port listeners. NAME is a security protocol (PLAINTEXT, SSL) or a name mapped to one in listener.security.protocol.map. An empty host binds every interface.", false },
     { "advertised.listeners", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(advertised_listeners),
       "Listeners given to clients in Metadata, by listener name; defaults to `listeners` (an empty host becomes this machine's host name).", false },
     { "log.dir", ST_CFG_STRING, "/tmp/strand-logs", 0, 0, NULL, OFF(log_dir),
@@ -95,21 +95,23 @@ const st_cfg_def_t st_broker_config_table[] = {
     { "replica.lag.time.max.ms", ST_CFG_LONG, "30000", 1, I64MAX, NULL, OFF(replica_lag_time_max_ms),
       "A follower that has not caught up for this long leaves the ISR (replication).", false },
     { "ssl.certificate.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_certificate_location),
-      "PEM certificate (chain) of this broker, for SSL listeners (used once the SSL listener exists).", false },
+      "PEM certificate of this broker, optionally followed by its chain; required by SSL listeners.", false },
     { "ssl.key.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_location),
-      "PEM private key of this broker (used once the SSL listener exists).", false },
+      "PEM private key of ssl.certificate.location (PKCS#8 or traditional, encrypted or not); required by SSL listeners.", false },
     { "ssl.key.password", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_password),
-      "Password of the private key, if encrypted (used once the SSL listener exists).", true },
+      "Password of ssl.key.location, if encrypted.", true },
     { "ssl.ca.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_ca_location),
-      "PEM CA certificates used to verify clients (used once the SSL listener exists).", false },
+      "PEM file (or c_rehash'd directory) of the CAs whose client certificates are accepted; required unless ssl.client.auth=none.", false },
     { "ssl.client.auth", ST_CFG_STRING, "none", 0, 0, "none,requested,required", OFF(ssl_client_auth),
-      "Client certificate authentication on SSL listeners (used once the SSL listener exists).", false },
+      "Client certificates on SSL listeners: none, requested (verified if sent) or required. A client with one is User:<subject DN>, e.g. User:CN=alice,O=acme; without, User:ANONYMOUS.", false },
     { "ssl.enabled.protocols", ST_CFG_LIST, "TLSv1.2,TLSv1.3", 0, 0, NULL, OFF(ssl_enabled_protocols),
-      "TLS protocol versions accepted (used once the SSL listener exists).", false },
+      "TLS versions accepted on SSL listeners: TLSv1.3, TLSv1.2 (TLSv1.1 and TLSv1 only if listed).", false },
     { "ssl.cipher.suites", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(ssl_cipher_suites),
-      "OpenSSL cipher list; empty for OpenSSL's defaults (used once the SSL listener exists).", false },
+      "Cipher suites, comma-separated IANA names (TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or OpenSSL's; empty: OpenSSL's defaults with AES-GCM first.", false },
     { "security.inter.broker.protocol", ST_CFG_STRING, "PLAINTEXT", 0, 0, "PLAINTEXT,SSL", OFF(security_inter_broker_protocol),
       "Security protocol brokers use between themselves (replication, cluster mode).", false },
+    { "listener.security.protocol.map", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(listener_security_protocol_map),
+      "NAME:PROTOCOL pairs mapping listener names to security protocols (e.g. CLIENT:SSL,REPLICATION:PLAINTEXT); a listener named PLAINTEXT or SSL needs no entry.", false },
     ST_CFG_END
 };
 
@@ -141,6 +143,37 @@ static int parse_protocol(const char *s, size_t n, st_security_protocol_t *ret)
     return -EINVAL;
 }
 
+/* Looks a listener name up in listener.security.protocol.map ("NAME:PROTOCOL,..."): 0 with
+ * the protocol, -ENOENT if the name is not mapped, -EINVAL (err set) for a bad entry. */
+static int map_protocol(const char *map, const char *name, size_t name_len,
+                        st_security_protocol_t *ret, st_cfg_error_t *err)
+{
+    const char *p = map;
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', n);
+        if (!colon || colon == p || colon == p + n - 1) {
+            cfg_error(err, "listener.security.protocol.map: '%.*s' is not NAME:PROTOCOL", (int)n, p);
+            return -EINVAL;
+        }
+        st_security_protocol_t proto;
+        if (parse_protocol(colon + 1, (size_t)(p + n - colon - 1), &proto) < 0) {
+            cfg_error(err, "listener.security.protocol.map: unknown security protocol in '%.*s' "
+                      "(accepted: PLAINTEXT, SSL)", (int)n, p);
+            return -EINVAL;
+        }
+        if ((size_t)(colon - p) == name_len && strncasecmp(p, name, name_len) == 0) {
+            *ret = proto;
+            return 0;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return -ENOENT;
+}
+
+static const char *parse_map;   /* listener.security.protocol.map while parsing (main thread) */
+
 /* Parses one NAME://host:port (host may be empty or [ipv6]). */
 static int parse_listener(const char *key, const char *item, st_listener_cfg_t *ret,
                           st_cfg_error_t *err)
@@ -153,12 +186,21 @@ static int parse_listener(const char *key, const char *item, st_listener_cfg_t *
     st_listener_cfg_t l;
     memset(&l, 0, sizeof(l));
     size_t name_len = (size_t)(sep - item);
-    if (parse_protocol(item, name_len, &l.protocol) < 0) {
-        cfg_error(err, "%s: unknown security protocol '%.*s' in '%s' (accepted: PLAINTEXT, SSL)",
+    int mr = map_protocol(parse_map, item, name_len, &l.protocol, err);
+    if (mr == -EINVAL)
+        return mr;
+    if (mr == -ENOENT && parse_protocol(item, name_len, &l.protocol) < 0) {
+        cfg_error(err, "%s: unknown security protocol '%.*s' in '%s' (accepted: PLAINTEXT, SSL, "
+                  "or a listener name mapped in listener.security.protocol.map)",
                   key, (int)name_len, item, item);
         return -EINVAL;
     }
-    snprintf(l.name, sizeof(l.name), "%s", l.protocol == ST_PROTO_SSL ? "SSL" : "PLAINTEXT");
+    if (name_len >= sizeof(l.name)) {
+        cfg_error(err, "%s: listener name '%.*s' is too long", key, (int)name_len, item);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < name_len; i++)
+        l.name[i] = (char)toupper((unsigned char)item[i]);
     const char *hp = sep + 3;
     const char *colon;
     if (*hp == '[') {
@@ -342,7 +384,8 @@ static int parse_cleanup_policy(const char *key, const char *value, bool *ret_de
     return 0;
 }
 
-int st_broker_config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
+/* st_broker_config_finish's work, with parse_map set for the listener lists. */
+static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
 {
     int r = st_broker_parse_listeners("listeners", cfg->listeners, &cfg->listener_list,
                                       &cfg->n_listeners, err);
@@ -413,6 +456,14 @@ int st_broker_config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
         return -EINVAL;
     }
     return 0;
+}
+
+int st_broker_config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
+{
+    parse_map = cfg->listener_security_protocol_map;
+    int r = config_finish(cfg, err);
+    parse_map = NULL;
+    return r;
 }
 
 void st_broker_config_free(st_broker_config_t *cfg)

@@ -16,9 +16,10 @@ typedef enum st_security_protocol {
     ST_PROTO_SSL = 1,
 } st_security_protocol_t;
 
-/* One entry of `listeners` / `advertised.listeners`: NAME://host:port. The name is the
- * security protocol (listener.security.protocol.map is not supported). host "" = every
- * interface (bind) / this machine's host name (advertised). */
+/* One entry of `listeners` / `advertised.listeners`: NAME://host:port. The name maps to its
+ * security protocol through listener.security.protocol.map (as in Kafka), or is itself one
+ * (PLAINTEXT, SSL); names are kept upper-case. host "" = every interface (bind) / this
+ * machine's host name (advertised). */
 typedef struct st_listener_cfg {
     char name[32];
     st_security_protocol_t protocol;
@@ -74,6 +75,7 @@ typedef struct st_broker_config {
     char *ssl_enabled_protocols;
     char *ssl_cipher_suites;
     char *security_inter_broker_protocol;
+    char *listener_security_protocol_map;
 
     /* ---- derived by st_broker_config_finish ---- */
     st_listener_cfg_t *listener_list;

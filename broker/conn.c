@@ -58,6 +58,9 @@ struct st_conn {
     st_transport_t *tr;
     struct event *ev_read, *ev_write, *ev_timer;
     bool ev_read_added, ev_write_added;
+    bool kick;                /* an activation of ev_read is owed (budget spent, un-paused):
+                               * event_del cancels pending activations, so update_events
+                               * re-activates while this is set; on_event clears it */
     bool handshaking;
     wait_on_t read_wait;      /* what the read side (or handshake) waits for */
     wait_on_t write_wait;     /* what the write side waits for */
@@ -135,6 +138,8 @@ static void update_events(st_conn_t *c)
             event_del(c->ev_read);
         c->ev_read_added = need_read;
     }
+    if (c->kick)
+        event_active(c->ev_read, EV_READ, 0);
     if (need_write != c->ev_write_added) {
         if (need_write)
             event_add(c->ev_write, NULL);
@@ -453,6 +458,7 @@ static int read_input(st_conn_t *c)
             return r;
     }
     /* Budget spent with input possibly left (or buffered inside TLS): come back next turn. */
+    c->kick = true;
     event_active(c->ev_read, EV_READ, 0);
     return 0;
 }
@@ -504,8 +510,10 @@ static bool conn_drive(st_conn_t *c)
             return false;
         }
         /* Draining below the high-water mark un-pauses: handle what was waiting next turn. */
-        if (was_paused && !paused(c))
+        if (was_paused && !paused(c)) {
+            c->kick = true;
             event_active(c->ev_read, EV_READ, 0);
+        }
     }
     update_events(c);
     return true;
@@ -515,6 +523,7 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     st_conn_t *c = arg;
+    c->kick = false;
     if (what & EV_READ) {
         if (c->read_wait == WAIT_READABLE)
             c->read_wait = WAIT_NONE;

@@ -1,21 +1,32 @@
 /* The broker's TLS transport: OpenSSL sessions over non-blocking sockets behind the
  * st_transport_ops_t table (see transport.h for the contract and transport_ssl.h for the
- * listener context). Fetched records go out with SSL_sendfile under kernel TLS, otherwise
- * with pread into a per-connection buffer and SSL_write.
+ * listener context).
+ *
+ * Two ways to the socket, chosen per listener when it is made:
+ *  - direct (kTLS was asked for): OpenSSL owns the socket through a socket BIO, which kTLS
+ *    needs. Fetched records go out with SSL_sendfile when the connection got kTLS, otherwise
+ *    with pread into a per-connection buffer and SSL_write; SSL_write's WANT_* are ours.
+ *  - buffered (no kTLS, the usual case): reads still come straight from the socket, but
+ *    OpenSSL writes its records into `out` through a memory-like BIO and the transport sends
+ *    them with one send(2) per chunk. A 64 KiB chunk then costs one syscall instead of four
+ *    (one per 16 KiB record), which is most of what TLS adds on the broker's side.
  *
  * INVARIANTS (checked by check_transport() at every transition)
  *  1. Handshake first: until handshake_done, no write is pending and principal is
  *     "User:ANONYMOUS".
- *  2. A pending write exists exactly when the last SSL_write returned WANT_*: pend != PEND_NONE
- *     <=> pend_len > 0. OpenSSL then requires the retry to pass the same bytes and a length of
- *     at least pend_len; they sit in buf[0..pend_len) and stay untouched until written:
- *       PEND_STAGE  gathered from a writev's iovec (whose retry brings the same bytes again,
- *                   which are then skipped, not copied twice);
- *       PEND_FILE   read from the file at *pos by sendfile's copy path.
- *     writev and sendfile each retry only their own kind (transport.h's retry rule).
- *  3. ktls implies kTLS was asked for on the listener and BIO_get_ktls_send said yes after the
- *     handshake; it only ever goes from true to false (fail-over), never back.
- *  4. After a fatal SSL error (failed) nothing but close() touches the session, and close()
+ *  2. A pending chunk exists exactly when a write could not finish: pend != PEND_NONE <=>
+ *     pend_len > 0, its plaintext in buf[0..pend_len) (PEND_STAGE: gathered from a writev's
+ *     iovec, PEND_FILE: pread by sendfile's copy path). The caller's retry (transport.h) brings
+ *     the same bytes, which are then not looked at again. Until `encrypted`, SSL_write must be
+ *     retried with exactly these bytes (OpenSSL's rule); once encrypted (buffered mode only) its
+ *     records sit in out[out_off..out_len) and only sending remains. pend_len is reported as
+ *     written when the last of them has left.
+ *  3. Direct mode never has bytes in `out`. In buffered mode a new chunk is encrypted only
+ *     with `out` empty, so out holds at most one chunk's records (plus what OpenSSL writes by
+ *     itself: handshake, alerts, tickets, close_notify).
+ *  4. ktls implies direct mode, kTLS asked for on the listener, and BIO_get_ktls_send said yes
+ *     after the handshake; it only goes from true to false (fail-over), never back.
+ *  5. After a fatal SSL error (failed) nothing but close() touches the session, and close()
  *     sends no close_notify. */
 #include "transport_ssl.h"
 
@@ -28,20 +39,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 
 #include "st_logger.h"
 
-/* The per-connection buffer: writev gathers its iovec here and sendfile's copy path preads
- * into it; one SSL_write of it makes up to 4 full (16 KiB) TLS records. */
+/* The per-connection plaintext buffer: writev gathers its iovec here and sendfile's copy path
+ * preads into it; one SSL_write of it makes up to 4 full (16 KiB) TLS records. */
 #define BUF_CAP (64 * 1024)
 
 struct st_ssl_listener {
     SSL_CTX *ctx;
+    BIO_METHOD *out_method;    /* the buffered mode's write BIO */
     char name[32];
-    bool ktls_requested;       /* SSL_OP_ENABLE_KTLS is set on ctx */
+    bool ktls_requested;       /* SSL_OP_ENABLE_KTLS is set on ctx: direct mode */
     char ktls_why[160];        /* why not, when it is not */
     atomic_bool path_logged;   /* the INFO line about the fetch path in use, once */
     atomic_bool failover_logged;
@@ -53,12 +67,17 @@ typedef struct ssl_transport {
     st_transport_t base;
     SSL *ssl;
     st_ssl_listener_t *listener;
-    bool handshake_done;
+    bool buffered;
+    bool handshake_ok;         /* SSL_do_handshake returned 1 (its last records may be unsent) */
+    bool handshake_done;       /* ... and they were sent: the conn may read and write */
     bool ktls;
     bool failed;
     enum pend_kind pend;
     size_t pend_len;
-    uint8_t *buf;              /* BUF_CAP bytes, allocated on first write */
+    bool encrypted;
+    uint8_t *buf;              /* BUF_CAP bytes, allocated on the first write */
+    uint8_t *out;              /* buffered mode: records not yet sent */
+    size_t out_off, out_len, out_cap;
     char peer[64];
     char principal[512];
 } ssl_transport_t;
@@ -68,11 +87,80 @@ static bool check_transport(const ssl_transport_t *st)
     assert(st->base.fd >= 0);
     assert(st->handshake_done || st->pend == PEND_NONE);
     assert(st->handshake_done || strcmp(st->principal, "User:ANONYMOUS") == 0);
+    assert(!st->handshake_done || st->handshake_ok);
     assert((st->pend == PEND_NONE) == (st->pend_len == 0));
     assert(st->pend == PEND_NONE || (st->buf && st->pend_len <= BUF_CAP));
-    assert(!st->ktls || (st->handshake_done && st->listener->ktls_requested));
+    assert(!st->encrypted || (st->buffered && st->pend != PEND_NONE));
+    assert(st->buffered || st->out_len == 0);
+    assert(st->out_off <= st->out_len && st->out_len <= st->out_cap);
+    assert(!st->ktls || (!st->buffered && st->handshake_done && st->listener->ktls_requested));
     return true;
 }
+
+/* ---- the buffered mode's write BIO: appends OpenSSL's records to st->out ------------------- */
+
+static int out_bio_write(BIO *bio, const char *data, int len)
+{
+    ssl_transport_t *st = BIO_get_data(bio);
+    BIO_clear_retry_flags(bio);
+    if (len <= 0)
+        return 0;
+    if (st->out_len + (size_t)len > st->out_cap) {
+        if (st->out_off > 0) {
+            memmove(st->out, st->out + st->out_off, st->out_len - st->out_off);
+            st->out_len -= st->out_off;
+            st->out_off = 0;
+        }
+        size_t need = st->out_len + (size_t)len;
+        if (need > st->out_cap) {
+            size_t cap = st->out_cap ? st->out_cap : 4096;
+            while (cap < need)
+                cap *= 2;
+            uint8_t *n = realloc(st->out, cap);
+            if (!n)
+                return -1;
+            st->out = n;
+            st->out_cap = cap;
+        }
+    }
+    memcpy(st->out + st->out_len, data, (size_t)len);
+    st->out_len += (size_t)len;
+    return len;
+}
+
+static long out_bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+    (void)bio, (void)num, (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;   /* sending is the transport's business */
+}
+
+static int out_bio_create(BIO *bio)
+{
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+/* Sends what `out` holds: 0 when it is empty, ST_TRANSPORT_WANT_WRITE, or -errno. */
+static ssize_t flush_out(ssl_transport_t *st)
+{
+    while (st->out_off < st->out_len) {
+        ssize_t n = send(st->base.fd, st->out + st->out_off, st->out_len - st->out_off,
+                         MSG_NOSIGNAL);
+        if (n > 0) {
+            st->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return ST_TRANSPORT_WANT_WRITE;
+        return n < 0 ? -errno : -EPIPE;
+    }
+    st->out_off = st->out_len = 0;
+    return 0;
+}
+
+/* ---- errors and logging ------------------------------------------------------------------- */
 
 /* Maps a failed SSL_* call to the transport's results; logs fatal errors with the reason
  * (the conn only sees an errno). */
@@ -117,6 +205,8 @@ static void log_fetch_path(ssl_transport_t *st)
                 why[0] ? " (no kTLS: " : "", why, why[0] ? ")" : "");
 }
 
+/* ---- handshake and read ------------------------------------------------------------------- */
+
 static int ssl_handshake(st_transport_t *t)
 {
     ssl_transport_t *st = (ssl_transport_t *)t;
@@ -125,25 +215,52 @@ static int ssl_handshake(st_transport_t *t)
         return 0;
     if (st->failed)
         return -EPROTO;
-    ERR_clear_error();
-    int r = SSL_do_handshake(st->ssl);
-    if (r != 1) {
+    if (!st->handshake_ok) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(st->ssl);
         int saved = errno;
-        int code = SSL_get_error(st->ssl, r);
-        if (code == SSL_ERROR_WANT_READ)
-            return ST_TRANSPORT_WANT_READ;
-        if (code == SSL_ERROR_WANT_WRITE)
+        int code = r == 1 ? SSL_ERROR_NONE : SSL_get_error(st->ssl, r);
+        if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
+            /* Our flight must leave before the peer can answer it. */
+            ssize_t fr = st->buffered ? flush_out(st) : 0;
+            if (fr == ST_TRANSPORT_WANT_WRITE)
+                return ST_TRANSPORT_WANT_WRITE;
+            if (fr < 0) {
+                st->failed = true;
+                ST_DEBUG("SSL handshake with %s on listener %s: send failed: %s", st->peer,
+                         st->listener->name, strerror((int)-fr));
+                return (int)fr;
+            }
+            return code == SSL_ERROR_WANT_READ ? ST_TRANSPORT_WANT_READ : ST_TRANSPORT_WANT_WRITE;
+        }
+        if (r != 1) {
+            char reason[768];
+            st_tls_error_explain(st->ssl, r, saved, reason, sizeof(reason));
+            st->failed = true;
+            if (st->buffered)
+                flush_out(st);   /* best effort: the alert tells the client why */
+            if (BIO_number_read(SSL_get_rbio(st->ssl)) == 0)   /* port probes, health checks */
+                ST_DEBUG("SSL connection from %s on listener %s closed before the handshake: %s",
+                         st->peer, st->listener->name, reason);
+            else
+                ST_INFO("SSL handshake with %s on listener %s failed: %s", st->peer,
+                        st->listener->name, reason);
+            return code == SSL_ERROR_SYSCALL && saved ? -saved : -ECONNABORTED;
+        }
+        st->handshake_ok = true;
+    }
+    if (st->buffered) {
+        ssize_t fr = flush_out(st);   /* the last flight (and session tickets) */
+        if (fr == ST_TRANSPORT_WANT_WRITE)
             return ST_TRANSPORT_WANT_WRITE;
-        char reason[768];
-        st_tls_error_explain(st->ssl, r, saved, reason, sizeof(reason));
-        st->failed = true;
-        ST_INFO("SSL handshake with %s on listener %s failed: %s", st->peer, st->listener->name,
-                reason);
-        return code == SSL_ERROR_SYSCALL && saved ? -saved : -ECONNABORTED;
+        if (fr < 0) {
+            st->failed = true;
+            return (int)fr;
+        }
     }
     st->handshake_done = true;
     st_tls_principal(st->ssl, st->principal, sizeof(st->principal));
-    st->ktls = st->listener->ktls_requested && st_tls_ktls_send_active(st->ssl);
+    st->ktls = !st->buffered && st->listener->ktls_requested && st_tls_ktls_send_active(st->ssl);
     char desc[128];
     ST_INFO("SSL connection from %s on listener %s: principal %s, %s", st->peer,
             st->listener->name, st->principal, st_tls_describe(st->ssl, desc, sizeof(desc)));
@@ -162,6 +279,7 @@ static ssize_t ssl_read(st_transport_t *t, void *buf, size_t len)
      * buffer, not per 16 KiB record. A failure after some bytes is reported by the next call
      * (OpenSSL keeps returning it). */
     size_t got = 0;
+    ssize_t res = 0;
     while (got < len) {
         size_t want = len - got > INT_MAX ? INT_MAX : len - got;
         ERR_clear_error();
@@ -170,39 +288,20 @@ static ssize_t ssl_read(st_transport_t *t, void *buf, size_t len)
             got += (size_t)r;
             continue;
         }
-        if (got > 0) {
+        if (got > 0)
             ERR_clear_error();
-            break;
-        }
-        return map_error(st, r, errno, "read");
+        else
+            res = map_error(st, r, errno, "read");
+        break;
     }
-    return (ssize_t)got;
+    /* Records OpenSSL wrote by itself while reading (a KeyUpdate answer): send them now if
+     * the socket takes them; otherwise the next write sends them first. */
+    if (st->buffered && st->pend == PEND_NONE && st->out_len > 0 && !st->failed)
+        flush_out(st);
+    return got > 0 ? (ssize_t)got : res;
 }
 
-/* One SSL_write and its bookkeeping: on success the pending state is cleared, on WANT it is
- * set to (kind, n). */
-static ssize_t write_once(ssl_transport_t *st, const void *data, size_t n, enum pend_kind kind)
-{
-    ERR_clear_error();
-    int r = SSL_write(st->ssl, data, (int)n);
-    if (r > 0) {
-        st->pend = PEND_NONE;
-        st->pend_len = 0;
-        return r;
-    }
-    int saved = errno;
-    ssize_t res = map_error(st, r, saved, "write");
-    if (res == ST_TRANSPORT_WANT_READ || res == ST_TRANSPORT_WANT_WRITE) {
-        st->pend = kind;
-        st->pend_len = n;
-    } else {
-        st->pend = PEND_NONE;
-        st->pend_len = 0;
-        if (res == 0)
-            res = -EPIPE;   /* close_notify from the peer while we write */
-    }
-    return res;
-}
+/* ---- writes ------------------------------------------------------------------------------- */
 
 static int ensure_buf(ssl_transport_t *st)
 {
@@ -211,18 +310,70 @@ static int ensure_buf(ssl_transport_t *st)
     return 0;
 }
 
+/* Moves the pending chunk on: (re)tries SSL_write until it is encrypted, then sends its
+ * records (buffered mode). Returns pend_len once all of it has left, a WANT, or an error. */
+static ssize_t resume_chunk(ssl_transport_t *st)
+{
+    assert(st->pend != PEND_NONE);
+    if (!st->encrypted) {
+        ERR_clear_error();
+        int r = SSL_write(st->ssl, st->buf, (int)st->pend_len);
+        if (r <= 0) {
+            ssize_t res = map_error(st, r, errno, "write");
+            if (res == ST_TRANSPORT_WANT_READ || res == ST_TRANSPORT_WANT_WRITE)
+                return res;   /* retried with the same bytes (OpenSSL's rule) */
+            st->pend = PEND_NONE;
+            st->pend_len = 0;
+            return res == 0 ? -EPIPE : res;   /* close_notify from the peer while we write */
+        }
+        assert((size_t)r == st->pend_len);   /* no partial writes without ENABLE_PARTIAL_WRITE */
+        st->encrypted = st->buffered;
+    }
+    if (st->buffered) {
+        ssize_t fr = flush_out(st);
+        if (fr != 0) {
+            if (fr < 0) {
+                st->failed = true;
+                st->pend = PEND_NONE;
+                st->pend_len = 0;
+                st->encrypted = false;
+            }
+            return fr;
+        }
+    }
+    ssize_t done = (ssize_t)st->pend_len;
+    st->pend = PEND_NONE;
+    st->pend_len = 0;
+    st->encrypted = false;
+    return done;
+}
+
+/* Before a new chunk: records OpenSSL wrote by itself must leave first. */
+static ssize_t flush_leftover(ssl_transport_t *st)
+{
+    if (!st->buffered || st->out_len == 0)
+        return 0;
+    ssize_t fr = flush_out(st);
+    if (fr < 0)
+        st->failed = true;
+    return fr;
+}
+
 static ssize_t ssl_writev(st_transport_t *t, const struct iovec *iov, int iovcnt, int flags)
 {
     ssl_transport_t *st = (ssl_transport_t *)t;
-    (void)flags;   /* SSL_write has no MSG_MORE; each call ends in whole records anyway */
+    (void)flags;   /* SSL_write has no MSG_MORE; each chunk ends in whole records anyway */
     assert(check_transport(st) && st->handshake_done);
     assert(st->pend != PEND_FILE);
     if (st->failed)
         return -EPROTO;
     ssize_t r;
     if (st->pend == PEND_STAGE) {
-        r = write_once(st, st->buf, st->pend_len, PEND_STAGE);
+        r = resume_chunk(st);
     } else {
+        r = flush_leftover(st);
+        if (r != 0)
+            return r;
         /* Gathering costs one memcpy of at most BUF_CAP bytes, and buys whole records and a
          * retry that does not depend on where the caller keeps its bytes. */
         if (ensure_buf(st) < 0)
@@ -235,7 +386,9 @@ static ssize_t ssl_writev(st_transport_t *t, const struct iovec *iov, int iovcnt
         }
         if (n == 0)
             return 0;
-        r = write_once(st, st->buf, n, PEND_STAGE);
+        st->pend = PEND_STAGE;
+        st->pend_len = n;
+        r = resume_chunk(st);
     }
     assert(check_transport(st));
     return r;
@@ -275,6 +428,7 @@ static ssize_t ssl_sendfile(st_transport_t *t, int fd, off_t *pos, size_t len)
 {
     ssl_transport_t *st = (ssl_transport_t *)t;
     assert(check_transport(st) && st->handshake_done);
+    assert(st->pend != PEND_STAGE);
     if (st->failed)
         return -EPROTO;
     if (len == 0)
@@ -287,9 +441,11 @@ static ssize_t ssl_sendfile(st_transport_t *t, int fd, off_t *pos, size_t len)
     ssize_t r;
     if (st->pend == PEND_FILE) {
         assert(len >= st->pend_len);
-        r = write_once(st, st->buf, st->pend_len, PEND_FILE);
+        r = resume_chunk(st);
     } else {
-        assert(st->pend == PEND_NONE);
+        r = flush_leftover(st);
+        if (r != 0)
+            return r;
         if (ensure_buf(st) < 0)
             return -ENOMEM;
         size_t want = len < BUF_CAP ? len : BUF_CAP;
@@ -301,13 +457,17 @@ static ssize_t ssl_sendfile(st_transport_t *t, int fd, off_t *pos, size_t len)
             return -errno;
         if (got == 0)
             return -ENODATA;   /* truncated under us, as the plain transport reports it */
-        r = write_once(st, st->buf, (size_t)got, PEND_FILE);
+        st->pend = PEND_FILE;
+        st->pend_len = (size_t)got;
+        r = resume_chunk(st);
     }
     if (r > 0)
         *pos += r;
     assert(check_transport(st));
     return r;
 }
+
+/* ---- the rest of the table ---------------------------------------------------------------- */
 
 static void ssl_close(st_transport_t *t)
 {
@@ -316,11 +476,14 @@ static void ssl_close(st_transport_t *t)
         /* Best effort close_notify; never waits for the peer's. */
         ERR_clear_error();
         SSL_shutdown(st->ssl);
+        if (st->buffered)
+            flush_out(st);
     }
     ERR_clear_error();
-    SSL_free(st->ssl);
+    SSL_free(st->ssl);   /* frees both BIOs; the socket BIO does not close fd */
     close(t->fd);
     free(st->buf);
+    free(st->out);
     free(st);
 }
 
@@ -352,7 +515,23 @@ st_transport_t *st_transport_ssl_new(int fd, const char *peer, void *ctx)
     if (!st)
         return NULL;
     st->ssl = SSL_new(l->ctx);
-    if (!st->ssl || SSL_set_fd(st->ssl, fd) != 1) {
+    bool ok = st->ssl != NULL;
+    if (ok && l->ktls_requested) {
+        ok = SSL_set_fd(st->ssl, fd) == 1;   /* kTLS needs OpenSSL's socket BIO */
+    } else if (ok) {
+        BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
+        BIO *wbio = BIO_new(l->out_method);
+        ok = rbio && wbio;
+        if (ok) {
+            BIO_set_data(wbio, st);
+            SSL_set_bio(st->ssl, rbio, wbio);   /* the SSL owns both from here */
+            st->buffered = true;
+        } else {
+            BIO_free(rbio);
+            BIO_free(wbio);
+        }
+    }
+    if (!ok) {
         ERR_clear_error();
         SSL_free(st->ssl);
         free(st);
@@ -397,6 +576,14 @@ int st_ssl_listener_new_from(const st_tls_conf_t *tls, const char *name,
     }
     /* One recv(2) per record (header and body together) instead of two. */
     SSL_CTX_set_read_ahead(l->ctx, 1);
+    l->out_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "strand TLS out");
+    if (!l->out_method || !BIO_meth_set_write(l->out_method, out_bio_write) ||
+        !BIO_meth_set_ctrl(l->out_method, out_bio_ctrl) ||
+        !BIO_meth_set_create(l->out_method, out_bio_create)) {
+        snprintf(errbuf, errlen, "listener %s: cannot create the TLS output BIO", l->name);
+        st_ssl_listener_free(l);
+        return -ENOMEM;
+    }
     if (l->ktls_requested)
         ST_INFO("listener %s: kernel TLS %s: fetches will use SSL_sendfile where a connection "
                 "gets it", l->name, available ? "available" : "forced on (STRAND_TLS_KTLS=on)");
@@ -427,5 +614,6 @@ void st_ssl_listener_free(st_ssl_listener_t *listener)
     if (!listener)
         return;
     SSL_CTX_free(listener->ctx);
+    BIO_meth_free(listener->out_method);
     free(listener);
 }

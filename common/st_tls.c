@@ -573,7 +573,7 @@ int st_tls_principal(SSL *ssl, char *buf, size_t len)
 }
 
 /* Hints for the failures people hit most, keyed by OpenSSL's reason text. */
-static const char *hint_for(const char *reason, long verify_result)
+static const char *hint_for(const char *reason, long verify_result, bool server)
 {
     if (verify_result == X509_V_ERR_CERT_HAS_EXPIRED)
         return "the peer's certificate has expired";
@@ -583,8 +583,9 @@ static const char *hint_for(const char *reason, long verify_result)
     if (verify_result != X509_V_OK)
         return "is ssl.ca.location the CA that signed the peer's certificate?";
     if (strstr(reason, "certificate required") || strstr(reason, "peer did not return a certificate"))
-        return "the broker requires a client certificate (ssl.client.auth=required): set "
-               "ssl.certificate.location and ssl.key.location";
+        return server ? "the client sent no certificate and ssl.client.auth=required"
+                      : "the broker requires a client certificate (ssl.client.auth=required): set "
+                        "ssl.certificate.location and ssl.key.location";
     if (strstr(reason, "unknown ca") || strstr(reason, "bad certificate"))
         return "the peer does not trust our certificate's CA";
     if (strstr(reason, "certificate expired"))
@@ -594,14 +595,24 @@ static const char *hint_for(const char *reason, long verify_result)
         return "no TLS version in common: see ssl.enabled.protocols on both sides";
     if (strstr(reason, "wrong version number") || strstr(reason, "packet length too long") ||
         strstr(reason, "http request") || strstr(reason, "record layer failure"))
-        return "the peer does not speak TLS: is this a PLAINTEXT port, or a plaintext client on "
-               "an SSL port?";
+        return server ? "the client does not speak TLS: a plaintext client on an SSL listener?"
+                      : "the broker does not speak TLS: is this a PLAINTEXT listener?";
     if (strstr(reason, "unexpected eof"))
         return "the peer closed the connection in the middle of the TLS exchange (a PLAINTEXT "
                "port, or the peer refused our handshake)";
     if (strstr(reason, "no shared cipher") || strstr(reason, "handshake failure"))
         return "no cipher suite in common: see ssl.cipher.suites";
     return NULL;
+}
+
+static const char *closed_in_handshake(SSL *ssl)
+{
+    if (SSL_is_server(ssl))
+        return BIO_number_read(SSL_get_rbio(ssl)) == 0
+                   ? "the client closed the connection without sending anything"
+                   : "the client closed the connection during the TLS handshake";
+    return "the broker closed the connection during the TLS handshake (is this a PLAINTEXT "
+           "listener?)";
 }
 
 const char *st_tls_error_explain(SSL *ssl, int ret, int saved_errno, char *buf, size_t len)
@@ -612,8 +623,7 @@ const char *st_tls_error_explain(SSL *ssl, int ret, int saved_errno, char *buf, 
     switch (err) {
     case SSL_ERROR_ZERO_RETURN:
         if (ssl && !SSL_is_init_finished(ssl))
-            snprintf(buf, len, "the peer closed the connection during the TLS handshake (is "
-                     "this a PLAINTEXT port?)");
+            snprintf(buf, len, "%s", closed_in_handshake(ssl));
         else
             snprintf(buf, len, "the peer closed the TLS session");
         ERR_clear_error();
@@ -624,8 +634,7 @@ const char *st_tls_error_explain(SSL *ssl, int ret, int saved_errno, char *buf, 
         if (saved_errno != 0)
             snprintf(buf, len, "%s", strerror(saved_errno));
         else if (ssl && !SSL_is_init_finished(ssl))
-            snprintf(buf, len, "the peer closed the connection during the TLS handshake (is "
-                     "this a PLAINTEXT port?)");
+            snprintf(buf, len, "%s", closed_in_handshake(ssl));
         else
             snprintf(buf, len, "the peer closed the connection");
         return buf;
@@ -640,7 +649,7 @@ const char *st_tls_error_explain(SSL *ssl, int ret, int saved_errno, char *buf, 
     /* A handshake only records the verify result when it checked a certificate. */
     if (vr != X509_V_OK && !strstr(reason, "certificate verify failed"))
         vr = X509_V_OK;
-    const char *hint = hint_for(reason, vr);
+    const char *hint = hint_for(reason, vr, ssl && SSL_is_server(ssl));
     if (vr != X509_V_OK)
         snprintf(buf, len, "%s (certificate verification: %s)%s%s", reason,
                  X509_verify_cert_error_string(vr), hint ? ": " : "", hint ? hint : "");

@@ -31,6 +31,9 @@ static tool_opt_t opts[] = {
       "A consumer property k=v (any key of the client library, repeatable).", false, NULL, NULL, 0 },
     { "--consumer.config", TOOL_VALUE, "<String: config file>", "Consumer config properties file.",
       false, NULL, NULL, 0 },
+    { "--command-config", TOOL_VALUE, "<String: config file>",
+      "Client config properties file (security.protocol, ssl.*, ...); same as --consumer.config.",
+      false, NULL, NULL, 0 },
     { "--group", TOOL_VALUE, "<String: consumer group id>",
       "Consumer groups are not supported yet: rejected.", false, NULL, NULL, 0 },
     TOOL_OPT_END
@@ -146,7 +149,7 @@ int main(int argc, char **argv)
     };
 
     tool_opt_t *cp = tool_opt(opts, "--consumer-property");
-    strand_conf_t *conf = tool_conf(bootstrap, tool_opt(opts, "--consumer.config")->value,
+    strand_conf_t *conf = tool_conf(bootstrap, tool_config_file(opts, "--consumer.config"),
                                     "--consumer-property", cp->values, cp->n_values);
     char err[1024];
     strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));

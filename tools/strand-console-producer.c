@@ -21,6 +21,9 @@ static tool_opt_t opts[] = {
       "A producer property k=v (any key of the client library, repeatable).", false, NULL, NULL, 0 },
     { "--producer.config", TOOL_VALUE, "<String: config file>",
       "Producer config properties file (--producer-property wins).", false, NULL, NULL, 0 },
+    { "--command-config", TOOL_VALUE, "<String: config file>",
+      "Client config properties file (security.protocol, ssl.*, ...); same as --producer.config.",
+      false, NULL, NULL, 0 },
     { "--compression-codec", TOOL_OPTIONAL, "[String: compression-codec]",
       "'none' or 'lz4' (gzip, snappy and zstd are not supported). Without a value: lz4.",
       false, NULL, NULL, 0 },
@@ -79,8 +82,8 @@ int main(int argc, char **argv)
         tool_die("out of memory");
     tool_conf_set(conf, "acks", "-1", "--request-required-acks");
     char err[1024];
-    if (tool_opt(opts, "--producer.config")->given &&
-        strand_conf_load_file(conf, tool_opt(opts, "--producer.config")->value, err, sizeof(err)))
+    const char *config_file = tool_config_file(opts, "--producer.config");
+    if (config_file && strand_conf_load_file(conf, config_file, err, sizeof(err)))
         tool_die("%s", err);
     struct { const char *flag, *key; } direct[] = {
         { "--request-required-acks", "acks" }, { "--batch-size", "batch.size" },

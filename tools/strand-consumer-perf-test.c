@@ -26,6 +26,9 @@ static tool_opt_t opts[] = {
       false, NULL, NULL, 0 },
     { "--consumer.config", TOOL_VALUE, "<String: config file>", "Consumer config properties file.",
       false, NULL, NULL, 0 },
+    { "--command-config", TOOL_VALUE, "<String: config file>",
+      "Client config properties file (security.protocol, ssl.*, ...); same as --consumer.config.",
+      false, NULL, NULL, 0 },
     { "--hide-header", TOOL_FLAG, NULL, "Skip printing the header for the stats.", false, NULL, NULL, 0 },
     { "--show-detailed-stats", TOOL_FLAG, NULL, "Report stats every --reporting-interval ms.",
       false, NULL, NULL, 0 },
@@ -59,7 +62,7 @@ int main(int argc, char **argv)
         timeout = tool_int("--timeout", tool_opt(opts, "--timeout")->value, 1, INT32_MAX);
     if (tool_opt(opts, "--reporting-interval")->given)
         interval = tool_int("--reporting-interval", tool_opt(opts, "--reporting-interval")->value, 1, INT32_MAX);
-    strand_conf_t *conf = tool_conf(bootstrap, tool_opt(opts, "--consumer.config")->value, NULL, NULL, 0);
+    strand_conf_t *conf = tool_conf(bootstrap, tool_config_file(opts, "--consumer.config"), NULL, NULL, 0);
     if (tool_opt(opts, "--fetch-size")->given)
         tool_conf_set(conf, "max.partition.fetch.bytes", tool_opt(opts, "--fetch-size")->value, "--fetch-size");
     char err[1024];

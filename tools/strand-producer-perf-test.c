@@ -3,7 +3,6 @@
  * percentiles. Each record's send time travels as its delivery opaque, so no per-record state
  * is kept besides a sample of latencies (at most 500,000, as Kafka does). */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,9 @@ static tool_opt_t opts[] = {
       "producer configs such as bootstrap.servers, acks, linger.ms.", false, NULL, NULL, 0 },
     { "--producer.config", TOOL_VALUE, "CONFIG-FILE", "producer config properties file.",
       false, NULL, NULL, 0 },
+    { "--command-config", TOOL_VALUE, "<String: config file>",
+      "Client config properties file (security.protocol, ssl.*, ...); same as --producer.config.",
+      false, NULL, NULL, 0 },
     { "--bootstrap-server", TOOL_VALUE, "HOST:PORT", "shorthand for bootstrap.servers.",
       false, NULL, NULL, 0 },
     TOOL_OPT_END
@@ -33,7 +35,9 @@ static tool_opt_t opts[] = {
 #define REPORT_MS 5000
 #define MAX_SAMPLES 500000
 
-/* Updated on the producer's I/O thread (delivery callbacks), read by main after flush. */
+/* Written only by delivery callbacks, which all run on the producer's one I/O thread; main
+ * sets start times before the first record is queued and reads the totals after
+ * strand_producer_destroy() joined that thread. So no lock is needed. */
 static struct stats {
     int64_t start_ms;
     int64_t count, bytes, errors;
@@ -43,8 +47,7 @@ static struct stats {
     int64_t n_samples, sampling;
     int64_t seen;
     int record_size;
-    pthread_mutex_t lock;
-} st = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} st;
 
 static void print_window(int64_t now)
 {
@@ -66,11 +69,9 @@ static void on_delivery(const strand_delivery_report_t *rep, void *opaque)
     (void)opaque;
     int64_t now_us = tool_now_us();
     int64_t lat = now_us - (int64_t)(intptr_t)rep->msg_opaque;
-    pthread_mutex_lock(&st.lock);
     if (rep->error) {
         if (st.errors++ < 5)
             tool_warn("record failed: %s", rep->errstr);
-        pthread_mutex_unlock(&st.lock);
         return;
     }
     if (st.seen++ % st.sampling == 0 && st.n_samples < MAX_SAMPLES)
@@ -88,7 +89,6 @@ static void on_delivery(const strand_delivery_report_t *rep, void *opaque)
     int64_t now = now_us / 1000;
     if (now - st.window_start_ms >= REPORT_MS)
         print_window(now);
-    pthread_mutex_unlock(&st.lock);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -147,11 +147,11 @@ int main(int argc, char **argv)
         if (!n_payloads)
             tool_die("--payload-file %s: no payloads", path);
     }
-    if (!tool_opt(opts, "--producer-props")->given && !tool_opt(opts, "--producer.config")->given &&
+    if (!tool_opt(opts, "--producer-props")->given && !tool_config_file(opts, "--producer.config") &&
         !tool_opt(opts, "--bootstrap-server")->given)
         tool_die("either --producer-props or --producer.config must be specified");
     tool_opt_t *pp = tool_opt(opts, "--producer-props");
-    strand_conf_t *conf = tool_conf(NULL, tool_opt(opts, "--producer.config")->value,
+    strand_conf_t *conf = tool_conf(NULL, tool_config_file(opts, "--producer.config"),
                                     "--producer-props", pp->values, pp->n_values);
     if (tool_opt(opts, "--bootstrap-server")->given)
         tool_conf_set(conf, "bootstrap.servers", tool_opt(opts, "--bootstrap-server")->value,
@@ -177,9 +177,7 @@ int main(int argc, char **argv)
     strand_conf_destroy(conf);
     volatile int *stop = tool_stop_flag();
     int64_t start = tool_now_ms();
-    pthread_mutex_lock(&st.lock);
     st.start_ms = st.window_start_ms = start;
-    pthread_mutex_unlock(&st.lock);
     int64_t start_us = tool_now_us();
     int64_t sent = 0;
     for (int64_t i = 0; i < num && !*stop; i++) {
@@ -205,7 +203,6 @@ int main(int argc, char **argv)
     }
     strand_producer_flush(producer, -1);
     strand_producer_destroy(producer);
-    pthread_mutex_lock(&st.lock);
     int64_t elapsed = tool_now_ms() - start;
     if (elapsed <= 0)
         elapsed = 1;
@@ -227,7 +224,6 @@ int main(int argc, char **argv)
     int rc = st.errors ? 1 : 0;
     if (st.errors)
         tool_warn("%lld record(s) failed", (long long)st.errors);
-    pthread_mutex_unlock(&st.lock);
     free(st.samples);
     free(payload);
     for (size_t i = 0; i < n_payloads; i++)

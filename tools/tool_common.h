@@ -47,6 +47,11 @@ void tool_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretur
 /* Prints "<tool>: <message>" on stderr. */
 void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The client properties file of a tool that takes Kafka's --command-config next to its own
+ * --producer.config / --consumer.config (`specific`): whichever was given (NULL if neither);
+ * exits 1 if both were. This is where TLS settings (security.protocol=SSL, ssl.*) come from. */
+const char *tool_config_file(tool_opt_t *opts, const char *specific);
+
 /* Exits 1 naming the flag when the option was not given. */
 const char *tool_require(tool_opt_t *opts, const char *name);
 /* Integer value of a flag in [min, max]; exits 1 naming the flag otherwise. */
@@ -72,7 +77,8 @@ bool tool_prop_bool(const tool_props_t *props, const char *key, bool def);
 /* Exits 1 if a --property key is not one of the comma-separated `known` list. */
 void tool_props_check(const tool_props_t *props, const char *known);
 
-/* Monotonic clock in ms / us; wall clock in ms. */
+/* Monotonic clock in ms / us (tool_now_us may be up to ~60 us stale: it is cheap enough to
+ * call per record); wall clock in ms. */
 int64_t tool_now_ms(void);
 int64_t tool_now_us(void);
 int64_t tool_wall_ms(void);

@@ -161,9 +161,8 @@ int st_log_remove_segment_locked(st_log_t *log, size_t i)
             }
         }
     }
-    ST_INFO("Deleted log segment %s (offsets %" PRId64 "..%" PRId64 ", %" PRIu32 " bytes)%s",
-            seg->log_path, seg->base_offset, seg->next_offset - 1, seg->size,
-            delay ? ", files renamed *.deleted" : "");
+    ST_INFO("Deleted log segment %s (base offset %" PRId64 ", %" PRIu32 " bytes)%s",
+            seg->log_path, seg->base_offset, seg->size, delay ? ", files renamed *.deleted" : "");
     st_segment_unref(seg);
     return ret;
 }
@@ -767,18 +766,25 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         st_log_remove_segment_locked(log, log->nsegs - 1);
     st_segment_t *seg = log->segs[log->nsegs - 1];
     int64_t removed = st_segment_truncate_to(seg, offset, log->cfg.index_interval_bytes);
+    int64_t new_end = offset;
     if (removed < 0) {
+        /* the segment is as it was: the log now ends where its batches do */
         ret = (int)removed;
+        new_end = seg->next_offset;
         ST_ERROR("%s: truncating to offset %" PRId64 ": %s", seg->log_path, offset,
                  strerror(-ret));
     } else {
         log->size_bytes -= (size_t)removed;
     }
-    if (!seg->active && (ret = st_segment_set_active(seg, true, &log->cfg)) < 0)
-        ST_ERROR("%s: growing the indexes: %s", seg->log_path, strerror(-ret));
-    seg->active = true;
+    if (!seg->active) {
+        int r = st_segment_set_active(seg, true, &log->cfg);
+        if (r < 0)
+            ST_ERROR("%s: growing the indexes: %s", seg->log_path, strerror(-r));
+        seg->active = true;
+    }
     int64_t old_end = log->log_end;
-    log->log_end = offset;
+    log->log_end = new_end;
+    offset = new_end;
     if (log->recovery_point > offset)
         log->recovery_point = offset;
     if (log->roll_flush_upto > offset)

@@ -8,8 +8,9 @@
  *   2. Every offset-index entry has position in (0, size) and offset in (base, next_offset),
  *      entries strictly increasing (offset_index.c); time-index entries likewise below
  *      next_offset with increasing timestamps (time_index.c).
- *   3. The active segment's indexes are preallocated (capacity > entries); a closed segment's
- *      are trimmed to their entries.
+ *   3. The active segment's indexes are preallocated to index_max_bytes (unless that failed:
+ *      then the index is full and the next append rolls); a closed segment's are trimmed to
+ *      their entries. Entries never exceed the capacity (a full index takes no more).
  *   4. max_timestamp is the largest batch maxTimestamp of the segment (-1 when none).
  *   5. refs > 0 while reachable; deleted segments are no longer in any log.
  *
@@ -412,8 +413,5 @@ bool st_segment_check(const st_segment_t *seg)
         ST_ERROR("%s: index invariant broken: %s", seg->log_path, reason);
         return false;
     }
-    if (seg->active && (st_index_file_capacity(&seg->oidx) == 0 ||
-                        st_index_file_capacity(&seg->tidx) < 2))
-        return false;
     return true;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #define RBUF_CAP        (256 * 1024)
 #define MAX_FRAME_SIZE  (1u << 30)      /* a response larger than 1 GiB is a protocol error */
 #define READ_BUDGET     (32u << 20)     /* bytes read per broker per loop iteration */
+#define RCVLOWAT_MAX    (256 * 1024)    /* largest SO_RCVLOWAT asked for (see set_rcvlowat) */
 #define MAX_IOV         64
 #define IDLE_WAKEUP_MS  100
 
@@ -38,6 +40,30 @@ int64_t st_client_wallclock_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+/* Re-read the clock after this many TSC cycles (10-60 us at 0.8-5 GHz). */
+#define TSC_REFRESH_CYCLES 50000u
+
+int64_t st_client_record_time_ms(void)
+{
+    static __thread uint64_t tsc_at;
+    static __thread int64_t ms_at;
+    uint64_t tsc = __rdtsc();
+    /* Unsigned difference: a TSC that went backwards (another core) looks huge: refresh. */
+    if (ms_at && tsc - tsc_at < TSC_REFRESH_CYCLES)
+        return ms_at;
+    ms_at = st_client_wallclock_ms();
+    tsc_at = tsc;
+    return ms_at;
+}
+#else
+int64_t st_client_record_time_ms(void)
+{
+    return st_client_wallclock_ms();
+}
+#endif
 
 void st_client_errstr(char *errstr, size_t size, const char *fmt, ...)
 {
@@ -318,6 +344,7 @@ static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fm
     st_client_frame_release(cl, &b->rframe);
     b->rframe_have = 0;
     b->rbuf_len = b->rbuf_pos = 0;
+    b->rcvlowat = 0;
     ST_DEBUG("client: broker %s (id %d) down: %s", b->addr, b->node_id, b->last_error);
 
     char msg[600];
@@ -601,6 +628,26 @@ static bool conn_pending(const st_broker_t *b)
     return b->conn.tp->pending && b->conn.tp->pending(&b->conn);
 }
 
+/* While a large response is incomplete, asks the kernel not to report the socket readable
+ * before min(rest of the frame, RCVLOWAT_MAX) bytes are there: one wake-up per big piece
+ * instead of one per loopback segment. PLAINTEXT only: with TLS, input already buffered inside
+ * the TLS library would make the socket-level mark wait for bytes that never come. The rest of
+ * a frame always arrives (the broker writes whole frames), so the mark never stalls. */
+static void set_rcvlowat(st_broker_t *b)
+{
+    int want = 1;
+    if (b->conn.tp == &st_transport_plain && b->rframe.buf) {
+        size_t rest = b->rframe.len - b->rframe_have;
+        want = rest > RCVLOWAT_MAX ? RCVLOWAT_MAX : (int)rest;
+        if (want < 1)
+            want = 1;
+    }
+    if (want == (b->rcvlowat ? b->rcvlowat : 1))
+        return;
+    if (setsockopt(b->conn.fd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want)) == 0)
+        b->rcvlowat = want;
+}
+
 static void broker_read(st_client_t *cl, st_broker_t *b)
 {
     uint64_t gen = b->gen;
@@ -633,8 +680,10 @@ static void broker_read(st_client_t *cl, st_broker_t *b)
                 continue;
             }
         }
-        if (n == -EAGAIN)
+        if (n == -EAGAIN) {
+            set_rcvlowat(b);
             return;
+        }
         char why[600];
         conn_error(b, n, why, sizeof(why));
         broker_fail(cl, b, ST_ERR_TRANSPORT, "%s%s", n == 0 ? "" : "read failed: ", why);

@@ -2,15 +2,15 @@
  *
  * Data path
  *   The I/O thread (consumer_tick) resolves positions that need it with ListOffsets, and keeps
- *   one Fetch in flight per broker for the partitions it leads that have no unread chunk
- *   queued. A FetchResponse is read into one buffer (st_client.c reads large frames straight
- *   into it); the response handler walks only the batch HEADERS of each partition's data to find
- *   the end of the last whole batch (a trailing partial batch is left for the next fetch), moves
- *   the partition's fetch position past it, and queues a chunk {partition, bytes, fetch offset}
- *   that references the shared buffer. strand_consumer_poll() pops chunks and decodes records
- *   in place with st_batch_reader, skipping records below the position (a fetch returns whole
- *   batches), so no record byte is copied after the socket read (LZ4 batches are decompressed
- *   into the reader's scratch buffer).
+ *   one Fetch in flight per broker for the partitions it leads that have at most
+ *   MAX_QUEUED_AHEAD unread chunks queued. A FetchResponse is read into one buffer
+ *   (st_client.c reads large frames straight into it); the response handler walks only the
+ *   batch HEADERS of each partition's data to find the end of the last whole batch (a trailing
+ *   partial batch is left for the next fetch), moves the partition's fetch position past it,
+ *   and queues a chunk {partition, bytes, fetch offset} that references the shared buffer.
+ *   strand_consumer_poll() pops chunks and decodes records in place with st_batch_reader,
+ *   skipping records below the position (a fetch returns whole batches), so no record byte is
+ *   copied after the socket read (LZ4 batches are decompressed into the reader's scratch).
  *
  * Partition states (st_cpart_t.state), and who moves them:
  *   RESET --consumer_tick sends ListOffsets--> RESETTING --lo_cb--> FETCH
@@ -37,6 +37,11 @@
 #include "strand.h"
 
 enum { CP_REMOVED, CP_RESET, CP_RESETTING, CP_FETCH, CP_ERROR };
+
+/* A partition is fetched again while at most this many of its chunks wait unread: the next
+ * fetch is then in flight while the application still handles the previous response, and
+ * memory stays bounded at (MAX_QUEUED_AHEAD + 2) responses per partition. */
+#define MAX_QUEUED_AHEAD 1
 
 typedef struct st_cpart {
     char *topic;
@@ -553,7 +558,7 @@ static st_req_t *build_fetch(strand_consumer_t *c, st_broker_t *broker, int64_t 
     for (size_t i = 0; i < c->n_parts; i++) {
         st_cpart_t *part = c->parts[i];
         if (part->state == CP_FETCH && part->leader == broker->node_id && !part->fetch_inflight &&
-            part->queued == 0 && part->retry_at_ms <= now)
+            part->queued <= MAX_QUEUED_AHEAD && part->retry_at_ms <= now)
             n++;
     }
     if (!n)
@@ -571,7 +576,7 @@ static st_req_t *build_fetch(strand_consumer_t *c, st_broker_t *broker, int64_t 
         for (size_t i = 0; i < c->n_parts; i++) {
             st_cpart_t *part = c->parts[i];
             if (part->state == CP_FETCH && part->leader == broker->node_id &&
-                !part->fetch_inflight && part->queued == 0 && part->retry_at_ms <= now)
+                !part->fetch_inflight && part->queued <= MAX_QUEUED_AHEAD && part->retry_at_ms <= now)
                 ctx->ent[ctx->n++] = (fetch_ent_t){ part, part->epoch, part->fetch_pos };
         }
         qsort(ctx->ent, n, sizeof(ctx->ent[0]), cmp_topic_part);

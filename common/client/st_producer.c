@@ -514,7 +514,7 @@ int strand_produce(strand_producer_t *p, const char *topic, int32_t partition,
     if (est + ST_BATCH_HEADER_SIZE > (size_t)p->cl.conf.max_request_size)
         return ST_ERR_MESSAGE_TOO_LARGE;
     if (timestamp_ms == 0)
-        timestamp_ms = st_client_wallclock_ms();
+        timestamp_ms = st_client_record_time_ms();
 
     st_ptopic_t *t;
     int err = topic_get(p, topic, &t, NULL, 0);

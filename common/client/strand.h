@@ -201,8 +201,10 @@ int strand_produce(strand_producer_t *p, const char *topic, int32_t partition,
                    const strand_header_t *headers, size_t header_count,
                    int64_t timestamp_ms, void *msg_opaque);
 
-/* Sends every batch now (ignoring linger.ms) and waits until every record queued before the
- * call has had its delivery report (timeout_ms < 0: wait forever). 0, or ST_ERR_TIMED_OUT. */
+/* Sends every batch now (ignoring linger.ms) and waits until no record is queued or in flight,
+ * i.e. every record queued before the call -- and any other thread queues meanwhile -- has had
+ * its delivery report (timeout_ms < 0: wait forever). 0, or ST_ERR_TIMED_OUT. Must not be
+ * called from a delivery callback (ST_ERR_INVALID_ARG). */
 int strand_producer_flush(strand_producer_t *p, int timeout_ms);
 
 /* Records queued or in flight (not yet reported). Thread-safe. */

@@ -8,7 +8,9 @@
  *   read-back  the same log through st_log_read slices of 1 MiB + pread(2): GB/s.
  *   find       a log of find_segments segments (128 KiB each, the same batches), then
  *              st_log_read positioning at random offsets (max_bytes 1 and 1 MiB, each slice
- *              released): mean, p50, p99 in microseconds. */
+ *              released): mean, p50, p99 in microseconds.
+ * CPU time (user = the engine, system = the kernel's page cache) is printed next to each, since
+ * on a shared machine the wall-clock figures move with everyone else's load. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,6 +71,15 @@ static st_log_t *open_log(const char *dir, int64_t segment_bytes)
     return log;
 }
 
+/* user and system CPU seconds so far */
+static void cpu_s(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -87,6 +98,8 @@ static void find_bench(st_log_t *log, size_t lookups, size_t max_bytes)
         x ^= x << 17;
         offs[i] = (int64_t)(x % (uint64_t)end);
     }
+    double u0, s0, u1, s1;
+    cpu_s(&u0, &s0);
     double t0 = now_s();
     for (size_t i = 0; i < lookups; i++) {
         double a = now_s();
@@ -99,11 +112,14 @@ static void find_bench(st_log_t *log, size_t lookups, size_t max_bytes)
         lat[i] = now_s() - a;
     }
     double total = now_s() - t0;
+    cpu_s(&u1, &s1);
     qsort(lat, lookups, sizeof(*lat), cmp_double);
     printf("find offset, max_bytes %-8zu %zu random lookups: mean %.2f us (incl. timer), "
-           "p50 %.2f us, p99 %.2f us, max %.1f us; %.0f lookups/s\n", max_bytes, lookups,
-           total / (double)lookups * 1e6, lat[lookups / 2] * 1e6, lat[lookups * 99 / 100] * 1e6,
-           lat[lookups - 1] * 1e6, (double)lookups / total);
+           "p50 %.2f us, p99 %.2f us, max %.1f us; %.0f lookups/s; CPU per lookup: user %.2f us, "
+           "system %.2f us\n", max_bytes, lookups, total / (double)lookups * 1e6,
+           lat[lookups / 2] * 1e6, lat[lookups * 99 / 100] * 1e6, lat[lookups - 1] * 1e6,
+           (double)lookups / total, (u1 - u0) / (double)lookups * 1e6,
+           (s1 - s0) / (double)lookups * 1e6);
     free(offs);
     free(lat);
 }
@@ -138,6 +154,8 @@ int main(int argc, char **argv)
     /* append */
     st_log_t *log = open_log(dir1, 1LL << 30);
     size_t n = append_mib * 1024 * 1024 / len;
+    double u0, s0, u1, s1;
+    cpu_s(&u0, &s0);
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
         int ret = st_log_append(log, batch, len, 0, NULL);
@@ -147,10 +165,12 @@ int main(int argc, char **argv)
         }
     }
     double t = now_s() - t0;
+    cpu_s(&u1, &s1);
     double bytes = (double)n * (double)len;
     printf("append:    %.2f GiB in %zu batches, %.3f s: %.2f GB/s, %.0f batches/s, %.1f M records/s "
-           "(%zu segments)\n", bytes / (1 << 30), n, t, bytes / t / 1e9, (double)n / t,
-           (double)n * (double)records / t / 1e6, st_log_segment_count(log));
+           "(%zu segments); CPU user %.3f s (%.2f us/batch), system %.3f s\n", bytes / (1 << 30),
+           n, t, bytes / t / 1e9, (double)n / t, (double)n * (double)records / t / 1e6,
+           st_log_segment_count(log), u1 - u0, (u1 - u0) / (double)n * 1e6, s1 - s0);
 
     /* read back */
     uint8_t *buf = malloc(1 << 20);

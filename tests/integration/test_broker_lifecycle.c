@@ -19,9 +19,13 @@
 #include "st_error.h"
 
 static st_test_broker_t broker;
+static pid_t traced_broker_pid;   /* the broker under strace (the harness's child is strace) */
 
 static void cleanup(void)
 {
+    /* strace killed by the harness detaches its tracee, which would live on: kill it too. */
+    if (traced_broker_pid > 0)
+        kill(traced_broker_pid, SIGKILL);
     st_test_broker_cleanup(&broker);
 }
 
@@ -253,6 +257,11 @@ Test(broker_lifecycle, fetch_uses_sendfile)
     setenv("STRAND_BROKER", wrapper, 1);
 
     cr_assert_eq(st_test_broker_start(&broker, NULL), 0);
+    FILE *t = fopen(trace, "r");
+    cr_assert_not_null(t);
+    int broker_pid = 0;
+    cr_assert_eq(fscanf(t, "%d", &broker_pid), 1);
+    traced_broker_pid = broker_pid;
     int fd = st_test_connect(broker.port);
     create_topic(fd, "zerocopy", 1, NULL);
     uint8_t *batch;
@@ -270,13 +279,10 @@ Test(broker_lifecycle, fetch_uses_sendfile)
     verify_all(fd, "zerocopy", 1, 1000);
     close(fd);
 
-    /* SIGTERM the broker itself (the harness's child is strace), then wait for both. */
-    FILE *t = fopen(trace, "r");
-    cr_assert_not_null(t);
-    int broker_pid = 0;
-    cr_assert_eq(fscanf(t, "%d", &broker_pid), 1);
+    /* SIGTERM the broker itself, then wait for strace to exit with it. */
     kill(broker_pid, SIGTERM);
     st_test_broker_stop(&broker, 0);
+    traced_broker_pid = 0;
 
     rewind(t);
     char line[4096];

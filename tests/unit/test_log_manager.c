@@ -207,9 +207,25 @@ Test(log_manager, maintain_and_foreach)
     st_log_manager_maintain(mgr, now);
     cr_assert_eq(st_log_segment_count(log), 1);
     cr_assert_gt(st_log_recovery_point(log), 0, "the rolls owed a flush, paid by maintain");
+    /* a compacted topic is cleaned by the same pass */
+    st_log_config_t ccfg = tu_config(1 << 20);
+    ccfg.cleanup_compact = true;
+    ccfg.cleanup_delete = false;
+    st_log_t *clog;
+    cr_assert_eq(st_log_manager_create(mgr, "table", 0, &ccfg, &clog), 0);
+    size_t len;
+    for (int i = 0; i < 5; i++) {
+        uint8_t *b = tu_batch(4, now, true, 30, &len);   /* keys k0..k3 again and again */
+        cr_assert_eq(st_log_append(clog, b, len, 0, NULL), 0);
+        free(b);
+    }
+    cr_assert_eq(st_log_roll(clog), 0);
+    cr_assert_eq(tu_read_all(clog, 0, 1 << 20, NULL, NULL), 20);
+    st_log_manager_maintain(mgr, now);
+    cr_assert_eq(tu_read_all(clog, 0, 1 << 20, NULL, NULL), 4);
     int n = 0;
     st_log_manager_foreach(mgr, count_logs, &n);
-    cr_assert_eq(n, 2);
+    cr_assert_eq(n, 3);
     st_log_manager_close(mgr);
 }
 
