@@ -1,7 +1,6 @@
 /* ListOffsets (2): timestamp -2 = log start (earliest), -1 = high watermark for consumers or
- * log end for replicas (latest), otherwise the first offset whose batch's maxTimestamp is >= the
- * timestamp (offset -1 when there is none, as Kafka). The returned timestamp is -1: the broker
- * looks up batches, not records, and does not decode records to report the exact one. */
+ * log end for replicas (latest), otherwise the first record whose timestamp is >= the given one,
+ * with that record's timestamp (offset -1 and timestamp -1 when there is none, as Kafka). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -44,10 +43,12 @@ static void list_partition(st_request_t *req, bool replica, const char *topic,
         } else if (lp->timestamp == EARLIEST) {
             pr->offset = o.log_start;
         } else {
-            int64_t off = -1;
-            r = st_partition_offset_for_timestamp(part, lp->timestamp, &off);
-            if (r == 0)
-                pr->offset = off < limit ? off : -1;
+            int64_t off = -1, ts = -1;
+            r = st_partition_offset_for_timestamp(part, lp->timestamp, &off, &ts);
+            if (r == 0 && off < limit) {
+                pr->offset = off;
+                pr->timestamp = ts;
+            }
         }
         pr->leader_epoch = epoch;
     }

@@ -283,14 +283,15 @@ int st_partition_offsets(st_partition_t *part, st_partition_offsets_t *ret_offse
     return 0;
 }
 
-int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, int64_t *ret_offset)
+int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, int64_t *ret_offset,
+                                      int64_t *ret_timestamp)
 {
     pthread_rwlock_rdlock(&part->lock);
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
     }
-    int r = st_log_offset_for_timestamp(part->log, timestamp, ret_offset);
+    int r = st_log_offset_for_timestamp(part->log, timestamp, ret_offset, ret_timestamp);
     pthread_rwlock_unlock(&part->lock);
     return r;
 }

@@ -98,7 +98,8 @@ int st_partition_append(st_partition_t *part, void *batches, size_t len,
 int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bool min_one_batch,
                       bool to_log_end, st_log_slice_t *ret_slice, st_partition_offsets_t *ret_offsets);
 int st_partition_offsets(st_partition_t *part, st_partition_offsets_t *ret_offsets);
-int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, int64_t *ret_offset);
+int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, int64_t *ret_offset,
+                                      int64_t *ret_timestamp);
 
 /* Registers / removes a parked fetch of network loop `loop` (see the header comment). */
 void st_partition_watch(st_partition_t *part, int loop);

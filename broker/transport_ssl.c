@@ -49,7 +49,7 @@
 
 /* The per-connection plaintext buffer: writev gathers its iovec here and sendfile's copy path
  * preads into it; one SSL_write of it makes up to 4 full (16 KiB) TLS records. */
-#define BUF_CAP (64 * 1024)
+#define BUF_CAP (128 * 1024)
 
 struct st_ssl_listener {
     SSL_CTX *ctx;
@@ -332,7 +332,7 @@ static ssize_t resume_chunk(ssl_transport_t *st)
     if (st->buffered) {
         ssize_t fr = flush_out(st);
         if (fr != 0) {
-            if (fr < 0) {
+            if (fr != ST_TRANSPORT_WANT_WRITE) {
                 st->failed = true;
                 st->pend = PEND_NONE;
                 st->pend_len = 0;
@@ -354,7 +354,7 @@ static ssize_t flush_leftover(ssl_transport_t *st)
     if (!st->buffered || st->out_len == 0)
         return 0;
     ssize_t fr = flush_out(st);
-    if (fr < 0)
+    if (fr < 0 && fr != ST_TRANSPORT_WANT_WRITE)
         st->failed = true;
     return fr;
 }

@@ -85,7 +85,7 @@ for line in lines:
     else:
         if ok: passed += 1
         else: failed += 1
-if fuzz_ran:
+if fuzz_ran or fuzz_rc:
     if fuzz_rc == 0: passed += 1
     else: failed += 1
 if meson_rc != 0 and failed == 0:

@@ -71,8 +71,9 @@ static void usage(const tool_opt_t *opts)
                  o->metavar ? o->metavar : "");
         printf("%-40s %s\n", left, o->help);
     }
-    printf("%-40s %s\n%-40s %s\n", "--help", "Print usage information.", "--version",
-           "Display Strand version.");
+    printf("%-40s %s\n%-40s %s\n%-40s %s\n", "--help", "Print usage information.",
+           "--help-config", "List every client property (--*-property, config files).",
+           "--version", "Display Strand version.");
 }
 
 static void add_value(tool_opt_t *o, const char *v)
@@ -90,6 +91,10 @@ void tool_parse(tool_opt_t *opts, int argc, char **argv)
         const char *word = argv[i];
         if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
             usage(opts);
+            exit(0);
+        }
+        if (strcmp(word, "--help-config") == 0) {
+            strand_conf_print_help(stdout);
             exit(0);
         }
         if (strcmp(word, "--version") == 0) {

@@ -696,11 +696,13 @@ void st_log_slice_release(st_log_slice_t *slice)
     slice->len = 0;
 }
 
-int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *ret_offset)
+/* Batch-level answer: the base offset of the first batch (at or after the log start) whose
+ * maxTimestamp reaches timestamp_ms, or -1. */
+static int batch_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *ret_offset)
 {
     pthread_mutex_lock(&log->lock);
     int ret = 0;
-    int64_t result = log->log_end;
+    int64_t result = -1;
     for (size_t i = 0; i < log->nsegs; i++) {
         st_segment_t *seg = log->segs[i];
         if (seg->max_timestamp < timestamp_ms || seg->next_offset <= log->log_start)
@@ -719,6 +721,99 @@ int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *re
     if (ret == 0)
         *ret_offset = result;
     return ret;
+}
+
+/* Decodes the batch holding `offset` and finds its first record at or after `offset` whose
+ * timestamp reaches timestamp_ms. 1 found, 0 none in this batch (*ret_next: the offset after
+ * the batch), <0 error. Off the hot path: one pread of one batch. */
+static int record_for_timestamp(st_log_t *log, int64_t offset, int64_t timestamp_ms,
+                                int64_t *ret_offset, int64_t *ret_timestamp, int64_t *ret_next)
+{
+    st_log_slice_t slice;
+    int ret = st_log_read(log, offset, 1, INT64_MAX, true, &slice);
+    if (ret < 0)
+        return ret;
+    if (slice.len == 0) {
+        st_log_slice_release(&slice);
+        *ret_next = -1;
+        return 0;
+    }
+    uint8_t *buf = malloc(slice.len);
+    size_t done = 0;
+    while (buf && done < slice.len) {
+        ssize_t n = pread(slice.fd, buf + done, slice.len - done, slice.pos + (off_t)done);
+        if (n <= 0) {
+            ret = n < 0 ? -errno : -EIO;
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (!buf)
+        ret = -ENOMEM;
+    st_log_slice_release(&slice);
+    if (ret < 0) {
+        free(buf);
+        return ret;
+    }
+    st_batch_reader_t reader;
+    st_batch_header_t hdr;
+    st_record_t rec;
+    st_batch_reader_init(&reader, buf, done);
+    int found = 0;
+    ret = st_batch_reader_next_batch(&reader, &hdr);
+    if (ret == 1) {
+        *ret_next = st_batch_last_offset(&hdr) + 1;
+        while ((ret = st_batch_reader_next_record(&reader, &rec)) == 1) {
+            if (rec.offset >= offset && rec.timestamp >= timestamp_ms) {
+                *ret_offset = rec.offset;
+                *ret_timestamp = rec.timestamp;
+                found = 1;
+                break;
+            }
+        }
+    } else if (ret == 0) {
+        ret = -EBADMSG;   /* the slice promised one whole batch */
+    }
+    if (ret < 0)
+        ST_WARN("%s: decoding the batch at offset %" PRId64 " for a timestamp lookup: %s",
+                log->dir, offset, st_batch_reader_error(&reader)->reason);
+    st_batch_reader_destroy(&reader);
+    free(buf);
+    return ret < 0 ? ret : found;
+}
+
+int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *ret_offset,
+                                int64_t *ret_timestamp)
+{
+    int64_t offset;
+    int ret = batch_for_timestamp(log, timestamp_ms, &offset);
+    /* A batch's maxTimestamp reaches ts, so one of its records does: the loop ends within that
+     * batch unless it was truncated or cleaned away meanwhile, when the next batch is tried. */
+    while (ret == 0 && offset >= 0) {
+        int64_t found_offset, found_ts, next;
+        ret = record_for_timestamp(log, offset, timestamp_ms, &found_offset, &found_ts, &next);
+        if (ret == 1) {
+            *ret_offset = found_offset;
+            if (ret_timestamp)
+                *ret_timestamp = found_ts;
+            return 0;
+        }
+        if (ret == 0 && next < 0)
+            break;
+        if (ret == 0) {
+            ret = batch_for_timestamp(log, timestamp_ms, &offset);
+            if (ret == 0 && offset >= 0 && offset < next)
+                offset = next;
+        }
+    }
+    if (ret == -ERANGE)
+        ret = 0;   /* the log moved under us: nothing at or after the start qualifies */
+    if (ret < 0)
+        return ret;
+    *ret_offset = st_log_end_offset(log);
+    if (ret_timestamp)
+        *ret_timestamp = -1;
+    return 0;
 }
 
 /* ---- truncation ------------------------------------------------------------------------------ */

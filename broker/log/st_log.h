@@ -109,8 +109,12 @@ int st_log_read(st_log_t *log, int64_t offset, size_t max_bytes, int64_t max_off
                 bool min_one_batch, st_log_slice_t *ret_slice);
 void st_log_slice_release(st_log_slice_t *slice);
 
-/* First offset whose batch maxTimestamp >= ts (Kafka ListOffsets by time); log end if none. */
-int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *ret_offset);
+/* Kafka's ListOffsets by time: the first record (at or after the log start) whose timestamp is
+ * >= ts, found through the time index and then by decoding that one batch. *ret_timestamp (may
+ * be NULL) gets that record's timestamp; when no record qualifies, *ret_offset is the log end and
+ * *ret_timestamp -1. -EBADMSG if the batch found does not decode. */
+int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *ret_offset,
+                                int64_t *ret_timestamp);
 
 /* Removes everything at and above offset (replication's truncation). Offsets below the log
  * start -> truncate fully and restart the log at offset. */

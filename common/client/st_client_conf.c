@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,6 +109,47 @@ static void put_err(char *errstr, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Edit distance between a and b (both short), for "did you mean" suggestions. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The configuration key closest to an unknown one, if it is plausibly a typo. */
+static const char *closest_key(const char *key)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (const st_cfg_def_t *def = st_client_conf_table; def->name; def++) {
+        size_t d = edit_distance(key, def->name);
+        if (d < best_d) {
+            best_d = d;
+            best = def->name;
+        }
+    }
+    return best_d <= 3 ? best : NULL;
+}
+
 strand_conf_t *strand_conf_new(void)
 {
     strand_conf_t *conf = calloc(1, sizeof(*conf));
@@ -178,8 +220,13 @@ int strand_conf_set(strand_conf_t *conf, const char *key, const char *value, cha
     st_cfg_error_t err;
     int r = st_cfg_set(st_client_conf_table, &conf->props, key, value, &err);
     if (r == -ENOENT) {
-        put_err(errstr, errstr_size, "unknown configuration property '%s' "
-                "(strand_conf_print_help / --help-config lists the accepted ones)", key);
+        const char *near = closest_key(key);
+        if (near)
+            put_err(errstr, errstr_size, "unknown configuration property '%s' (did you mean "
+                    "'%s'? --help-config lists them all)", key, near);
+        else
+            put_err(errstr, errstr_size, "unknown configuration property '%s' "
+                    "(--help-config lists the accepted ones)", key);
         return ST_ERR_INVALID_CONFIG;
     }
     if (r < 0) {

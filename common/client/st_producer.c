@@ -139,6 +139,8 @@ struct strand_producer {
     pthread_mutex_t flush_lock;
     pthread_cond_t flush_cond;
     /* I/O thread only */
+    st_ppart_t **drain_buf;       /* partitions taken off p->drain this tick */
+    size_t drain_cap;
     st_ppart_t *ready_list;
     st_preq_t **builders;
     size_t n_builders;
@@ -1026,17 +1028,28 @@ static void producer_tick(st_client_t *cl, int64_t now)
 {
     strand_producer_t *p = cl->role_arg;
     linger_tick(p, now);
+    /* Take the list apart under the lock: once a partition is unqueued, an application thread
+     * may queue it again and rewrite its drain_next. */
+    size_t n = 0;
     pthread_mutex_lock(&p->sealed_lock);
-    st_ppart_t *list = p->drain;
-    p->drain = NULL;
-    for (st_ppart_t *part = list; part; part = part->drain_next)
+    while (p->drain) {
+        if (n == p->drain_cap) {
+            size_t cap = p->drain_cap ? p->drain_cap * 2 : 64;
+            st_ppart_t **grown = realloc(p->drain_buf, cap * sizeof(*grown));
+            if (!grown)
+                break;   /* the rest stays queued for the next tick */
+            p->drain_buf = grown;
+            p->drain_cap = cap;
+        }
+        st_ppart_t *part = p->drain;
+        p->drain = part->drain_next;
+        part->drain_next = NULL;
         part->drain_queued = false;
-    pthread_mutex_unlock(&p->sealed_lock);
-    while (list) {
-        st_ppart_t *part = list;
-        list = part->drain_next;
-        drain_part(p, part);
+        p->drain_buf[n++] = part;
     }
+    pthread_mutex_unlock(&p->sealed_lock);
+    for (size_t i = 0; i < n; i++)
+        drain_part(p, p->drain_buf[i]);
     if (p->ready_list)
         send_ready(p, now);
 }
@@ -1214,6 +1227,7 @@ void strand_producer_destroy(strand_producer_t *p)
     free(p->retired);
     free(p->lq);
     free(p->builders);
+    free(p->drain_buf);
     pthread_mutex_destroy(&p->topics_lock);
     pthread_mutex_destroy(&p->mem_lock);
     pthread_mutex_destroy(&p->sealed_lock);

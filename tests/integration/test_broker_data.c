@@ -358,6 +358,13 @@ Test(broker_data, list_offsets)
     lo = tw_list_offsets(fd, 72, "lo", 0, 1700000000000LL);
     cr_expect_eq(lo->topics[0]->partitions[0]->offset, 0);
     strand__list_offsets_response__free_unpacked(lo, NULL);
+    /* Inside a batch: the exact record (offset 5 has timestamp 1700000000000 + 5), not the
+     * batch's base offset, and that record's timestamp. */
+    lo = tw_list_offsets(fd, 75, "lo", 0, 1700000000005LL);
+    cr_assert_not_null(lo);
+    cr_expect_eq(lo->topics[0]->partitions[0]->offset, 5);
+    cr_expect_eq(lo->topics[0]->partitions[0]->timestamp, 1700000000005LL);
+    strand__list_offsets_response__free_unpacked(lo, NULL);
     lo = tw_list_offsets(fd, 73, "lo", 0, 1800000000000LL);
     cr_expect_eq(lo->topics[0]->partitions[0]->offset, -1);
     strand__list_offsets_response__free_unpacked(lo, NULL);

@@ -187,25 +187,60 @@ Test(log, offset_for_timestamp)
         tu_append(log_, 2, 10000 + i * 100, 300);   /* batch i: offsets 2i, 2i+1 */
     cr_assert_gt(st_log_segment_count(log_), 3);
     int64_t off;
-    cr_assert_eq(st_log_offset_for_timestamp(log_, 0, &off), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 0, &off, NULL), 0);
     cr_assert_eq(off, 0);
-    cr_assert_eq(st_log_offset_for_timestamp(log_, 10000, &off), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 10000, &off, NULL), 0);
     cr_assert_eq(off, 0);
-    cr_assert_eq(st_log_offset_for_timestamp(log_, 10001, &off), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 10001, &off, NULL), 0);
     cr_assert_eq(off, 2);
     for (int i = 0; i < 30; i++) {
-        cr_assert_eq(st_log_offset_for_timestamp(log_, 10000 + i * 100, &off), 0);
+        cr_assert_eq(st_log_offset_for_timestamp(log_, 10000 + i * 100, &off, NULL), 0);
         cr_assert_eq(off, 2 * i, "ts of batch %d -> %" PRId64, i, off);
-        cr_assert_eq(st_log_offset_for_timestamp(log_, 10000 + i * 100 - 50, &off), 0);
+        cr_assert_eq(st_log_offset_for_timestamp(log_, 10000 + i * 100 - 50, &off, NULL), 0);
         cr_assert_eq(off, 2 * i);
     }
-    cr_assert_eq(st_log_offset_for_timestamp(log_, 20000, &off), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 20000, &off, NULL), 0);
     cr_assert_eq(off, 60, "none: the log end");
     /* timestamps out of order: the first batch whose max reaches it */
     tu_append(log_, 1, 5000, 10);
     tu_append(log_, 1, 90000, 10);
-    cr_assert_eq(st_log_offset_for_timestamp(log_, 50000, &off), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 50000, &off, NULL), 0);
     cr_assert_eq(off, 61);
+}
+
+/* Kafka answers with the exact record, not the batch: records inside one batch carry their own
+ * timestamps (here 1000, 1010, ..., 1090 for offsets 0..9). */
+Test(log, offset_for_timestamp_finds_the_exact_record)
+{
+    open_log(1 << 20);
+    st_batch_writer_t *w = st_batch_writer_new(ST_COMPRESSION_LZ4);
+    cr_assert(w);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(st_batch_writer_add(w, 1000 + i * 10, NULL, -1, "v", 1, NULL, 0), 0);
+    const void *buf;
+    size_t len;
+    cr_assert_eq(st_batch_writer_finish(w, &buf, &len), 0);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, buf, len);
+    st_log_append_info_t info;
+    cr_assert_eq(st_log_append(log_, copy, len, 0, &info), 0);
+    free(copy);
+    st_batch_writer_free(w);
+    int64_t off, ts;
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 1035, &off, &ts), 0);
+    cr_expect_eq(off, 4);
+    cr_expect_eq(ts, 1040);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 1000, &off, &ts), 0);
+    cr_expect_eq(off, 0);
+    cr_expect_eq(ts, 1000);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 1091, &off, &ts), 0);
+    cr_expect_eq(off, 10, "none: the log end");
+    cr_expect_eq(ts, -1);
+    /* the log start inside the batch: records below it never answer */
+    cr_assert_eq(st_log_advance_start(log_, 6), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 1000, &off, &ts), 0);
+    cr_expect_eq(off, 6);
+    cr_expect_eq(ts, 1060);
 }
 
 Test(log, truncate_to)
@@ -223,7 +258,7 @@ Test(log, truncate_to)
     cr_assert_lt(st_log_segment_count(log_), segs);
     cr_assert_eq(tu_read_all(log_, 0, 1 << 20, NULL, NULL), 48);
     int64_t off;
-    cr_assert_eq(st_log_offset_for_timestamp(log_, 100 + 12, &off), 0);
+    cr_assert_eq(st_log_offset_for_timestamp(log_, 100 + 12, &off, NULL), 0);
     cr_assert_eq(off, 48, "timestamps of removed batches are gone");
     st_log_slice_t s;
     cr_assert_eq(st_log_read(log_, 49, 100, INT64_MAX, true, &s), -ERANGE);
