@@ -156,14 +156,7 @@ uint32_t st_offset_index_slot_pos(const st_index_file_t *idx, uint32_t target_po
 void st_offset_index_lookup_pos(const st_index_file_t *idx, uint32_t target_pos,
                                 int64_t *ret_offset, uint32_t *ret_pos)
 {
-    uint32_t lo = 0, hi = idx->entries;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (pos_at(idx, mid) <= target_pos)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t lo = st_offset_index_slot_pos(idx, target_pos);
     if (lo == 0) {
         *ret_offset = idx->base_offset;
         *ret_pos = 0;
