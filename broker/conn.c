@@ -474,8 +474,10 @@ static bool conn_drive(st_conn_t *c)
             return true;
         }
         if (r < 0) {
-            conn_close(c, ST_LEVEL_WARN, "%s handshake failed: %s", c->listener->cfg.name,
-                       strerror(-r));
+            /* -ECONNRESET: closed before sending a byte (port probes): DEBUG is enough. */
+            const char *why = st_transport_last_error(c->tr);
+            conn_close(c, r == -ECONNRESET ? ST_LEVEL_DEBUG : ST_LEVEL_INFO,
+                       "%s handshake failed: %s", c->listener->cfg.name, why ? why : strerror(-r));
             return false;
         }
         c->handshaking = false;
@@ -499,14 +501,18 @@ static bool conn_drive(st_conn_t *c)
         if (r == -EBADMSG || r == -ECONNABORTED)
             conn_close(c, ST_LEVEL_DEBUG, NULL);   /* already logged (st_reply_fatal, acks=0) */
         else
-            conn_close(c, ST_LEVEL_INFO, "read failed: %s", strerror(-r));
+            conn_close(c, ST_LEVEL_INFO, "read failed: %s",
+                       st_transport_last_error(c->tr) ? st_transport_last_error(c->tr)
+                                                      : strerror(-r));
         return false;
     }
     if (c->out_bytes > 0 && c->write_wait == WAIT_NONE) {
         bool was_paused = paused(c);
         r = flush_output(c);
         if (r < 0) {
-            conn_close(c, ST_LEVEL_DEBUG, "write failed: %s", strerror(-r));
+            conn_close(c, ST_LEVEL_DEBUG, "write failed: %s",
+                       st_transport_last_error(c->tr) ? st_transport_last_error(c->tr)
+                                                      : strerror(-r));
             return false;
         }
         /* Draining below the high-water mark un-pauses: handle what was waiting next turn. */

@@ -73,6 +73,9 @@ typedef struct st_transport_ops {
     void (*close)(st_transport_t *t);                     /* frees t and closes the socket */
     const char *(*peer)(const st_transport_t *t);
     const char *(*principal)(const st_transport_t *t);
+    /* Optional (NULL for plain): why the last handshake/read/writev/sendfile failed, in more
+     * words than its errno (TLS: OpenSSL's reason and a hint), or NULL. Valid until close(). */
+    const char *(*last_error)(const st_transport_t *t);
 } st_transport_ops_t;
 
 /* The common head of every transport; implementations embed it as their FIRST member. */
@@ -80,6 +83,9 @@ struct st_transport {
     const st_transport_ops_t *ops;
     int fd;                       /* the socket, for the event loop's readiness events */
 };
+
+/* A handshake that fails because the peer closed the connection before sending anything (port
+ * probes, health checks) returns -ECONNRESET, which the caller may log quietly. */
 
 /* Creates the transport of one accepted socket (non-blocking, TCP_NODELAY already set). `ctx`
  * is the listener's opaque context (e.g. an SSL_CTX); peer is "ip:port". Returns NULL with
@@ -108,6 +114,10 @@ static inline const char *st_transport_peer(const st_transport_t *t) { return t-
 static inline const char *st_transport_principal(const st_transport_t *t)
 {
     return t->ops->principal(t);
+}
+static inline const char *st_transport_last_error(const st_transport_t *t)
+{
+    return t->ops->last_error ? t->ops->last_error(t) : NULL;
 }
 
 #endif

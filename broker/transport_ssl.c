@@ -49,7 +49,7 @@
 
 /* The per-connection plaintext buffer: writev gathers its iovec here and sendfile's copy path
  * preads into it; one SSL_write of it makes up to 4 full (16 KiB) TLS records. */
-#define BUF_CAP (128 * 1024)
+#define BUF_CAP (64 * 1024)
 
 struct st_ssl_listener {
     SSL_CTX *ctx;
@@ -80,6 +80,7 @@ typedef struct ssl_transport {
     size_t out_off, out_len, out_cap;
     char peer[64];
     char principal[512];
+    char error[768];           /* why the session failed (last_error), "" while it has not */
 } ssl_transport_t;
 
 static bool check_transport(const ssl_transport_t *st)
@@ -140,7 +141,8 @@ static int out_bio_create(BIO *bio)
     return 1;
 }
 
-/* Sends what `out` holds: 0 when it is empty, ST_TRANSPORT_WANT_WRITE, or -errno. */
+/* Sends what `out` holds: 0 when it is empty, ST_TRANSPORT_WANT_WRITE, or -errno (with
+ * st->error set when it is the first failure). */
 static ssize_t flush_out(ssl_transport_t *st)
 {
     while (st->out_off < st->out_len) {
@@ -154,7 +156,10 @@ static ssize_t flush_out(ssl_transport_t *st)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return ST_TRANSPORT_WANT_WRITE;
-        return n < 0 ? -errno : -EPIPE;
+        int err = n < 0 ? errno : EPIPE;
+        if (!st->error[0])
+            snprintf(st->error, sizeof(st->error), "send: %s", strerror(err));
+        return -err;
     }
     st->out_off = st->out_len = 0;
     return 0;
@@ -178,16 +183,11 @@ static ssize_t map_error(ssl_transport_t *st, int ret, int saved_errno, const ch
     default:
         break;
     }
-    char reason[768];
-    st_tls_error_explain(st->ssl, ret, saved_errno, reason, sizeof(reason));
+    st_tls_error_explain(st->ssl, ret, saved_errno, st->error, sizeof(st->error));
     st->failed = true;
-    if (code == SSL_ERROR_SYSCALL && saved_errno != 0) {
-        ST_DEBUG("SSL %s with %s on listener %s: %s", what, st->peer, st->listener->name, reason);
-        return -saved_errno;
-    }
-    ST_INFO("SSL %s with %s on listener %s failed: %s", what, st->peer, st->listener->name,
-            reason);
-    return -EPROTO;
+    ST_DEBUG("SSL %s with %s on listener %s failed: %s", what, st->peer, st->listener->name,
+             st->error);   /* the conn logs it once, through last_error */
+    return code == SSL_ERROR_SYSCALL && saved_errno != 0 ? -saved_errno : -EPROTO;
 }
 
 static void log_fetch_path(ssl_transport_t *st)
@@ -227,24 +227,20 @@ static int ssl_handshake(st_transport_t *t)
                 return ST_TRANSPORT_WANT_WRITE;
             if (fr < 0) {
                 st->failed = true;
-                ST_DEBUG("SSL handshake with %s on listener %s: send failed: %s", st->peer,
-                         st->listener->name, strerror((int)-fr));
+                snprintf(st->error, sizeof(st->error), "sending the handshake failed: %s",
+                         strerror((int)-fr));
                 return (int)fr;
             }
             return code == SSL_ERROR_WANT_READ ? ST_TRANSPORT_WANT_READ : ST_TRANSPORT_WANT_WRITE;
         }
         if (r != 1) {
-            char reason[768];
-            st_tls_error_explain(st->ssl, r, saved, reason, sizeof(reason));
+            /* The conn logs the failure once, with last_error's text. */
+            st_tls_error_explain(st->ssl, r, saved, st->error, sizeof(st->error));
             st->failed = true;
             if (st->buffered)
                 flush_out(st);   /* best effort: the alert tells the client why */
-            if (BIO_number_read(SSL_get_rbio(st->ssl)) == 0)   /* port probes, health checks */
-                ST_DEBUG("SSL connection from %s on listener %s closed before the handshake: %s",
-                         st->peer, st->listener->name, reason);
-            else
-                ST_INFO("SSL handshake with %s on listener %s failed: %s", st->peer,
-                        st->listener->name, reason);
+            if (BIO_number_read(SSL_get_rbio(st->ssl)) == 0)
+                return -ECONNRESET;   /* port probes, health checks: transport.h */
             return code == SSL_ERROR_SYSCALL && saved ? -saved : -ECONNABORTED;
         }
         st->handshake_ok = true;
@@ -279,10 +275,10 @@ static ssize_t ssl_read(st_transport_t *t, void *buf, size_t len)
      * buffer, not per 16 KiB record. A failure after some bytes is reported by the next call
      * (OpenSSL keeps returning it). */
     size_t got = 0;
+    ERR_clear_error();   /* successful SSL_reads leave the queue empty: once per call is enough */
     ssize_t res = 0;
     while (got < len) {
         size_t want = len - got > INT_MAX ? INT_MAX : len - got;
-        ERR_clear_error();
         int r = SSL_read(st->ssl, (char *)buf + got, (int)want);
         if (r > 0) {
             got += (size_t)r;
@@ -497,6 +493,12 @@ static const char *ssl_principal(const st_transport_t *t)
     return ((const ssl_transport_t *)t)->principal;
 }
 
+static const char *ssl_last_error(const st_transport_t *t)
+{
+    const ssl_transport_t *st = (const ssl_transport_t *)t;
+    return st->error[0] ? st->error : NULL;
+}
+
 static const st_transport_ops_t ssl_ops = {
     .name = "SSL",
     .handshake = ssl_handshake,
@@ -506,6 +508,7 @@ static const st_transport_ops_t ssl_ops = {
     .close = ssl_close,
     .peer = ssl_peer,
     .principal = ssl_principal,
+    .last_error = ssl_last_error,
 };
 
 st_transport_t *st_transport_ssl_new(int fd, const char *peer, void *ctx)

@@ -660,12 +660,6 @@ const char *st_tls_error_explain(SSL *ssl, int ret, int saved_errno, char *buf, 
     return buf;
 }
 
-bool st_tls_looks_like_tls(const unsigned char *data, size_t len)
-{
-    /* ContentType alert(21) or handshake(22), then legacy version 3.x. */
-    return len >= 3 && (data[0] == 21 || data[0] == 22) && data[1] == 3 && data[2] <= 4;
-}
-
 const char *st_tls_describe(SSL *ssl, char *buf, size_t len)
 {
     snprintf(buf, len, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));

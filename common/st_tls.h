@@ -86,10 +86,6 @@ const char *st_tls_error_explain(SSL *ssl, int ret, int saved_errno, char *buf, 
  * if it was empty) and returns buf. */
 const char *st_tls_drain_errors(char *buf, size_t len);
 
-/* True if the first bytes received from a peer look like a TLS record (handshake or alert from
- * an SSL endpoint): for a plaintext client that reached an SSL listener. Needs 3 bytes. */
-bool st_tls_looks_like_tls(const unsigned char *data, size_t len);
-
 /* Probes whether this kernel can do kernel TLS: tries the "tls" TCP upper-layer protocol on a
  * loopback connection. Cached after the first call. On false, why says what failed. */
 bool st_tls_ktls_probe(char *why, size_t whylen);

@@ -198,9 +198,9 @@ static ssize_t ssl_read(st_conn_t *conn, void *buf, size_t len)
     /* Fill the buffer from as many records as are there (one call per buffer, as recv(2)
      * would). A failure after some bytes is reported by the next call. */
     size_t got = 0;
+    ERR_clear_error();   /* successful SSL_reads leave the queue empty: once per call is enough */
     while (got < len) {
         size_t want = len - got > INT_MAX ? INT_MAX : len - got;
-        ERR_clear_error();
         int r = SSL_read(s->ssl, (char *)buf + got, (int)want);
         if (r > 0) {
             got += (size_t)r;

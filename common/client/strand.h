@@ -65,7 +65,19 @@ bool strand_err_retriable(int err);
  *
  *   bootstrap.servers            host:port[,host:port...]  (required)
  *   client.id                    sent in every request header (default "strand")
- *   security.protocol            PLAINTEXT (default)
+ *   security.protocol            PLAINTEXT (default) or SSL (TLS through OpenSSL 3)
+ *   -- SSL (security.protocol=SSL) --
+ *   ssl.ca.location              PEM file or directory of the CAs that sign broker certificates
+ *                                (unset: the system's trusted CAs)
+ *   ssl.certificate.location, ssl.key.location, ssl.key.password
+ *                                client certificate for mutual TLS (the broker sees the
+ *                                principal User:<subject>, e.g. User:CN=alice,O=acme)
+ *   ssl.endpoint.identification.algorithm  https (default): the broker certificate must name
+ *                                the host connected to (DNS or IP subjectAltName); empty: off
+ *   ssl.enabled.protocols        TLSv1.3,TLSv1.2 (default)
+ *   ssl.cipher.suites            IANA or OpenSSL names (default: OpenSSL's, AES-GCM first)
+ *   Certificate and key files are loaded when the handle is created: a missing file, a key that
+ *   does not match, a wrong password fail strand_*_new() with errstr naming the file.
  *   socket.connection.setup.timeout.ms  connect + handshake timeout per attempt (10000)
  *   reconnect.backoff.ms / reconnect.backoff.max.ms  (50 / 1000)
  *   request.timeout.ms           a request without a response after this fails (30000)

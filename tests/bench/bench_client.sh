@@ -8,7 +8,8 @@
 #                    $STRAND_BUILD_DIR or ./build-release). Use a release build:
 #                      meson setup build-release -Dbuildtype=release && ninja -C build-release
 #     RECORDS_100B   records for the 100-byte run (default 5000000)
-#     RECORDS_1KIB   records for the 1 KiB run (default 1000000)
+#     RECORDS_1KIB   records for the 1 KiB run (default 2000000: 2 GiB, enough for the consumer's
+#                    MB.sec -- which, as in Kafka, counts client start-up -- to show steady state)
 #   Extra producer properties can be given in $PRODUCER_PROPS (e.g. "linger.ms=10 batch.size=131072").
 #   $BENCH_TMP chooses where the broker's log goes (default /tmp). On a VM whose disk absorbs
 #   buffered writes at ~130 MB/s the 1 KiB producer run measures the disk, not Strand: use
@@ -26,7 +27,7 @@ set -euo pipefail
 
 BUILD=${1:-${STRAND_BUILD_DIR:-./build-release}}
 N100=${2:-5000000}
-N1K=${3:-1000000}
+N1K=${3:-2000000}
 BROKER="$BUILD/broker/strand-broker"
 TOOLS="$BUILD/tools"
 for f in "$BROKER" "$TOOLS/strand-topics" "$TOOLS/strand-producer-perf-test" "$TOOLS/strand-consumer-perf-test"; do

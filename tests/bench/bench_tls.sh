@@ -17,9 +17,11 @@
 # to a 1-partition topic over plaintext (strand-producer-perf-test, acks=1), then runs
 # strand-consumer-perf-test from the beginning of that topic over PLAINTEXT (sendfile), over
 # SSL (server-authenticated TLS) and over SSL with a client certificate (mutual TLS), ROUNDS
-# times each, and prints the best MB/s of each with TLS as a percentage of plaintext. It also
-# shows which fetch path the broker's SSL listener used (kTLS SSL_sendfile, or pread +
-# SSL_write) from the broker log. The broker and temp dir are removed on exit (also on Ctrl-C).
+# times each, and prints the best MB/s of each with TLS as a percentage of plaintext, and the
+# CPU seconds per GB the broker and the consumer spent in that best run (a measure that a busy
+# machine disturbs less than MB/s; the consumer's needs /usr/bin/time). It also shows which
+# fetch path the broker's SSL listener used (kTLS SSL_sendfile, or pread + SSL_write) from the
+# broker log. The broker and temp dir are removed on exit (also on Ctrl-C).
 #
 # Target: TLS consumer throughput >= 60% of plaintext.
 set -euo pipefail
@@ -75,16 +77,31 @@ echo "== producing $N records of 1024 bytes over PLAINTEXT (acks=1)"
 "$TOOLS/strand-producer-perf-test" --topic "$TOPIC" --num-records "$N" --record-size 1024 \
     --throughput -1 --producer-props bootstrap.servers="$PLAIN" acks=1
 
-# consume NAME BOOTSTRAP [CONFIG]: prints "MB/s records/s" of one consumer-perf-test run.
+TICK=$(getconf CLK_TCK)
+broker_cpu() { awk -v t="$TICK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$BROKER_PID/stat"; }
+TIME=()
+[[ -x /usr/bin/time ]] && TIME=(/usr/bin/time -f "CPU %U %S" -o "$DIR/time.out")
+
+# consume NAME BOOTSTRAP [CONFIG]: prints "MB/s records/s broker-cpu-s consumer-cpu-s" of one
+# consumer-perf-test run (consumer CPU "-" without /usr/bin/time).
 consume() {
-    local boot=$2 cfg=${3:-} args=()
+    local boot=$2 cfg=${3:-} args=() b0 b1 res
     [[ -n "$cfg" ]] && args=(--consumer.config "$cfg")
-    "$TOOLS/strand-consumer-perf-test" --bootstrap-server "$boot" --topic "$TOPIC" --messages "$N" \
-        --timeout 20000 --fetch-size "$FETCH_SIZE" --hide-header "${args[@]}" |
-        awk -F', *' 'NF >= 6 { printf "%s %s\n", $4, $6 }'
+    rm -f "$DIR/time.out"
+    b0=$(broker_cpu)
+    res=$("${TIME[@]}" "$TOOLS/strand-consumer-perf-test" --bootstrap-server "$boot" --topic "$TOPIC" \
+        --messages "$N" --timeout 20000 --fetch-size "$FETCH_SIZE" --hide-header "${args[@]}" |
+        awk -F', *' 'NF >= 6 { printf "%s %s\n", $4, $6 }')
+    b1=$(broker_cpu)
+    local ccpu=-
+    [[ -s "$DIR/time.out" ]] && ccpu=$(awk '/^CPU/ { print $2 + $3 }' "$DIR/time.out")
+    echo "$res $(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.3f", b - a }') $ccpu"
 }
 
-declare -A best_mb best_rec
+GB=$(awk -v n="$N" 'BEGIN { printf "%.6f", n * 1024 / 1e9 }')
+per_gb() { [[ "$1" == - ]] && { echo -; return; }; awk -v c="$1" -v g="$GB" 'BEGIN { printf "%.2f", c / g }'; }
+
+declare -A best_mb best_rec best_bcpu best_ccpu
 names=(PLAINTEXT SSL SSL+client-cert)
 for ((r = 1; r <= ROUNDS; r++)); do
     for name in "${names[@]}"; do
@@ -93,22 +110,26 @@ for ((r = 1; r <= ROUNDS; r++)); do
             SSL) out=$(consume "$name" "$SSL" "$DIR/certs/client-ssl.properties") ;;
             SSL+client-cert) out=$(consume "$name" "$SSL" "$DIR/certs/client-mtls.properties") ;;
         esac
-        read -r mb rec <<< "$out"
+        read -r mb rec bcpu ccpu <<< "$out"
         [[ -n "${mb:-}" ]] || { echo "bench_tls.sh: the $name consumer run failed" >&2; exit 1; }
-        printf '   round %d %-16s %10.1f MB/s %12.0f records/s\n' "$r" "$name" "$mb" "$rec"
+        printf '   round %d %-16s %10.1f MB/s %12.0f records/s   CPU s/GB: broker %s consumer %s\n' \
+            "$r" "$name" "$mb" "$rec" "$(per_gb "$bcpu")" "$(per_gb "$ccpu")"
         if [[ -z "${best_mb[$name]:-}" ]] || awk -v a="$mb" -v b="${best_mb[$name]}" 'BEGIN { exit !(a > b) }'; then
             best_mb[$name]=$mb
             best_rec[$name]=$rec
+            best_bcpu[$name]=$(per_gb "$bcpu")
+            best_ccpu[$name]=$(per_gb "$ccpu")
         fi
     done
 done
 
 echo
 echo "== consumer throughput, $N x 1 KiB records, best of $ROUNDS"
-printf '%-18s %12s %14s %10s\n' listener MB/s records/s "% plain"
+printf '%-18s %12s %14s %10s %16s %18s\n' listener MB/s records/s "% plain" "broker CPU s/GB" "consumer CPU s/GB"
 for name in "${names[@]}"; do
     pct=$(awk -v a="${best_mb[$name]}" -v b="${best_mb[PLAINTEXT]}" 'BEGIN { printf "%.0f", 100 * a / b }')
-    printf '%-18s %12.1f %14.0f %9s%%\n' "$name" "${best_mb[$name]}" "${best_rec[$name]}" "$pct"
+    printf '%-18s %12.1f %14.0f %9s%% %16s %18s\n' "$name" "${best_mb[$name]}" "${best_rec[$name]}" \
+        "$pct" "${best_bcpu[$name]}" "${best_ccpu[$name]}"
 done
 echo
 echo "== broker's TLS fetch path:"

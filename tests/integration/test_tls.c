@@ -610,7 +610,8 @@ Test(tls, handshake_garbage_does_not_disturb_other_connections)
     produce_consume(conf, TOPIC, 200, 512);
     strand_conf_destroy(conf);
     close(staller);
-    cr_assert(log_has(&tb.b, "SSL handshake with 127.0.0.1:", 2000));
+    cr_assert(log_has(&tb.b, "SSL handshake failed: error:0A00010B:SSL routines::wrong version "
+                      "number (the client does not speak TLS", 2000), "garbage not explained");
     teardown(&tb);
 }
 
@@ -722,4 +723,47 @@ Test(tls, startup_unreadable_certificate)
              cert("broker.key"));
     const char *want[] = { "ssl.certificate.location", missing, "No such file", NULL };
     expect_startup_error(lines, want);
+}
+
+Test(tls, client_bad_files_fail_at_creation)
+{
+    /* No broker needed: files are loaded when the handle is made. */
+    char err[1024] = "", missing[300];
+    snprintf(missing, sizeof(missing), "%s", cert("no-such-ca.pem"));
+    strand_conf_t *conf = strand_conf_new();
+    set(conf, "bootstrap.servers", "127.0.0.1:1");
+    set(conf, "security.protocol", "SSL");
+    set(conf, "ssl.ca.location", missing);
+    int64_t t0 = now_ms();
+    strand_admin_t *admin = strand_admin_new(conf, err, sizeof(err));
+    cr_assert_null(admin);
+    cr_assert_lt(now_ms() - t0, 3000);
+    cr_assert(strstr(err, "ssl.ca.location") && strstr(err, missing) && strstr(err, "No such file"),
+              "%s", err);
+    /* A key that does not match the certificate. */
+    set(conf, "ssl.ca.location", cert("ca.pem"));
+    set(conf, "ssl.certificate.location", cert("client.pem"));
+    set(conf, "ssl.key.location", cert("broker.key"));
+    cr_assert_null(strand_admin_new(conf, err, sizeof(err)));
+    cr_assert(strstr(err, "does not match") && strstr(err, "broker.key"), "%s", err);
+    set(conf, "ssl.key.location", cert("client.key"));
+    set(conf, "ssl.endpoint.identification.algorithm", "dns");
+    cr_assert_null(strand_admin_new(conf, err, sizeof(err)));
+    cr_assert(strstr(err, "ssl.endpoint.identification.algorithm"), "%s", err);
+    strand_conf_destroy(conf);
+    /* The tools say it in one line and exit 1. */
+    char props[400];
+    snprintf(props, sizeof(props), "%s.bad-%d.properties", cert("client"), (int)getpid());
+    FILE *f = fopen(props, "w");
+    fprintf(f, "security.protocol=SSL\nssl.ca.location=%s\n", missing);
+    fclose(f);
+    char *out = NULL, *errout = NULL;
+    const char *list[] = { "strand-topics", "--bootstrap-server", "127.0.0.1:1", "--command-config",
+                           props, "--list", NULL };
+    int rc = st_test_run_tool(list, NULL, &out, &errout, 10000);
+    unlink(props);
+    cr_assert_eq(rc, 1, "%s", errout);
+    cr_assert(strstr(errout, missing), "%s", errout);
+    free(out);
+    free(errout);
 }

@@ -133,17 +133,6 @@ Test(tls, client_auth_values)
     cr_assert_eq(st_tls_parse_client_auth("sometimes", &m), -EINVAL);
 }
 
-Test(tls, looks_like_tls)
-{
-    const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02 };
-    const unsigned char hello[] = { 0x16, 0x03, 0x01, 0x01, 0x00 };
-    const unsigned char frame[] = { 0x00, 0x00, 0x00, 0x20 };
-    cr_assert(st_tls_looks_like_tls(alert, sizeof(alert)));
-    cr_assert(st_tls_looks_like_tls(hello, sizeof(hello)));
-    cr_assert_not(st_tls_looks_like_tls(frame, sizeof(frame)));
-    cr_assert_not(st_tls_looks_like_tls(alert, 2));
-}
-
 /* ---- contexts and start-up errors ---------------------------------------------------------- */
 
 Test(tls, server_and_client_contexts)

@@ -14,10 +14,13 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -73,6 +76,17 @@ typedef struct pair {
     SSL *client;
     int cfd;
 } pair_t;
+
+/* Loops below run until done or this deadline; when neither side moved they wait briefly on
+ * both sockets instead of spinning (a small window can wait for an ACK). */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void idle_wait(const pair_t *p);
 
 static void small_buffers(int fd)
 {
@@ -131,6 +145,12 @@ static void pair_make(pair_t *p, bool with_client_cert)
     cr_assert_eq(st_tls_client_set_host(p->client, "localhost", true), 0);
 }
 
+static void idle_wait(const pair_t *p)
+{
+    struct pollfd pfd[2] = { { p->server->fd, POLLIN | POLLOUT, 0 }, { p->cfd, POLLIN | POLLOUT, 0 } };
+    poll(pfd, 2, 5);
+}
+
 static void pair_free(pair_t *p)
 {
     st_transport_close(p->server);
@@ -143,7 +163,8 @@ static void pair_free(pair_t *p)
 static void handshake(pair_t *p)
 {
     bool sdone = false, cdone = false;
-    for (int i = 0; i < 10000 && !(sdone && cdone); i++) {
+    int64_t deadline = now_ms() + 10000;
+    while (!(sdone && cdone) && now_ms() < deadline) {
         if (!cdone) {
             int r = SSL_do_handshake(p->client);
             int code = SSL_get_error(p->client, r);
@@ -157,6 +178,8 @@ static void handshake(pair_t *p)
                       "server handshake failed: %d", r);
             sdone = r == 0;
         }
+        if (!(sdone && cdone))
+            idle_wait(p);
     }
     cr_assert(sdone && cdone, "handshake did not finish");
 }
@@ -193,15 +216,21 @@ static void sendfile_roundtrip(pair_t *p, size_t len)
     off_t pos = 0;
     size_t received = 0;
     int wants = 0;
-    for (int spin = 0; spin < 1000000 && received < len; spin++) {
+    int64_t deadline = now_ms() + 30000;
+    while (received < len && now_ms() < deadline) {
+        bool moved = false;
         if ((size_t)pos < len) {
             ssize_t n = st_transport_sendfile(p->server, fd, &pos, len - (size_t)pos);
             if (n == ST_TRANSPORT_WANT_WRITE || n == ST_TRANSPORT_WANT_READ)
                 wants++;
             else
                 cr_assert_gt(n, 0, "sendfile failed: %zd", n);
+            moved = n > 0;
         }
-        received += client_drain(p, recv, len, received);
+        size_t got = client_drain(p, recv, len, received);
+        received += got;
+        if (!moved && got == 0)
+            idle_wait(p);
     }
     cr_assert_eq((size_t)pos, len);
     cr_assert_eq(received, len);
@@ -223,7 +252,9 @@ static void writev_roundtrip(pair_t *p, size_t body_len)
         body[i] = (uint8_t)(i * 31 + 7);
     size_t total = sizeof(header) + body_len, sent = 0, received = 0;
     int wants = 0;
-    for (int spin = 0; spin < 1000000 && received < total; spin++) {
+    int64_t deadline = now_ms() + 30000;
+    while (received < total && now_ms() < deadline) {
+        bool moved = false;
         if (sent < total) {
             struct iovec iov[2];
             int cnt = 0;
@@ -240,8 +271,12 @@ static void writev_roundtrip(pair_t *p, size_t body_len)
                 cr_assert_gt(n, 0, "writev failed: %zd", n);
             if (n > 0)
                 sent += (size_t)n;
+            moved = n > 0;
         }
-        received += client_drain(p, recv, total, received);
+        size_t got = client_drain(p, recv, total, received);
+        received += got;
+        if (!moved && got == 0)
+            idle_wait(p);
     }
     cr_assert_eq(received, total);
     cr_assert(memcmp(recv, header, sizeof(header)) == 0);
@@ -259,19 +294,24 @@ static void read_roundtrip(pair_t *p, size_t len)
     for (size_t i = 0; i < len; i++)
         data[i] = (uint8_t)(i ^ 0x5a);
     size_t written = 0, read = 0;
-    for (int spin = 0; spin < 1000000 && read < len; spin++) {
+    int64_t deadline = now_ms() + 30000;
+    while (read < len && now_ms() < deadline) {
+        bool moved = false;
         if (written < len) {
             int r = SSL_write(p->client, data + written, (int)(len - written));
             if (r > 0)
                 written += (size_t)r;
             else
                 cr_assert_eq(SSL_get_error(p->client, r), SSL_ERROR_WANT_WRITE);
+            moved = r > 0;
         }
         ssize_t n = st_transport_read(p->server, got + read, len - read);
         if (n > 0)
             read += (size_t)n;
         else
             cr_assert_eq(n, ST_TRANSPORT_WANT_READ, "read failed: %zd", n);
+        if (!moved && n <= 0)
+            idle_wait(p);
     }
     cr_assert_eq(read, len);
     cr_assert(memcmp(data, got, len) == 0);
