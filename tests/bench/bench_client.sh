@@ -64,6 +64,9 @@ run() {
     # shellcheck disable=SC2086
     "$TOOLS/strand-producer-perf-test" --topic "$topic" --num-records "$n" --record-size "$size" \
         --throughput -1 --producer-props bootstrap.servers="$BOOT" acks=1 ${PRODUCER_PROPS:-}
+    # Let the kernel finish writing back what the producer left dirty, so the consumer measures
+    # reads from the page cache rather than competing with disk writeback for the two cores.
+    sync
     echo "== consumer: $n records from the beginning (topic $topic)"
     "$TOOLS/strand-consumer-perf-test" --bootstrap-server "$BOOT" --topic "$topic" --messages "$n" \
         --timeout 20000
