@@ -151,15 +151,8 @@ int main(int argc, char **argv)
     tool_opt_t *cp = tool_opt(opts, "--consumer-property");
     strand_conf_t *conf = tool_conf(bootstrap, tool_config_file(opts, "--consumer.config"),
                                     "--consumer-property", cp->values, cp->n_values);
-    char err[1024];
-    strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
-    if (!consumer)
-        tool_die("%s", err);
-    strand_conf_destroy(conf);
     int32_t count = 0;
-    int e = strand_consumer_partition_count(consumer, topic, -1, &count);
-    if (e)
-        tool_die("topic '%s': %s", topic, strand_err_desc(e));
+    strand_consumer_t *consumer = tool_consumer_for_topic(conf, topic, &count);
     if (partition >= count)
         tool_die("--partition %d: topic '%s' has %d partition(s)", partition, topic, count);
     size_t n = partition >= 0 ? 1 : (size_t)count;
@@ -168,7 +161,7 @@ int main(int argc, char **argv)
         tool_die("out of memory");
     for (size_t i = 0; i < n; i++)
         tps[i] = (strand_topic_partition_t){ topic, partition >= 0 ? partition : (int32_t)i, start, 0 };
-    e = strand_consumer_assign(consumer, tps, n);
+    int e = strand_consumer_assign(consumer, tps, n);
     if (e)
         tool_die("cannot assign partitions of '%s': %s", topic, strand_err_desc(e));
     free(tps);

@@ -50,11 +50,7 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0], "This tool is used to verify the consumer performance.");
     tool_parse(opts, argc, argv);
-    const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
-    if (!bootstrap)
-        bootstrap = tool_opt(opts, "--broker-list")->value;
-    if (!bootstrap)
-        tool_die("missing required option --bootstrap-server (see --help)");
+    const char *bootstrap = tool_bootstrap(opts);
     const char *topic = tool_require(opts, "--topic");
     int64_t messages = tool_int("--messages", tool_require(opts, "--messages"), 1, INT64_MAX);
     int64_t timeout = 10000, interval = 5000;
@@ -65,23 +61,16 @@ int main(int argc, char **argv)
     strand_conf_t *conf = tool_conf(bootstrap, tool_config_file(opts, "--consumer.config"), NULL, NULL, 0);
     if (tool_opt(opts, "--fetch-size")->given)
         tool_conf_set(conf, "max.partition.fetch.bytes", tool_opt(opts, "--fetch-size")->value, "--fetch-size");
-    char err[1024];
     int64_t start_wall = tool_wall_ms();
-    strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
-    if (!consumer)
-        tool_die("%s", err);
-    strand_conf_destroy(conf);
     int32_t count = 0;
-    int e = strand_consumer_partition_count(consumer, topic, -1, &count);
-    if (e)
-        tool_die("topic '%s': %s", topic, strand_err_desc(e));
+    strand_consumer_t *consumer = tool_consumer_for_topic(conf, topic, &count);
     strand_topic_partition_t *tps = calloc((size_t)count, sizeof(*tps));
     if (!tps)
         tool_die("out of memory");
     int64_t start_off = tool_opt(opts, "--from-latest")->given ? STRAND_OFFSET_END : STRAND_OFFSET_BEGINNING;
     for (int32_t i = 0; i < count; i++)
         tps[i] = (strand_topic_partition_t){ topic, i, start_off, 0 };
-    e = strand_consumer_assign(consumer, tps, (size_t)count);
+    int e = strand_consumer_assign(consumer, tps, (size_t)count);
     if (e)
         tool_die("cannot assign partitions of '%s': %s", topic, strand_err_desc(e));
     free(tps);

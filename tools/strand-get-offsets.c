@@ -49,11 +49,7 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0], "An interactive shell for getting topic-partition offsets.");
     tool_parse(opts, argc, argv);
-    const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
-    if (!bootstrap)
-        bootstrap = tool_opt(opts, "--broker-list")->value;
-    if (!bootstrap)
-        tool_die("missing required option --bootstrap-server (see --help)");
+    const char *bootstrap = tool_bootstrap(opts);
     int64_t when = STRAND_OFFSET_END;
     const char *t = tool_opt(opts, "--time")->value;
     if (t) {
@@ -94,10 +90,7 @@ int main(int argc, char **argv)
     strand_conf_destroy(conf);
     int rc = 0;
     for (size_t ti = 0; ti < n_topics; ti++) {
-        int32_t count = 0;
-        int e = strand_consumer_partition_count(consumer, topics[ti], -1, &count);
-        if (e)
-            tool_die("topic '%s': %s", topics[ti], strand_err_desc(e));
+        int32_t count = tool_partition_count(consumer, topics[ti]);
         size_t n = 0;
         strand_topic_partition_t *tps = calloc((size_t)count + n_only + 1, sizeof(*tps));
         if (!tps)
@@ -113,7 +106,7 @@ int main(int argc, char **argv)
             if (only[k] >= count)
                 tool_die("--partitions: topic '%s' has no partition %d (it has %d)", topics[ti],
                          only[k], count);
-        e = strand_consumer_list_offsets(consumer, tps, n, -1);
+        int e = strand_consumer_list_offsets(consumer, tps, n, -1);
         if (e)
             tool_die("ListOffsets for '%s' failed: %s", topics[ti], strand_err_desc(e));
         for (size_t i = 0; i < n; i++) {

@@ -345,3 +345,34 @@ volatile int *tool_stop_flag(void)
     signal(SIGPIPE, SIG_IGN);
     return &stop_flag;
 }
+
+const char *tool_bootstrap(tool_opt_t *opts)
+{
+    const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
+    if (!bootstrap)
+        bootstrap = tool_opt(opts, "--broker-list")->value;
+    if (!bootstrap)
+        tool_die("missing required option --bootstrap-server (see --help)");
+    return bootstrap;
+}
+
+int32_t tool_partition_count(strand_consumer_t *consumer, const char *topic)
+{
+    int32_t count = 0;
+    int e = strand_consumer_partition_count(consumer, topic, -1, &count);
+    if (e)
+        tool_die("topic '%s': %s", topic, strand_err_desc(e));
+    return count;
+}
+
+strand_consumer_t *tool_consumer_for_topic(strand_conf_t *conf, const char *topic,
+                                           int32_t *ret_count)
+{
+    char err[1024];
+    strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
+    if (!consumer)
+        tool_die("%s", err);
+    strand_conf_destroy(conf);
+    *ret_count = tool_partition_count(consumer, topic);
+    return consumer;
+}

@@ -52,6 +52,16 @@ void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * exits 1 if both were. This is where TLS settings (security.protocol=SSL, ssl.*) come from. */
 const char *tool_config_file(tool_opt_t *opts, const char *specific);
 
+/* --bootstrap-server, or the older --broker-list the perf tools also accept; exits 1 if neither
+ * was given. */
+const char *tool_bootstrap(tool_opt_t *opts);
+/* Creates a consumer from conf (which it destroys) and returns it with the partition count of
+ * topic in *ret_count; exits 1 naming the topic or the reason on any failure. */
+strand_consumer_t *tool_consumer_for_topic(strand_conf_t *conf, const char *topic,
+                                           int32_t *ret_count);
+/* Partition count of topic through an existing consumer; exits 1 naming the topic on failure. */
+int32_t tool_partition_count(strand_consumer_t *consumer, const char *topic);
+
 /* Exits 1 naming the flag when the option was not given. */
 const char *tool_require(tool_opt_t *opts, const char *name);
 /* Integer value of a flag in [min, max]; exits 1 naming the flag otherwise. */
