@@ -407,7 +407,12 @@ static int process_frames(st_conn_t *c)
                                   "socket.request.max.bytes (%zu)", size, max);
         size_t total = ST_FRAME_SIZE_PREFIX + (size_t)size;
         if (avail < total) {
-            if (reserve_frame(c, total) < 0)
+            /* Grow with what has arrived, not with what the prefix announces: a peer that
+             * announces socket.request.max.bytes and goes quiet holds memory in proportion to
+             * what it actually sent (at most about 4x, or the default buffer) until
+             * connections.max.idle.ms closes it. */
+            size_t want = 2 * avail > RBUF_DEFAULT ? 2 * avail : RBUF_DEFAULT;
+            if (reserve_frame(c, want < total ? want : total) < 0)
                 return st_reply_fatal(c, NULL, "out of memory for a frame of %zu bytes", total);
             break;
         }

@@ -9,6 +9,12 @@
 #include "st_logger.h"
 #include "topic_config.h"
 
+/* Partitions one CreateTopics request may create, over all its topics: each partition is a log
+ * directory with open segment files, created inline on the connection's loop thread, so an
+ * unbounded count (num_partitions = INT32_MAX) would pin the thread and exhaust memory and disk.
+ * Larger topics are created in steps (or grown, once partition growth exists). */
+#define MAX_NEW_PARTITIONS_PER_REQUEST 4096
+
 /* Checks a replication factor against the live brokers. Returns an st_error_t code. */
 static int32_t check_replication(st_request_t *req, const char *name, int32_t rf, char **ret_msg)
 {
@@ -51,8 +57,8 @@ static int32_t check_assignments(st_request_t *req, const Strand__CreatableTopic
 }
 
 static int32_t create_one(st_request_t *req, const Strand__CreateTopicsRequest *msg,
-                          const Strand__CreatableTopic *ct, int32_t *ret_partitions,
-                          int32_t *ret_rf, char **ret_msg)
+                          const Strand__CreatableTopic *ct, int32_t *budget,
+                          int32_t *ret_partitions, int32_t *ret_rf, char **ret_msg)
 {
     const st_broker_config_t *cfg = &req->broker->cfg;
     int32_t partitions = ct->num_partitions == -1 ? cfg->num_partitions : ct->num_partitions;
@@ -72,6 +78,11 @@ static int32_t create_one(st_request_t *req, const Strand__CreateTopicsRequest *
     code = check_replication(req, ct->name, rf, ret_msg);
     if (code != ST_ERR_NONE)
         return code;
+    if (partitions > 0 && partitions > *budget)
+        return st_reply_error(req, ST_ERR_INVALID_PARTITIONS, ret_msg,
+                              "Topic '%s': %" PRId32 " partitions is more than this request may "
+                              "still create (%" PRId32 " of at most %d per CreateTopics request)",
+                              ct->name, partitions, *budget, MAX_NEW_PARTITIONS_PER_REQUEST);
     const char **names = st_arena_calloc(req->arena, ct->n_configs + 1, sizeof(char *));
     const char **values = st_arena_calloc(req->arena, ct->n_configs + 1, sizeof(char *));
     if (!names || !values)
@@ -85,6 +96,8 @@ static int32_t create_one(st_request_t *req, const Strand__CreateTopicsRequest *
                                     ct->n_configs, msg->validate_only, reason, sizeof(reason));
     if (code != ST_ERR_NONE)
         return st_reply_error(req, code, ret_msg, "%s", reason);
+    if (!msg->validate_only)
+        *budget -= partitions;
     *ret_partitions = partitions;
     *ret_rf = rf;
     return ST_ERR_NONE;
@@ -102,6 +115,7 @@ int st_handle_create_topics(st_request_t *req)
     Strand__CreatableTopicResult **ptrs = st_arena_calloc(req->arena, n, sizeof(*ptrs));
     if (n && (!res || !ptrs))
         return st_reply_fatal(req->conn, req, "out of memory");
+    int32_t budget = MAX_NEW_PARTITIONS_PER_REQUEST;
     for (size_t i = 0; i < n; i++) {
         const Strand__CreatableTopic *ct = msg->topics[i];
         strand__creatable_topic_result__init(&res[i]);
@@ -120,7 +134,7 @@ int st_handle_create_topics(st_request_t *req)
                                                "Topic '%s' appears more than once in the request",
                                                ct->name);
         else
-            res[i].error_code = create_one(req, msg, ct, &partitions, &rf, &emsg);
+            res[i].error_code = create_one(req, msg, ct, &budget, &partitions, &rf, &emsg);
         if (res[i].error_code == ST_ERR_NONE) {
             res[i].num_partitions = partitions;
             res[i].replication_factor = rf;

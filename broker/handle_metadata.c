@@ -10,6 +10,10 @@
 #include "topic_config.h"
 
 #define MAX_REPLICAS 16
+/* Topics one Metadata request may auto-create: each is created inline on the loop thread, so a
+ * request naming 10,000 unknown topics must not turn into 10,000 topic creations. Beyond it the
+ * topic is reported unknown (the client retries, as it does for LEADER_NOT_AVAILABLE). */
+#define MAX_AUTO_CREATE_PER_REQUEST 64
 
 typedef struct md_ctx {
     st_request_t *req;
@@ -138,6 +142,7 @@ int st_handle_metadata(st_request_t *req)
     if (msg->all_topics) {
         st_registry_visit(b->reg, NULL, add_topic, &ctx);
     } else {
+        int auto_created = 0;
         for (size_t i = 0; i < msg->n_topics && !ctx.oom; i++) {
             const char *name = msg->topics[i];
             char reason[256];
@@ -148,7 +153,16 @@ int st_handle_metadata(st_request_t *req)
             }
             if (st_registry_visit(b->reg, name, add_topic, &ctx) == 0)
                 continue;
+            if (msg->allow_auto_topic_creation && b->cfg.auto_create_topics_enable &&
+                auto_created >= MAX_AUTO_CREATE_PER_REQUEST) {
+                new_topic(&ctx, name, st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+                                                     "topic '%s' does not exist and this request "
+                                                     "already auto-created %d topics (the limit)",
+                                                     name, MAX_AUTO_CREATE_PER_REQUEST));
+                continue;
+            }
             if (msg->allow_auto_topic_creation && b->cfg.auto_create_topics_enable) {
+                auto_created++;
                 char *emsg = NULL;
                 int32_t code = st_admin_auto_create(req, name, &emsg);
                 if ((code == ST_ERR_NONE || code == ST_ERR_TOPIC_ALREADY_EXISTS) &&

@@ -1,7 +1,9 @@
 /* Produce (0): validates every batch of each partition's records (size against
- * max.message.bytes, then st_batch_validate: magic, lengths, CRC, codec), appends them straight
- * from the receive buffer (st_log_append stamps offsets and the leader epoch in place), and
- * answers per partition. Per batch work only: records are never walked.
+ * max.message.bytes, then st_batch_validate: magic, lengths, CRC, codec, then the client-batch
+ * rules of check_client_batch: offset range = record count, and for uncompressed batches the
+ * record length prefixes add up to the records section), appends them straight from the receive
+ * buffer (st_log_append stamps offsets and the leader epoch in place), and answers per
+ * partition. Records are never decoded: only their length prefixes are read.
  *
  * acks: 1 and -1 (all) answer after the local append (the same thing until replication
  * exists); 0 sends no response at all, and, as Kafka does, closes the connection when any
@@ -15,6 +17,67 @@
 #include "st_batch.h"
 #include "st_buf.h"
 #include "st_logger.h"
+#include "st_varint.h"
+
+#define LZ4_FRAME_MAGIC 0x184D2204u   /* little-endian at the start of an LZ4 frame */
+
+static uint32_t lz4_magic(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The produce-only rules st_batch_validate leaves out (it also serves recovery and compacted
+ * batches, where offsets may have gaps): as Kafka's broker does for client batches, the offset
+ * range must match the record count exactly, and an uncompressed batch must hold exactly
+ * recordCount records -- each a length varint and that many bytes -- so that a consumer can
+ * decode what the broker acknowledged. Only the length prefixes are read (no record decoding).
+ * An LZ4 batch must at least start with an LZ4 frame. NULL if fine, else the reason. */
+static const char *check_client_batch(const uint8_t *batch, const st_batch_header_t *hdr,
+                                      char *why, size_t why_len)
+{
+    if (hdr->record_count < 1) {
+        snprintf(why, why_len, "recordCount is %" PRId32 " (a produced batch holds at least one "
+                 "record)", hdr->record_count);
+        return why;
+    }
+    if ((int64_t)hdr->last_offset_delta != (int64_t)hdr->record_count - 1) {
+        snprintf(why, why_len, "lastOffsetDelta %" PRId32 " does not match recordCount %" PRId32
+                 " (must be recordCount - 1)", hdr->last_offset_delta, hdr->record_count);
+        return why;
+    }
+    size_t end = st_batch_total_size(hdr);
+    size_t pos = ST_BATCH_HEADER_SIZE;
+    if (st_batch_codec(hdr) == ST_COMPRESSION_LZ4) {
+        if (end - pos < 4 || lz4_magic(batch + pos) != LZ4_FRAME_MAGIC) {
+            snprintf(why, why_len, "the LZ4 attribute is set but the records section does not "
+                     "start with an LZ4 frame");
+            return why;
+        }
+        return NULL;
+    }
+    if (st_batch_codec(hdr) != ST_COMPRESSION_NONE)
+        return NULL;                       /* refused by st_batch_validate already */
+    int64_t n = 0;
+    while (pos < end) {
+        int32_t rec_len;
+        int used = st_varint_decode32(batch + pos, end - pos, &rec_len);
+        if (used < 0 || rec_len < 0 || (size_t)rec_len > end - pos - (size_t)used) {
+            snprintf(why, why_len, "record %" PRId64 " at byte %zu has an invalid length", n, pos);
+            return why;
+        }
+        pos += (size_t)used + (size_t)rec_len;
+        n++;
+        if (n > hdr->record_count)
+            break;
+    }
+    if (n != hdr->record_count) {
+        snprintf(why, why_len, "recordCount is %" PRId32 " but the records section holds %s%" PRId64
+                 " records", hdr->record_count, n > hdr->record_count ? "more than " : "",
+                 n > hdr->record_count ? (int64_t)hdr->record_count : n);
+        return why;
+    }
+    return NULL;
+}
 
 /* Checks the batches of one partition. Returns an st_error_t code (message via reply_error). */
 static int32_t validate_batches(st_request_t *req, const char *topic, int32_t partition,
@@ -56,6 +119,12 @@ static int32_t validate_batches(st_request_t *req, const char *topic, int32_t pa
             return st_reply_error(req, ST_ERR_CORRUPT_MESSAGE, ret_msg,
                                   "%s-%" PRId32 ": batch at byte %zu: %s", topic, partition,
                                   off + err.offset, err.reason[0] ? err.reason : "invalid batch");
+        char why[160];
+        const char *bad = check_client_batch(data + off, &hdr, why, sizeof(why));
+        if (bad)
+            return st_reply_error(req, ST_ERR_CORRUPT_MESSAGE, ret_msg,
+                                  "%s-%" PRId32 ": batch at byte %zu: %s", topic, partition, off,
+                                  bad);
         off += st_batch_total_size(&hdr);
     }
     return ST_ERR_NONE;

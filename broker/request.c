@@ -80,11 +80,25 @@ static st_level_t level_for(int code)
     }
 }
 
+/* Client-supplied text (names, client ids) ends up in log lines and error messages: control
+ * bytes are replaced so that a request cannot forge log lines or mangle a terminal. */
+static void sanitize(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
+/* One request can produce an error per partition (10,000 of them in a hostile request): only
+ * the first few are logged, the rest are counted. */
+#define MAX_LOGGED_PER_REQUEST 16
+
 int32_t st_reply_error(st_request_t *req, int code, char **ret_msg, const char *fmt, ...)
 {
     count_error(code);
     st_level_t level = level_for(code);
-    bool log = level >= st_logger_level();
+    bool log = level >= st_logger_level() &&
+               (level >= ST_LEVEL_ERROR || req->n_logged < MAX_LOGGED_PER_REQUEST);
     if (!log && !ret_msg)
         return code;
     char msg[512];
@@ -92,6 +106,12 @@ int32_t st_reply_error(st_request_t *req, int code, char **ret_msg, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    sanitize(msg);
+    if (log && ++req->n_logged == MAX_LOGGED_PER_REQUEST && level < ST_LEVEL_ERROR)
+        st_logger_write(level, "%s request from %s (client '%s', correlation id %" PRId32 "): "
+                        "further errors of this request are counted but not logged",
+                        st_api_name(req->api_key), st_conn_peer(req->conn), req->client_id,
+                        req->correlation_id);
     if (log)
         st_logger_write(level, "%s request from %s (client '%s', correlation id %" PRId32 "): %s: %s",
                         st_api_name(req->api_key), st_conn_peer(req->conn), req->client_id,
@@ -109,6 +129,7 @@ int st_reply_fatal(st_conn_t *conn, const st_request_t *req, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    sanitize(msg);
     if (req)
         ST_ERROR("Closing connection from %s (client '%s'): %s request (correlation id %" PRId32
                  "): %s", st_conn_peer(conn), req->client_id, st_api_name(req->api_key),
@@ -160,6 +181,8 @@ int st_request_dispatch(st_conn_t *conn, st_broker_t *broker, uint8_t *payload, 
     if (!hdr)
         return st_reply_fatal(conn, NULL, "request header of %zu bytes does not decode "
                               "(invalid protobuf)", view.header_len);
+    if (hdr->client_id)
+        sanitize(hdr->client_id);             /* arena copy: ours to edit */
     st_conn_set_client_id(conn, hdr->client_id ? hdr->client_id : "");
     st_request_t req = {
         .conn = conn,

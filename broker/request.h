@@ -38,6 +38,7 @@ typedef struct st_request {
     size_t body_len;
     uint8_t *tail;               /* writable: Produce appends stamp batches in place */
     size_t tail_len;
+    unsigned n_logged;           /* errors of this request logged so far (st_reply_error caps) */
 } st_request_t;
 
 typedef struct st_api_def {
