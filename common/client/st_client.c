@@ -25,6 +25,7 @@
 #define READ_BUDGET     (32u << 20)     /* bytes read per broker per loop iteration */
 #define RCVLOWAT_MAX    (256 * 1024)    /* largest SO_RCVLOWAT asked for (see set_rcvlowat) */
 #define MAX_IOV         64
+#define FRAME_START_READ 4096           /* first read of a frame after a large one (see broker_read) */
 #define IDLE_WAKEUP_MS  100
 
 int64_t st_client_now_ms(void)
@@ -565,6 +566,7 @@ static bool broker_dispatch(st_client_t *cl, st_broker_t *b)
     }
     q_remove(&b->waitq_head, &b->waitq_tail, req, prev);
     b->n_waitq--;
+    b->big_frames = fr.len >= RBUF_CAP / 4;
     req_complete(cl, req, 0, NULL, &fr);
     st_client_frame_release(cl, &fr);
     return b->gen == gen;
@@ -666,12 +668,28 @@ static void broker_read(st_client_t *cl, st_broker_t *b)
             if (n > 0) {
                 b->rframe_have += (size_t)n;
                 budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
-                if (b->rframe_have == b->rframe.len && !broker_dispatch(cl, b))
+                if (b->rframe_have < b->rframe.len)
+                    continue;
+                if (!broker_dispatch(cl, b))
                     return;
+                /* A large response is complete: return so that the loop sends what it made
+                 * ready (the next fetch) before reading on; epoll is level-triggered, so input
+                 * already there is seen at once. Input held inside the transport (TLS) is not:
+                 * then read on. */
+                if (!conn_pending(b)) {
+                    set_rcvlowat(b);
+                    return;
+                }
                 continue;
             }
         } else {
-            n = b->conn.tp->read(&b->conn, b->rbuf + b->rbuf_len, RBUF_CAP - b->rbuf_len);
+            /* After a large frame the next one is likely large too: read only its start into
+             * rbuf, so that the body goes straight into the frame buffer instead of being
+             * copied from rbuf. */
+            size_t room = RBUF_CAP - b->rbuf_len;
+            if (b->big_frames && !b->rframe.buf && b->rbuf_len < FRAME_START_READ)
+                room = FRAME_START_READ - b->rbuf_len;
+            n = b->conn.tp->read(&b->conn, b->rbuf + b->rbuf_len, room);
             if (n > 0) {
                 b->rbuf_len += (size_t)n;
                 budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
@@ -987,6 +1005,8 @@ static void *io_main(void *arg)
                 broker_write(cl, b);
             assert(broker_check(b));
         }
+        if (cl->role && cl->role->after_io)
+            cl->role->after_io(cl);
     }
     return NULL;
 }

@@ -114,6 +114,7 @@ struct st_broker {
     st_rframe_t rframe;          /* frame being read; buf == NULL when none */
     size_t rframe_have;
     int rcvlowat;                /* SO_RCVLOWAT in force (0 = the default, 1) */
+    bool big_frames;             /* the last frame was large: start the next with a short read */
     int16_t api_max[ST_API_MAX_KEY];     /* -1: not supported */
     /* role bookkeeping (I/O thread) */
     int produce_inflight;
@@ -124,6 +125,9 @@ struct st_broker {
 typedef struct st_client_role {
     /* Called on every loop iteration: send what is ready (batches, fetches). */
     void (*tick)(st_client_t *cl, int64_t now_ms);
+    /* At the end of every loop iteration, after the writes (may be NULL): work that must not
+     * delay sending, such as waking application threads. */
+    void (*after_io)(st_client_t *cl);
     /* The next time tick needs to run without an event (absolute ms, INT64_MAX = none). */
     int64_t (*next_wakeup)(st_client_t *cl, int64_t now_ms);
     /* After the metadata cache changed (cl->lock not held). */

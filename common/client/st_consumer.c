@@ -98,6 +98,8 @@ struct strand_consumer {
     st_cpart_t **parts;         /* every partition ever assigned (REMOVED ones reused) */
     size_t n_parts;
     st_chunk_t *q_head, *q_tail;   /* lock */
+    int waiting;                /* lock: application threads waiting on cond in poll */
+    bool wake_app;              /* lock: chunks were queued for a waiting poll (see after_io) */
     /* app thread only */
     st_chunk_t *cur;            /* chunk being decoded */
     bool reader_live;
@@ -542,7 +544,15 @@ done:
     }
     if (fb)
         fbuf_unref(c, fb);
-    pthread_cond_broadcast(&c->cond);
+    /* A poll busy decoding finds the chunks without a wake-up. A waiting one is woken by
+     * consumer_after_io, once the next fetch has been written: the wake-up (a system call and
+     * an inter-processor interrupt) then does not delay the request. */
+    if (c->waiting) {
+        if (st_client_on_io_thread(cl))
+            c->wake_app = true;
+        else
+            pthread_cond_broadcast(&c->cond);
+    }
     pthread_mutex_unlock(&c->lock);
     if (fr)
         strand__fetch_response__free_unpacked(fr, NULL);
@@ -662,6 +672,17 @@ static void consumer_tick(st_client_t *cl, int64_t now)
         st_client_md_refresh(cl);
 }
 
+static void consumer_after_io(st_client_t *cl)
+{
+    strand_consumer_t *c = cl->role_arg;
+    pthread_mutex_lock(&c->lock);
+    if (c->wake_app) {
+        c->wake_app = false;
+        pthread_cond_broadcast(&c->cond);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 static int64_t consumer_next_wakeup(st_client_t *cl, int64_t now)
 {
     strand_consumer_t *c = cl->role_arg;
@@ -679,6 +700,7 @@ static int64_t consumer_next_wakeup(st_client_t *cl, int64_t now)
 
 static const st_client_role_t consumer_role = {
     .tick = consumer_tick,
+    .after_io = consumer_after_io,
     .next_wakeup = consumer_next_wakeup,
     .on_metadata = consumer_on_metadata,
     .auto_create_topics = false,
@@ -1167,7 +1189,9 @@ int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_mess
             ts.tv_nsec += wait * 1000000L;
             ts.tv_sec += ts.tv_nsec / 1000000000L;
             ts.tv_nsec %= 1000000000L;
+            c->waiting++;
             pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+            c->waiting--;
         }
         st_chunk_t *ch = c->q_head;
         if (!ch) {
@@ -1178,14 +1202,17 @@ int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_mess
         if (!c->q_head)
             c->q_tail = NULL;
         ch->next = NULL;
-        ch->part->queued--;
+        /* The I/O thread is woken only if this pop makes the partition fetchable again (it
+         * had too many chunks queued): a wake-up per response costs a context switch. */
+        bool unblocked = ch->part->queued-- == MAX_QUEUED_AHEAD + 1;
         bool stale = ch->epoch != ch->part->epoch;
         if (ch->part->reset_pending) {
             ch->part->position = ch->part->reset_to;
             ch->part->reset_pending = false;
         }
         pthread_mutex_unlock(&c->lock);
-        st_client_wake(&c->cl);   /* the partition may be fetched again */
+        if (unblocked)
+            st_client_wake(&c->cl);
         if (stale) {
             pthread_mutex_lock(&c->lock);
             chunk_free(c, ch);
