@@ -271,30 +271,13 @@ static ssize_t ssl_read(st_transport_t *t, void *buf, size_t len)
     assert(check_transport(st) && st->handshake_done);
     if (st->failed)
         return -EPROTO;
-    /* Fill the buffer from as many records as are there, as recv(2) would: one call per
-     * buffer, not per 16 KiB record. A failure after some bytes is reported by the next call
-     * (OpenSSL keeps returning it). */
-    size_t got = 0;
-    ERR_clear_error();   /* successful SSL_reads leave the queue empty: once per call is enough */
-    ssize_t res = 0;
-    while (got < len) {
-        size_t want = len - got > INT_MAX ? INT_MAX : len - got;
-        int r = SSL_read(st->ssl, (char *)buf + got, (int)want);
-        if (r > 0) {
-            got += (size_t)r;
-            continue;
-        }
-        if (got > 0)
-            ERR_clear_error();
-        else
-            res = map_error(st, r, errno, "read");
-        break;
-    }
+    ssize_t got = st_tls_read_fill(st->ssl, buf, len);
+    ssize_t res = got > 0 ? got : map_error(st, (int)got, errno, "read");
     /* Records OpenSSL wrote by itself while reading (a KeyUpdate answer): send them now if
      * the socket takes them; otherwise the next write sends them first. */
     if (st->buffered && st->pend == PEND_NONE && st->out_len > 0 && !st->failed)
         flush_out(st);
-    return got > 0 ? (ssize_t)got : res;
+    return res;
 }
 
 /* ---- writes ------------------------------------------------------------------------------- */

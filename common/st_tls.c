@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -727,4 +728,23 @@ bool st_tls_ktls_probe(char *why, size_t whylen)
     if (why && whylen)
         snprintf(why, whylen, "%s", ktls_ok ? "" : ktls_why);
     return ktls_ok;
+}
+
+ssize_t st_tls_read_fill(SSL *ssl, void *buf, size_t len)
+{
+    size_t got = 0;
+    ERR_clear_error();   /* successful SSL_reads leave the queue empty: once per call is enough */
+    while (got < len) {
+        size_t want = len - got > INT_MAX ? INT_MAX : len - got;
+        int r = SSL_read(ssl, (char *)buf + got, (int)want);
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (got == 0)
+            return r;
+        ERR_clear_error();
+        break;
+    }
+    return (ssize_t)got;
 }

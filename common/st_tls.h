@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <openssl/ssl.h>
 
@@ -70,6 +71,12 @@ int st_tls_parse_protocols(const char *list, int *ret_min, int *ret_max, long *r
 /* "none" | "requested" | "required" (case-insensitive; NULL or "" = none). -EINVAL otherwise. */
 int st_tls_parse_client_auth(const char *value, st_tls_client_auth_t *ret_mode);
 
+
+/* Reads as many TLS records as fit into buf, as recv(2) would (one call per buffer, not per
+ * 16 KiB record). Returns the bytes read (> 0), or, when nothing was read, the failing
+ * SSL_read's return value (<= 0) with errno as it left it, for the caller's error mapping. A
+ * failure after some bytes is left for the next call (OpenSSL keeps returning it). */
+ssize_t st_tls_read_fill(SSL *ssl, void *buf, size_t len);
 /* The authenticated principal of a connection after its handshake: "User:<subject DN>" in
  * RFC 2253 order as Kafka prints it (subject /O=acme/CN=alice -> "User:CN=alice,O=acme"), or
  * "User:ANONYMOUS" when the peer sent no certificate. Always NUL-terminates; returns 0 or

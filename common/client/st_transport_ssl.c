@@ -195,24 +195,8 @@ static ssize_t ssl_read(st_conn_t *conn, void *buf, size_t len)
     assert(check_state(conn));
     if (s->failed)
         return -EPROTO;
-    /* Fill the buffer from as many records as are there (one call per buffer, as recv(2)
-     * would). A failure after some bytes is reported by the next call. */
-    size_t got = 0;
-    ERR_clear_error();   /* successful SSL_reads leave the queue empty: once per call is enough */
-    while (got < len) {
-        size_t want = len - got > INT_MAX ? INT_MAX : len - got;
-        int r = SSL_read(s->ssl, (char *)buf + got, (int)want);
-        if (r > 0) {
-            got += (size_t)r;
-            continue;
-        }
-        if (got > 0) {
-            ERR_clear_error();
-            break;
-        }
-        return map_error(conn, r, errno);
-    }
-    return (ssize_t)got;
+    ssize_t got = st_tls_read_fill(s->ssl, buf, len);
+    return got > 0 ? got : map_error(conn, (int)got, errno);
 }
 
 /* The broker refused us after our side of the handshake was done (TLS 1.3: a client
