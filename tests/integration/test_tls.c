@@ -711,7 +711,10 @@ Test(tls, startup_bad_key_password)
     snprintf(key, sizeof(key), "%s", cert("broker-enc.key"));
     snprintf(lines, sizeof(lines), "ssl.certificate.location=%s\nssl.key.location=%s\n"
              "ssl.key.password=wrong", cert("broker.pem"), key);
-    const char *want[] = { key, "wrong ssl.key.password", "bad decrypt", NULL };
+    /* OpenSSL's reason varies: usually "bad decrypt", but about one wrong password in 256
+     * passes the CBC padding check and then fails ASN.1 decoding instead. Either way its error
+     * text ("error:...") follows the broker's own explanation. */
+    const char *want[] = { key, "wrong ssl.key.password", "error:", NULL };
     expect_startup_error(lines, want);
 }
 
