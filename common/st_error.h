@@ -57,6 +57,12 @@
     X(OFFSET_NOT_AVAILABLE,        78, true,  "The leader high watermark has not caught up from a recent leader election") \
     X(THROTTLING_QUOTA_EXCEEDED,   89, true,  "The throttling quota has been exceeded") \
     X(TOPIC_DELETION_DISABLED,     73, false, "Topic deletion is disabled (delete.topic.enable=false)") \
+    X(REASSIGNMENT_IN_PROGRESS,    60, false, "A partition reassignment is in progress") \
+    X(STALE_BROKER_EPOCH,          77, false, "The broker epoch in the request is older than the broker's current epoch") \
+    X(PREFERRED_LEADER_NOT_AVAILABLE, 80, true, "The preferred leader was not available") \
+    X(ELIGIBLE_LEADERS_NOT_AVAILABLE, 83, true, "Eligible topic partition leaders are not available") \
+    X(ELECTION_NOT_NEEDED,         84, false, "Leader election not needed for topic partition") \
+    X(INVALID_UPDATE_VERSION,      95, false, "The given version of the partition state does not match the current one") \
     /* Client-side codes (never sent by a broker); Strand-specific, negative below -100. */ \
     X(TRANSPORT,                 -101, true,  "Could not connect to, or lost the connection to, the broker") \
     X(TIMED_OUT,                 -102, true,  "The operation timed out on the client") \
