@@ -502,19 +502,10 @@ static const st_topic_t *colliding_topic(st_registry_t *reg, const char *name)
 {
     if (!strpbrk(name, "._"))
         return NULL;
-    for (size_t b = 0; b < reg->n_buckets; b++) {
-        for (st_topic_t *t = reg->buckets[b]; t; t = t->next) {
-            if (strlen(t->name) != strlen(name) || strcmp(t->name, name) == 0)
-                continue;
-            const char *x = t->name, *y = name;
-            while (*x && (*x == *y || ((*x == '.' || *x == '_') && (*y == '.' || *y == '_')))) {
-                x++;
-                y++;
-            }
-            if (!*x)
+    for (size_t b = 0; b < reg->n_buckets; b++)
+        for (st_topic_t *t = reg->buckets[b]; t; t = t->next)
+            if (st_topic_names_collide(t->name, name))
                 return t;
-        }
-    }
     return NULL;
 }
 

@@ -8,36 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-bool st_topic_name_valid(const char *name, char *reason, size_t reason_len)
-{
-    size_t len = name ? strlen(name) : 0;
-    if (len == 0) {
-        snprintf(reason, reason_len, "Topic name is empty");
-        return false;
-    }
-    if (len > ST_TOPIC_NAME_MAX) {
-        snprintf(reason, reason_len, "Topic name is longer than %d characters", ST_TOPIC_NAME_MAX);
-        return false;
-    }
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-        snprintf(reason, reason_len, "Topic name cannot be \".\" or \"..\"");
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok) {
-            snprintf(reason, reason_len,
-                     "Topic name contains '%c' (0x%02x) at position %zu; legal characters are "
-                     "ASCII alphanumerics, '.', '_' and '-'", (c >= 32 && c < 127) ? c : '?',
-                     (unsigned char)c, i);
-            return false;
-        }
-    }
-    return true;
-}
-
 static int parse_long(const char *key, const char *value, int64_t min, int64_t max,
                       int64_t *ret, char *reason, size_t reason_len)
 {

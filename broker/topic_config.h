@@ -8,8 +8,7 @@
 #include <stdint.h>
 
 #include "st_log.h"
-
-#define ST_TOPIC_NAME_MAX 249
+#include "st_names.h"   /* st_topic_name_valid, ST_TOPIC_NAME_MAX */
 
 /* The resolved configuration of one topic. */
 typedef struct st_topic_config {
@@ -17,9 +16,6 @@ typedef struct st_topic_config {
     int32_t max_message_bytes;        /* max.message.bytes (broker: message.max.bytes) */
     int32_t min_insync_replicas;
 } st_topic_config_t;
-
-/* Kafka's rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..". false with a reason. */
-bool st_topic_name_valid(const char *name, char *reason, size_t reason_len);
 
 /* Applies one override (e.g. "retention.ms" = "1000") to cfg. -ENOENT unknown key, -EINVAL bad
  * value; reason names the key and the accepted values. */
