@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     strand_conf_destroy(conf);
     int rc = 0;
     if (creating) {
-        strand_new_topic_t nt = { topic, partitions, rf, keys, values, cfg->n_values };
+        strand_new_topic_t nt = { topic, partitions, rf, keys, values, cfg->n_values, NULL };
         int e = strand_admin_create_topic(admin, &nt, -1, err, sizeof(err));
         if (e == ST_ERR_TOPIC_ALREADY_EXISTS && tool_opt(opts, "--if-not-exists")->given)
             e = 0;

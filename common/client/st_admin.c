@@ -117,6 +117,37 @@ int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic
     ct.replication_factor = topic->replication_factor;
     ct.n_configs = topic->config_count;
     ct.configs = cfgp;
+    Strand__CreatableReplicaAssignment *asg = NULL, **asgp = NULL;
+    if (topic->replica_assignment) {
+        if (topic->num_partitions < 1 || topic->replication_factor < 1) {
+            free(cfgs);
+            free(cfgp);
+            st_client_errstr(errstr, errstr_size, "an explicit replica assignment needs the "
+                             "partition count and the replication factor");
+            return ST_ERR_INVALID_ARG;
+        }
+        size_t n = (size_t)topic->num_partitions;
+        asg = calloc(n, sizeof(*asg));
+        asgp = calloc(n, sizeof(*asgp));
+        if (!asg || !asgp) {
+            free(asg);
+            free(asgp);
+            free(cfgs);
+            free(cfgp);
+            st_client_errstr(errstr, errstr_size, "out of memory");
+            return ST_ERR_INVALID_ARG;
+        }
+        for (size_t p = 0; p < n; p++) {
+            strand__creatable_replica_assignment__init(&asg[p]);
+            asg[p].partition = (int32_t)p;
+            asg[p].n_broker_ids = (size_t)topic->replication_factor;
+            asg[p].broker_ids = (int32_t *)topic->replica_assignment +
+                                p * (size_t)topic->replication_factor;
+            asgp[p] = &asg[p];
+        }
+        ct.n_assignments = n;
+        ct.assignments = asgp;
+    }
     Strand__CreatableTopic *ctp = &ct;
     Strand__CreateTopicsRequest req = STRAND__CREATE_TOPICS_REQUEST__INIT;
     req.n_topics = 1;
@@ -127,6 +158,8 @@ int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic
                          timeout_ms, unpack_create, &msg, errstr, errstr_size);
     free(cfgs);
     free(cfgp);
+    free(asg);
+    free(asgp);
     if (err)
         return err;
     Strand__CreateTopicsResponse *resp = (Strand__CreateTopicsResponse *)msg;
@@ -391,5 +424,194 @@ int strand_admin_describe_cluster(strand_admin_t *a, int timeout_ms,
         *ret_controller_id = controller;
     if (ret_cluster_id)
         *ret_cluster_id = cluster;
+    return 0;
+}
+
+/* ---- partitions and elections ------------------------------------------------------------ */
+
+static ProtobufCMessage *unpack_create_partitions(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__create_partitions_response__unpack(NULL, len, data);
+}
+
+int strand_admin_create_partitions(strand_admin_t *a, const char *topic, int32_t new_total,
+                                   const int32_t *assignment, size_t n_rows, size_t replica_count,
+                                   int timeout_ms, char *errstr, size_t errstr_size)
+{
+    if (!a || !topic || !*topic || new_total < 1 || (assignment && (!n_rows || !replica_count))) {
+        st_client_errstr(errstr, errstr_size, "invalid argument");
+        return ST_ERR_INVALID_ARG;
+    }
+    Strand__CreatePartitionsTopic ct = STRAND__CREATE_PARTITIONS_TOPIC__INIT;
+    ct.name = (char *)topic;
+    ct.count = new_total;
+    Strand__CreatePartitionsAssignment *asg = NULL, **asgp = NULL;
+    if (assignment) {
+        asg = calloc(n_rows, sizeof(*asg));
+        asgp = calloc(n_rows, sizeof(*asgp));
+        if (!asg || !asgp) {
+            free(asg);
+            free(asgp);
+            st_client_errstr(errstr, errstr_size, "out of memory");
+            return ST_ERR_INVALID_ARG;
+        }
+        for (size_t r = 0; r < n_rows; r++) {
+            strand__create_partitions_assignment__init(&asg[r]);
+            asg[r].n_broker_ids = replica_count;
+            asg[r].broker_ids = (int32_t *)assignment + r * replica_count;
+            asgp[r] = &asg[r];
+        }
+        ct.n_assignments = n_rows;
+        ct.assignments = asgp;
+    }
+    Strand__CreatePartitionsTopic *ctp = &ct;
+    Strand__CreatePartitionsRequest req = STRAND__CREATE_PARTITIONS_REQUEST__INIT;
+    req.n_topics = 1;
+    req.topics = &ctp;
+    req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
+    ProtobufCMessage *msg = NULL;
+    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_PARTITIONS, &req.base,
+                         timeout_ms, unpack_create_partitions, &msg, errstr, errstr_size);
+    free(asg);
+    free(asgp);
+    if (err)
+        return err;
+    Strand__CreatePartitionsResponse *resp = (Strand__CreatePartitionsResponse *)msg;
+    err = ST_ERR_BAD_RESPONSE;
+    st_client_errstr(errstr, errstr_size, "topic '%s' missing from the CreatePartitions response",
+                     topic);
+    for (size_t i = 0; i < resp->n_results; i++)
+        if (resp->results[i]->name && strcmp(resp->results[i]->name, topic) == 0)
+            err = topic_result(topic, resp->results[i]->error_code,
+                               resp->results[i]->error_message, errstr, errstr_size);
+    strand__create_partitions_response__free_unpacked(resp, NULL);
+    if (!err)
+        st_client_md_refresh(&a->cl);
+    return err;
+}
+
+static ProtobufCMessage *unpack_elect(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__elect_leaders_response__unpack(NULL, len, data);
+}
+
+void strand_election_results_free(strand_election_result_t *results, size_t count)
+{
+    if (!results)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        free(results[i].topic);
+        free(results[i].message);
+    }
+    free(results);
+}
+
+/* Groups the requested partitions by topic (in first-seen order) into the request. */
+static int build_elect_topics(const strand_topic_partition_t *parts, size_t count,
+                              Strand__ElectLeadersRequest *req)
+{
+    Strand__ElectLeadersTopic **topics = calloc(count, sizeof(*topics));
+    if (!topics)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        Strand__ElectLeadersTopic *t = NULL;
+        for (size_t j = 0; j < n && !t; j++)
+            if (strcmp(topics[j]->topic, parts[i].topic) == 0)
+                t = topics[j];
+        if (!t) {
+            t = calloc(1, sizeof(*t));
+            if (!t)
+                goto nomem;
+            strand__elect_leaders_topic__init(t);
+            t->topic = (char *)parts[i].topic;
+            t->partitions = calloc(count, sizeof(int32_t));
+            topics[n++] = t;
+            if (!t->partitions)
+                goto nomem;
+        }
+        t->partitions[t->n_partitions++] = parts[i].partition;
+    }
+    req->topic_partitions = topics;
+    req->n_topic_partitions = n;
+    return 0;
+nomem:
+    for (size_t j = 0; j < n; j++) {
+        free(topics[j]->partitions);
+        free(topics[j]);
+    }
+    free(topics);
+    return -ENOMEM;
+}
+
+int strand_admin_elect_leaders(strand_admin_t *a, strand_election_type_t type,
+                               const strand_topic_partition_t *partitions, size_t count,
+                               int timeout_ms, strand_election_result_t **ret_results,
+                               size_t *ret_count, char *errstr, size_t errstr_size)
+{
+    if (!a || !ret_results || !ret_count || (count && !partitions) ||
+        (type != STRAND_ELECTION_PREFERRED && type != STRAND_ELECTION_UNCLEAN)) {
+        st_client_errstr(errstr, errstr_size, "invalid argument");
+        return ST_ERR_INVALID_ARG;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!partitions[i].topic || !*partitions[i].topic || partitions[i].partition < 0) {
+            st_client_errstr(errstr, errstr_size, "invalid partition at index %zu", i);
+            return ST_ERR_INVALID_ARG;
+        }
+    }
+    Strand__ElectLeadersRequest req = STRAND__ELECT_LEADERS_REQUEST__INIT;
+    req.election_type = (int32_t)type;
+    req.all_partitions = count == 0;
+    req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
+    if (count && build_elect_topics(partitions, count, &req) < 0) {
+        st_client_errstr(errstr, errstr_size, "out of memory");
+        return ST_ERR_INVALID_ARG;
+    }
+    ProtobufCMessage *msg = NULL;
+    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__ELECT_LEADERS, &req.base,
+                         timeout_ms, unpack_elect, &msg, errstr, errstr_size);
+    for (size_t j = 0; j < req.n_topic_partitions; j++) {
+        free(req.topic_partitions[j]->partitions);
+        free(req.topic_partitions[j]);
+    }
+    free(req.topic_partitions);
+    if (err)
+        return err;
+    Strand__ElectLeadersResponse *resp = (Strand__ElectLeadersResponse *)msg;
+    if (resp->error_code) {
+        err = resp->error_code;
+        st_client_errstr(errstr, errstr_size, "leader election refused: %s (%s)",
+                         st_error_desc(err), st_error_name(err));
+        strand__elect_leaders_response__free_unpacked(resp, NULL);
+        return err;
+    }
+    size_t n = 0;
+    for (size_t t = 0; t < resp->n_replica_election_results; t++)
+        n += resp->replica_election_results[t]->n_partition_result;
+    strand_election_result_t *res = calloc(n ? n : 1, sizeof(*res));
+    size_t k = 0;
+    for (size_t t = 0; res && t < resp->n_replica_election_results; t++) {
+        Strand__ElectLeadersTopicResult *tr = resp->replica_election_results[t];
+        for (size_t p = 0; p < tr->n_partition_result; p++, k++) {
+            Strand__ElectLeadersPartitionResult *pr = tr->partition_result[p];
+            res[k].topic = strdup(tr->topic ? tr->topic : "");
+            res[k].partition = pr->partition_id;
+            res[k].error = pr->error_code;
+            res[k].message = strdup(pr->error_message ? pr->error_message : "");
+            if (!res[k].topic || !res[k].message) {
+                strand_election_results_free(res, k + 1);
+                res = NULL;
+                break;
+            }
+        }
+    }
+    strand__elect_leaders_response__free_unpacked(resp, NULL);
+    if (!res) {
+        st_client_errstr(errstr, errstr_size, "out of memory");
+        return ST_ERR_INVALID_ARG;
+    }
+    *ret_results = res;
+    *ret_count = n;
     return 0;
 }

@@ -363,6 +363,10 @@ typedef struct strand_new_topic {
     const char *const *config_keys;  /* config_count topic configs, e.g. "cleanup.policy" */
     const char *const *config_values;
     size_t config_count;
+    /* Explicit replica assignment (Kafka's --replica-assignment), or NULL for the broker's
+     * balanced assignment: num_partitions rows of replication_factor broker ids, row-major,
+     * the preferred leader first in each row. Both counts must then be given (not -1). */
+    const int32_t *replica_assignment;
 } strand_new_topic_t;
 
 /* Creates one topic. Returns the broker's code (ST_ERR_TOPIC_ALREADY_EXISTS,
@@ -419,6 +423,36 @@ int strand_admin_describe_cluster(strand_admin_t *a, int timeout_ms,
                                   strand_broker_info_t **ret_brokers, size_t *ret_count,
                                   int32_t *ret_controller_id, char **ret_cluster_id);
 void strand_broker_infos_free(strand_broker_info_t *brokers, size_t count);
+
+/* Raises a topic's partition count to new_total (Kafka's CreatePartitions). assignment: NULL for
+ * the broker's balanced placement, else n_rows (= new_total - current count) rows of
+ * replica_count broker ids for the new partitions, row-major. */
+int strand_admin_create_partitions(strand_admin_t *a, const char *topic, int32_t new_total,
+                                   const int32_t *assignment, size_t n_rows, size_t replica_count,
+                                   int timeout_ms, char *errstr, size_t errstr_size);
+
+/* Leader elections (Kafka's ElectLeaders, sent to the controller). */
+typedef enum strand_election_type {
+    STRAND_ELECTION_PREFERRED = 0,   /* move leadership to the first replica if it is in the ISR */
+    STRAND_ELECTION_UNCLEAN = 1,     /* elect a live replica outside the ISR for leaderless partitions */
+} strand_election_type_t;
+
+typedef struct strand_election_result {
+    char *topic;
+    int32_t partition;
+    int error;                       /* 0, ST_ERR_ELECTION_NOT_NEEDED, ..._NOT_AVAILABLE, ... */
+    char *message;                   /* the controller's explanation, "" if none */
+} strand_election_result_t;
+
+/* Runs an election for `count` partitions (topic and partition of each; offset and error are
+ * not used), or, with count 0, for every partition of the cluster. The call
+ * fails (non-zero, errstr) only when the request as a whole failed; per-partition outcomes are
+ * in the malloc'd results, released with strand_election_results_free(). */
+int strand_admin_elect_leaders(strand_admin_t *a, strand_election_type_t type,
+                               const strand_topic_partition_t *partitions, size_t count,
+                               int timeout_ms, strand_election_result_t **ret_results,
+                               size_t *ret_count, char *errstr, size_t errstr_size);
+void strand_election_results_free(strand_election_result_t *results, size_t count);
 
 #ifdef __cplusplus
 }

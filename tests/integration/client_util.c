@@ -30,7 +30,7 @@ void ct_create_topic(const st_test_broker_t *b, const char *topic, int partition
     char err[512];
     strand_admin_t *a = strand_admin_new(conf, err, sizeof(err));
     cr_assert_not_null(a, "%s", err);
-    strand_new_topic_t nt = { topic, partitions, 1, NULL, NULL, 0 };
+    strand_new_topic_t nt = { .name = topic, .num_partitions = partitions, .replication_factor = 1 };
     cr_assert_eq(strand_admin_create_topic(a, &nt, 10000, err, sizeof(err)), 0, "%s", err);
     strand_admin_destroy(a);
     strand_conf_destroy(conf);

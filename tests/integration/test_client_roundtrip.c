@@ -399,11 +399,11 @@ Test(client, admin_topics)
     strand_admin_t *a = strand_admin_new(conf, err, sizeof(err));
     cr_assert_not_null(a, "%s", err);
     strand_conf_destroy(conf);
-    strand_new_topic_t nt = { "adm", 3, 1, NULL, NULL, 0 };
+    strand_new_topic_t nt = { .name = "adm", .num_partitions = 3, .replication_factor = 1 };
     cr_assert_eq(strand_admin_create_topic(a, &nt, 10000, err, sizeof(err)), 0, "%s", err);
     cr_expect_eq(strand_admin_create_topic(a, &nt, 10000, err, sizeof(err)), ST_ERR_TOPIC_ALREADY_EXISTS);
     cr_expect(strstr(err, "adm") != NULL, "%s", err);
-    strand_new_topic_t bad = { "adm-bad", 0, 1, NULL, NULL, 0 };
+    strand_new_topic_t bad = { .name = "adm-bad", .num_partitions = 0, .replication_factor = 1 };
     cr_expect_neq(strand_admin_create_topic(a, &bad, 10000, err, sizeof(err)), 0);
 
     char **names;
