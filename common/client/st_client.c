@@ -1081,7 +1081,9 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         st_client_errstr(errstr, errstr_size, "no configuration given");
         return ST_ERR_INVALID_ARG;
     }
-    int err = st_client_conf_check(&conf->props, errstr, errstr_size);
+    bool no_bootstrap = role && role->no_bootstrap;
+    int err = no_bootstrap && (!conf->props.bootstrap_servers || !*conf->props.bootstrap_servers)
+                  ? 0 : st_client_conf_check(&conf->props, errstr, errstr_size);
     if (err)
         return err;
     strand_conf_t *copy = strand_conf_dup(conf);
@@ -1125,7 +1127,8 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
 
     st_hostport_t *boot = NULL;
     size_t n_boot = 0;
-    if (st_client_parse_bootstrap(cl->conf.bootstrap_servers, &boot, &n_boot, errstr,
+    if (!(no_bootstrap && (!cl->conf.bootstrap_servers || !*cl->conf.bootstrap_servers)) &&
+        st_client_parse_bootstrap(cl->conf.bootstrap_servers, &boot, &n_boot, errstr,
                                   errstr_size) < 0) {
         st_client_destroy(cl);
         return ST_ERR_INVALID_CONFIG;
@@ -1154,6 +1157,8 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         return ST_ERR_INVALID_ARG;
     }
     cl->thread_started = true;
+    if (no_bootstrap)
+        return 0;
 
     /* Bootstrap: wait for the first metadata response (or for every broker to fail). */
     pthread_mutex_lock(&cl->lock);

@@ -134,6 +134,11 @@ typedef struct st_client_role {
     void (*on_metadata)(st_client_t *cl);
     /* Metadata requests set allow_auto_topic_creation (the producer, as in Kafka). */
     bool auto_create_topics;
+    /* No bootstrap (the controller-to-broker channel): bootstrap.servers may be empty,
+     * st_client_init does not wait for a first Metadata response and none is asked for unless
+     * st_client_md_refresh is called; brokers are added by node id with
+     * st_client_broker_upsert (from the role's tick, on the I/O thread). */
+    bool no_bootstrap;
 } st_client_role_t;
 
 /* Metadata cache entries (deep copies of MetadataResponse parts). */
