@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# Strand local cluster: a 3-node ZooKeeper ensemble and brokers 1-3, all on 127.0.0.1.
+#
+#   deploy/cluster.sh start          starts ZooKeeper 1-3 and brokers 1-3, waits until each serves
+#   deploy/cluster.sh stop           stops the brokers (SIGTERM), then ZooKeeper; leaves nothing running
+#   deploy/cluster.sh status         every process: pid, address, up/down
+#   deploy/cluster.sh kill N         SIGKILL broker N
+#   deploy/cluster.sh restart N      starts broker N again (SIGTERM first if it runs)
+#   deploy/cluster.sh zk-kill N      SIGKILL ZooKeeper node N
+#   deploy/cluster.sh zk-restart N   starts ZooKeeper node N again (SIGTERM first if it runs)
+#
+# ZooKeeper node N: client port 218N (2181-2183), quorum port 2888+N, election port 3888+N
+# (QuorumPeerMain, Debian's zookeeper package, tickTime=500). Broker N: 127.0.0.1:909(2+N)
+# (9093-9095), configured by deploy/config/broker-N.properties with log.dirs moved under the
+# cluster dir. State (configs, data, logs, pid files) lives in ${STRAND_CLUSTER_DIR:-/tmp/strand-cluster};
+# `stop` keeps it, so the next `start` has the same topics and znodes (rm -rf it for a fresh one).
+# The broker is $STRAND_BROKER, else build/broker/strand-broker, built with meson and ninja if
+# missing. $JAVA picks the java binary.
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${STRAND_CLUSTER_DIR:-/tmp/strand-cluster}
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+dir=${dir%/}
+java=${JAVA:-java}
+nodes=(1 2 3)
+zk_main=org.apache.zookeeper.server.quorum.QuorumPeerMain
+zk_jvm_flags=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -XX:-UsePerfData
+              -XX:+ExitOnOutOfMemoryError -Dzookeeper.jmx.log4j.disable=true)
+START_TIMEOUT=30   # seconds until a process must serve
+STOP_TIMEOUT=30    # seconds a process gets after SIGTERM before SIGKILL
+
+zk_port()    { echo $((2180 + $1)); }
+zk_peer()    { echo $((2888 + $1)); }
+zk_elect()   { echo $((3888 + $1)); }
+broker_port() { echo $((9092 + $1)); }
+
+die() { echo "cluster: $*" >&2; exit 1; }
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+
+# ---- processes ------------------------------------------------------------------------------
+
+pidfile() { echo "$dir/$1/pid"; }     # $1 = zk1..zk3 or broker1..broker3
+
+# True if process $1 exists and is not a zombie (our detached processes are reaped by init,
+# which may take a while: kill -0 alone would still see them).
+alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
+  [ "$state" != Z ]
+}
+
+# Prints the pid of component $1 if it runs: the pid file names a live process whose command
+# line mentions this cluster's directory (so a recycled pid is not mistaken for ours).
+running_pid() {
+  local f pid
+  f=$(pidfile "$1")
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f" 2>/dev/null)
+  [ -n "$pid" ] && alive "$pid" || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/$1/" || return 1
+  echo "$pid"
+}
+
+# Starts "$@" detached (own session, stdin from /dev/null) with output in $dir/$name/$log; the
+# process writes its own pid file before it execs, so the pid is exact.
+launch() {
+  local name=$1 log=$2
+  shift 2
+  rm -f "$(pidfile "$name")"
+  # shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
+  setsid --fork sh -c 'echo $$ > "$0"; exec "$@"' "$(pidfile "$name")" "$@" \
+    < /dev/null >> "$dir/$name/$log" 2>&1
+  for _ in $(seq 50); do [ -s "$(pidfile "$name")" ] && return 0; sleep 0.02; done
+  return 1
+}
+
+# Sends $2 to component $1 and waits until it is gone (SIGKILL after STOP_TIMEOUT).
+signal_and_wait() {
+  local name=$1 sig=$2 pid
+  pid=$(running_pid "$name") || { rm -f "$(pidfile "$name")"; return 1; }
+  kill "-$sig" "$pid" 2>/dev/null
+  kill -CONT "$pid" 2>/dev/null      # a SIGSTOPped process could not act on SIGTERM
+  for _ in $(seq $((STOP_TIMEOUT * 10))); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    echo "cluster: $name (pid $pid) ignored SIG$sig for ${STOP_TIMEOUT}s, sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null
+    while alive "$pid"; do sleep 0.1; done
+  fi
+  rm -f "$(pidfile "$name")"
+  echo "$name (pid $pid) stopped with SIG$sig"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port is in use if something listens on it.
+port_in_use() {
+  if command -v ss > /dev/null; then
+    [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+  else
+    port_open "$1"
+  fi
+}
+
+# Four-letter word $2 to the ZooKeeper on port $1 (empty if it does not answer within 2 s).
+zk_4lw() {
+  # shellcheck disable=SC2016 # $0 and $1 are the inner shell's
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1; printf %s "$1" >&3; cat <&3' \
+    "$1" "$2" 2>/dev/null
+}
+
+zk_mode() { zk_4lw "$(zk_port "$1")" srvr | sed -n 's/^Mode: //p'; }
+
+log_tail() {
+  echo "---- last lines of $1 ----" >&2
+  tail -n "${2:-30}" "$1" >&2
+  echo "----" >&2
+}
+
+# ---- ZooKeeper ------------------------------------------------------------------------------
+
+zk_classpath() {
+  local cp=/usr/share/java/zookeeper.jar jar
+  [ -r "$cp" ] || die "$cp not found: install Debian's zookeeper package (deploy/deps.sh)"
+  for jar in slf4j-log4j12 log4j-1.2; do
+    [ -r "/usr/share/java/$jar.jar" ] && cp="$cp:/usr/share/java/$jar.jar"
+  done
+  echo "$cp"
+}
+
+zk_write_config() {
+  local n=$1 d="$dir/zk$1" m
+  mkdir -p "$d/data" || die "cannot create $d"
+  echo "$n" > "$d/data/myid"
+  {
+    echo "# written by deploy/cluster.sh"
+    echo "tickTime=500"
+    echo "initLimit=20"
+    echo "syncLimit=10"
+    echo "minSessionTimeout=1000"
+    echo "maxSessionTimeout=60000"
+    echo "dataDir=$d/data"
+    echo "clientPort=$(zk_port "$n")"
+    echo "clientPortAddress=127.0.0.1"
+    echo "4lw.commands.whitelist=*"
+    echo "admin.enableServer=false"
+    echo "preAllocSize=4096"
+    for m in "${nodes[@]}"; do
+      echo "server.$m=127.0.0.1:$(zk_peer "$m"):$(zk_elect "$m")"
+    done
+  } > "$d/zoo.cfg"
+  cat > "$d/log4j.properties" <<EOF
+log4j.rootLogger=INFO, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [myid:$n] [%t:%C{1}@%L] - %m%n
+EOF
+}
+
+# Refuses to go on if a port of ZooKeeper node $1 is taken by something else.
+zk_check_ports() {
+  local n=$1 p
+  running_pid "zk$n" > /dev/null && return 0
+  for p in "$(zk_port "$n")" "$(zk_peer "$n")" "$(zk_elect "$n")"; do
+    port_in_use "$p" && die "port $p is in use (another ZooKeeper?); zk$n not started"
+  done
+}
+
+zk_spawn() {
+  local n=$1 d="$dir/zk$1" pid
+  if pid=$(running_pid "zk$n"); then
+    echo "zk$n already runs (pid $pid)"
+    return 0
+  fi
+  local cp
+  cp=$(zk_classpath) || exit 1
+  zk_check_ports "$n"
+  zk_write_config "$n"
+  launch "zk$n" zookeeper.log "$java" "${zk_jvm_flags[@]}" \
+    "-Dlog4j.configuration=file:$d/log4j.properties" -cp "$cp" "$zk_main" \
+    "$d/zoo.cfg" || die "zk$n did not start (see $d/zookeeper.log)"
+}
+
+# Waits until ZooKeeper node $1 serves (it needs a quorum for that).
+zk_wait() {
+  local n=$1
+  for _ in $(seq $((START_TIMEOUT * 10))); do
+    [ -n "$(zk_mode "$n")" ] && return 0
+    running_pid "zk$n" > /dev/null || { log_tail "$dir/zk$n/zookeeper.log"; die "zk$n exited"; }
+    sleep 0.1
+  done
+  log_tail "$dir/zk$n/zookeeper.log"
+  die "zk$n did not serve within ${START_TIMEOUT}s (is a quorum of the ensemble up?)"
+}
+
+# ---- brokers --------------------------------------------------------------------------------
+
+broker_exe() {
+  if [ -n "${STRAND_BROKER:-}" ]; then
+    [ -x "$STRAND_BROKER" ] || die "\$STRAND_BROKER=$STRAND_BROKER is not executable"
+    echo "$STRAND_BROKER"
+    return
+  fi
+  local exe="$root/build/broker/strand-broker"
+  if [ ! -x "$exe" ]; then
+    echo "cluster: $exe is missing, building it (meson setup build && ninja -C build)" >&2
+    ( cd "$root" && { [ -f build/build.ninja ] || meson setup build >&2; } &&
+      ninja -C build broker/strand-broker >&2 ) || die "building the broker failed"
+  fi
+  echo "$exe"
+}
+
+broker_check_port() {
+  local port
+  port=$(broker_port "$1")
+  running_pid "broker$1" > /dev/null && return 0
+  port_in_use "$port" && die "port $port is in use (another broker?); broker$1 not started"
+}
+
+broker_spawn() {
+  local n=$1 exe=$2 d="$dir/broker$1" port pid
+  port=$(broker_port "$n")
+  if pid=$(running_pid "broker$n"); then
+    echo "broker$n already runs (pid $pid)"
+    return 0
+  fi
+  broker_check_port "$n"
+  local cfg="$root/deploy/config/broker-$n.properties"
+  [ -r "$cfg" ] || die "$cfg is missing"
+  mkdir -p "$d/logs" || die "cannot create $d"
+  # The copy in the cluster dir puts the dir on the command line (running_pid relies on it).
+  cp "$cfg" "$d/server.properties"
+  launch "broker$n" broker.log "$exe" "$d/server.properties" --override "log.dirs=$d/logs" ||
+    die "broker$n did not start (see $d/broker.log)"
+}
+
+broker_wait() {
+  local n=$1 port
+  port=$(broker_port "$n")
+  for _ in $(seq $((START_TIMEOUT * 10))); do
+    port_open "$port" && return 0
+    running_pid "broker$n" > /dev/null ||
+      { log_tail "$dir/broker$n/broker.log"; die "broker$n exited during start-up"; }
+    sleep 0.1
+  done
+  log_tail "$dir/broker$n/broker.log"
+  die "broker$n did not accept connections on $port within ${START_TIMEOUT}s"
+}
+
+# ---- commands -------------------------------------------------------------------------------
+
+cmd_status() {
+  local n pid mode state
+  for n in "${nodes[@]}"; do
+    if pid=$(running_pid "zk$n"); then
+      mode=$(zk_mode "$n")
+      state=${mode:+up ($mode)}
+      state=${state:-running, not serving}
+    else
+      pid=-
+      state=down
+    fi
+    printf 'zookeeper %s  127.0.0.1:%-5s  pid %-8s %s\n' "$n" "$(zk_port "$n")" "$pid" "$state"
+  done
+  for n in "${nodes[@]}"; do
+    if pid=$(running_pid "broker$n"); then
+      if port_open "$(broker_port "$n")"; then state=up; else state="running, not listening"; fi
+    else
+      pid=-
+      state=down
+    fi
+    printf 'broker    %s  127.0.0.1:%-5s  pid %-8s %s\n' "$n" "$(broker_port "$n")" "$pid" "$state"
+  done
+}
+
+cmd_start() {
+  command -v "$java" > /dev/null || die "java not found (install the zookeeper package)"
+  local exe n
+  exe=$(broker_exe) || exit 1
+  # Every port is checked before anything starts: a refusal leaves nothing half-started.
+  for n in "${nodes[@]}"; do zk_check_ports "$n"; done
+  for n in "${nodes[@]}"; do broker_check_port "$n"; done
+  mkdir -p "$dir" || die "cannot create $dir"
+  for n in "${nodes[@]}"; do zk_spawn "$n"; done
+  for n in "${nodes[@]}"; do zk_wait "$n"; done
+  for n in "${nodes[@]}"; do broker_spawn "$n" "$exe"; done
+  for n in "${nodes[@]}"; do broker_wait "$n"; done
+  echo
+  cmd_status
+  cat <<EOF
+
+ZooKeeper:  127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183   (logs: $dir/zkN/zookeeper.log)
+Brokers:    127.0.0.1:9093,127.0.0.1:9094,127.0.0.1:9095   (logs: $dir/brokerN/broker.log)
+Stop with:  $0 stop
+EOF
+}
+
+cmd_stop() {
+  local n
+  for n in "${nodes[@]}"; do signal_and_wait "broker$n" TERM; done
+  for n in "${nodes[@]}"; do signal_and_wait "zk$n" TERM; done
+  # A java or strand-broker of this cluster dir still running (its pid file lost) is killed too.
+  local left dir_re
+  dir_re=$(printf '%s' "$dir" | sed 's/[][\\.*^$+?(){}|]/\\&/g')
+  mapfile -t left < <(pgrep -f -- "^([^ ]*/)?(java|strand-broker) .*$dir_re/(zk|broker)[0-9]+/")
+  if [ ${#left[@]} -gt 0 ]; then
+    echo "cluster: killing leftovers (pid files lost): ${left[*]}" >&2
+    kill -KILL "${left[@]}" 2>/dev/null
+  fi
+  echo "Everything stopped (state kept in $dir)."
+}
+
+check_n() {
+  case "${1:-}" in
+    1|2|3) ;;
+    *) die "expected a node number 1, 2 or 3 (got '${1:-}')" ;;
+  esac
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  kill)
+    check_n "${2:-}"
+    signal_and_wait "broker$2" KILL || echo "broker$2 was not running" ;;
+  restart)
+    check_n "${2:-}"
+    exe=$(broker_exe) || exit 1
+    signal_and_wait "broker$2" TERM
+    broker_spawn "$2" "$exe"
+    broker_wait "$2"
+    echo "broker$2 up on 127.0.0.1:$(broker_port "$2") (pid $(running_pid "broker$2"))" ;;
+  zk-kill)
+    check_n "${2:-}"
+    signal_and_wait "zk$2" KILL || echo "zk$2 was not running" ;;
+  zk-restart)
+    check_n "${2:-}"
+    signal_and_wait "zk$2" TERM
+    zk_spawn "$2"
+    zk_wait "$2"
+    echo "zk$2 up on 127.0.0.1:$(zk_port "$2") ($(zk_mode "$2"), pid $(running_pid "zk$2"))" ;;
+  -h|--help|help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
