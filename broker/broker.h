@@ -1,7 +1,11 @@
-/* The broker's process-wide context, created by main.c and shared (read-only after start-up)
- * by the network loops, the handlers and the maintenance thread. */
+/* The broker's process-wide context, created by main.c and shared (read-only after start-up,
+ * apart from the atomics) by the network loops, the handlers and the maintenance thread. */
 #ifndef ST_BROKER_H
 #define ST_BROKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "broker_config.h"
 #include "metadata_cache.h"
@@ -16,6 +20,16 @@ typedef struct st_broker {
     st_registry_t *reg;
     st_metadata_cache_t *meta;
     st_net_t *net;
+    /* Fencing (broker/cluster/fencing.h): this broker's epoch (czxid of /brokers/ids/<id>, set
+     * by registration; -1 until then) and the highest controller epoch seen (-1 none). */
+    _Atomic int64_t broker_epoch;
+    _Atomic int32_t controller_epoch;
 } st_broker_t;
+
+/* Cluster (ZooKeeper) mode: zookeeper.connect is set. Otherwise the single-broker system. */
+static inline bool st_broker_cluster_mode(const st_broker_t *b)
+{
+    return b->cfg.zookeeper_connect && b->cfg.zookeeper_connect[0];
+}
 
 #endif

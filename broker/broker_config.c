@@ -112,6 +112,10 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Security protocol brokers use between themselves (replication, cluster mode).", false },
     { "listener.security.protocol.map", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(listener_security_protocol_map),
       "NAME:PROTOCOL pairs mapping listener names to security protocols (e.g. CLIENT:SSL,REPLICATION:PLAINTEXT); a listener named PLAINTEXT or SSL needs no entry.", false },
+    { "inter.broker.listener.name", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(inter_broker_listener_name),
+      "Name of the listener brokers use between themselves; controller requests (UpdateMetadata, LeaderAndIsr, StopReplica) are accepted only there. Unset: the listener named after security.inter.broker.protocol, else the first listener with that protocol.", false },
+    { "super.users", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(super_users),
+      "Principals allowed to send inter-broker requests on an SSL inter-broker listener, separated by ';' (e.g. User:CN=broker1,O=acme;User:CN=broker2). Not needed on a PLAINTEXT one.", false },
     ST_CFG_END
 };
 
@@ -445,6 +449,17 @@ static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
     if (r < 0)
         return r;
 
+    if (cfg->inter_broker_listener_name && *cfg->inter_broker_listener_name) {
+        size_t i = 0;
+        while (i < cfg->n_listeners &&
+               strcasecmp(cfg->listener_list[i].name, cfg->inter_broker_listener_name) != 0)
+            i++;
+        if (i == cfg->n_listeners) {
+            cfg_error(err, "inter.broker.listener.name=%s is not one of the listeners (%s)",
+                      cfg->inter_broker_listener_name, cfg->listeners);
+            return -EINVAL;
+        }
+    }
     if (cfg->num_network_threads == ST_CFG_UNSET_INT) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->num_network_threads = (int32_t)(cores < 1 ? 1 : cores > 256 ? 256 : cores);

@@ -76,6 +76,8 @@ typedef struct st_broker_config {
     char *ssl_cipher_suites;
     char *security_inter_broker_protocol;
     char *listener_security_protocol_map;
+    char *inter_broker_listener_name;
+    char *super_users;
 
     /* ---- derived by st_broker_config_finish ---- */
     st_listener_cfg_t *listener_list;

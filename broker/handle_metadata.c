@@ -1,7 +1,15 @@
-/* Metadata (3): the brokers (this one, with the advertised endpoint of the listener the request
- * came in on), cluster id, controller, and the requested topics (all_topics: every topic) with
- * leader, leader epoch, replicas and ISR per partition. Unknown topics are auto-created when
- * both auto.create.topics.enable and the request's allow_auto_topic_creation say so. */
+/* Metadata (3): the brokers (with the advertised endpoint of the listener the request came in
+ * on; brokers without that listener are left out, as in Kafka), cluster id, controller, and the
+ * requested topics (all_topics: every topic) with leader, leader epoch, replicas, ISR and
+ * offline replicas per partition.
+ *
+ * Single-broker mode: topics come from this broker's registry; unknown topics are auto-created
+ * when both auto.create.topics.enable and the request's allow_auto_topic_creation say so.
+ * Cluster mode (zookeeper.connect set): everything comes from one snapshot of the metadata cache
+ * (the controller's UpdateMetadata), never from the partitions this broker hosts. A partition
+ * without a leader, or whose leader is not a live broker, is LEADER_NOT_AVAILABLE (leader -1);
+ * one whose leader lacks this listener is LISTENER_NOT_FOUND. Unknown topics are
+ * UNKNOWN_TOPIC_OR_PARTITION, or go to cluster_auto_create_topic (which creates nothing yet). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -124,38 +132,118 @@ static void add_topic(void *arg, const char *name, int32_t n_partitions,
     t->n_partitions = (size_t)n_partitions;
 }
 
-int st_handle_metadata(st_request_t *req)
-{
-    Strand__MetadataRequest *msg = strand__metadata_request__unpack(&req->arena->pb, req->body_len,
-                                                                   req->body);
-    if (!msg)
-        return st_reply_fatal(req->conn, req, "MetadataRequest body of %zu bytes does not decode "
-                              "(invalid protobuf)", req->body_len);
-    st_broker_t *b = req->broker;
-    md_ctx_t ctx = { .req = req };
-    ctx.cap_brokers = st_metadata_cache_broker_count(b->meta) + 1;
-    ctx.brokers = st_arena_calloc(req->arena, ctx.cap_brokers, sizeof(*ctx.brokers));
-    if (!ctx.brokers)
-        return st_reply_fatal(req->conn, req, "out of memory");
-    st_metadata_cache_visit_brokers(b->meta, st_conn_listener(req->conn)->cfg.name, add_broker, &ctx);
+/* ---- cluster mode: from the metadata cache ------------------------------------------------- */
 
+/* Auto-creation of a missing topic in cluster mode: it will write the assignment to ZooKeeper
+ * (topic admin through ZooKeeper); until then nothing is created. Returns the error code for the
+ * topic: LEADER_NOT_AVAILABLE, as Kafka answers while a just-created topic has no leaders yet,
+ * so that clients keep retrying. */
+static int32_t cluster_auto_create_topic(st_request_t *req, const char *name)
+{
+    return st_reply_error(req, ST_ERR_LEADER_NOT_AVAILABLE, NULL,
+                          "topic '%s' does not exist; auto-creation in cluster mode goes through "
+                          "ZooKeeper (not available in this build)", name);
+}
+
+static void cluster_add_topic(md_ctx_t *ctx, const st_md_snapshot_t *snap, const st_md_topic_t *mt,
+                              const char *listener, int32_t min_isr)
+{
+    Strand__TopicMetadata *t = new_topic(ctx, mt->name, ST_ERR_NONE);
+    if (!t)
+        return;
+    st_arena_t *arena = ctx->req->arena;
+    Strand__PartitionMetadata *pm = st_arena_calloc(arena, mt->n_parts, sizeof(*pm));
+    Strand__PartitionMetadata **pptrs = st_arena_calloc(arena, mt->n_parts, sizeof(*pptrs));
+    if (!pm || !pptrs) {
+        ctx->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < mt->n_parts; i++) {
+        const st_md_partition_t *p = &mt->parts[i];
+        strand__partition_metadata__init(&pm[i]);
+        pm[i].partition = p->partition;
+        pm[i].leader = p->leader;
+        pm[i].leader_epoch = p->leader_epoch;
+        pm[i].replicas = copy_ids(arena, p->replicas, p->n_replicas);
+        pm[i].n_replicas = p->n_replicas;
+        pm[i].isr = copy_ids(arena, p->isr, p->n_isr);
+        pm[i].n_isr = p->n_isr;
+        pm[i].offline_replicas = copy_ids(arena, p->offline, p->n_offline);
+        pm[i].n_offline_replicas = p->n_offline;
+        if (!pm[i].replicas || !pm[i].isr || !pm[i].offline_replicas) {
+            ctx->oom = true;
+            return;
+        }
+        const st_broker_endpoint_t *lb = p->leader >= 0 ? st_md_snapshot_broker(snap, p->leader)
+                                                        : NULL;
+        if (!lb) {
+            pm[i].leader = -1;
+            pm[i].error_code = ST_ERR_LEADER_NOT_AVAILABLE;
+        } else if (!st_md_broker_endpoint(lb, listener)) {
+            pm[i].error_code = ST_ERR_LISTENER_NOT_FOUND;
+        } else {
+            pm[i].error_code = ST_ERR_NONE;
+        }
+        pptrs[i] = &pm[i];
+    }
+    t->partitions = pptrs;
+    t->n_partitions = mt->n_parts;
+    t->min_insync_replicas = min_isr;
+}
+
+static void cluster_topics(md_ctx_t *ctx, const st_md_snapshot_t *snap,
+                           const Strand__MetadataRequest *msg)
+{
+    st_request_t *req = ctx->req;
+    const char *listener = st_conn_listener(req->conn)->cfg.name;
+    int32_t min_isr = req->broker->cfg.min_insync_replicas;
     if (msg->all_topics) {
-        st_registry_visit(b->reg, NULL, add_topic, &ctx);
+        for (size_t i = 0; i < snap->n_topics && !ctx->oom; i++)
+            cluster_add_topic(ctx, snap, &snap->topics[i], listener, min_isr);
+        return;
+    }
+    for (size_t i = 0; i < msg->n_topics && !ctx->oom; i++) {
+        const char *name = msg->topics[i];
+        char reason[256];
+        if (!st_topic_name_valid(name, reason, sizeof(reason))) {
+            new_topic(ctx, name, st_reply_error(req, ST_ERR_INVALID_TOPIC_EXCEPTION, NULL,
+                                                "'%s': %s", name, reason));
+            continue;
+        }
+        const st_md_topic_t *mt = st_md_snapshot_topic(snap, name);
+        if (mt)
+            cluster_add_topic(ctx, snap, mt, listener, min_isr);
+        else if (msg->allow_auto_topic_creation && req->broker->cfg.auto_create_topics_enable)
+            new_topic(ctx, name, cluster_auto_create_topic(req, name));
+        else
+            new_topic(ctx, name, st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+                                                "topic '%s' does not exist", name));
+    }
+}
+
+/* ---- single-broker mode: from the registry ------------------------------------------------- */
+
+static void single_topics(md_ctx_t *ctx, const Strand__MetadataRequest *msg)
+{
+    st_request_t *req = ctx->req;
+    st_broker_t *b = req->broker;
+    if (msg->all_topics) {
+        st_registry_visit(b->reg, NULL, add_topic, ctx);
     } else {
         int auto_created = 0;
-        for (size_t i = 0; i < msg->n_topics && !ctx.oom; i++) {
+        for (size_t i = 0; i < msg->n_topics && !ctx->oom; i++) {
             const char *name = msg->topics[i];
             char reason[256];
             if (!st_topic_name_valid(name, reason, sizeof(reason))) {
-                new_topic(&ctx, name, st_reply_error(req, ST_ERR_INVALID_TOPIC_EXCEPTION, NULL,
+                new_topic(ctx, name, st_reply_error(req, ST_ERR_INVALID_TOPIC_EXCEPTION, NULL,
                                                      "'%s': %s", name, reason));
                 continue;
             }
-            if (st_registry_visit(b->reg, name, add_topic, &ctx) == 0)
+            if (st_registry_visit(b->reg, name, add_topic, ctx) == 0)
                 continue;
             if (msg->allow_auto_topic_creation && b->cfg.auto_create_topics_enable &&
                 auto_created >= MAX_AUTO_CREATE_PER_REQUEST) {
-                new_topic(&ctx, name, st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+                new_topic(ctx, name, st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
                                                      "topic '%s' does not exist and this request "
                                                      "already auto-created %d topics (the limit)",
                                                      name, MAX_AUTO_CREATE_PER_REQUEST));
@@ -166,26 +254,60 @@ int st_handle_metadata(st_request_t *req)
                 char *emsg = NULL;
                 int32_t code = st_admin_auto_create(req, name, &emsg);
                 if ((code == ST_ERR_NONE || code == ST_ERR_TOPIC_ALREADY_EXISTS) &&
-                    st_registry_visit(b->reg, name, add_topic, &ctx) == 0)
+                    st_registry_visit(b->reg, name, add_topic, ctx) == 0)
                     continue;
-                new_topic(&ctx, name, code == ST_ERR_NONE ? ST_ERR_LEADER_NOT_AVAILABLE : code);
+                new_topic(ctx, name, code == ST_ERR_NONE ? ST_ERR_LEADER_NOT_AVAILABLE : code);
                 continue;
             }
-            new_topic(&ctx, name, st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+            new_topic(ctx, name, st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
                                                  "topic '%s' does not exist", name));
         }
     }
-    if (ctx.oom)
-        return st_reply_fatal(req->conn, req, "out of memory building the metadata response");
+    /* The min.insync.replicas hint, after the visits (the registry lock is not re-entrant). */
+    for (size_t i = 0; i < ctx->n_topics; i++)
+        if (ctx->topics[i]->error_code == ST_ERR_NONE)
+            ctx->topics[i]->min_insync_replicas =
+                st_registry_topic_min_insync_replicas(b->reg, ctx->topics[i]->name);
+}
 
-    char cluster_id[64];
-    st_metadata_cache_cluster_id(b->meta, cluster_id, sizeof(cluster_id));
+int st_handle_metadata(st_request_t *req)
+{
+    Strand__MetadataRequest *msg = strand__metadata_request__unpack(&req->arena->pb, req->body_len,
+                                                                   req->body);
+    if (!msg)
+        return st_reply_fatal(req->conn, req, "MetadataRequest body of %zu bytes does not decode "
+                              "(invalid protobuf)", req->body_len);
+    st_broker_t *b = req->broker;
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(b->meta);
+    md_ctx_t ctx = { .req = req };
+    ctx.cap_brokers = snap->n_brokers + 1;
+    ctx.brokers = st_arena_calloc(req->arena, ctx.cap_brokers, sizeof(*ctx.brokers));
+    if (!ctx.brokers) {
+        st_md_snapshot_release(snap);
+        return st_reply_fatal(req->conn, req, "out of memory");
+    }
+    const char *listener = st_conn_listener(req->conn)->cfg.name;
+    for (size_t i = 0; i < snap->n_brokers; i++) {
+        const st_listener_cfg_t *ep = st_md_broker_endpoint(&snap->brokers[i], listener);
+        if (ep)
+            add_broker(&ctx, snap->brokers[i].id, ep->host, ep->port, snap->brokers[i].rack);
+    }
+    if (st_broker_cluster_mode(b))
+        cluster_topics(&ctx, snap, msg);
+    else
+        single_topics(&ctx, msg);
+    if (ctx.oom) {
+        st_md_snapshot_release(snap);
+        return st_reply_fatal(req->conn, req, "out of memory building the metadata response");
+    }
     Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
     resp.brokers = ctx.brokers;
     resp.n_brokers = ctx.n_brokers;
-    resp.cluster_id = cluster_id;
-    resp.controller_id = st_metadata_cache_controller(b->meta);
+    resp.cluster_id = snap->cluster_id;
+    resp.controller_id = snap->controller_id;
     resp.topics = ctx.topics;
     resp.n_topics = ctx.n_topics;
-    return st_request_respond(req, &resp.base, NULL, 0);
+    int r = st_request_respond(req, &resp.base, NULL, 0);
+    st_md_snapshot_release(snap);
+    return r;
 }

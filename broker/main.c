@@ -18,6 +18,7 @@
 
 #include "broker.h"
 #include "broker_config.h"
+#include "fencing.h"
 #include "maintenance.h"
 #include "metadata_cache.h"
 #include "net.h"
@@ -173,6 +174,10 @@ static int register_self(st_broker_t *b)
     for (size_t i = 0; i < b->cfg.n_listeners; i++)
         if (self.listeners[i].port == 0)
             self.listeners[i].port = b->net->listeners[i].port;
+    /* Cluster mode: the cache starts empty (no brokers, controller -1) and is filled by the
+     * controller's UpdateMetadata, as in Kafka; clients retry meanwhile. */
+    if (st_broker_cluster_mode(b))
+        return 0;
     int r = st_metadata_cache_set_brokers(b->meta, &self, 1);
     st_metadata_cache_set_controller(b->meta, b->cfg.broker_id);
     return r;
@@ -230,6 +235,7 @@ int main(int argc, char **argv)
 
     static st_broker_t broker;
     st_broker_t *b = &broker;
+    st_fencing_init(b);
     if (load_config(&b->cfg, config_path, overrides, n_overrides) != 0) {
         st_broker_config_free(&b->cfg);
         free(overrides);

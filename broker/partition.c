@@ -606,6 +606,15 @@ bool st_registry_has_topic(st_registry_t *reg, const char *topic)
     return found;
 }
 
+int32_t st_registry_topic_min_insync_replicas(st_registry_t *reg, const char *topic)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    const st_topic_t *t = find_topic(reg, topic);
+    int32_t v = t ? t->cfg.min_insync_replicas : reg->defaults.min_insync_replicas;
+    pthread_rwlock_unlock(&reg->lock);
+    return v;
+}
+
 int st_registry_visit(st_registry_t *reg, const char *name, st_topic_visit_fn fn, void *arg)
 {
     int r = 0;

@@ -58,6 +58,9 @@ int32_t st_registry_broker_id(const st_registry_t *reg);
 /* A referenced partition, or NULL if the topic or partition does not exist. */
 st_partition_t *st_registry_get(st_registry_t *reg, const char *topic, int32_t partition);
 bool st_registry_has_topic(st_registry_t *reg, const char *topic);
+/* The topic's min.insync.replicas (its override, else the broker default; the default for an
+ * unknown topic). Takes the registry lock shared: not from inside st_registry_visit. */
+int32_t st_registry_topic_min_insync_replicas(st_registry_t *reg, const char *topic);
 
 /* Creates a topic (replication is checked by the caller). Returns an st_error_t code; msg gets
  * the reason for anything but NONE. validate_only: every check, nothing created. */

@@ -20,6 +20,7 @@ static const st_api_def_t api_table[] = {
     { STRAND__API_KEY__API_VERSIONS,  0, 0, "ApiVersions",  st_handle_api_versions },
     { STRAND__API_KEY__CREATE_TOPICS, 0, 0, "CreateTopics", st_handle_create_topics },
     { STRAND__API_KEY__DELETE_TOPICS, 0, 0, "DeleteTopics", st_handle_delete_topics },
+    { STRAND__API_KEY__UPDATE_METADATA, 0, 0, "UpdateMetadata", st_handle_update_metadata },
 };
 
 #define N_APIS (sizeof(api_table) / sizeof(api_table[0]))
@@ -74,6 +75,9 @@ static st_level_t level_for(int code)
     case ST_ERR_INVALID_REQUIRED_ACKS:
     case ST_ERR_INVALID_REQUEST:
     case ST_ERR_UNSUPPORTED_COMPRESSION_TYPE:
+    case ST_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case ST_ERR_STALE_CONTROLLER_EPOCH:
+    case ST_ERR_STALE_BROKER_EPOCH:
         return ST_LEVEL_INFO;
     default:
         return ST_LEVEL_DEBUG;

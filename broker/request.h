@@ -82,6 +82,7 @@ int st_handle_fetch(st_request_t *req);
 int st_handle_list_offsets(st_request_t *req);
 int st_handle_create_topics(st_request_t *req);
 int st_handle_delete_topics(st_request_t *req);
+int st_handle_update_metadata(st_request_t *req);
 /* The ApiVersionsResponse with this error code (used for unsupported versions too). */
 int st_api_versions_respond(st_request_t *req, int32_t error_code);
 /* Metadata's auto-creation; returns an st_error_t code, message in the arena. */

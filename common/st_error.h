@@ -63,6 +63,7 @@
     X(ELIGIBLE_LEADERS_NOT_AVAILABLE, 83, true, "Eligible topic partition leaders are not available") \
     X(ELECTION_NOT_NEEDED,         84, false, "Leader election not needed for topic partition") \
     X(INVALID_UPDATE_VERSION,      95, false, "The given version of the partition state does not match the current one") \
+    X(LISTENER_NOT_FOUND,          72, true,  "There is no listener on the leader broker that matches the listener on which the metadata request was processed") \
     /* Client-side codes (never sent by a broker); Strand-specific, negative below -100. */ \
     X(TRANSPORT,                 -101, true,  "Could not connect to, or lost the connection to, the broker") \
     X(TIMED_OUT,                 -102, true,  "The operation timed out on the client") \

@@ -1,5 +1,12 @@
 /* strand-topics: create, list, describe and delete topics, with the flags and output layout of
- * Kafka's kafka-topics.sh. */
+ * Kafka's kafka-topics.sh, including the describe filters (--under-replicated-partitions,
+ * --unavailable-partitions, --under-min-isr-partitions, --at-min-isr-partitions: with one, only
+ * the matching partition lines print, no topic line).
+ *
+ * min.insync.replicas for the min-ISR filters comes from the Metadata response's hint (Strand
+ * has no DescribeConfigs yet): exact in single-broker mode; in cluster mode it is the answering
+ * broker's default min.insync.replicas, so a topic-level override is not seen there. A broker
+ * that reports none (older broker) counts as 1, Kafka's default. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +41,16 @@ static tool_opt_t opts[] = {
       false, NULL, NULL, 0 },
     { "--exclude-internal", TOOL_FLAG, NULL, "Exclude internal topics from --list and --describe.",
       false, NULL, NULL, 0 },
+    { "--under-replicated-partitions", TOOL_FLAG, NULL,
+      "With --describe: only partitions whose ISR is smaller than the replica list.", false, NULL, NULL, 0 },
+    { "--unavailable-partitions", TOOL_FLAG, NULL,
+      "With --describe: only partitions without a leader or whose leader is not a live broker.",
+      false, NULL, NULL, 0 },
+    { "--under-min-isr-partitions", TOOL_FLAG, NULL,
+      "With --describe: only partitions without a leader or whose ISR is smaller than min.insync.replicas.",
+      false, NULL, NULL, 0 },
+    { "--at-min-isr-partitions", TOOL_FLAG, NULL,
+      "With --describe: only partitions whose ISR size equals min.insync.replicas.", false, NULL, NULL, 0 },
     TOOL_OPT_END
 };
 
@@ -43,7 +60,46 @@ static void print_ids(const int32_t *ids, size_t n)
         printf("%s%d", i ? "," : "", ids[i]);
 }
 
-static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bool exclude_internal)
+typedef enum describe_filter {
+    FILTER_NONE,
+    FILTER_UNDER_REPLICATED,
+    FILTER_UNAVAILABLE,
+    FILTER_UNDER_MIN_ISR,
+    FILTER_AT_MIN_ISR,
+} describe_filter_t;
+
+static bool is_live(int32_t id, const strand_broker_info_t *brokers, size_t n_brokers)
+{
+    for (size_t i = 0; i < n_brokers; i++)
+        if (brokers[i].node_id == id)
+            return true;
+    return false;
+}
+
+/* Kafka's TopicCommand rules (kafka@2.8.0, PartitionDescription). */
+static bool partition_matches(describe_filter_t filter, const strand_topic_info_t *t,
+                              const strand_partition_info_t *p, const strand_broker_info_t *brokers,
+                              size_t n_brokers)
+{
+    bool has_leader = p->leader >= 0 && is_live(p->leader, brokers, n_brokers);
+    int32_t min_isr = t->min_insync_replicas > 0 ? t->min_insync_replicas : 1;
+    switch (filter) {
+    case FILTER_NONE:
+        return true;
+    case FILTER_UNDER_REPLICATED:
+        return p->isr_count < p->replica_count;
+    case FILTER_UNAVAILABLE:
+        return !has_leader;
+    case FILTER_UNDER_MIN_ISR:
+        return !has_leader || (int64_t)p->isr_count < min_isr;
+    case FILTER_AT_MIN_ISR:
+        return (int64_t)p->isr_count == min_isr;
+    }
+    return true;
+}
+
+static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bool exclude_internal,
+                    describe_filter_t filter)
 {
     strand_topic_info_t *infos = NULL;
     size_t n = 0;
@@ -51,6 +107,17 @@ static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bo
     int err = strand_admin_describe_topics(admin, topic ? names : NULL, topic ? 1 : 0, -1, &infos, &n);
     if (err)
         tool_die("describe failed: %s", strand_err_desc(err));
+    strand_broker_info_t *brokers = NULL;
+    size_t n_brokers = 0;
+    int32_t controller = -1;
+    char *cluster_id = NULL;
+    if (filter != FILTER_NONE) {
+        err = strand_admin_describe_cluster(admin, -1, &brokers, &n_brokers, &controller,
+                                            &cluster_id);
+        if (err)
+            tool_die("describe failed: %s", strand_err_desc(err));
+        free(cluster_id);
+    }
     for (size_t i = 0; i < n; i++) {
         const strand_topic_info_t *t = &infos[i];
         if (t->error == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
@@ -63,13 +130,17 @@ static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bo
         }
         if (t->is_internal && exclude_internal)
             continue;
-        size_t rf = t->partition_count ? t->partitions[0].replica_count : 0;
-        printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s\n",
-               t->name, ZERO_TOPIC_ID, t->partition_count, rf, "");
-        if (t->error)
-            printf("\tTopic: %s\tError: %s\n", t->name, strand_err_name(t->error));
+        if (filter == FILTER_NONE) {
+            size_t rf = t->partition_count ? t->partitions[0].replica_count : 0;
+            printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s\n",
+                   t->name, ZERO_TOPIC_ID, t->partition_count, rf, "");
+            if (t->error)
+                printf("\tTopic: %s\tError: %s\n", t->name, strand_err_name(t->error));
+        }
         for (size_t k = 0; k < t->partition_count; k++) {
             const strand_partition_info_t *p = &t->partitions[k];
+            if (!partition_matches(filter, t, p, brokers, n_brokers))
+                continue;
             printf("\tTopic: %s\tPartition: %d\tLeader: ", t->name, p->partition);
             if (p->leader >= 0)
                 printf("%d", p->leader);
@@ -79,13 +150,10 @@ static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bo
             print_ids(p->replicas, p->replica_count);
             printf("\tIsr: ");
             print_ids(p->isr, p->isr_count);
-            if (p->offline_count) {
-                printf("\tOffline: ");
-                print_ids(p->offline, p->offline_count);
-            }
             printf("\n");
         }
     }
+    strand_broker_infos_free(brokers, n_brokers);
     strand_topic_infos_free(infos, n);
     return 0;
 }
@@ -107,6 +175,26 @@ int main(int argc, char **argv)
     if (!creating && (tool_opt(opts, "--partitions")->given ||
                       tool_opt(opts, "--replication-factor")->given || tool_opt(opts, "--config")->given))
         tool_die("--partitions, --replication-factor and --config go with --create");
+    describe_filter_t filter = FILTER_NONE;
+    int n_filters = 0;
+    static const struct { const char *flag; describe_filter_t filter; } filters[] = {
+        { "--under-replicated-partitions", FILTER_UNDER_REPLICATED },
+        { "--unavailable-partitions", FILTER_UNAVAILABLE },
+        { "--under-min-isr-partitions", FILTER_UNDER_MIN_ISR },
+        { "--at-min-isr-partitions", FILTER_AT_MIN_ISR },
+    };
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        if (tool_opt(opts, filters[i].flag)->given) {
+            filter = filters[i].filter;
+            n_filters++;
+        }
+    }
+    if (n_filters > 1)
+        tool_die("only one of --under-replicated-partitions, --unavailable-partitions, "
+                 "--under-min-isr-partitions and --at-min-isr-partitions may be given");
+    if (n_filters && !tool_opt(opts, "--describe")->given)
+        tool_die("--under-replicated-partitions, --unavailable-partitions, "
+                 "--under-min-isr-partitions and --at-min-isr-partitions go with --describe");
     int32_t partitions = -1, rf = -1;
     if (tool_opt(opts, "--partitions")->given)
         partitions = (int32_t)tool_int("--partitions", tool_opt(opts, "--partitions")->value, 1, INT32_MAX);
@@ -161,7 +249,7 @@ int main(int argc, char **argv)
         strand_names_free(names, n);
     } else {
         rc = describe(admin, topic, tool_opt(opts, "--if-exists")->given,
-                      tool_opt(opts, "--exclude-internal")->given);
+                      tool_opt(opts, "--exclude-internal")->given, filter);
     }
     strand_admin_destroy(admin);
     for (size_t i = 0; i < cfg->n_values; i++)

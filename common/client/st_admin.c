@@ -298,6 +298,7 @@ static int fill_topic(strand_topic_info_t *ti, const Strand__TopicMetadata *t)
     ti->name = strdup(t->name ? t->name : "");
     ti->error = t->error_code;
     ti->is_internal = t->is_internal;
+    ti->min_insync_replicas = t->min_insync_replicas;
     ti->partitions = calloc(t->n_partitions + 1, sizeof(*ti->partitions));
     if (!ti->name || !ti->partitions)
         return -ENOMEM;

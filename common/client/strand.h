@@ -399,6 +399,9 @@ typedef struct strand_topic_info {
     bool is_internal;
     strand_partition_info_t *partitions;   /* sorted by partition number */
     size_t partition_count;
+    int32_t min_insync_replicas;     /* the topic's min.insync.replicas as the broker reports it
+                                        (single broker: the topic's value; cluster: the broker
+                                        default, topic overrides unknown); 0 = not reported */
 } strand_topic_info_t;
 
 typedef struct strand_broker_info {

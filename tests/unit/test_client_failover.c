@@ -1,0 +1,567 @@
+/* Client failover against two in-process mock brokers (ids 1 and 2, threads speaking the Strand
+ * wire protocol on loopback ports) that share one partition "t"-0 and one idea of its leader:
+ *   - bootstrap through a list whose first server is down,
+ *   - producers: the leader moves and the old one answers NOT_LEADER_OR_FOLLOWER,
+ *     LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION or FENCED_LEADER_EPOCH, or drops the
+ *     connection: records are delivered through the new leader after a metadata refresh,
+ *     without an application-visible error; with no leader at all, delivery.timeout.ms bounds
+ *     the wait,
+ *   - consumers: the leader moves mid-partition; fetching moves to the new leader, the position
+ *     is kept (offsets contiguous), and no error reaches poll(). */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "st_batch.h"
+#include "st_buf.h"
+#include "st_frame.h"
+#include "strand.h"
+#include "strand.pb-c.h"
+
+#define MAX_CONNS 8
+
+typedef struct mbroker {
+    int32_t id;
+    int lfd, port;
+    pthread_t thread;
+    atomic_int n_produce_ok, n_produce_refused, n_fetch_ok, n_fetch_refused, n_metadata;
+} mbroker_t;
+
+/* The "cluster" both mocks agree on. */
+static struct {
+    mbroker_t b[2];
+    atomic_bool stop;
+    atomic_int leader;              /* 1, 2 or -1 (none) */
+    int refuse_code;                /* what a non-leader answers to Produce/Fetch */
+    atomic_bool drop_on_refuse;     /* a non-leader closes the connection instead */
+    atomic_int move_after_fetches;  /* > 0: after this many served fetches, leader 1 -> 2 */
+    atomic_bool move_on_refuse;     /* the first refusal moves the leader to 2 */
+    atomic_bool b1_refuses;         /* broker 1 refuses even while named leader */
+    st_buf_t log;
+    int64_t log_end;
+} cl;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void log_append(int n)
+{
+    st_batch_writer_t *w = st_batch_writer_new(ST_COMPRESSION_NONE);
+    for (int i = 0; i < n; i++) {
+        char value[32];
+        int len = snprintf(value, sizeof(value), "v%lld", (long long)(cl.log_end + i));
+        cr_assert_eq(st_batch_writer_add(w, 1000 + cl.log_end + i, NULL, -1, value, len, NULL, 0), 0);
+    }
+    const void *data;
+    size_t len;
+    cr_assert_eq(st_batch_writer_finish(w, &data, &len), 0);
+    size_t at = cl.log.len;
+    st_buf_append(&cl.log, data, len);
+    st_batch_stamp(cl.log.data + at, cl.log_end, 0);
+    cl.log_end += n;
+    st_batch_writer_free(w);
+}
+
+/* Byte range of the first whole batch at or after offset (one batch per fetch). */
+static void batch_at(int64_t offset, size_t *ret_from, size_t *ret_len)
+{
+    size_t pos = 0;
+    while (pos < cl.log.len) {
+        st_batch_header_t hdr;
+        st_batch_header_decode(cl.log.data + pos, cl.log.len - pos, &hdr);
+        if (st_batch_last_offset(&hdr) >= offset) {
+            *ret_from = pos;
+            *ret_len = st_batch_total_size(&hdr);
+            return;
+        }
+        pos += st_batch_total_size(&hdr);
+    }
+    *ret_from = pos;
+    *ret_len = 0;
+}
+
+static bool read_full(int fd, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = read(fd, p, len);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static void send_resp(int fd, int32_t corr, const ProtobufCMessage *body, const void *tail,
+                      size_t tail_len)
+{
+    Strand__ResponseHeader rh = STRAND__RESPONSE_HEADER__INIT;
+    rh.correlation_id = corr;
+    st_buf_t out = ST_BUF_INIT;
+    st_frame_encode(&out, &rh.base, body, tail_len);
+    if (tail_len)
+        st_buf_append(&out, tail, tail_len);
+    ssize_t w = write(fd, out.data, out.len);
+    (void)w;
+    st_buf_free(&out);
+}
+
+/* A non-leader's answer: false = close the connection. */
+static bool leads(const mbroker_t *mb)
+{
+    return atomic_load(&cl.leader) == mb->id && !(mb->id == 1 && atomic_load(&cl.b1_refuses));
+}
+
+static bool refuse(mbroker_t *mb, int *ret_code)
+{
+    if (atomic_load(&cl.move_on_refuse)) {
+        atomic_store(&cl.move_on_refuse, false);
+        atomic_store(&cl.leader, 2);
+    }
+    *ret_code = cl.refuse_code;
+    (void)mb;
+    return !atomic_load(&cl.drop_on_refuse);
+}
+
+/* Returns false to close the connection. */
+static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const uint8_t *body,
+                   size_t body_len)
+{
+    int32_t corr = h->correlation_id;
+    switch (h->api_key) {
+    case STRAND__API_KEY__API_VERSIONS: {
+        static const int keys[] = { 0, 1, 2, 3, 18 };
+        Strand__ApiVersionRange r[5], *rp[5];
+        for (int i = 0; i < 5; i++) {
+            strand__api_version_range__init(&r[i]);
+            r[i].api_key = keys[i];
+            rp[i] = &r[i];
+        }
+        Strand__ApiVersionsResponse resp = STRAND__API_VERSIONS_RESPONSE__INIT;
+        resp.n_api_keys = 5;
+        resp.api_keys = rp;
+        send_resp(fd, corr, &resp.base, NULL, 0);
+        return true;
+    }
+    case STRAND__API_KEY__METADATA: {
+        atomic_fetch_add(&mb->n_metadata, 1);
+        Strand__MetadataRequest *req = strand__metadata_request__unpack(NULL, body_len, body);
+        Strand__BrokerMetadata bm[2], *bp[2];
+        for (int i = 0; i < 2; i++) {
+            strand__broker_metadata__init(&bm[i]);
+            bm[i].node_id = cl.b[i].id;
+            bm[i].host = "127.0.0.1";
+            bm[i].port = cl.b[i].port;
+            bp[i] = &bm[i];
+        }
+        int32_t leader = atomic_load(&cl.leader);
+        int32_t replicas[2] = { 1, 2 };
+        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT, *pmp = &pm;
+        pm.leader = leader;
+        pm.leader_epoch = leader;
+        pm.error_code = leader < 0 ? ST_ERR_LEADER_NOT_AVAILABLE : 0;
+        pm.n_replicas = pm.n_isr = 2;
+        pm.replicas = pm.isr = replicas;
+        Strand__TopicMetadata tm[4], *tmp[4];
+        size_t n = 0;
+        for (size_t i = 0; req && i < req->n_topics && n < 4; i++) {
+            strand__topic_metadata__init(&tm[n]);
+            tm[n].name = req->topics[i];
+            if (strcmp(req->topics[i], "t") == 0) {
+                tm[n].n_partitions = 1;
+                tm[n].partitions = &pmp;
+            } else {
+                tm[n].error_code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            }
+            tmp[n] = &tm[n];
+            n++;
+        }
+        Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
+        resp.n_brokers = 2;
+        resp.brokers = bp;
+        resp.controller_id = 1;
+        resp.n_topics = n;
+        resp.topics = tmp;
+        send_resp(fd, corr, &resp.base, NULL, 0);
+        strand__metadata_request__free_unpacked(req, NULL);
+        return true;
+    }
+    case STRAND__API_KEY__LIST_OFFSETS: {
+        Strand__ListOffsetsRequest *req = strand__list_offsets_request__unpack(NULL, body_len, body);
+        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT, *prp = &pr;
+        pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : cl.log_end;
+        if (!leads(mb) && !refuse(mb, &pr.error_code)) {
+            strand__list_offsets_request__free_unpacked(req, NULL);
+            return false;
+        }
+        Strand__ListOffsetsTopicResponse tr = STRAND__LIST_OFFSETS_TOPIC_RESPONSE__INIT, *trp = &tr;
+        tr.name = req->topics[0]->name;
+        tr.n_partitions = 1;
+        tr.partitions = &prp;
+        Strand__ListOffsetsResponse resp = STRAND__LIST_OFFSETS_RESPONSE__INIT;
+        resp.n_topics = 1;
+        resp.topics = &trp;
+        send_resp(fd, corr, &resp.base, NULL, 0);
+        strand__list_offsets_request__free_unpacked(req, NULL);
+        return true;
+    }
+    case STRAND__API_KEY__FETCH: {
+        Strand__FetchRequest *req = strand__fetch_request__unpack(NULL, body_len, body);
+        const Strand__FetchPartition *fp = req->topics[0]->partitions[0];
+        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT, *prp = &pr;
+        pr.high_watermark = cl.log_end;
+        size_t from = 0, len = 0;
+        if (!leads(mb)) {
+            atomic_fetch_add(&mb->n_fetch_refused, 1);
+            if (!refuse(mb, &pr.error_code)) {
+                strand__fetch_request__free_unpacked(req, NULL);
+                return false;
+            }
+        } else {
+            batch_at(fp->fetch_offset, &from, &len);
+            if (len) {
+                atomic_fetch_add(&mb->n_fetch_ok, 1);
+                if (atomic_load(&cl.move_after_fetches) > 0 &&
+                    atomic_fetch_sub(&cl.move_after_fetches, 1) == 1)
+                    atomic_store(&cl.leader, 2);
+            } else {
+                usleep(20000);
+            }
+        }
+        pr.records_size = (uint32_t)len;
+        Strand__FetchTopicResponse tr = STRAND__FETCH_TOPIC_RESPONSE__INIT, *trp = &tr;
+        tr.topic = req->topics[0]->topic;
+        tr.n_partitions = 1;
+        tr.partitions = &prp;
+        Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
+        resp.n_responses = 1;
+        resp.responses = &trp;
+        send_resp(fd, corr, &resp.base, cl.log.data + from, len);
+        strand__fetch_request__free_unpacked(req, NULL);
+        return true;
+    }
+    case STRAND__API_KEY__PRODUCE: {
+        Strand__ProduceRequest *req = strand__produce_request__unpack(NULL, body_len, body);
+        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT, *prp = &pr;
+        pr.partition = req->topics[0]->partitions[0]->partition;
+        pr.log_append_time_ms = -1;
+        if (!leads(mb)) {
+            atomic_fetch_add(&mb->n_produce_refused, 1);
+            if (!refuse(mb, &pr.error_code)) {
+                strand__produce_request__free_unpacked(req, NULL);
+                return false;
+            }
+        } else {
+            atomic_fetch_add(&mb->n_produce_ok, 1);
+            pr.base_offset = 0;
+        }
+        Strand__ProduceTopicResponse tr = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *trp = &tr;
+        tr.name = req->topics[0]->name;
+        tr.n_partitions = 1;
+        tr.partitions = &prp;
+        Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
+        resp.n_responses = 1;
+        resp.responses = &trp;
+        send_resp(fd, corr, &resp.base, NULL, 0);
+        strand__produce_request__free_unpacked(req, NULL);
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
+static void *mock_main(void *arg)
+{
+    mbroker_t *mb = arg;
+    struct pollfd pfd[MAX_CONNS + 1];
+    int n = 1;
+    pfd[0] = (struct pollfd){ mb->lfd, POLLIN, 0 };
+    while (!atomic_load(&cl.stop)) {
+        if (poll(pfd, (nfds_t)n, 50) <= 0)
+            continue;
+        if ((pfd[0].revents & POLLIN) && n <= MAX_CONNS) {
+            int fd = accept(mb->lfd, NULL, NULL);
+            if (fd >= 0)
+                pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
+        }
+        for (int i = 1; i < n; i++) {
+            if (!pfd[i].revents)
+                continue;
+            uint8_t szb[4];
+            uint8_t *frame = NULL;
+            uint32_t size = 0;
+            bool ok = read_full(pfd[i].fd, szb, 4);
+            if (ok) {
+                size = st_be32(szb);
+                frame = malloc(size ? size : 1);
+                ok = frame && read_full(pfd[i].fd, frame, size);
+            }
+            st_frame_view_t v;
+            Strand__RequestHeader *h = NULL;
+            if (ok && st_frame_parse(frame, size, &v, NULL) == 0)
+                h = strand__request_header__unpack(NULL, v.header_len, v.header);
+            bool keep = h && handle(mb, pfd[i].fd, h, v.body, v.body_len);
+            if (h)
+                strand__request_header__free_unpacked(h, NULL);
+            if (!keep) {
+                close(pfd[i].fd);
+                pfd[i--] = pfd[--n];
+            }
+            free(frame);
+        }
+    }
+    for (int i = 1; i < n; i++)
+        close(pfd[i].fd);
+    return NULL;
+}
+
+static int listen_port(int *ret_fd)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    *ret_fd = fd;
+    return ntohs(a.sin_port);
+}
+
+static void cluster_start(void)
+{
+    memset(&cl, 0, sizeof(cl));
+    atomic_store(&cl.leader, 1);
+    cl.refuse_code = ST_ERR_NOT_LEADER_OR_FOLLOWER;
+    for (int i = 0; i < 3; i++)
+        log_append(10);
+    for (int i = 0; i < 2; i++) {
+        mbroker_t *mb = &cl.b[i];
+        mb->id = i + 1;
+        mb->port = listen_port(&mb->lfd);
+        listen(mb->lfd, 8);
+        pthread_create(&mb->thread, NULL, mock_main, mb);
+    }
+}
+
+static void cluster_stop(void)
+{
+    atomic_store(&cl.stop, true);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(cl.b[i].thread, NULL);
+        close(cl.b[i].lfd);
+    }
+    st_buf_free(&cl.log);
+}
+
+TestSuite(client_failover, .init = cluster_start, .fini = cluster_stop, .timeout = 60);
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static strand_conf_t *conf_with(const char *servers, const char *const *kvs)
+{
+    strand_conf_t *conf = strand_conf_new();
+    char err[512];
+    cr_assert_eq(strand_conf_set(conf, "bootstrap.servers", servers, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(strand_conf_set(conf, "retry.backoff.ms", "20", err, sizeof(err)), 0);
+    for (size_t i = 0; kvs && kvs[i]; i++)
+        cr_assert_eq(strand_conf_set_kv(conf, kvs[i], err, sizeof(err)), 0, "%s", err);
+    return conf;
+}
+
+static const char *broker1(void)
+{
+    static char s[64];
+    snprintf(s, sizeof(s), "127.0.0.1:%d", cl.b[0].port);
+    return s;
+}
+
+typedef struct reports {
+    atomic_int n, errors;
+    int last_error;
+    char last_errstr[256];
+} reports_t;
+
+static void on_report(const strand_delivery_report_t *rep, void *opaque)
+{
+    reports_t *r = opaque;
+    if (rep->error) {
+        atomic_fetch_add(&r->errors, 1);
+        r->last_error = rep->error;
+        snprintf(r->last_errstr, sizeof(r->last_errstr), "%s", rep->errstr);
+    }
+    atomic_fetch_add(&r->n, 1);
+}
+
+static strand_producer_t *producer(reports_t *r, const char *servers, const char *const *kvs)
+{
+    strand_conf_t *conf = conf_with(servers, kvs);
+    strand_conf_set_delivery_cb(conf, on_report, r);
+    char err[512];
+    strand_producer_t *p = strand_producer_new(conf, err, sizeof(err));
+    cr_assert_not_null(p, "%s", err);
+    strand_conf_destroy(conf);
+    return p;
+}
+
+static void produce_n(strand_producer_t *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
+    cr_assert_eq(strand_producer_flush(p, 15000), 0);
+}
+
+/* ---- bootstrap ----------------------------------------------------------------------------- */
+
+Test(client_failover, bootstrap_skips_a_dead_first_server)
+{
+    int dead_fd;
+    int dead = listen_port(&dead_fd);
+    close(dead_fd);                   /* nothing listens there any more: connection refused */
+    char servers[128];
+    snprintf(servers, sizeof(servers), "127.0.0.1:%d,127.0.0.1:%d", dead, cl.b[1].port);
+    reports_t r = { 0 };
+    strand_producer_t *p = producer(&r, servers, NULL);
+    produce_n(p, 3);
+    strand_producer_destroy(p);
+    cr_expect_eq(atomic_load(&r.n), 3);
+    cr_expect_eq(atomic_load(&r.errors), 0, "%s", r.last_errstr);
+    cr_expect_geq(atomic_load(&cl.b[1].n_metadata), 1, "bootstrapped through the second server");
+}
+
+/* ---- producer ------------------------------------------------------------------------------ */
+
+/* Produces through leader 1, then the leader moves to 2 when broker 1 first refuses with
+ * `code` (or drops the connection): every record is delivered, without an error. */
+static void producer_follows_move(int code, bool drop)
+{
+    cl.refuse_code = code;
+    atomic_store(&cl.drop_on_refuse, drop);
+    reports_t r = { 0 };
+    strand_producer_t *p = producer(&r, broker1(), (const char *[]){ "acks=1", NULL });
+    produce_n(p, 2);
+    cr_expect_geq(atomic_load(&cl.b[0].n_produce_ok), 1);
+    /* Broker 1 stops leading while the client's metadata still names it; its first refusal
+     * makes broker 2 the leader (both mocks' Metadata say so from then on). */
+    atomic_store(&cl.move_on_refuse, true);
+    atomic_store(&cl.b1_refuses, true);
+    produce_n(p, 10);
+    strand_producer_destroy(p);
+    cr_expect_eq(atomic_load(&r.n), 12);
+    cr_expect_eq(atomic_load(&r.errors), 0, "%s: %s", strand_err_name(r.last_error), r.last_errstr);
+    cr_expect_geq(atomic_load(&cl.b[0].n_produce_refused), 1);
+    cr_expect_geq(atomic_load(&cl.b[1].n_produce_ok), 1, "delivered through the new leader");
+}
+
+Test(client_failover, producer_not_leader_or_follower)
+{
+    producer_follows_move(ST_ERR_NOT_LEADER_OR_FOLLOWER, false);
+}
+
+Test(client_failover, producer_leader_not_available)
+{
+    producer_follows_move(ST_ERR_LEADER_NOT_AVAILABLE, false);
+}
+
+Test(client_failover, producer_unknown_topic_or_partition)
+{
+    producer_follows_move(ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, false);
+}
+
+Test(client_failover, producer_fenced_leader_epoch)
+{
+    producer_follows_move(ST_ERR_FENCED_LEADER_EPOCH, false);
+}
+
+Test(client_failover, producer_broker_disconnect)
+{
+    producer_follows_move(ST_ERR_NOT_LEADER_OR_FOLLOWER, true);
+}
+
+Test(client_failover, producer_no_leader_until_delivery_timeout)
+{
+    atomic_store(&cl.leader, -1);
+    reports_t r = { 0 };
+    strand_producer_t *p = producer(&r, broker1(),
+                                    (const char *[]){ "delivery.timeout.ms=1500", "linger.ms=0",
+                                                      "request.timeout.ms=1000", NULL });
+    int64_t t0 = now_ms();
+    cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
+    while (atomic_load(&r.n) == 0 && now_ms() < t0 + 10000)
+        usleep(10000);
+    int64_t took = now_ms() - t0;
+    strand_producer_destroy(p);
+    cr_assert_eq(atomic_load(&r.n), 1);
+    cr_expect_eq(atomic_load(&r.errors), 1);
+    cr_expect(strand_err_retriable(r.last_error), "%s", strand_err_name(r.last_error));
+    cr_expect(took >= 1400 && took < 5000, "reported after %lld ms", (long long)took);
+}
+
+/* ---- consumer ------------------------------------------------------------------------------ */
+
+static void consumer_follows_move(int code, bool drop)
+{
+    cl.refuse_code = code;
+    atomic_store(&cl.drop_on_refuse, drop);
+    atomic_store(&cl.move_after_fetches, 1);      /* after the first batch, leader 1 -> 2 */
+    strand_conf_t *conf = conf_with(broker1(), (const char *[]){ "max.partition.fetch.bytes=200", NULL });
+    char err[512];
+    strand_consumer_t *c = strand_consumer_new(conf, err, sizeof(err));
+    cr_assert_not_null(c, "%s", err);
+    strand_conf_destroy(conf);
+    strand_topic_partition_t tp = { "t", 0, STRAND_OFFSET_BEGINNING, 0 };
+    cr_assert_eq(strand_consumer_assign(c, &tp, 1), 0);
+    int64_t next = 0, deadline = now_ms() + 15000;
+    while (next < cl.log_end && now_ms() < deadline) {
+        const strand_message_t *msgs;
+        size_t n = 0;
+        cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(msgs[i].error, 0, "application saw an error: %s", msgs[i].errstr);
+            cr_assert_eq(msgs[i].offset, next, "offset %lld, expected %lld",
+                         (long long)msgs[i].offset, (long long)next);
+            next++;
+        }
+    }
+    int64_t pos = -1;
+    cr_expect_eq(strand_consumer_position(c, "t", 0, &pos), 0);
+    strand_consumer_destroy(c);
+    cr_expect_eq(next, cl.log_end);
+    cr_expect_eq(pos, cl.log_end);
+    cr_expect_geq(atomic_load(&cl.b[0].n_fetch_ok), 1);
+    cr_expect_geq(atomic_load(&cl.b[0].n_fetch_refused), 1, "the old leader refused");
+    cr_expect_geq(atomic_load(&cl.b[1].n_fetch_ok), 2, "fetching moved to the new leader");
+}
+
+Test(client_failover, consumer_not_leader_or_follower)
+{
+    consumer_follows_move(ST_ERR_NOT_LEADER_OR_FOLLOWER, false);
+}
+
+Test(client_failover, consumer_fenced_leader_epoch)
+{
+    consumer_follows_move(ST_ERR_FENCED_LEADER_EPOCH, false);
+}
+
+Test(client_failover, consumer_broker_disconnect)
+{
+    consumer_follows_move(ST_ERR_NOT_LEADER_OR_FOLLOWER, true);
+}
