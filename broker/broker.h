@@ -9,6 +9,7 @@
 #include "st_log.h"
 
 typedef struct st_net st_net_t;
+typedef struct st_replica_manager st_replica_manager_t;
 
 typedef struct st_broker {
     st_broker_config_t cfg;
@@ -16,6 +17,7 @@ typedef struct st_broker {
     st_registry_t *reg;
     st_metadata_cache_t *meta;
     st_net_t *net;
+    st_replica_manager_t *rm;         /* replica manager (replica/replica_manager.c) */
 } st_broker_t;
 
 #endif

@@ -94,6 +94,26 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Allow electing a leader outside the ISR, losing data (cluster mode).", false },
     { "replica.lag.time.max.ms", ST_CFG_LONG, "30000", 1, I64MAX, NULL, OFF(replica_lag_time_max_ms),
       "A follower that has not caught up for this long leaves the ISR (replication).", false },
+    { "num.replica.fetchers", ST_CFG_INT, "1", 1, 64, NULL, OFF(num_replica_fetchers),
+      "Replica fetcher threads per source broker (a follower's partitions of one leader are spread over them).", false },
+    { "replica.fetch.max.bytes", ST_CFG_INT, "1048576", 1, I32MAX, NULL, OFF(replica_fetch_max_bytes),
+      "Bytes a follower asks for per partition in one fetch (at least one whole batch is returned).", false },
+    { "replica.fetch.response.max.bytes", ST_CFG_INT, "10485760", 1, I32MAX, NULL, OFF(replica_fetch_response_max_bytes),
+      "Bytes a follower asks for in one whole fetch response.", false },
+    { "replica.fetch.wait.max.ms", ST_CFG_INT, "500", 0, I32MAX, NULL, OFF(replica_fetch_wait_max_ms),
+      "How long the leader may hold a follower's fetch when there is nothing new (keep below replica.lag.time.max.ms).", false },
+    { "replica.fetch.min.bytes", ST_CFG_INT, "1", 1, I32MAX, NULL, OFF(replica_fetch_min_bytes),
+      "Bytes the leader waits for before answering a follower's fetch.", false },
+    { "replica.fetch.backoff.ms", ST_CFG_INT, "1000", 0, I32MAX, NULL, OFF(replica_fetch_backoff_ms),
+      "Pause of a replica fetcher after a fetch error (connection refused, leader moved).", false },
+    { "replica.socket.timeout.ms", ST_CFG_INT, "30000", 1, I32MAX, NULL, OFF(replica_socket_timeout_ms),
+      "Timeout of one inter-broker request (replica fetch, AlterIsr).", false },
+    { "replica.high.watermark.checkpoint.interval.ms", ST_CFG_LONG, "5000", 1, I64MAX, NULL, OFF(replica_high_watermark_checkpoint_interval_ms),
+      "How often the high watermarks are written to replication-offset-checkpoint.", false },
+    { "inter.broker.listener.name", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(inter_broker_listener_name),
+      "Listener used between brokers (replication, controller requests); defaults to the first listener whose protocol is security.inter.broker.protocol. Cluster APIs are accepted only there.", false },
+    { "super.users", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(super_users),
+      "Semicolon-separated principals (User:CN=broker1,...) allowed to send cluster APIs (LeaderAndIsr, StopReplica, AlterIsr, follower Fetch, ...) over an SSL inter-broker listener.", false },
     { "ssl.certificate.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_certificate_location),
       "PEM certificate of this broker, optionally followed by its chain; required by SSL listeners.", false },
     { "ssl.key.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_location),
@@ -427,6 +447,32 @@ static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
         }
     }
 
+    /* The inter-broker listener: inter.broker.listener.name, else the first listener whose
+     * protocol is security.inter.broker.protocol, else the first listener. */
+    cfg->inter_broker_listener = 0;
+    if (cfg->inter_broker_listener_name && *cfg->inter_broker_listener_name) {
+        size_t j = 0;
+        while (j < cfg->n_listeners &&
+               strcasecmp(cfg->listener_list[j].name, cfg->inter_broker_listener_name) != 0)
+            j++;
+        if (j == cfg->n_listeners) {
+            cfg_error(err, "inter.broker.listener.name: %s is not one of the listeners (%s)",
+                      cfg->inter_broker_listener_name, cfg->listeners);
+            return -EINVAL;
+        }
+        cfg->inter_broker_listener = (int)j;
+    } else {
+        st_security_protocol_t want = cfg->security_inter_broker_protocol &&
+                                      strcasecmp(cfg->security_inter_broker_protocol, "SSL") == 0
+                                          ? ST_PROTO_SSL : ST_PROTO_PLAINTEXT;
+        for (size_t j = 0; j < cfg->n_listeners; j++) {
+            if (cfg->listener_list[j].protocol == want) {
+                cfg->inter_broker_listener = (int)j;
+                break;
+            }
+        }
+    }
+
     r = split_dirs(cfg, err);
     if (r < 0)
         return r;
@@ -551,4 +597,26 @@ void st_broker_config_describe_non_default(const st_broker_config_t *cfg, char *
         used += (size_t)n;
     }
     st_cfg_free(st_broker_config_table, &defaults);
+}
+
+bool st_broker_config_is_super_user(const st_broker_config_t *cfg, const char *principal)
+{
+    if (!cfg->super_users || !principal || !*principal)
+        return false;
+    const char *p = cfg->super_users;
+    size_t plen = strlen(principal);
+    while (*p) {
+        while (*p == ';' || *p == ' ')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len == plen && strncmp(p, principal, len) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
 }

@@ -130,3 +130,26 @@ size_t st_metadata_cache_broker_count(st_metadata_cache_t *cache)
     pthread_rwlock_unlock(&cache->lock);
     return n;
 }
+
+int st_metadata_cache_broker_endpoint(st_metadata_cache_t *cache, int32_t id,
+                                      const char *listener_name, char *host, size_t host_len,
+                                      int *ret_port)
+{
+    int r = -ENOENT;
+    pthread_rwlock_rdlock(&cache->lock);
+    for (size_t i = 0; i < cache->n_brokers && r == -ENOENT; i++) {
+        const st_broker_endpoint_t *b = &cache->brokers[i];
+        if (b->id != id)
+            continue;
+        for (size_t j = 0; j < b->n_listeners; j++) {
+            if (strcmp(b->listeners[j].name, listener_name) == 0) {
+                snprintf(host, host_len, "%s", b->listeners[j].host);
+                *ret_port = b->listeners[j].port;
+                r = 0;
+                break;
+            }
+        }
+    }
+    pthread_rwlock_unlock(&cache->lock);
+    return r;
+}

@@ -20,6 +20,10 @@ static const st_api_def_t api_table[] = {
     { STRAND__API_KEY__API_VERSIONS,  0, 0, "ApiVersions",  st_handle_api_versions },
     { STRAND__API_KEY__CREATE_TOPICS, 0, 0, "CreateTopics", st_handle_create_topics },
     { STRAND__API_KEY__DELETE_TOPICS, 0, 0, "DeleteTopics", st_handle_delete_topics },
+    { STRAND__API_KEY__LEADER_AND_ISR, 0, 0, "LeaderAndIsr", st_handle_leader_and_isr },
+    { STRAND__API_KEY__STOP_REPLICA,  0, 0, "StopReplica",  st_handle_stop_replica },
+    { STRAND__API_KEY__OFFSET_FOR_LEADER_EPOCH, 0, 0, "OffsetForLeaderEpoch",
+      st_handle_offset_for_leader_epoch },
 };
 
 #define N_APIS (sizeof(api_table) / sizeof(api_table[0]))
@@ -156,6 +160,19 @@ void st_error_counts_log(void)
         used += (size_t)w;
     }
     ST_INFO("Errors sent to clients since start-up: %s", used ? line : "none");
+}
+
+/* ---- cluster API authorization ------------------------------------------------------------ */
+
+bool st_request_cluster_authorized(const st_request_t *req)
+{
+    const st_broker_config_t *cfg = &req->broker->cfg;
+    const st_listener_t *l = st_conn_listener(req->conn);
+    if (!l || l->index != cfg->inter_broker_listener)
+        return false;
+    if (l->cfg.protocol != ST_PROTO_SSL)
+        return true;                  /* see request.h: plaintext inter-broker listener */
+    return st_broker_config_is_super_user(cfg, st_conn_principal(req->conn));
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
