@@ -129,9 +129,10 @@ static int respond(st_fetch_wait_t *w)
                 continue;
             }
             if (w->diverging[k]) {
-                pr->diverging_epoch = w->diverging[k];
-                pr->high_watermark = st_partition_high_watermark(w->parts[k]);
-                pr->current_leader_epoch = st_partition_leader_epoch(w->parts[k]);
+                pr->diverging_epoch = w->diverging[k];   /* offs[k] filled when found */
+                pr->high_watermark = w->offs[k].high_watermark;
+                pr->log_start_offset = w->offs[k].log_start;
+                pr->current_leader_epoch = w->offs[k].leader_epoch;
                 continue;
             }
             const st_partition_offsets_t *o = &w->offs[k];
@@ -277,6 +278,7 @@ static void follower_fetch(st_request_t *req, st_fetch_wait_t *w, size_t k, cons
         eo->leader_epoch = div_epoch;
         eo->end_offset = div_end;
         w->diverging[k] = eo;
+        st_partition_offsets(w->parts[k], &w->offs[k]);
         ST_INFO("%s-%" PRId32 ": follower %" PRId32 " diverges (last fetched epoch %" PRId32
                 " at offset %" PRId64 "): our epoch %" PRId32 " ends at %" PRId64, topic,
                 fp->partition, w->msg->replica_id, fp->last_fetched_epoch, fp->fetch_offset,

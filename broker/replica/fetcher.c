@@ -105,8 +105,7 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
                 e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
                 continue;
             }
-            if (pr->diverging_epoch && pr->diverging_epoch->end_offset >= 0 &&
-                pr->diverging_epoch->leader_epoch >= -1) {
+            if (pr->diverging_epoch) {
                 st_partition_truncate_diverging(e->part, e->leader_epoch,
                                                 pr->diverging_epoch->leader_epoch,
                                                 pr->diverging_epoch->end_offset);
