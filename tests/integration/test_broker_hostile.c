@@ -39,7 +39,7 @@
 #define ROUND_MS        6000          /* ...and at most this long per round (loaded machines) */
 #define MIN_PER_API     1000          /* fewer than this per API over the run fails the test */
 #define SENTINEL_CORR   0x5e000000
-#define N_APIS          7
+#define N_APIS          7             /* the APIs fuzzed here; the broker may advertise more */
 
 static st_test_broker_t broker;
 static uint8_t *ref_tail;             /* the acknowledged records as fetched at the start */
@@ -286,7 +286,7 @@ static int drain_until(int fd, int32_t sentinel, int timeout_ms, char *why, size
         if (corr == sentinel) {
             Strand__ApiVersionsResponse *av = strand__api_versions_response__unpack(NULL, v.body_len,
                                                                                   v.body);
-            bool ok = av && av->error_code == 0 && av->n_api_keys == N_APIS;
+            bool ok = av && av->error_code == 0 && av->n_api_keys >= N_APIS;
             if (av)
                 strand__api_versions_response__free_unpacked(av, NULL);
             if (!ok) {
