@@ -13,6 +13,7 @@
 #include "st_log.h"
 
 typedef struct st_net st_net_t;
+typedef struct st_replica_manager st_replica_manager_t;
 
 typedef struct st_broker {
     st_broker_config_t cfg;
@@ -24,6 +25,7 @@ typedef struct st_broker {
      * by registration; -1 until then) and the highest controller epoch seen (-1 none). */
     _Atomic int64_t broker_epoch;
     _Atomic int32_t controller_epoch;
+    st_replica_manager_t *rm;         /* replica manager (replica/replica_manager.c) */
 } st_broker_t;
 
 /* Cluster (ZooKeeper) mode: zookeeper.connect is set. Otherwise the single-broker system. */

@@ -94,6 +94,26 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Allow electing a leader outside the ISR, losing data (cluster mode).", false },
     { "replica.lag.time.max.ms", ST_CFG_LONG, "30000", 1, I64MAX, NULL, OFF(replica_lag_time_max_ms),
       "A follower that has not caught up for this long leaves the ISR (replication).", false },
+    { "num.replica.fetchers", ST_CFG_INT, "1", 1, 64, NULL, OFF(num_replica_fetchers),
+      "Replica fetcher threads per source broker (a follower's partitions of one leader are spread over them).", false },
+    { "replica.fetch.max.bytes", ST_CFG_INT, "1048576", 1, I32MAX, NULL, OFF(replica_fetch_max_bytes),
+      "Bytes a follower asks for per partition in one fetch (at least one whole batch is returned).", false },
+    { "replica.fetch.response.max.bytes", ST_CFG_INT, "10485760", 1, I32MAX, NULL, OFF(replica_fetch_response_max_bytes),
+      "Bytes a follower asks for in one whole fetch response.", false },
+    { "replica.fetch.wait.max.ms", ST_CFG_INT, "500", 0, I32MAX, NULL, OFF(replica_fetch_wait_max_ms),
+      "How long the leader may hold a follower's fetch when there is nothing new (keep below replica.lag.time.max.ms).", false },
+    { "replica.fetch.min.bytes", ST_CFG_INT, "1", 1, I32MAX, NULL, OFF(replica_fetch_min_bytes),
+      "Bytes the leader waits for before answering a follower's fetch.", false },
+    { "replica.fetch.backoff.ms", ST_CFG_INT, "1000", 0, I32MAX, NULL, OFF(replica_fetch_backoff_ms),
+      "Pause of a replica fetcher after a fetch error (connection refused, leader moved).", false },
+    { "replica.socket.timeout.ms", ST_CFG_INT, "30000", 1, I32MAX, NULL, OFF(replica_socket_timeout_ms),
+      "Timeout of one inter-broker request (replica fetch, AlterIsr).", false },
+    { "replica.high.watermark.checkpoint.interval.ms", ST_CFG_LONG, "5000", 1, I64MAX, NULL, OFF(replica_high_watermark_checkpoint_interval_ms),
+      "How often the high watermarks are written to replication-offset-checkpoint.", false },
+    { "inter.broker.listener.name", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(inter_broker_listener_name),
+      "Name of the listener brokers use between themselves (replication, controller requests); cluster APIs (UpdateMetadata, LeaderAndIsr, StopReplica, AlterIsr, follower Fetch) are accepted only there. Unset: the listener named after security.inter.broker.protocol, else the first listener with that protocol.", false },
+    { "super.users", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(super_users),
+      "Semicolon-separated principals (User:CN=broker1,...) allowed to send cluster APIs (LeaderAndIsr, StopReplica, AlterIsr, follower Fetch, ...) over an SSL inter-broker listener.", false },
     { "ssl.certificate.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_certificate_location),
       "PEM certificate of this broker, optionally followed by its chain; required by SSL listeners.", false },
     { "ssl.key.location", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(ssl_key_location),
@@ -112,10 +132,6 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Security protocol brokers use between themselves (replication, cluster mode).", false },
     { "listener.security.protocol.map", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(listener_security_protocol_map),
       "NAME:PROTOCOL pairs mapping listener names to security protocols (e.g. CLIENT:SSL,REPLICATION:PLAINTEXT); a listener named PLAINTEXT or SSL needs no entry.", false },
-    { "inter.broker.listener.name", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(inter_broker_listener_name),
-      "Name of the listener brokers use between themselves; controller requests (UpdateMetadata, LeaderAndIsr, StopReplica) are accepted only there. Unset: the listener named after security.inter.broker.protocol, else the first listener with that protocol.", false },
-    { "super.users", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(super_users),
-      "Principals allowed to send inter-broker requests on an SSL inter-broker listener, separated by ';' (e.g. User:CN=broker1,O=acme;User:CN=broker2). Not needed on a PLAINTEXT one.", false },
     ST_CFG_END
 };
 
@@ -431,6 +447,36 @@ static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
         }
     }
 
+    /* The inter-broker listener (Kafka's rule): inter.broker.listener.name, else the listener
+     * named after security.inter.broker.protocol, else the first listener with that protocol,
+     * else the first listener. */
+    cfg->inter_broker_listener = 0;
+    if (cfg->inter_broker_listener_name && *cfg->inter_broker_listener_name) {
+        size_t j = 0;
+        while (j < cfg->n_listeners &&
+               strcasecmp(cfg->listener_list[j].name, cfg->inter_broker_listener_name) != 0)
+            j++;
+        if (j == cfg->n_listeners) {
+            cfg_error(err, "inter.broker.listener.name: %s is not one of the listeners (%s)",
+                      cfg->inter_broker_listener_name, cfg->listeners);
+            return -EINVAL;
+        }
+        cfg->inter_broker_listener = (int)j;
+    } else {
+        const char *proto = cfg->security_inter_broker_protocol ? cfg->security_inter_broker_protocol
+                                                                : "PLAINTEXT";
+        st_security_protocol_t want = strcasecmp(proto, "SSL") == 0 ? ST_PROTO_SSL
+                                                                    : ST_PROTO_PLAINTEXT;
+        int by_protocol = -1, by_name = -1;
+        for (size_t j = 0; j < cfg->n_listeners; j++) {
+            if (by_name < 0 && strcasecmp(cfg->listener_list[j].name, proto) == 0)
+                by_name = (int)j;
+            if (by_protocol < 0 && cfg->listener_list[j].protocol == want)
+                by_protocol = (int)j;
+        }
+        cfg->inter_broker_listener = by_name >= 0 ? by_name : by_protocol >= 0 ? by_protocol : 0;
+    }
+
     r = split_dirs(cfg, err);
     if (r < 0)
         return r;
@@ -449,17 +495,6 @@ static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
     if (r < 0)
         return r;
 
-    if (cfg->inter_broker_listener_name && *cfg->inter_broker_listener_name) {
-        size_t i = 0;
-        while (i < cfg->n_listeners &&
-               strcasecmp(cfg->listener_list[i].name, cfg->inter_broker_listener_name) != 0)
-            i++;
-        if (i == cfg->n_listeners) {
-            cfg_error(err, "inter.broker.listener.name=%s is not one of the listeners (%s)",
-                      cfg->inter_broker_listener_name, cfg->listeners);
-            return -EINVAL;
-        }
-    }
     if (cfg->num_network_threads == ST_CFG_UNSET_INT) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->num_network_threads = (int32_t)(cores < 1 ? 1 : cores > 256 ? 256 : cores);
@@ -567,3 +602,4 @@ void st_broker_config_describe_non_default(const st_broker_config_t *cfg, char *
     }
     st_cfg_free(st_broker_config_table, &defaults);
 }
+

@@ -67,6 +67,16 @@ typedef struct st_broker_config {
     int32_t zookeeper_connection_timeout_ms;
     bool unclean_leader_election_enable;
     int64_t replica_lag_time_max_ms;
+    int32_t num_replica_fetchers;
+    int32_t replica_fetch_max_bytes;
+    int32_t replica_fetch_response_max_bytes;
+    int32_t replica_fetch_wait_max_ms;
+    int32_t replica_fetch_min_bytes;
+    int32_t replica_fetch_backoff_ms;
+    int32_t replica_socket_timeout_ms;
+    int64_t replica_high_watermark_checkpoint_interval_ms;
+    char *inter_broker_listener_name;
+    char *super_users;
     char *ssl_certificate_location;
     char *ssl_key_location;
     char *ssl_key_password;
@@ -76,8 +86,6 @@ typedef struct st_broker_config {
     char *ssl_cipher_suites;
     char *security_inter_broker_protocol;
     char *listener_security_protocol_map;
-    char *inter_broker_listener_name;
-    char *super_users;
 
     /* ---- derived by st_broker_config_finish ---- */
     st_listener_cfg_t *listener_list;
@@ -88,9 +96,17 @@ typedef struct st_broker_config {
     int64_t retention_ms;                 /* ms > minutes > hours; -1 unlimited */
     int64_t roll_ms;                      /* ms > hours */
     bool cleanup_delete, cleanup_compact;
+    int inter_broker_listener;            /* index into listener_list */
 } st_broker_config_t;
 
 extern const st_cfg_def_t st_broker_config_table[];
+
+/* True when zookeeper.connect is set: the broker runs as a member of a cluster (partitions exist
+ * here only because a LeaderAndIsr said so); false: the single-broker mode. */
+static inline bool st_broker_config_cluster_mode(const st_broker_config_t *cfg)
+{
+    return cfg->zookeeper_connect && cfg->zookeeper_connect[0];
+}
 
 /* Sets every field to its default. */
 void st_broker_config_init(st_broker_config_t *cfg);

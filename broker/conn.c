@@ -1,13 +1,15 @@
 /* Client connections: per-connection read buffer and frame parsing, in-order dispatch of
  * pipelined requests, the response write queue (memory chunks + sendfile slices), parking of
- * long-poll fetches, idle closing and the graceful stop. Runs on the connection's loop thread.
+ * delayed operations (delayed.h: fetch long-poll, acks=all, controller requests -- this file
+ * never knows which kind), idle closing and the graceful stop. Runs on the connection's loop
+ * thread.
  *
  * State and invariants (check_conn() asserts them at every transition):
  *   C1. rstart <= rend <= rcap; bytes [rstart, rend) of rbuf are received, unhandled input.
  *   C2. chunks[chunk_head, n_chunks) is the unsent output in order; out_bytes is the sum of
  *       their lengths; MEM chunks lie inside obuf and never overlap; no FILE chunk is empty.
  *   C3. parked != NULL  <=>  the connection is on loop->parked; while parked no frame is
- *       dispatched and the arena is not reset (the parked fetch lives in it).
+ *       dispatched and the arena is not reset (the parked operation lives in it).
  *   C4. the read event is added iff the connection wants input and the read side waits for
  *       readability (or the write side waits for readability); likewise for the write event.
  *
@@ -15,7 +17,7 @@
  *   and no input is read while paused, so a slow reader or a long poll applies backpressure
  *   through TCP instead of buffering.
  *
- * Only top-level callbacks (on_event, on_fetch_timer, the loop's recheck/sweep/stop) close a
+ * Only top-level callbacks (on_event, on_park_timer, the loop's recheck/sweep/stop) close a
  * connection; inner functions return a negative value instead, so nothing below them ever
  * touches a freed connection. */
 #include "conn.h"
@@ -74,7 +76,7 @@ struct st_conn {
     size_t out_bytes;
     /* requests */
     st_arena_t arena;
-    st_fetch_wait_t *parked;
+    st_delayed_t *parked;
     uint64_t park_gen;
     int64_t last_active_ms;
     char client_id[64];
@@ -83,7 +85,7 @@ struct st_conn {
 };
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
-static void on_fetch_timer(evutil_socket_t fd, short what, void *arg);
+static void on_park_timer(evutil_socket_t fd, short what, void *arg);
 
 static void check_conn(const st_conn_t *c)
 {
@@ -182,9 +184,9 @@ static void conn_close(st_conn_t *c, st_level_t level, const char *fmt, ...)
                         c->client_id, msg);
     }
     if (c->parked) {
-        st_fetch_wait_t *w = c->parked;
+        st_delayed_t *op = c->parked;
         unpark(c);
-        st_fetch_abort(w);
+        op->ops->abort(op);
     }
     TAILQ_REMOVE(&c->loop->conns, c, link);
     c->loop->n_conns--;
@@ -550,14 +552,15 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
     conn_drive(c);
 }
 
-/* ---- parked fetches ---------------------------------------------------------------------- */
+/* ---- parked (delayed) operations --------------------------------------------------------- */
 
-void st_conn_park(st_conn_t *c, st_fetch_wait_t *wait, int32_t wait_ms)
+void st_conn_park(st_conn_t *c, st_delayed_t *op, int32_t wait_ms)
 {
     assert(!c->parked);
+    assert(op && op->ops && op->ops->try_complete && op->ops->on_expire && op->ops->abort);
     if (!c->ev_timer)
-        c->ev_timer = evtimer_new(c->loop->base, on_fetch_timer, c);
-    c->parked = wait;
+        c->ev_timer = evtimer_new(c->loop->base, on_park_timer, c);
+    c->parked = op;
     c->park_gen = c->loop->wake_gen;
     TAILQ_INSERT_TAIL(&c->loop->parked, c, park_link);
     struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
@@ -565,10 +568,12 @@ void st_conn_park(st_conn_t *c, st_fetch_wait_t *wait, int32_t wait_ms)
         evtimer_add(c->ev_timer, &tv);
 }
 
-/* Re-checks one parked fetch; top-level: may close c. */
+/* Re-checks one parked operation; top-level: may close c. */
 static void recheck(st_conn_t *c, bool final)
 {
-    int r = st_fetch_recheck(c->parked, final);
+    st_delayed_t *op = c->parked;
+    int r = final ? op->ops->on_expire(op) : op->ops->try_complete(op);
+    assert(!final || r != 0);
     if (r == 0)
         return;
     unpark(c);
@@ -579,7 +584,7 @@ static void recheck(st_conn_t *c, bool final)
     conn_drive(c);   /* send the response, then handle pipelined requests */
 }
 
-static void on_fetch_timer(evutil_socket_t fd, short what, void *arg)
+static void on_park_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;

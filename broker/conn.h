@@ -9,10 +9,9 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "arena.h"
+#include "delayed.h"
 #include "net.h"
 #include "st_log.h"
-
-typedef struct st_fetch_wait st_fetch_wait_t;
 
 /* Creates the connection (transport from the listener's factory) and starts its handshake.
  * On failure closes fd and logs. Loop thread. */
@@ -31,9 +30,10 @@ st_loop_t *st_conn_loop(const st_conn_t *conn);
 const st_listener_t *st_conn_listener(const st_conn_t *conn);
 void st_conn_set_client_id(st_conn_t *conn, const char *client_id);
 
-/* Parks a fetch on the connection until st_fetch_recheck completes it (woken by the loop) or
- * wait_ms passes. No further request of this connection is handled meanwhile. */
-void st_conn_park(st_conn_t *conn, st_fetch_wait_t *wait, int32_t wait_ms);
+/* Parks a delayed operation (delayed.h) on the connection until its try_complete answers
+ * (re-checked when the loop is woken) or wait_ms passes (on_expire). No further request of
+ * this connection is handled meanwhile. */
+void st_conn_park(st_conn_t *conn, st_delayed_t *op, int32_t wait_ms);
 
 /* Loop-side entry points (net.c). */
 void st_loop_recheck_parked(st_loop_t *loop);

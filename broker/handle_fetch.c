@@ -19,6 +19,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "net.h"
+#include "inter_broker.h"
 #include "request.h"
 #include "st_logger.h"
 
@@ -26,7 +28,8 @@
 #define DEFAULT_MAX_BYTES           (50 * 1024 * 1024)
 #define MAX_WAIT_CAP_MS             (30 * 60 * 1000)
 
-struct st_fetch_wait {
+typedef struct st_fetch_wait {
+    st_delayed_t op;                  /* first: the parked operation (delayed.h) */
     st_request_t req;                 /* header fields; body/tail no longer valid once parked */
     Strand__FetchRequest *msg;
     bool follower;
@@ -38,7 +41,8 @@ struct st_fetch_wait {
     st_log_slice_t *slices;
     st_partition_offsets_t *offs;
     int *read_result;
-};
+    Strand__EpochEndOffset **diverging;   /* followers: set when the follower's log diverges */
+} st_fetch_wait_t;
 
 static Strand__FetchPartition *request_partition(const st_fetch_wait_t *w, size_t i)
 {
@@ -84,8 +88,9 @@ static void finish(st_fetch_wait_t *w)
     }
 }
 
-void st_fetch_abort(st_fetch_wait_t *w)
+static void fetch_abort(st_delayed_t *op)
 {
+    st_fetch_wait_t *w = (st_fetch_wait_t *)op;
     release_slices(w);
     finish(w);
 }
@@ -124,6 +129,13 @@ static int respond(st_fetch_wait_t *w)
                 pr->error_code = w->static_error[k];
                 continue;
             }
+            if (w->diverging[k]) {
+                pr->diverging_epoch = w->diverging[k];   /* offs[k] filled when found */
+                pr->high_watermark = w->offs[k].high_watermark;
+                pr->log_start_offset = w->offs[k].log_start;
+                pr->current_leader_epoch = w->offs[k].leader_epoch;
+                continue;
+            }
             const st_partition_offsets_t *o = &w->offs[k];
             int r = w->read_result[k];
             if (r == -ENOENT) {
@@ -135,7 +147,12 @@ static int respond(st_fetch_wait_t *w)
             pr->high_watermark = o->high_watermark;
             pr->last_stable_offset = o->high_watermark;
             pr->log_start_offset = o->log_start;
-            if (r == -ERANGE) {
+            pr->current_leader_epoch = o->leader_epoch;
+            if (r == -EPERM) {
+                pr->error_code = st_reply_error(req, ST_ERR_NOT_LEADER_OR_FOLLOWER, NULL,
+                                                "%s-%" PRId32 ": this broker is not the leader",
+                                                ft->topic, fp->partition);
+            } else if (r == -ERANGE) {
                 pr->error_code = st_reply_error(req, ST_ERR_OFFSET_OUT_OF_RANGE, NULL,
                                                 "%s-%" PRId32 ": fetch offset %" PRId64 " is outside "
                                                 "[%" PRId64 ", %" PRId64 "]", ft->topic,
@@ -171,7 +188,7 @@ static int evaluate(st_fetch_wait_t *w, bool final)
         w->read_result[i] = 0;
         memset(&w->slices[i], 0, sizeof(w->slices[i]));
         w->slices[i].fd = -1;
-        if (w->static_error[i] != ST_ERR_NONE) {
+        if (w->static_error[i] != ST_ERR_NONE || w->diverging[i]) {
             error = true;
             continue;
         }
@@ -213,7 +230,7 @@ static bool has_news(const st_fetch_wait_t *w)
     return false;
 }
 
-int st_fetch_recheck(st_fetch_wait_t *w, bool final)
+static int recheck(st_fetch_wait_t *w, bool final)
 {
     if (!final && !has_news(w))
         return 0;
@@ -222,6 +239,52 @@ int st_fetch_recheck(st_fetch_wait_t *w, bool final)
     finish(w);
     int r = respond(w);
     return r < 0 ? r : 1;
+}
+
+static int fetch_try_complete(st_delayed_t *op) { return recheck((st_fetch_wait_t *)op, false); }
+static int fetch_on_expire(st_delayed_t *op) { return recheck((st_fetch_wait_t *)op, true); }
+
+static const st_delayed_ops_t fetch_ops = {
+    .name = "fetch",
+    .try_complete = fetch_try_complete,
+    .on_expire = fetch_on_expire,
+    .abort = fetch_abort,
+};
+
+/* Leader side of a follower's fetch (reference section 3.1): updates the follower's state
+ * (LEO, lastCaughtUp, ISR expansion, HW) or finds its log diverging (KIP-595). */
+static void follower_fetch(st_request_t *req, st_fetch_wait_t *w, size_t k, const char *topic,
+                           const Strand__FetchPartition *fp)
+{
+    int32_t div_epoch = -1;
+    int64_t div_end = -1;
+    int r = st_partition_follower_fetch(w->parts[k], w->msg->replica_id, fp->fetch_offset,
+                                        fp->last_fetched_epoch, st_now_ms(), &div_epoch, &div_end);
+    if (r == -EPERM) {
+        w->static_error[k] = st_reply_error(req, ST_ERR_NOT_LEADER_OR_FOLLOWER, NULL,
+                                            "%s-%" PRId32 ": this broker is not the leader", topic,
+                                            fp->partition);
+    } else if (r == -ENOENT) {
+        w->static_error[k] = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
+                                            "%s-%" PRId32 ": broker %" PRId32 " is not a replica",
+                                            topic, fp->partition, w->msg->replica_id);
+    } else if (r == 1) {
+        Strand__EpochEndOffset *eo = st_arena_calloc(req->arena, 1, sizeof(*eo));
+        if (!eo) {
+            w->static_error[k] = ST_ERR_UNKNOWN_SERVER_ERROR;
+            return;
+        }
+        strand__epoch_end_offset__init(eo);
+        eo->partition = fp->partition;
+        eo->leader_epoch = div_epoch;
+        eo->end_offset = div_end;
+        w->diverging[k] = eo;
+        st_partition_offsets(w->parts[k], &w->offs[k]);
+        ST_INFO("%s-%" PRId32 ": follower %" PRId32 " diverges (last fetched epoch %" PRId32
+                " at offset %" PRId64 "): our epoch %" PRId32 " ends at %" PRId64, topic,
+                fp->partition, w->msg->replica_id, fp->last_fetched_epoch, fp->fetch_offset,
+                div_epoch, div_end);
+    }
 }
 
 int st_handle_fetch(st_request_t *req)
@@ -234,6 +297,7 @@ int st_handle_fetch(st_request_t *req)
     st_fetch_wait_t *w = st_arena_calloc(req->arena, 1, sizeof(*w));
     if (!w)
         return st_reply_fatal(req->conn, req, "out of memory");
+    w->op.ops = &fetch_ops;
     w->req = *req;
     w->req.body = NULL;
     w->req.tail = NULL;
@@ -246,9 +310,12 @@ int st_handle_fetch(st_request_t *req)
     w->slices = st_arena_calloc(req->arena, w->n, sizeof(*w->slices));
     w->offs = st_arena_calloc(req->arena, w->n, sizeof(*w->offs));
     w->read_result = st_arena_calloc(req->arena, w->n, sizeof(*w->read_result));
-    if (w->n && (!w->parts || !w->static_error || !w->slices || !w->offs || !w->read_result))
+    w->diverging = st_arena_calloc(req->arena, w->n, sizeof(*w->diverging));
+    if (w->n && (!w->parts || !w->static_error || !w->slices || !w->offs || !w->read_result ||
+                 !w->diverging))
         return st_reply_fatal(req->conn, req, "out of memory");
 
+    bool authorized = !w->follower || st_request_is_inter_broker(req, NULL, 0);
     size_t k = 0;
     for (size_t t = 0; t < msg->n_topics; t++) {
         Strand__FetchTopic *ft = msg->topics[t];
@@ -277,6 +344,13 @@ int st_handle_fetch(st_request_t *req)
                 w->static_error[k] = st_reply_error(req, ST_ERR_OFFSET_OUT_OF_RANGE, NULL,
                                                     "%s-%" PRId32 ": negative fetch offset %" PRId64,
                                                     ft->topic, fp->partition, fp->fetch_offset);
+            else if (w->follower && !authorized)
+                w->static_error[k] = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL,
+                                                    "follower fetch (replica %" PRId32 ") is "
+                                                    "accepted only on the inter-broker listener",
+                                                    msg->replica_id);
+            else if (w->follower)
+                follower_fetch(req, w, k, ft->topic, fp);
         }
     }
 
@@ -292,6 +366,6 @@ int st_handle_fetch(st_request_t *req)
         return respond(w);
     }
     int32_t wait_ms = msg->max_wait_ms > MAX_WAIT_CAP_MS ? MAX_WAIT_CAP_MS : msg->max_wait_ms;
-    st_conn_park(req->conn, w, wait_ms);
+    st_conn_park(req->conn, &w->op, wait_ms);
     return 0;
 }

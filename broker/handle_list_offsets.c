@@ -55,6 +55,10 @@ static void list_partition(st_request_t *req, bool replica, const char *topic,
     if (r == -ENOENT)
         pr->error_code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
                                         "%s-%" PRId32 " was deleted", topic, lp->partition);
+    else if (r == -EPERM)
+        pr->error_code = st_reply_error(req, ST_ERR_NOT_LEADER_OR_FOLLOWER, NULL,
+                                        "%s-%" PRId32 ": this broker is not the leader", topic,
+                                        lp->partition);
     else if (r < 0)
         pr->error_code = st_reply_error(req, ST_ERR_KAFKA_STORAGE_ERROR, NULL,
                                         "%s-%" PRId32 ": offset lookup failed: %s", topic,

@@ -5,8 +5,15 @@
  * buffer (st_log_append stamps offsets and the leader epoch in place), and answers per
  * partition. Records are never decoded: only their length prefixes are read.
  *
- * acks: 1 and -1 (all) answer after the local append (the same thing until replication
- * exists); 0 sends no response at all, and, as Kafka does, closes the connection when any
+ * Only the leader appends: a follower or a partition without a role answers
+ * NOT_LEADER_OR_FOLLOWER.
+ *
+ * acks: 1 answers after the local append. -1 (all) first checks the ISR against
+ * min.insync.replicas (NOT_ENOUGH_REPLICAS, nothing appended), appends, then parks as a
+ * delayed operation (produce_wait below, watching its partitions) until the high watermark
+ * reaches each partition's last offset + 1 (NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the
+ * ISR shrank below min.insync by then), leadership is lost (NOT_LEADER_OR_FOLLOWER) or
+ * timeout_ms passes (REQUEST_TIMED_OUT). 0 sends no response at all, and, as Kafka does, closes the connection when any
  * partition failed so that the producer notices; anything else gets INVALID_REQUIRED_ACKS for
  * every partition and nothing is appended. */
 #include <errno.h>
@@ -130,8 +137,22 @@ static int32_t validate_batches(st_request_t *req, const char *topic, int32_t pa
     return ST_ERR_NONE;
 }
 
+/* acks=all: what each appended partition waits for. */
+typedef struct produce_wait {
+    st_delayed_t op;                  /* first: the parked operation (delayed.h) */
+    st_request_t req;
+    Strand__ProduceResponse resp;
+    size_t n;
+    Strand__ProducePartitionResponse **prs;   /* response entries still waiting */
+    st_partition_t **parts;           /* referenced, watched */
+    int32_t *epochs;                  /* leader epoch of the append */
+    int64_t *required;                /* HW needed: last offset + 1 */
+    bool watching;
+} produce_wait_t;
+
 static void produce_partition(st_request_t *req, const char *topic, int32_t partition,
-                              uint8_t *data, size_t len, Strand__ProducePartitionResponse *resp)
+                              uint8_t *data, size_t len, int32_t acks,
+                              Strand__ProducePartitionResponse *resp, produce_wait_t *wait)
 {
     char *msg = NULL;
     resp->partition = partition;
@@ -150,10 +171,30 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
     if (code == ST_ERR_NONE) {
         st_log_append_info_t info;
         int64_t log_start = -1;
-        int r = st_partition_append(part, data, len, &info, &log_start);
+        int32_t epoch = -1;
+        int r = st_partition_append(part, data, len, acks, &info, &log_start, &epoch);
         if (r == 0) {
             resp->base_offset = info.first_offset;
             resp->log_start_offset = log_start;
+            if (wait) {
+                size_t i = wait->n++;
+                wait->prs[i] = resp;
+                st_partition_ref(part);
+                wait->parts[i] = part;
+                wait->epochs[i] = epoch;
+                wait->required[i] = info.last_offset + 1;
+            }
+        } else if (r == -EPERM) {
+            code = st_reply_error(req, ST_ERR_NOT_LEADER_OR_FOLLOWER, &msg,
+                                  "%s-%" PRId32 ": this broker is not the leader", topic, partition);
+        } else if (r == -ENOTCONN) {
+            size_t n_isr = ST_MAX_REPLICAS, n_rep = ST_MAX_REPLICAS;
+            int32_t isr[ST_MAX_REPLICAS], rep[ST_MAX_REPLICAS];
+            st_partition_leader(part, rep, &n_rep, isr, &n_isr);
+            code = st_reply_error(req, ST_ERR_NOT_ENOUGH_REPLICAS, &msg,
+                                  "The size of the current ISR (%zu) is insufficient to satisfy "
+                                  "the min.isr requirement of %" PRId32 " for partition %s-%" PRId32,
+                                  n_isr, st_partition_min_insync(part), topic, partition);
         } else if (r == -ENOENT) {
             code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, &msg,
                                   "%s-%" PRId32 " was deleted", topic, partition);
@@ -167,6 +208,84 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
     resp->error_code = code;
     resp->error_message = msg;
 }
+
+static void wait_set_watch(produce_wait_t *w, bool on)
+{
+    if (w->watching == on)
+        return;
+    int loop = st_conn_loop(w->req.conn)->index;
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->parts[i])
+            continue;
+        if (on)
+            st_partition_watch(w->parts[i], loop);
+        else
+            st_partition_unwatch(w->parts[i], loop);
+    }
+    w->watching = on;
+}
+
+static void wait_release(produce_wait_t *w)
+{
+    wait_set_watch(w, false);
+    for (size_t i = 0; i < w->n; i++) {
+        st_partition_unref(w->parts[i]);
+        w->parts[i] = NULL;
+    }
+}
+
+/* 1 when every partition is settled (then responds), 0 still waiting. */
+static int produce_check(produce_wait_t *w, bool final)
+{
+    bool pending = false;
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->parts[i])
+            continue;
+        int code = st_partition_acks_status(w->parts[i], w->epochs[i], w->required[i]);
+        if (code == -1 && !final) {
+            pending = true;
+            continue;
+        }
+        char *msg = NULL;
+        const char *topic = st_partition_topic(w->parts[i]);
+        int32_t id = st_partition_id(w->parts[i]);
+        if (code == -1)
+            code = st_reply_error(&w->req, ST_ERR_REQUEST_TIMED_OUT, &msg, "%s-%" PRId32 ": the "
+                                  "ISR did not reach offset %" PRId64 " in time", topic, id,
+                                  w->required[i]);
+        else if (code == ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+            code = st_reply_error(&w->req, code, &msg, "%s-%" PRId32 ": the ISR shrank below "
+                                  "min.insync.replicas (%" PRId32 ") after the append", topic, id,
+                                  st_partition_min_insync(w->parts[i]));
+        else if (code == ST_ERR_NOT_LEADER_OR_FOLLOWER)
+            code = st_reply_error(&w->req, code, &msg, "%s-%" PRId32 ": leadership moved while "
+                                  "waiting for the ISR", topic, id);
+        if (code != ST_ERR_NONE) {
+            w->prs[i]->error_code = code;
+            w->prs[i]->error_message = msg;
+        }
+        if (w->watching)
+            st_partition_unwatch(w->parts[i], st_conn_loop(w->req.conn)->index);
+        st_partition_unref(w->parts[i]);
+        w->parts[i] = NULL;
+    }
+    if (pending)
+        return 0;
+    w->watching = false;
+    int r = st_request_respond(&w->req, &w->resp.base, NULL, 0);
+    return r < 0 ? r : 1;
+}
+
+static int produce_try_complete(st_delayed_t *op) { return produce_check((produce_wait_t *)op, false); }
+static int produce_on_expire(st_delayed_t *op) { return produce_check((produce_wait_t *)op, true); }
+static void produce_abort(st_delayed_t *op) { wait_release((produce_wait_t *)op); }
+
+static const st_delayed_ops_t produce_ops = {
+    .name = "produce",
+    .try_complete = produce_try_complete,
+    .on_expire = produce_on_expire,
+    .abort = produce_abort,
+};
 
 int st_handle_produce(st_request_t *req)
 {
@@ -196,6 +315,18 @@ int st_handle_produce(st_request_t *req)
     if ((msg->n_topics && (!topics || !tptrs)) || (n_parts && (!parts || !pptrs)))
         return st_reply_fatal(req->conn, req, "out of memory");
 
+    produce_wait_t *wait = NULL;
+    if (msg->acks == -1 && n_parts) {
+        wait = st_arena_calloc(req->arena, 1, sizeof(*wait));
+        if (wait) {
+            wait->prs = st_arena_calloc(req->arena, n_parts, sizeof(*wait->prs));
+            wait->parts = st_arena_calloc(req->arena, n_parts, sizeof(*wait->parts));
+            wait->epochs = st_arena_calloc(req->arena, n_parts, sizeof(*wait->epochs));
+            wait->required = st_arena_calloc(req->arena, n_parts, sizeof(*wait->required));
+        }
+        if (!wait || !wait->prs || !wait->parts || !wait->epochs || !wait->required)
+            return st_reply_fatal(req->conn, req, "out of memory");
+    }
     size_t pos = 0, k = 0;
     int32_t first_error = ST_ERR_NONE;
     const char *first_error_msg = NULL;
@@ -219,7 +350,8 @@ int st_handle_produce(st_request_t *req)
                                                 "acks=%" PRId32 " (accepted: 0, 1, -1)", msg->acks);
                 pr->error_message = emsg;
             } else {
-                produce_partition(req, td->name, pd->partition, req->tail + pos, pd->records_size, pr);
+                produce_partition(req, td->name, pd->partition, req->tail + pos, pd->records_size,
+                                  msg->acks, pr, wait);
             }
             pos += pd->records_size;
             if (pr->error_code != ST_ERR_NONE && first_error == ST_ERR_NONE) {
@@ -241,5 +373,19 @@ int st_handle_produce(st_request_t *req)
     }
     resp.n_responses = msg->n_topics;
     resp.responses = tptrs;
-    return st_request_respond(req, &resp.base, NULL, 0);
+    if (!wait || wait->n == 0)
+        return st_request_respond(req, &resp.base, NULL, 0);
+    /* acks=all: watch first, then check, then park (an HW move in between wakes us). */
+    wait->op.ops = &produce_ops;
+    wait->req = *req;
+    wait->req.body = NULL;
+    wait->req.tail = NULL;
+    wait->resp = resp;
+    wait_set_watch(wait, true);
+    int r = produce_check(wait, false);
+    if (r != 0)
+        return r < 0 ? r : 0;
+    int32_t timeout = msg->timeout_ms > 0 ? msg->timeout_ms : 30000;
+    st_conn_park(req->conn, &wait->op, timeout);
+    return 0;
 }

@@ -23,6 +23,7 @@
 #include "metadata_cache.h"
 #include "net.h"
 #include "partition.h"
+#include "replica_manager.h"
 #include "request.h"
 #include "st_logger.h"
 #include "st_version.h"
@@ -104,9 +105,10 @@ static void log_startup(const st_broker_config_t *cfg)
     ST_INFO("Log dirs: %s", line);
     st_broker_config_describe_non_default(cfg, line, sizeof(line));
     ST_INFO("Non-default configuration: %s", line[0] ? line : "(none)");
-    if (cfg->zookeeper_connect)
-        ST_INFO("zookeeper.connect=%s is accepted but not used yet: this version runs a single "
-                "broker", cfg->zookeeper_connect);
+    if (st_broker_config_cluster_mode(cfg))
+        ST_INFO("Cluster mode (zookeeper.connect=%s): partitions are hosted as the controller's "
+                "LeaderAndIsr requests say; inter-broker listener %s", cfg->zookeeper_connect,
+                cfg->listener_list[cfg->inter_broker_listener].name);
     for (size_t i = 0; i < cfg->n_listeners; i++)
         if (cfg->listener_list[i].protocol == ST_PROTO_SSL)
             ST_INFO("ssl.* keys apply to the SSL listener");
@@ -179,7 +181,10 @@ static int register_self(st_broker_t *b)
     if (st_broker_cluster_mode(b))
         return 0;
     int r = st_metadata_cache_set_brokers(b->meta, &self, 1);
-    st_metadata_cache_set_controller(b->meta, b->cfg.broker_id);
+    /* Single-broker mode: this broker is the controller. Cluster mode: unknown until the
+     * controller's UpdateMetadata says (-1 until then; AlterIsr waits for it). */
+    st_metadata_cache_set_controller(b->meta, st_broker_config_cluster_mode(&b->cfg)
+                                                  ? -1 : b->cfg.broker_id);
     return r;
 }
 
@@ -287,6 +292,11 @@ int main(int argc, char **argv)
         goto out;
     }
     st_registry_set_wake(b->reg, st_net_wake_loop, b->net);
+    r = st_replica_manager_start(b, &b->rm);
+    if (r < 0) {
+        ST_ERROR("Cannot start the replica manager: %s", strerror(-r));
+        goto out;
+    }
 
     sigset_t all, old;
     sigfillset(&all);
@@ -306,6 +316,13 @@ int main(int argc, char **argv)
     }
     if (st_net_start(b->net) < 0)
         goto out;
+    if (st_broker_config_cluster_mode(&b->cfg)) {
+        /* CLUSTER HOOK: broker registration goes here (controller/st_controller.h): open the
+         * ZooKeeper session, register /brokers/ids/<id>, then
+         *     st_replica_manager_set_broker_epoch(b->rm, <czxid of the broker znode>);
+         * and start the controller election. Until then the broker waits for the controller's
+         * LeaderAndIsr / UpdateMetadata with broker epoch -1. */
+    }
     ST_INFO("Broker %" PRId32 " started (cluster id %s, %d network threads)", b->cfg.broker_id,
             st_registry_cluster_id(b->reg), b->cfg.num_network_threads);
 
@@ -318,6 +335,8 @@ out:
         st_net_shutdown(b->net, SHUTDOWN_GRACE_MS);
     }
     st_maintenance_stop(maint);
+    st_replica_manager_stop(b->rm);   /* fetchers, threads, HW checkpoint */
+    b->rm = NULL;
     if (exit_code == 0)
         st_error_counts_log();
     st_registry_close(b->reg);

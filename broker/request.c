@@ -21,6 +21,10 @@ static const st_api_def_t api_table[] = {
     { STRAND__API_KEY__CREATE_TOPICS, 0, 0, "CreateTopics", st_handle_create_topics },
     { STRAND__API_KEY__DELETE_TOPICS, 0, 0, "DeleteTopics", st_handle_delete_topics },
     { STRAND__API_KEY__UPDATE_METADATA, 0, 0, "UpdateMetadata", st_handle_update_metadata },
+    { STRAND__API_KEY__LEADER_AND_ISR, 0, 0, "LeaderAndIsr", st_handle_leader_and_isr },
+    { STRAND__API_KEY__STOP_REPLICA,  0, 0, "StopReplica",  st_handle_stop_replica },
+    { STRAND__API_KEY__OFFSET_FOR_LEADER_EPOCH, 0, 0, "OffsetForLeaderEpoch",
+      st_handle_offset_for_leader_epoch },
 };
 
 #define N_APIS (sizeof(api_table) / sizeof(api_table[0]))
@@ -161,6 +165,9 @@ void st_error_counts_log(void)
     }
     ST_INFO("Errors sent to clients since start-up: %s", used ? line : "none");
 }
+
+/* ---- cluster API authorization ------------------------------------------------------------ */
+
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 

@@ -74,7 +74,11 @@ uint64_t st_error_count(int code);
 int st_request_respond(st_request_t *req, const ProtobufCMessage *body, st_log_slice_t *slices,
                        size_t n_slices);
 
+
 /* Handlers (handle_*.c). */
+int st_handle_leader_and_isr(st_request_t *req);
+int st_handle_stop_replica(st_request_t *req);
+int st_handle_offset_for_leader_epoch(st_request_t *req);
 int st_handle_api_versions(st_request_t *req);
 int st_handle_metadata(st_request_t *req);
 int st_handle_produce(st_request_t *req);
@@ -87,12 +91,5 @@ int st_handle_update_metadata(st_request_t *req);
 int st_api_versions_respond(st_request_t *req, int32_t error_code);
 /* Metadata's auto-creation; returns an st_error_t code, message in the arena. */
 int st_admin_auto_create(st_request_t *req, const char *topic, char **ret_msg);
-
-/* Parked fetches (handle_fetch.c), driven by conn.c on the loop thread:
- * recheck: 1 = answered (the wait is finished), 0 = still waiting, <0 = close the connection.
- * final: answer with whatever is there (timer expired or shutting down).
- * abort: the connection is closing; release everything without answering. */
-int st_fetch_recheck(st_fetch_wait_t *wait, bool final);
-void st_fetch_abort(st_fetch_wait_t *wait);
 
 #endif

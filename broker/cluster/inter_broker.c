@@ -12,23 +12,11 @@
 
 const st_listener_cfg_t *st_inter_broker_listener(const st_broker_config_t *cfg)
 {
-    const char *name = cfg->inter_broker_listener_name;
-    if (name && *name) {
-        for (size_t i = 0; i < cfg->n_listeners; i++)
-            if (strcasecmp(cfg->listener_list[i].name, name) == 0)
-                return &cfg->listener_list[i];
+    /* Resolved once by st_broker_config_finish (which refuses an unknown listener name). */
+    if (cfg->n_listeners == 0 || cfg->inter_broker_listener < 0 ||
+        (size_t)cfg->inter_broker_listener >= cfg->n_listeners)
         return NULL;
-    }
-    const char *proto = cfg->security_inter_broker_protocol ? cfg->security_inter_broker_protocol
-                                                            : "PLAINTEXT";
-    for (size_t i = 0; i < cfg->n_listeners; i++)
-        if (strcasecmp(cfg->listener_list[i].name, proto) == 0)
-            return &cfg->listener_list[i];
-    st_security_protocol_t want = strcasecmp(proto, "SSL") == 0 ? ST_PROTO_SSL : ST_PROTO_PLAINTEXT;
-    for (size_t i = 0; i < cfg->n_listeners; i++)
-        if (cfg->listener_list[i].protocol == want)
-            return &cfg->listener_list[i];
-    return NULL;
+    return &cfg->listener_list[cfg->inter_broker_listener];
 }
 
 bool st_super_user(const st_broker_config_t *cfg, const char *principal)

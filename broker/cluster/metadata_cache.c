@@ -586,3 +586,18 @@ size_t st_metadata_cache_broker_count(st_metadata_cache_t *cache)
     st_md_snapshot_release(snap);
     return n;
 }
+
+int st_metadata_cache_broker_endpoint(st_metadata_cache_t *cache, int32_t id,
+                                      const char *listener_name, char *host, size_t host_len,
+                                      int *ret_port)
+{
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(cache);
+    const st_broker_endpoint_t *b = st_md_snapshot_broker(snap, id);
+    const st_listener_cfg_t *l = b ? st_md_broker_endpoint(b, listener_name) : NULL;
+    if (l) {
+        snprintf(host, host_len, "%s", l->host);
+        *ret_port = l->port;
+    }
+    st_md_snapshot_release(snap);
+    return l ? 0 : -ENOENT;
+}

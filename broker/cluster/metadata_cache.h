@@ -154,4 +154,10 @@ void st_metadata_cache_visit_brokers(st_metadata_cache_t *cache, const char *lis
                                      void *arg);
 size_t st_metadata_cache_broker_count(st_metadata_cache_t *cache);
 
+/* Broker id's endpoint for listener `listener_name` (the replica manager: the controller's
+ * inter-broker endpoint for AlterIsr). 0, or -ENOENT if the broker or listener is unknown. */
+int st_metadata_cache_broker_endpoint(st_metadata_cache_t *cache, int32_t id,
+                                      const char *listener_name, char *host, size_t host_len,
+                                      int *ret_port);
+
 #endif

@@ -383,6 +383,15 @@ size_t st_log_size_bytes(st_log_t *log) { LOCKED_GET(size_t, log->size_bytes); }
 size_t st_log_segment_count(st_log_t *log) { LOCKED_GET(size_t, log->nsegs); }
 int32_t st_log_latest_epoch(st_log_t *log) { LOCKED_GET(int32_t, st_epoch_cache_latest(&log->epochs)); }
 
+int st_log_assign_epoch(st_log_t *log, int32_t epoch, int64_t start_offset)
+{
+    pthread_mutex_lock(&log->lock);
+    int r = start_offset > log->log_end ? -EINVAL
+                                        : st_epoch_cache_assign(&log->epochs, epoch, start_offset);
+    pthread_mutex_unlock(&log->lock);
+    return r;
+}
+
 int64_t st_log_end_offset_for_epoch(st_log_t *log, int32_t epoch, int32_t *ret_epoch)
 {
     pthread_mutex_lock(&log->lock);

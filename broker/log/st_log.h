@@ -128,6 +128,9 @@ int st_log_flush(st_log_t *log);
 
 /* Leader-epoch cache (leader-epoch-checkpoint). */
 int32_t st_log_latest_epoch(st_log_t *log);                       /* -1 if none */
+/* Records that `epoch` starts at start_offset (a new leader at its LEO; Kafka's assign: later
+ * entries with a higher-or-equal epoch or start are dropped). Written to the checkpoint. */
+int st_log_assign_epoch(st_log_t *log, int32_t epoch, int64_t start_offset);
 /* Kafka's OffsetsForLeaderEpoch: end offset of `epoch` (start offset of the next higher epoch,
  * or the log end for the latest); -1 if epoch is below the earliest known. */
 int64_t st_log_end_offset_for_epoch(st_log_t *log, int32_t epoch, int32_t *ret_epoch);

@@ -103,8 +103,14 @@ static int write_config(const st_test_broker_t *b)
     fprintf(f, "listeners=PLAINTEXT://127.0.0.1:%d\n", b->port);
     fprintf(f, "log.dirs=%s/logs\n", b->dir);
     fprintf(f, "num.network.threads=2\n");
-    for (int i = 0; i < b->n_overrides; i++)
-        fprintf(f, "%s\n", b->overrides[i]);
+    for (int i = 0; i < b->n_overrides; i++) {
+        /* "{port}" in an override stands for the picked PLAINTEXT port (extra listeners). */
+        const char *o = b->overrides[i], *at = strstr(o, "{port}");
+        if (at)
+            fprintf(f, "%.*s%d%s\n", (int)(at - o), o, b->port, at + 6);
+        else
+            fprintf(f, "%s\n", o);
+    }
     if (fclose(f) != 0)
         return -errno;
     return 0;

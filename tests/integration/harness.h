@@ -21,7 +21,7 @@ typedef struct st_test_broker {
 } st_test_broker_t;
 
 /* Picks a free port, makes a temp dir, writes server.properties (plus the NULL-terminated
- * key=value overrides, may be NULL), starts the broker and waits (up to 10 s) until it accepts
+ * key=value overrides, may be NULL; "{port}" in one is replaced by the picked port), starts the broker and waits (up to 10 s) until it accepts
  * connections. 0 or -errno; on failure the broker log is printed to stderr. */
 int st_test_broker_start(st_test_broker_t *b, const char *const *overrides);
 /* Sends sig (SIGTERM or SIGKILL) and waits for exit; returns the exit status as waitpid gives it. */

@@ -39,7 +39,7 @@
 #define ROUND_MS        6000          /* ...and at most this long per round (loaded machines) */
 #define MIN_PER_API     1000          /* fewer than this per API over the run fails the test */
 #define SENTINEL_CORR   0x5e000000
-#define N_APIS          7
+#define N_APIS          7             /* the APIs fuzzed here; the broker may advertise more */
 
 static st_test_broker_t broker;
 static uint8_t *ref_tail;             /* the acknowledged records as fetched at the start */

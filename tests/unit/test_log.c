@@ -319,6 +319,32 @@ Test(log, follower_append)
     free(b);
 }
 
+/* Replication's use of the engine: a new leader records its epoch at the LEO with no batch yet,
+ * a follower's bytes keep the leader's stamps (not re-stamped), truncation trims the epochs. */
+Test(log, follower_bytes_unchanged_and_assigned_epochs)
+{
+    open_log(1 << 20);
+    size_t len;
+    uint8_t *b = tu_batch(3, 1, false, 10, &len);
+    st_batch_stamp(b, 0, 1);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, b, len);
+    cr_assert_eq(st_log_append_follower(log_, b, len, NULL), 0);
+    cr_assert_eq(memcmp(b, copy, len), 0, "the follower path does not re-stamp");
+    cr_assert_eq(st_log_assign_epoch(log_, 3, 3), 0, "new leader at epoch 3, LEO 3");
+    cr_assert_eq(st_log_latest_epoch(log_), 3);
+    int32_t epoch;
+    cr_assert_eq(st_log_end_offset_for_epoch(log_, 1, &epoch), 3);
+    cr_assert_eq(epoch, 1);
+    cr_assert_eq(st_log_end_offset_for_epoch(log_, 2, &epoch), 3, "epoch 2 never led: floor 1");
+    cr_assert_eq(epoch, 1);
+    cr_assert_eq(st_log_assign_epoch(log_, 4, 99), -EINVAL, "beyond the log end");
+    cr_assert_eq(st_log_truncate_to(log_, 1), 0);
+    cr_assert_eq(st_log_latest_epoch(log_), 1, "epoch 3 started after the new end");
+    free(copy);
+    free(b);
+}
+
 Test(log, flush_moves_the_recovery_point)
 {
     st_log_config_t cfg = tu_config(4096);

@@ -11,7 +11,7 @@
  *   R1. every topic in the map has n_partitions >= 1 partitions, parts[i]->id == i, and the
  *       map holds one reference on each.
  *   R2. the topic store file lists exactly the topics in the map (plus topics being deleted). */
-#include "partition.h"
+#include "partition_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -26,27 +26,6 @@
 #include "st_logger.h"
 #include "topic_config.h"
 #include "topic_store.h"
-
-struct st_partition {
-    char *topic;
-    int32_t id;
-    pthread_rwlock_t lock;
-    st_log_t *log;                    /* NULL once deleted */
-    int32_t leader;
-    int32_t leader_epoch;
-    int32_t replicas[1];
-    size_t n_replicas;
-    int32_t isr[1];
-    size_t n_isr;
-    _Atomic int64_t high_watermark;
-    _Atomic int32_t max_message_bytes;
-    atomic_bool deleted;
-    atomic_int refs;
-    atomic_int total_waiters;
-    st_registry_t *reg;
-    int n_loops;
-    atomic_int waiters[];             /* per network loop */
-};
 
 typedef struct st_topic {
     char *name;
@@ -72,36 +51,19 @@ struct st_registry {
     int n_loops;
     void (*wake)(void *arg, int loop);
     void *wake_arg;
+    bool cluster;                     /* zookeeper.connect set: no topic store, hosted partitions */
+    void (*isr_notify)(void *arg, st_partition_t *part);
+    void *isr_notify_arg;
 };
 
 /* ---- partitions ------------------------------------------------------------------------ */
 
-static void check_partition(st_partition_t *part)
-{
-    bool deleted = atomic_load(&part->deleted);
-    assert(deleted == (part->log == NULL));                                       /* P1 */
-    if (!deleted) {
-        int64_t start = st_log_start_offset(part->log);
-        int64_t end = st_log_end_offset(part->log);
-        int64_t hw = atomic_load(&part->high_watermark);
-        assert(start <= hw && hw <= end);                                          /* P2 */
-        (void)start; (void)end; (void)hw;
-    }
-    if (part->leader == st_registry_broker_id(part->reg)) {
-        assert(part->leader_epoch >= 0);                                           /* P3 */
-        assert(part->n_replicas >= 1 && part->n_isr >= 1);
-    }
-    assert(atomic_load(&part->refs) >= 1);                                         /* P4 */
-    int sum = 0;
-    for (int i = 0; i < part->n_loops; i++) {
-        assert(atomic_load(&part->waiters[i]) >= 0);
-        sum += atomic_load(&part->waiters[i]);
-    }
-    (void)sum;
-}
-
+/* Single-broker mode: the partition starts as leader (replicas = ISR = [self]) at the latest
+ * epoch of its log, HW = log end. Cluster mode: it starts without a role (ST_ROLE_NONE) and HW
+ * = initial_hw clamped into [log start, log end]; a LeaderAndIsr gives it one. */
 static st_partition_t *partition_new(st_registry_t *reg, const char *topic, int32_t id,
-                                     st_log_t *log, int32_t max_message_bytes)
+                                     st_log_t *log, const st_topic_config_t *tcfg,
+                                     int64_t initial_hw)
 {
     st_partition_t *part = calloc(1, sizeof(*part) + (size_t)reg->n_loops * sizeof(atomic_int));
     if (!part)
@@ -117,18 +79,34 @@ static st_partition_t *partition_new(st_registry_t *reg, const char *topic, int3
     part->reg = reg;
     part->n_loops = reg->n_loops;
     int32_t self = reg->cfg->broker_id;
-    part->leader = self;
-    int32_t epoch = st_log_latest_epoch(log);
-    part->leader_epoch = epoch > 0 ? epoch : 0;
-    part->replicas[0] = self;
-    part->n_replicas = 1;
-    part->isr[0] = self;
-    part->n_isr = 1;
-    atomic_init(&part->high_watermark, st_log_end_offset(log));
-    atomic_init(&part->max_message_bytes, max_message_bytes);
+    part->self = self;
+    part->lag_ms = reg->cfg->replica_lag_time_max_ms;
+    part->controller_epoch = -1;
+    part->zk_version = -1;
+    int64_t start = st_log_start_offset(log), end = st_log_end_offset(log);
+    if (reg->cluster) {
+        part->role = ST_ROLE_NONE;
+        part->leader = -1;
+        part->leader_epoch = -1;
+        int64_t hw = initial_hw < start ? start : initial_hw > end ? end : initial_hw;
+        atomic_init(&part->high_watermark, hw);
+    } else {
+        part->role = ST_ROLE_LEADER;
+        part->leader = self;
+        int32_t epoch = st_log_latest_epoch(log);
+        part->leader_epoch = epoch > 0 ? epoch : 0;
+        part->replicas[0] = self;
+        part->n_replicas = 1;
+        part->isr[0] = self;
+        part->n_isr = 1;
+        part->leader_epoch_start = end;
+        atomic_init(&part->high_watermark, end);
+    }
+    atomic_init(&part->max_message_bytes, tcfg->max_message_bytes);
+    atomic_init(&part->min_insync, tcfg->min_insync_replicas);
     atomic_init(&part->refs, 1);
     pthread_rwlock_wrlock(&part->lock);
-    check_partition(part);
+    st_partition_check(part);
     pthread_rwlock_unlock(&part->lock);
     return part;
 }
@@ -157,6 +135,10 @@ int32_t st_partition_max_message_bytes(const st_partition_t *part)
 {
     return atomic_load_explicit(&part->max_message_bytes, memory_order_relaxed);
 }
+int32_t st_partition_min_insync(const st_partition_t *part)
+{
+    return atomic_load_explicit(&part->min_insync, memory_order_relaxed);
+}
 int64_t st_partition_high_watermark(const st_partition_t *part)
 {
     return atomic_load(&part->high_watermark);
@@ -164,6 +146,10 @@ int64_t st_partition_high_watermark(const st_partition_t *part)
 int32_t st_partition_leader_epoch(const st_partition_t *part)
 {
     return __atomic_load_n(&part->leader_epoch, __ATOMIC_RELAXED);
+}
+st_replica_role_t st_partition_role(const st_partition_t *part)
+{
+    return __atomic_load_n(&part->role, __ATOMIC_RELAXED);
 }
 
 int32_t st_partition_leader(st_partition_t *part, int32_t *ret_replicas, size_t *inout_n_replicas,
@@ -181,7 +167,7 @@ int32_t st_partition_leader(st_partition_t *part, int32_t *ret_replicas, size_t 
     return leader;
 }
 
-static void wake_watchers(st_partition_t *part)
+void st_partition_wake(st_partition_t *part)
 {
     if (atomic_load(&part->total_waiters) == 0)
         return;
@@ -189,6 +175,13 @@ static void wake_watchers(st_partition_t *part)
     for (int i = 0; i < part->n_loops; i++)
         if (atomic_load(&part->waiters[i]) > 0 && reg->wake)
             reg->wake(reg->wake_arg, i);
+}
+
+void st_partition_notify_isr(st_partition_t *part)
+{
+    st_registry_t *reg = part->reg;
+    if (reg->isr_notify)
+        reg->isr_notify(reg->isr_notify_arg, part);
 }
 
 void st_partition_watch(st_partition_t *part, int loop)
@@ -207,35 +200,11 @@ void st_partition_unwatch(st_partition_t *part, int loop)
     atomic_fetch_sub(&part->total_waiters, 1);
 }
 
-/* Raises the high watermark to at least hw (concurrent appenders may finish out of order). */
-static void advance_high_watermark(st_partition_t *part, int64_t hw)
+void st_partition_advance_hw(st_partition_t *part, int64_t hw)
 {
     int64_t cur = atomic_load(&part->high_watermark);
     while (cur < hw && !atomic_compare_exchange_weak(&part->high_watermark, &cur, hw))
         ;
-}
-
-int st_partition_append(st_partition_t *part, void *batches, size_t len,
-                        st_log_append_info_t *ret_info, int64_t *ret_log_start)
-{
-    pthread_rwlock_rdlock(&part->lock);
-    if (!part->log) {
-        pthread_rwlock_unlock(&part->lock);
-        return -ENOENT;
-    }
-    st_log_append_info_t info;
-    int r = st_log_append(part->log, batches, len, part->leader_epoch, &info);
-    if (r == 0) {
-        /* Single broker: everything appended is committed (replicas = ISR = [self]). */
-        advance_high_watermark(part, info.last_offset + 1);
-        if (ret_log_start)
-            *ret_log_start = st_log_start_offset(part->log);
-        *ret_info = info;
-    }
-    pthread_rwlock_unlock(&part->lock);
-    if (r == 0)
-        wake_watchers(part);
-    return r;
 }
 
 static void fill_offsets(st_partition_t *part, st_partition_offsets_t *ret)
@@ -253,6 +222,11 @@ int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bo
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
+    }
+    if (part->role != ST_ROLE_LEADER) {
+        fill_offsets(part, ret_offsets);
+        pthread_rwlock_unlock(&part->lock);
+        return -EPERM;
     }
     int64_t hw = atomic_load(&part->high_watermark);
     int r;
@@ -279,8 +253,9 @@ int st_partition_offsets(st_partition_t *part, st_partition_offsets_t *ret_offse
         return -ENOENT;
     }
     fill_offsets(part, ret_offsets);
+    int r = part->role == ST_ROLE_LEADER ? 0 : -EPERM;
     pthread_rwlock_unlock(&part->lock);
-    return 0;
+    return r;
 }
 
 int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, int64_t *ret_offset,
@@ -291,7 +266,9 @@ int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, i
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
     }
-    int r = st_log_offset_for_timestamp(part->log, timestamp, ret_offset, ret_timestamp);
+    int r = part->role == ST_ROLE_LEADER
+                ? st_log_offset_for_timestamp(part->log, timestamp, ret_offset, ret_timestamp)
+                : -EPERM;
     pthread_rwlock_unlock(&part->lock);
     return r;
 }
@@ -307,9 +284,9 @@ static void partition_delete(st_registry_t *reg, st_partition_t *part)
         part->log = NULL;
         atomic_store(&part->deleted, true);
     }
-    check_partition(part);
+    st_partition_check(part);
     pthread_rwlock_unlock(&part->lock);
-    wake_watchers(part);
+    st_partition_wake(part);
 }
 
 /* ---- topics ----------------------------------------------------------------------------- */
@@ -331,21 +308,24 @@ static st_topic_t *find_topic(st_registry_t *reg, const char *name)
 }
 
 /* R1 for one topic. */
-static void check_topic(const st_topic_t *topic)
+static void check_topic(const st_registry_t *reg, const st_topic_t *topic)
 {
     assert(topic->n_partitions >= 1);
     for (int32_t i = 0; i < topic->n_partitions; i++) {
+        if (reg->cluster && !topic->parts[i])
+            continue;                 /* R1': not hosted here */
         assert(topic->parts[i] != NULL);
         assert(topic->parts[i]->id == i);
         assert(strcmp(topic->parts[i]->topic, topic->name) == 0);
     }
     (void)topic;
+    (void)reg;
 }
 
 /* Under the exclusive lock. */
 static int insert_topic(st_registry_t *reg, st_topic_t *topic)
 {
-    check_topic(topic);
+    check_topic(reg, topic);
     if (reg->n_topics + 1 > reg->n_buckets) {
         size_t nb = reg->n_buckets * 2;
         st_topic_t **nbk = calloc(nb, sizeof(*nbk));
@@ -388,7 +368,8 @@ static void topic_free(st_topic_t *topic)
     if (!topic)
         return;
     for (int32_t i = 0; topic->parts && i < topic->n_partitions; i++)
-        st_partition_unref(topic->parts[i]);
+        if (topic->parts[i])
+            st_partition_unref(topic->parts[i]);
     free(topic->parts);
     for (size_t i = 0; i < topic->n_configs; i++) {
         free(topic->config_names[i]);
@@ -466,7 +447,7 @@ static int topic_open_logs(st_registry_t *reg, st_topic_t *t, bool must_create)
                 return r;
             }
         }
-        t->parts[i] = partition_new(reg, t->name, i, log, t->cfg.max_message_bytes);
+        t->parts[i] = partition_new(reg, t->name, i, log, &t->cfg, -1);
         if (!t->parts[i])
             return -ENOMEM;
     }
@@ -476,6 +457,8 @@ static int topic_open_logs(st_registry_t *reg, st_topic_t *t, bool must_create)
 /* Writes the store from the map (+ optionally one topic marked as being deleted). Under admin. */
 static int save_store(st_registry_t *reg, const st_topic_t *extra, bool extra_deleting)
 {
+    if (reg->cluster)
+        return 0;                     /* the topics live in ZooKeeper */
     size_t n = reg->n_topics + (extra ? 1 : 0);
     st_stored_topic_t *st = calloc(n ? n : 1, sizeof(*st));
     if (!st)
@@ -577,7 +560,8 @@ int st_registry_delete_topic(st_registry_t *reg, const char *name, char *msg, si
     /* Record the deletion first so a crash in the middle finishes it at the next start. */
     save_store(reg, t, true);
     for (int32_t i = 0; i < t->n_partitions; i++)
-        partition_delete(reg, t->parts[i]);
+        if (t->parts[i])
+            partition_delete(reg, t->parts[i]);
     save_store(reg, NULL, false);
     pthread_mutex_unlock(&reg->admin);
     ST_INFO("Deleted topic %s (%" PRId32 " partition(s))", name, t->n_partitions);
@@ -590,7 +574,7 @@ st_partition_t *st_registry_get(st_registry_t *reg, const char *topic, int32_t p
     st_partition_t *part = NULL;
     pthread_rwlock_rdlock(&reg->lock);
     st_topic_t *t = find_topic(reg, topic);
-    if (t && partition >= 0 && partition < t->n_partitions) {
+    if (t && partition >= 0 && partition < t->n_partitions && t->parts[partition]) {
         part = t->parts[partition];
         st_partition_ref(part);
     }
@@ -615,20 +599,32 @@ int32_t st_registry_topic_min_insync_replicas(st_registry_t *reg, const char *to
     return v;
 }
 
+/* In cluster mode a topic may have partitions this broker does not host (NULL slots): the
+ * visitors (Metadata in single-broker mode) see only topics whose every partition is here;
+ * cluster-mode Metadata answers from the metadata cache instead. */
+static bool topic_complete(const st_topic_t *t)
+{
+    for (int32_t i = 0; i < t->n_partitions; i++)
+        if (!t->parts[i])
+            return false;
+    return true;
+}
+
 int st_registry_visit(st_registry_t *reg, const char *name, st_topic_visit_fn fn, void *arg)
 {
     int r = 0;
     pthread_rwlock_rdlock(&reg->lock);
     if (name) {
         st_topic_t *t = find_topic(reg, name);
-        if (t)
+        if (t && topic_complete(t))
             fn(arg, t->name, t->n_partitions, t->parts);
         else
             r = -ENOENT;
     } else {
         for (size_t b = 0; b < reg->n_buckets; b++)
             for (st_topic_t *t = reg->buckets[b]; t; t = t->next)
-                fn(arg, t->name, t->n_partitions, t->parts);
+                if (topic_complete(t))
+                    fn(arg, t->name, t->n_partitions, t->parts);
     }
     pthread_rwlock_unlock(&reg->lock);
     return r;
@@ -778,6 +774,13 @@ int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n
     reg->defaults.max_message_bytes = cfg->message_max_bytes;
     reg->defaults.min_insync_replicas = cfg->min_insync_replicas;
 
+    reg->cluster = st_broker_config_cluster_mode(cfg);
+    if (reg->cluster) {
+        /* Cluster mode: no topic store; the registry starts empty and a partition is hosted
+         * here only once a LeaderAndIsr names it. The cluster id comes from ZooKeeper. */
+        *ret_reg = reg;
+        return 0;
+    }
     char *cluster_id = NULL;
     st_stored_topic_t *stored = NULL;
     size_t n_stored = 0;
@@ -808,6 +811,170 @@ int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n
     *ret_reg = reg;
     return 0;
 }
+
+/* ---- hosted partitions (cluster mode) ------------------------------------------------------- */
+
+int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
+                               const char *const *config_names, const char *const *config_values,
+                               size_t n_configs, int64_t initial_hw, st_partition_t **ret_part)
+{
+    char msg[256];
+    if (partition < 0 || partition >= 1 << 20)
+        return -EINVAL;
+    if (!st_topic_name_valid(topic, msg, sizeof(msg)))
+        return -EINVAL;
+    pthread_mutex_lock(&reg->admin);
+    st_topic_t *t = find_topic(reg, topic);
+    int r = 0;
+    if (!t) {
+        int code = topic_build(reg, topic, partition + 1, config_names, config_values, n_configs,
+                               &t, msg, sizeof(msg));
+        if (code != ST_ERR_NONE) {
+            ST_WARN("Topic %s: config from the controller ignored: %s", topic, msg);
+            code = topic_build(reg, topic, partition + 1, NULL, NULL, 0, &t, msg, sizeof(msg));
+        }
+        if (code != ST_ERR_NONE) {
+            pthread_mutex_unlock(&reg->admin);
+            return -ENOMEM;
+        }
+        pthread_rwlock_wrlock(&reg->lock);
+        r = insert_topic(reg, t);
+        pthread_rwlock_unlock(&reg->lock);
+        if (r < 0) {
+            topic_free(t);
+            pthread_mutex_unlock(&reg->admin);
+            return r;
+        }
+    } else if (n_configs) {
+        /* Apply changed overrides to the topic (and its open logs). */
+        st_topic_config_t cfg = reg->defaults;
+        bool ok = true;
+        for (size_t i = 0; i < n_configs && ok; i++)
+            ok = st_topic_config_set(&cfg, config_names[i], config_values[i], msg,
+                                     sizeof(msg)) == 0;
+        if (ok) {
+            t->cfg = cfg;
+            for (int32_t i = 0; i < t->n_partitions; i++) {
+                if (!t->parts[i])
+                    continue;
+                pthread_rwlock_rdlock(&t->parts[i]->lock);
+                if (t->parts[i]->log)
+                    st_log_set_config(t->parts[i]->log, &cfg.log);
+                pthread_rwlock_unlock(&t->parts[i]->lock);
+                atomic_store(&t->parts[i]->max_message_bytes, cfg.max_message_bytes);
+                atomic_store(&t->parts[i]->min_insync, cfg.min_insync_replicas);
+            }
+        } else {
+            ST_WARN("Topic %s: config from the controller ignored: %s", topic, msg);
+        }
+    }
+    if (partition >= t->n_partitions) {
+        st_partition_t **np = calloc((size_t)partition + 1, sizeof(*np));
+        if (!np) {
+            pthread_mutex_unlock(&reg->admin);
+            return -ENOMEM;
+        }
+        pthread_rwlock_wrlock(&reg->lock);
+        memcpy(np, t->parts, (size_t)t->n_partitions * sizeof(*np));
+        free(t->parts);
+        t->parts = np;
+        t->n_partitions = partition + 1;
+        pthread_rwlock_unlock(&reg->lock);
+    }
+    st_partition_t *part = t->parts[partition];
+    if (!part) {
+        st_log_t *log = st_log_manager_get(reg->mgr, topic, partition);
+        if (log) {
+            st_log_set_config(log, &t->cfg.log);
+        } else {
+            r = st_log_manager_create(reg->mgr, topic, partition, &t->cfg.log, &log);
+            if (r < 0) {
+                ST_ERROR("Creating the log of %s-%" PRId32 ": %s", topic, partition, strerror(-r));
+                pthread_mutex_unlock(&reg->admin);
+                return r;
+            }
+        }
+        part = partition_new(reg, topic, partition, log, &t->cfg, initial_hw);
+        if (!part) {
+            pthread_mutex_unlock(&reg->admin);
+            return -ENOMEM;
+        }
+        pthread_rwlock_wrlock(&reg->lock);
+        t->parts[partition] = part;
+        check_topic(reg, t);
+        pthread_rwlock_unlock(&reg->lock);
+    }
+    st_partition_ref(part);
+    pthread_mutex_unlock(&reg->admin);
+    *ret_part = part;
+    return 0;
+}
+
+int st_registry_drop_partition(st_registry_t *reg, const char *topic, int32_t partition,
+                               bool delete_log)
+{
+    pthread_mutex_lock(&reg->admin);
+    st_topic_t *t = find_topic(reg, topic);
+    if (!t || partition < 0 || partition >= t->n_partitions || !t->parts[partition]) {
+        pthread_mutex_unlock(&reg->admin);
+        return -ENOENT;
+    }
+    pthread_rwlock_wrlock(&reg->lock);
+    st_partition_t *part = t->parts[partition];
+    t->parts[partition] = NULL;
+    bool empty = true;
+    for (int32_t i = 0; i < t->n_partitions; i++)
+        if (t->parts[i])
+            empty = false;
+    if (empty)
+        remove_topic(reg, t);
+    pthread_rwlock_unlock(&reg->lock);
+    if (delete_log) {
+        partition_delete(reg, part);
+    } else {
+        pthread_rwlock_wrlock(&part->lock);
+        part->role = ST_ROLE_NONE;
+        part->isr_pending = false;
+        st_partition_check(part);
+        pthread_rwlock_unlock(&part->lock);
+        st_partition_wake(part);
+    }
+    st_partition_unref(part);
+    if (empty)
+        topic_free(t);
+    pthread_mutex_unlock(&reg->admin);
+    return 0;
+}
+
+size_t st_registry_snapshot(st_registry_t *reg, st_partition_t ***ret_parts)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    size_t n = 0, k = 0;
+    for (size_t b = 0; b < reg->n_buckets; b++)
+        for (st_topic_t *t = reg->buckets[b]; t; t = t->next)
+            for (int32_t i = 0; i < t->n_partitions; i++)
+                n += t->parts[i] != NULL;
+    st_partition_t **parts = calloc(n ? n : 1, sizeof(*parts));
+    for (size_t b = 0; parts && b < reg->n_buckets; b++)
+        for (st_topic_t *t = reg->buckets[b]; t; t = t->next)
+            for (int32_t i = 0; i < t->n_partitions; i++)
+                if (t->parts[i]) {
+                    st_partition_ref(t->parts[i]);
+                    parts[k++] = t->parts[i];
+                }
+    pthread_rwlock_unlock(&reg->lock);
+    *ret_parts = parts;
+    return parts ? k : 0;
+}
+
+void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_partition_t *part),
+                                void *arg)
+{
+    reg->isr_notify = fn;
+    reg->isr_notify_arg = arg;
+}
+
+bool st_registry_cluster_mode(const st_registry_t *reg) { return reg->cluster; }
 
 void st_registry_close(st_registry_t *reg)
 {

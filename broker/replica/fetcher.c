@@ -1,0 +1,366 @@
+/* A replica fetcher thread (Kafka's ReplicaFetcherThread): for the partitions it was given
+ * (all followed from one leader, a share of them when num.replica.fetchers > 1) it sends Fetch
+ * with replica_id = this broker, fetch_offset = LEO, current_leader_epoch and
+ * last_fetched_epoch, then for each partition of the response:
+ *   - diverging_epoch set   -> truncate (st_partition_truncate_diverging) and fetch again;
+ *   - records               -> append the leader's bytes UNCHANGED (validated, not re-stamped),
+ *                              HW = min(leader HW, LEO);
+ *   - an error              -> that partition backs off replica.fetch.backoff.ms.
+ * Connection: a blocking st_channel (channel.h) to the leader's inter-broker endpoint, plain or
+ * SSL per security.inter.broker.protocol; reconnects after replica.fetch.backoff.ms.
+ *
+ * Threads and locks: the fetcher thread does the network call with NO lock held; it takes
+ * f->lock to snapshot the partition list and again to apply a response (appends and
+ * truncations happen under it, so st_fetcher_remove, which takes the same lock, guarantees
+ * the fetcher is done with a partition when it returns). Lock order: replica-state mutex ->
+ * fetcher lock -> partition -> log. */
+#include "fetcher.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "channel.h"
+#include "st_error.h"
+#include "st_logger.h"
+#include "strand.pb-c.h"
+
+typedef struct fetch_entry {
+    st_partition_t *part;
+    int32_t leader_epoch;
+    int64_t delayed_until_ms;
+} fetch_entry_t;
+
+struct st_fetcher {
+    st_broker_t *b;
+    int32_t leader;
+    int index;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+    char host[256];
+    int port;
+    bool endpoint_changed;
+    fetch_entry_t *entries;
+    size_t n, cap;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits on the condition up to ms (f->lock held). */
+static void wait_locked(st_fetcher_t *f, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+}
+
+static fetch_entry_t *find_entry(st_fetcher_t *f, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (st_partition_id(f->entries[i].part) == partition &&
+            strcmp(st_partition_topic(f->entries[i].part), topic) == 0)
+            return &f->entries[i];
+    return NULL;
+}
+
+/* Applies one response (f->lock held). */
+static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const uint8_t *tail,
+                           size_t tail_len, int64_t now)
+{
+    const st_broker_config_t *cfg = &f->b->cfg;
+    size_t pos = 0;
+    for (size_t t = 0; t < resp->n_responses; t++) {
+        Strand__FetchTopicResponse *tr = resp->responses[t];
+        for (size_t p = 0; p < tr->n_partitions; p++) {
+            Strand__FetchPartitionResponse *pr = tr->partitions[p];
+            size_t len = pr->records_size;
+            if (len > tail_len - pos)
+                return;
+            const uint8_t *data = tail + pos;
+            pos += len;
+            fetch_entry_t *e = find_entry(f, tr->topic, pr->partition);
+            if (!e)
+                continue;
+            if (pr->error_code != ST_ERR_NONE) {
+                ST_DEBUG("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": %s from the leader", f->leader,
+                         f->index, tr->topic, pr->partition, st_error_name(pr->error_code));
+                e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                continue;
+            }
+            if (pr->diverging_epoch) {
+                st_partition_truncate_diverging(e->part, e->leader_epoch,
+                                                pr->diverging_epoch->leader_epoch,
+                                                pr->diverging_epoch->end_offset);
+                continue;
+            }
+            int r = st_partition_append_as_follower(e->part, e->leader_epoch, data, len,
+                                                    pr->high_watermark);
+            if (r < 0 && r != -ESTALE) {
+                ST_WARN("Fetcher %" PRId32 "-%d: appending %zu bytes to %s-%" PRId32 ": %s",
+                        f->leader, f->index, len, tr->topic, pr->partition, strerror(-r));
+                e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+            }
+        }
+    }
+}
+
+static void *fetcher_main(void *arg)
+{
+    st_fetcher_t *f = arg;
+    const st_broker_config_t *cfg = &f->b->cfg;
+    char name[16];
+    snprintf(name, sizeof(name), "fetch-%" PRId32 "-%d", f->leader, f->index);
+    pthread_setname_np(pthread_self(), name);
+    st_channel_t *ch = NULL;
+    st_buf_t frame = ST_BUF_INIT;
+    bool warned = false;
+    pthread_mutex_lock(&f->lock);
+    while (!f->stop) {
+        int64_t now = mono_ms();
+        /* ---- build the request (under the lock) ---- */
+        size_t n = 0;
+        Strand__FetchTopic *topics = calloc(f->n ? f->n : 1, sizeof(*topics));
+        Strand__FetchTopic **tptrs = calloc(f->n ? f->n : 1, sizeof(*tptrs));
+        Strand__FetchPartition *parts = calloc(f->n ? f->n : 1, sizeof(*parts));
+        Strand__FetchPartition **pptrs = calloc(f->n ? f->n : 1, sizeof(*pptrs));
+        char **names = calloc(f->n ? f->n : 1, sizeof(*names));
+        int64_t next_due = now + 1000;
+        for (size_t i = 0; topics && tptrs && parts && pptrs && names && i < f->n; i++) {
+            fetch_entry_t *e = &f->entries[i];
+            if (e->delayed_until_ms > now) {
+                if (e->delayed_until_ms < next_due)
+                    next_due = e->delayed_until_ms;
+                continue;
+            }
+            int64_t leo;
+            int32_t last_epoch, epoch;
+            if (st_partition_fetch_position(e->part, &leo, &last_epoch, &epoch) < 0 ||
+                epoch != e->leader_epoch)
+                continue;
+            strand__fetch_partition__init(&parts[n]);
+            parts[n].partition = st_partition_id(e->part);
+            parts[n].current_leader_epoch = e->leader_epoch;
+            parts[n].fetch_offset = leo;
+            parts[n].log_start_offset = -1;
+            parts[n].partition_max_bytes = cfg->replica_fetch_max_bytes;
+            parts[n].last_fetched_epoch = last_epoch;
+            pptrs[n] = &parts[n];
+            strand__fetch_topic__init(&topics[n]);
+            names[n] = strdup(st_partition_topic(e->part));
+            topics[n].topic = names[n];
+            topics[n].n_partitions = 1;
+            topics[n].partitions = &pptrs[n];
+            tptrs[n] = &topics[n];
+            n++;
+        }
+        char host[256];
+        snprintf(host, sizeof(host), "%s", f->host);
+        int port = f->port;
+        if (f->endpoint_changed) {
+            f->endpoint_changed = false;
+            st_channel_close(ch);
+            ch = NULL;
+        }
+        if (n == 0 || port <= 0) {
+            int64_t wait = next_due - now;
+            wait_locked(f, wait > 0 ? wait : 1);
+        }
+        pthread_mutex_unlock(&f->lock);
+
+        /* ---- network, no lock ---- */
+        int r = -EAGAIN;
+        Strand__FetchResponse *resp = NULL;
+        st_frame_view_t view;
+        memset(&view, 0, sizeof(view));
+        if (n > 0 && port > 0) {
+            char err[256] = "";
+            if (!ch) {
+                st_channel_conf_t cc = {
+                    .ssl = cfg->security_inter_broker_protocol &&
+                           strcasecmp(cfg->security_inter_broker_protocol, "SSL") == 0,
+                    .ssl_certificate_location = cfg->ssl_certificate_location,
+                    .ssl_key_location = cfg->ssl_key_location,
+                    .ssl_key_password = cfg->ssl_key_password,
+                    .ssl_ca_location = cfg->ssl_ca_location,
+                    .ssl_enabled_protocols = cfg->ssl_enabled_protocols,
+                    .ssl_cipher_suites = cfg->ssl_cipher_suites,
+                    .client_id = name,
+                };
+                r = st_channel_open(&cc, host, port, cfg->replica_socket_timeout_ms, &ch, err,
+                                    sizeof(err));
+                if (r < 0 && !warned) {
+                    ST_WARN("Replica fetcher %s: cannot connect to leader %" PRId32 " at %s:%d: %s",
+                            name, f->leader, host, port, err);
+                    warned = true;
+                }
+            }
+            if (ch) {
+                Strand__FetchRequest req = STRAND__FETCH_REQUEST__INIT;
+                req.replica_id = cfg->broker_id;
+                req.max_wait_ms = cfg->replica_fetch_wait_max_ms;
+                req.min_bytes = cfg->replica_fetch_min_bytes;
+                req.max_bytes = cfg->replica_fetch_response_max_bytes;
+                req.n_topics = n;
+                req.topics = tptrs;
+                r = st_channel_call(ch, STRAND__API_KEY__FETCH, 0, &req.base,
+                                    cfg->replica_fetch_wait_max_ms + cfg->replica_socket_timeout_ms,
+                                    &frame, &view);
+                if (r == 0) {
+                    resp = strand__fetch_response__unpack(NULL, view.body_len, view.body);
+                    if (!resp)
+                        r = -EBADMSG;
+                }
+                if (r < 0) {
+                    ST_WARN("Replica fetcher %s: fetch from leader %" PRId32 " at %s failed: %s",
+                            name, f->leader, st_channel_peer(ch), strerror(-r));
+                    st_channel_close(ch);
+                    ch = NULL;
+                } else {
+                    warned = false;
+                }
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        free(topics);
+        free(tptrs);
+        free(parts);
+        free(pptrs);
+
+        pthread_mutex_lock(&f->lock);
+        if (resp) {
+            if (resp->error_code != ST_ERR_NONE) {
+                ST_WARN("Replica fetcher %s: leader %" PRId32 " answered %s", name, f->leader,
+                        st_error_name(resp->error_code));
+                wait_locked(f, cfg->replica_fetch_backoff_ms);
+            } else {
+                apply_response(f, resp, view.tail, view.tail_len, mono_ms());
+            }
+            strand__fetch_response__free_unpacked(resp, NULL);
+        } else if (n > 0 && r < 0 && !f->stop) {
+            wait_locked(f, cfg->replica_fetch_backoff_ms);
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    st_channel_close(ch);
+    st_buf_free(&frame);
+    return NULL;
+}
+
+int st_fetcher_new(st_broker_t *b, int32_t leader_id, int index, st_fetcher_t **ret)
+{
+    st_fetcher_t *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->b = b;
+    f->leader = leader_id;
+    f->index = index;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    int r = pthread_create(&f->thread, NULL, fetcher_main, f);
+    if (r != 0) {
+        pthread_mutex_destroy(&f->lock);
+        pthread_cond_destroy(&f->cond);
+        free(f);
+        return -r;
+    }
+    *ret = f;
+    return 0;
+}
+
+int32_t st_fetcher_leader(const st_fetcher_t *f) { return f->leader; }
+int st_fetcher_index(const st_fetcher_t *f) { return f->index; }
+
+void st_fetcher_set_endpoint(st_fetcher_t *f, const char *host, int port)
+{
+    pthread_mutex_lock(&f->lock);
+    if (strcmp(f->host, host) != 0 || f->port != port) {
+        snprintf(f->host, sizeof(f->host), "%s", host);
+        f->port = port;
+        f->endpoint_changed = true;
+        pthread_cond_signal(&f->cond);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch)
+{
+    pthread_mutex_lock(&f->lock);
+    fetch_entry_t *e = find_entry(f, st_partition_topic(part), st_partition_id(part));
+    if (!e) {
+        if (f->n == f->cap) {
+            size_t cap = f->cap ? f->cap * 2 : 16;
+            fetch_entry_t *n = realloc(f->entries, cap * sizeof(*n));
+            if (!n) {
+                pthread_mutex_unlock(&f->lock);
+                return -ENOMEM;
+            }
+            f->entries = n;
+            f->cap = cap;
+        }
+        e = &f->entries[f->n++];
+        st_partition_ref(part);
+        e->part = part;
+    } else if (e->part != part) {
+        st_partition_unref(e->part);
+        st_partition_ref(part);
+        e->part = part;
+    }
+    e->leader_epoch = leader_epoch;
+    e->delayed_until_ms = 0;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+}
+
+bool st_fetcher_remove(st_fetcher_t *f, st_partition_t *part)
+{
+    pthread_mutex_lock(&f->lock);
+    bool found = false;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->entries[i].part == part) {
+            st_partition_unref(part);
+            f->entries[i] = f->entries[--f->n];
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    return found;
+}
+
+void st_fetcher_free(st_fetcher_t *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->stop = true;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(f->thread, NULL);
+    for (size_t i = 0; i < f->n; i++)
+        st_partition_unref(f->entries[i].part);
+    free(f->entries);
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->cond);
+    free(f);
+}

@@ -1,0 +1,222 @@
+/* Topic and partition registry of one broker (the hosted partitions), over the log manager
+ * (broker/log), and the partition with its replication state: role (leader / follower / none),
+ * leader, leader epoch, replicas, ISR, remote replicas' log ends and the high watermark.
+ *
+ * Single-broker mode (no zookeeper.connect): topics come from the topic store, this broker
+ * leads everything at epoch 0 (or the latest epoch found in the log), replicas = ISR = [self].
+ * Cluster mode: no topic store; partitions are hosted only because a LeaderAndIsr said so
+ * (st_registry_host_partition from the replica manager), and their role comes from it
+ * (st_partition_make_leader / _make_follower, partition_repl.c). The role state machine and
+ * its invariants are written in partition_repl.c.
+ *
+ * Lock order (DESIGN.md): replica-state mutex (replica_manager.c) -> registry admin mutex ->
+ * registry rwlock (the hosted-partition map) -> partition rwlock -> log mutex.
+ *
+ * Threads and locks (order: registry admin mutex -> registry rwlock -> partition rwlock):
+ *  - registry->lock (rwlock) guards the topic map: held shared for lookups (any network
+ *    thread), exclusively to insert/remove a topic. Never held across I/O.
+ *  - registry->admin (mutex) serialises CreateTopics / DeleteTopics / auto-create and the topic
+ *    store file: held across their file I/O, never on the produce/fetch path.
+ *  - partition->lock (rwlock) is held SHARED while the st_log is used (append, read
+ *    positioning: st_log has its own mutex for that) and EXCLUSIVELY for state transitions
+ *    (deletion, and leadership changes later). The high watermark is an atomic that only grows
+ *    while leading.
+ *  - Partitions are reference counted: st_registry_get returns a reference that the caller
+ *    drops with st_partition_unref; a deleted partition stays valid (flagged deleted, log NULL)
+ *    until its last reference goes. Slices handed out by st_partition_read hold their own
+ *    segment references (storage engine), so sendfile may outlive a deletion.
+ *
+ * Parked fetches: a network loop that parks a fetch on a partition calls st_partition_watch
+ * (before its final re-check of the offsets); whoever advances the high watermark or deletes the
+ * partition calls the registry's wake function for every loop with watchers. */
+#ifndef ST_PARTITION_H
+#define ST_PARTITION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker_config.h"
+#include "st_log.h"
+
+#include "isr.h"
+
+typedef struct st_partition st_partition_t;
+
+typedef enum st_replica_role {
+    ST_ROLE_NONE = 0,                 /* hosted, no role yet / stopped: serves nothing */
+    ST_ROLE_LEADER,
+    ST_ROLE_FOLLOWER,
+} st_replica_role_t;
+
+/* One partition's state from a LeaderAndIsr. */
+typedef struct st_partition_state {
+    int32_t controller_epoch;
+    int32_t leader;
+    int32_t leader_epoch;
+    int32_t zk_version;
+    int32_t isr[ST_MAX_REPLICAS];
+    size_t n_isr;
+    int32_t replicas[ST_MAX_REPLICAS];
+    size_t n_replicas;
+} st_partition_state_t;
+typedef struct st_registry st_registry_t;
+
+typedef struct st_partition_offsets {
+    int64_t log_start;
+    int64_t log_end;
+    int64_t high_watermark;
+    int32_t leader_epoch;
+} st_partition_offsets_t;
+
+/* Opens the registry: reads the topic store of the first log dir (creating the cluster id on
+ * first start), opens or creates every partition of every stored topic, adopts partition
+ * directories the store does not know (default config), finishes interrupted deletions. */
+int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n_loops,
+                     st_registry_t **ret_reg);
+/* Drops the registry's references; the caller closes the log manager afterwards. */
+void st_registry_close(st_registry_t *reg);
+/* fn(arg, loop) is called (from any thread) to wake a loop with parked fetches. */
+void st_registry_set_wake(st_registry_t *reg, void (*fn)(void *arg, int loop), void *arg);
+const char *st_registry_cluster_id(const st_registry_t *reg);
+int32_t st_registry_broker_id(const st_registry_t *reg);
+
+/* A referenced partition, or NULL if the topic or partition does not exist. */
+st_partition_t *st_registry_get(st_registry_t *reg, const char *topic, int32_t partition);
+bool st_registry_has_topic(st_registry_t *reg, const char *topic);
+
+/* Creates a topic (replication is checked by the caller). Returns an st_error_t code; msg gets
+ * the reason for anything but NONE. validate_only: every check, nothing created. */
+int st_registry_create_topic(st_registry_t *reg, const char *name, int32_t n_partitions,
+                             const char *const *config_names, const char *const *config_values,
+                             size_t n_configs, bool validate_only, char *msg, size_t msg_len);
+/* Deletes a topic and its logs. Returns an st_error_t code. */
+int st_registry_delete_topic(st_registry_t *reg, const char *name, char *msg, size_t msg_len);
+
+/* Calls fn for one topic (by name; -ENOENT if missing) or for every topic (name NULL), with the
+ * registry lock held shared: fn must not block or call back into the registry. */
+typedef void (*st_topic_visit_fn)(void *arg, const char *name, int32_t n_partitions,
+                                  st_partition_t *const *parts);
+int st_registry_visit(st_registry_t *reg, const char *name, st_topic_visit_fn fn, void *arg);
+
+/* ---- hosted partitions (cluster mode; replica-state thread) ---------------------------------- */
+
+/* The partition (referenced), created with its log (existing log reused) if not hosted yet;
+ * configs (topic overrides from the controller) are applied to the topic. initial_hw: the
+ * checkpointed high watermark (-1 unknown), clamped to the log. 0 or -errno. */
+int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
+                               const char *const *config_names, const char *const *config_values,
+                               size_t n_configs, int64_t initial_hw, st_partition_t **ret_part);
+/* Stops hosting: removes it from the map (role NONE, watchers woken), deleting the log when
+ * delete_log. -ENOENT if not hosted. */
+int st_registry_drop_partition(st_registry_t *reg, const char *topic, int32_t partition,
+                               bool delete_log);
+/* Every hosted partition, referenced (unref each, free the array). */
+size_t st_registry_snapshot(st_registry_t *reg, st_partition_t ***ret_parts);
+/* fn(arg, part) is called (any thread, partition lock NOT held) when a leader proposes an ISR
+ * change (to be sent to the controller as AlterIsr). */
+void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_partition_t *part),
+                                void *arg);
+bool st_registry_cluster_mode(const st_registry_t *reg);
+
+/* ---- partitions -------------------------------------------------------------------------- */
+
+void st_partition_ref(st_partition_t *part);
+void st_partition_unref(st_partition_t *part);
+const char *st_partition_topic(const st_partition_t *part);
+int32_t st_partition_id(const st_partition_t *part);
+bool st_partition_deleted(const st_partition_t *part);
+int32_t st_partition_max_message_bytes(const st_partition_t *part);
+int64_t st_partition_high_watermark(const st_partition_t *part);
+int32_t st_partition_leader_epoch(const st_partition_t *part);
+int32_t st_partition_min_insync(const st_partition_t *part);
+st_replica_role_t st_partition_role(const st_partition_t *part);
+/* Leader, replicas (up to max into ret_replicas, count returned) and ISR (same), under the lock. */
+int32_t st_partition_leader(st_partition_t *part, int32_t *ret_replicas, size_t *inout_n_replicas,
+                            int32_t *ret_isr, size_t *inout_n_isr);
+
+/* Appends validated batches as the leader (stamping offsets and the leader epoch in place),
+ * advances the high watermark when the (maximal) ISR allows it and wakes watchers. acks = -1
+ * first checks the committed ISR against min.insync.replicas. Errors: -ENOENT deleted, -EPERM
+ * not the leader, -ENOTCONN ISR smaller than min.insync.replicas (acks=-1; NOTHING appended),
+ * else st_log_append's. ret_log_start and ret_epoch (the leader epoch appended at) may be NULL. */
+int st_partition_append(st_partition_t *part, void *batches, size_t len, int32_t acks,
+                        st_log_append_info_t *ret_info, int64_t *ret_log_start,
+                        int32_t *ret_epoch);
+/* Positions a read for a consumer (up to the high watermark) or, when to_log_end, a follower
+ * (up to the log end). Fills ret_offsets in every case but -ENOENT (deleted). -ERANGE: offset
+ * outside [log start, log end]; -EPERM: this broker is not the leader. */
+int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bool min_one_batch,
+                      bool to_log_end, st_log_slice_t *ret_slice, st_partition_offsets_t *ret_offsets);
+/* -EPERM (offsets still filled) when not the leader. */
+int st_partition_offsets(st_partition_t *part, st_partition_offsets_t *ret_offsets);
+int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, int64_t *ret_offset,
+                                      int64_t *ret_timestamp);
+
+/* ---- replication (partition_repl.c) ---------------------------------------------------------- */
+
+/* Role transitions from a LeaderAndIsr (replica-state thread; take the partition lock). Both log
+ * ONE INFO line (partition, old and new leader, epoch, ISR) and wake watchers.
+ * make_leader: records the epoch at the LEO in the leader-epoch cache, resets the remote
+ * replicas. make_follower: stops serving produce and sets the leader; the caller stops the
+ * fetcher before and truncates + starts fetching after. 0 or -errno. */
+int st_partition_make_leader(st_partition_t *part, const st_partition_state_t *st, int64_t now_ms);
+int st_partition_make_follower(st_partition_t *part, const st_partition_state_t *st);
+int32_t st_partition_leader_id(st_partition_t *part);
+
+/* Leader side of a follower fetch (network loop). Updates the follower's LEO and
+ * lastCaughtUpTimeMs, may expand the ISR (AlterIsr proposed), advances the HW, wakes watchers.
+ * When last_fetched_epoch disagrees with this leader's epoch history, returns 1 with
+ * *ret_div_epoch / *ret_div_end (diverging_epoch) and changes nothing. -EPERM not leader,
+ * -ENOENT deleted / not a replica. */
+int st_partition_follower_fetch(st_partition_t *part, int32_t replica_id, int64_t fetch_offset,
+                                int32_t last_fetched_epoch, int64_t now_ms, int32_t *ret_div_epoch,
+                                int64_t *ret_div_end);
+/* OffsetForLeaderEpoch on the leader: (largest epoch <= epoch, its end offset), -1/-1 unknown.
+ * -EPERM not leader. */
+int st_partition_epoch_end_offset(st_partition_t *part, int32_t epoch, int32_t *ret_epoch,
+                                  int64_t *ret_end);
+
+/* Follower side (fetcher thread): appends the leader's batches unchanged (validated, not
+ * re-stamped) if this broker still follows at leader_epoch, then HW = min(leader_hw, LEO).
+ * -ESTALE when the role or epoch changed, else st_log_append_follower's error. */
+int st_partition_append_as_follower(st_partition_t *part, int32_t leader_epoch, const void *data,
+                                    size_t len, int64_t leader_hw);
+/* Follower fetch position: LEO and the epoch of the last batch (-1 for an empty log), and the
+ * leader epoch it follows. -ESTALE unless a follower. */
+int st_partition_fetch_position(st_partition_t *part, int64_t *ret_leo, int32_t *ret_last_epoch,
+                                int32_t *ret_leader_epoch);
+/* Follower truncation after a diverging_epoch {epoch, end}: st_truncation_offset applied to the
+ * own epoch cache, under the lock, if still following at leader_epoch. Logs the truncation. */
+int st_partition_truncate_diverging(st_partition_t *part, int32_t leader_epoch, int32_t div_epoch,
+                                    int64_t div_end);
+/* Truncation on becoming a follower when no truncate-on-fetch is possible (empty epoch cache):
+ * to the high watermark. */
+int st_partition_truncate_to_hw(st_partition_t *part);
+
+/* acks=all: the state of an append at leader_epoch that needs HW >= required_offset:
+ * ST_ERR_NONE, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, ST_ERR_NOT_LEADER_OR_FOLLOWER
+ * (leadership lost or the epoch moved), or -1 still pending. */
+int st_partition_acks_status(st_partition_t *part, int32_t leader_epoch, int64_t required_offset);
+
+/* ISR expiry (replica-state thread, every replica.lag.time.max.ms / 2): proposes removing
+ * lagging followers. True if a shrink was proposed. */
+bool st_partition_maybe_shrink_isr(st_partition_t *part, int64_t now_ms);
+/* The in-flight ISR proposal for AlterIsr: false if none. */
+bool st_partition_isr_proposal(st_partition_t *part, int32_t *ret_isr, size_t *ret_n,
+                               int32_t *ret_leader_epoch, int32_t *ret_version);
+/* The controller's answer to AlterIsr: code NONE adopts isr/version (if leader_epoch still
+ * matches); an error drops the proposal (FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION) or keeps
+ * it for a retry (retry = true). */
+void st_partition_isr_result(st_partition_t *part, int code, int32_t leader_epoch,
+                             const int32_t *isr, size_t n_isr, int32_t version, bool retry);
+
+/* Registers / removes a parked fetch of network loop `loop` (see the header comment). */
+void st_partition_watch(st_partition_t *part, int loop);
+void st_partition_unwatch(st_partition_t *part, int loop);
+
+/* The topic's min.insync.replicas (its override, else the broker default; the default for an
+ * unknown topic). */
+int32_t st_registry_topic_min_insync_replicas(st_registry_t *reg, const char *topic);
+
+#endif
