@@ -586,6 +586,12 @@ void ctl_end_event(st_node_t *n)
     if (n->resign_pending) {
         ctl_resign(n, "deposed: the controller epoch moved on");
         atomic_store(&n->controller_id, -1);
+        /* Kafka's triggerControllerMove: if /controller is still our own ephemeral, remove it
+         * so that a fresh election (with a fresh epoch) takes place */
+        struct Stat st;
+        if (st_zk_exists(n->zk, ST_ZPATH_CONTROLLER, false, &st) == 0 &&
+            st.ephemeralOwner == st_zk_session_id(n->zk))
+            st_zk_delete(n->zk, ST_ZPATH_CONTROLLER, st.version);
         ctl_elect(n);   /* learn the new controller (and re-arm the watch) */
         return;
     }
