@@ -111,7 +111,15 @@ void ctl_elect(st_node_t *n)
         return;
     int32_t cur = read_controller(n);
     if (cur >= 0) {
-        if (cur != n->broker_id || atomic_load(&n->active)) {
+        struct Stat cst;
+        if (cur == n->broker_id && !atomic_load(&n->active) &&
+            st_zk_exists(n->zk, ST_ZPATH_CONTROLLER, false, &cst) == 0 &&
+            cst.ephemeralOwner == st_zk_session_id(n->zk)) {
+            /* ours but we resigned: give it up so that a fresh election takes place */
+            st_zk_delete(n->zk, ST_ZPATH_CONTROLLER, cst.version);
+            cur = read_controller(n);
+        }
+        if (cur >= 0) {
             note_controller(n, cur, -1);
             return;
         }
@@ -539,20 +547,16 @@ void ctl_topic_change(st_node_t *n, const char *name)
 void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path)
 {
     if (strcmp(path, ST_ZPATH_CONTROLLER) == 0) {
-        if (type == ST_ZK_EV_DELETED) {
-            if (atomic_load(&n->active))
-                ctl_resign(n, "/controller was deleted");
-            atomic_store(&n->controller_id, -1);
+        (void)type;   /* whatever fired, look at what is there now */
+        int32_t id = read_controller(n);
+        if (id == n->broker_id && atomic_load(&n->active))
+            return;   /* a stale event about our own /controller */
+        if (atomic_load(&n->active))
+            ctl_resign(n, id < 0 ? "/controller was deleted" : "another broker is controller");
+        if (id >= 0 && id != n->broker_id)
+            note_controller(n, id, -1);
+        else
             ctl_elect(n);
-        } else {
-            int32_t id = read_controller(n);
-            if (id != n->broker_id && atomic_load(&n->active))
-                ctl_resign(n, "another broker is controller");
-            if (id >= 0)
-                note_controller(n, id, -1);
-            else
-                ctl_elect(n);
-        }
         return;
     }
     if (type == ST_ZK_EV_CONNECTED) {
