@@ -401,6 +401,47 @@ Test(controller, garbage_znodes)
     st_zk_close(zk);
 }
 
+/* 1,000 partitions led by broker 2 fail over to broker 3 in one or two multis. */
+Test(controller, thousand_partitions_failover, .timeout = 120)
+{
+    char c[128];
+    chroot_connect(c, sizeof(c));
+    st_zk_t *zk = raw(c);
+    enum { NP = 1000 };
+    size_t cap = NP * 16 + 64;
+    char *json = malloc(cap);
+    size_t off = (size_t)snprintf(json, cap, "{\"version\":2,\"partitions\":{");
+    for (int p = 0; p < NP; p++)
+        off += (size_t)snprintf(json + off, cap - off, "%s\"%d\":[2,3]", p ? "," : "", p);
+    snprintf(json + off, cap - off, "}}");
+    put(zk, "/brokers/topics/big", json);
+    free(json);
+    const char *st = "{\"controller_epoch\":1,\"leader\":2,\"version\":1,\"leader_epoch\":0,\"isr\":[2,3]}";
+    for (int p = 0; p < NP; p++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/brokers/topics/big/partitions/%d/state", p);
+        put(zk, path, st);
+    }
+    st_zk_t *b2 = raw(c), *b3 = raw(c);
+    fake_broker(b2, 2);
+    fake_broker(b3, 3);
+    st_node_t *a = node(c, 1);
+    WAIT_FOR(st_node_is_controller(a), 10000);
+    usleep(300000);
+    int64_t t0 = now_ms();
+    st_zk_close(b2);
+    WAIT_FOR(leader_of(zk, "big", NP - 1) == 3, 10000);
+    int64_t took = now_ms() - t0;
+    fprintf(stderr, "1000 partitions failed over in %lld ms (session close to last znode)\n",
+            (long long)took);
+    for (int p = 0; p < NP; p += 97)
+        cr_assert_eq(leader_of(zk, "big", p), 3);
+    cr_expect_lt(took, 2000);
+    st_node_stop(a);
+    st_zk_close(b3);
+    st_zk_close(zk);
+}
+
 static pid_t zk_pid;
 
 int main(int argc, char *argv[])
