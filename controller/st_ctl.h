@@ -1,0 +1,242 @@
+/* Private to controller/: the node and controller context shared by st_node.c (session,
+ * registration, event loop), st_ctl_zk.c (fenced writes, reads), st_ctl_election.c (election,
+ * failover, broker and topic changes), st_ctl_state.c (partition and replica state machines),
+ * st_ctl_channel.c (request batches and the per-broker queues) and st_ctl_admin.c (deletion,
+ * preferred election, ElectLeaders, controlled shutdown, AlterIsr, auto rebalance).
+ *
+ * Everything below is owned by the node thread unless marked atomic. */
+#ifndef ST_CTL_H
+#define ST_CTL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "st_controller.h"
+#include "st_mailbox.h"
+#include "st_znode.h"
+#include "st_zk.h"
+
+typedef enum ctl_pstate {
+    PS_NONEXISTENT = 0,
+    PS_NEW,
+    PS_ONLINE,
+    PS_OFFLINE,
+} ctl_pstate_t;
+
+typedef enum ctl_rstate {
+    RS_NONEXISTENT = 0,
+    RS_NEW,
+    RS_ONLINE,
+    RS_OFFLINE,
+    RS_DELETION_STARTED,
+    RS_DELETION_SUCCESSFUL,
+} ctl_rstate_t;
+
+typedef struct ctl_part {
+    st_int_list_t replicas;     /* assignment; replicas.v[0] preferred */
+    bool has_lisr;              /* a state znode exists and lisr mirrors it */
+    st_lisr_t lisr;             /* leader, epochs, ISR, zk_version */
+    ctl_pstate_t state;
+    uint8_t *rstate;            /* ctl_rstate_t per replica index */
+} ctl_part_t;
+
+typedef struct ctl_topic {
+    char *name;
+    int32_t n_parts;
+    ctl_part_t *parts;
+    st_topic_config_t cfg;
+    bool deleting;
+} ctl_topic_t;
+
+typedef struct ctl_broker {
+    st_broker_reg_t reg;
+    int64_t epoch;              /* czxid */
+    bool shutting_down;
+} ctl_broker_t;
+
+typedef struct ctl_channel ctl_channel_t;
+typedef struct ctl_batch ctl_batch_t;
+
+typedef struct batch_item {
+    int32_t broker;             /* -1: all live (UpdateMetadata) */
+    int32_t api;
+    char *topic;
+    int32_t p;
+    bool flag;                  /* LeaderAndIsr is_new / StopReplica delete */
+    int32_t epoch;              /* StopReplica leader epoch */
+    bool deleted;               /* UpdateMetadata leader -2 */
+} batch_item_t;
+
+struct ctl_batch {
+    batch_item_t *v;
+    size_t n, cap;
+    bool um_empty;
+    int32_t *um_full;
+    size_t n_um_full;
+};
+
+
+struct st_node {
+    st_node_config_t cfg;       /* deep copy (strings owned) */
+    char **owned;               /* strings of cfg, freed at stop */
+    size_t n_owned;
+    st_zk_t *zk;
+    st_mailbox_t *mb;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    atomic_bool stand;          /* candidacy */
+    int32_t broker_id;
+    char cluster_id[64];
+    atomic_int_fast64_t broker_epoch;
+    atomic_int controller_id;   /* last seen, -1 */
+    atomic_int controller_epoch;
+    atomic_bool active;         /* we are the controller */
+    int64_t prev_session;       /* session id before a reopen (CheckedEphemeral) */
+    char *reg_json;             /* our registration payload */
+
+    /* controller state (node thread, valid while active) */
+    int32_t epoch;
+    int32_t epoch_zkversion;
+    ctl_broker_t *brokers;
+    size_t n_brokers;
+    ctl_topic_t *topics;
+    size_t n_topics;
+    ctl_channel_t *chan;
+    ctl_batch_t *batch;
+    int64_t next_rebalance_ms;  /* 0: none scheduled */
+    bool resign_pending;        /* a fenced write failed: resign at the end of the event */
+};
+
+/* ---- st_node.c -------------------------------------------------------------------------- */
+int64_t ctl_now_ms(void);
+int64_t ctl_wall_ms(void);
+
+/* ---- st_ctl_zk.c ------------------------------------------------------------------------ */
+typedef enum { ZOP_CREATE, ZOP_SET, ZOP_DELETE } ctl_zop_kind_t;
+typedef struct ctl_zop {
+    ctl_zop_kind_t kind;
+    char path[320];
+    char *data;                 /* owned (create / set), NULL for null data */
+    int version;                /* set / delete: expected version (-1 any) */
+    int tag;                    /* caller's */
+    bool done;                  /* applied */
+    int err;                    /* 0 or -errno when this op failed */
+    struct Stat stat;           /* set: the new stat */
+} ctl_zop_t;
+/* Runs ops as fenced multis (a check of /controller_epoch's version first), chunked at 500.
+ * Stops at the first failing chunk. Returns 0 when all are done; -ESTALE when the epoch check
+ * failed (the caller must resign; n->resign_pending is set); otherwise the failing op has
+ * ->err set and the function returns that error (ops before it in earlier chunks are done). */
+int ctl_zk_fenced(st_node_t *n, ctl_zop_t *ops, size_t n_ops);
+void ctl_zops_free(ctl_zop_t *ops, size_t n_ops);
+/* Reads a partition's state znode into part (has_lisr false on -ENOENT). Logs decode errors. */
+int ctl_zk_read_state(st_node_t *n, ctl_topic_t *t, int32_t p);
+/* Loads /brokers/ids (with a child watch when watch) into a fresh array. */
+int ctl_zk_load_brokers(st_node_t *n, bool watch, ctl_broker_t **ret, size_t *ret_n);
+void ctl_brokers_free(ctl_broker_t *b, size_t n);
+/* Loads /brokers/topics/<name> (data watch) and /config/topics/<name>; states too when
+ * with_states. A garbage znode: logged, -EINVAL. */
+int ctl_zk_load_topic(st_node_t *n, const char *name, bool with_states, ctl_topic_t *ret);
+void ctl_topic_free(ctl_topic_t *t);
+
+/* ---- context helpers (st_ctl_election.c) ---------------------------------------------- */
+ctl_broker_t *ctl_broker(st_node_t *n, int32_t id);
+bool ctl_live(st_node_t *n, int32_t id);             /* registered (shutting down or not) */
+bool ctl_live_not_shutting(st_node_t *n, int32_t id);
+ctl_topic_t *ctl_topic(st_node_t *n, const char *name);
+bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t);
+void ctl_elect(st_node_t *n);                        /* stand: try to become controller */
+void ctl_resign(st_node_t *n, const char *why);
+void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path);
+void ctl_broker_change(st_node_t *n);
+void ctl_topics_change(st_node_t *n);
+void ctl_topic_change(st_node_t *n, const char *name);
+void ctl_end_event(st_node_t *n);                    /* send the batch; resign if asked */
+
+/* ---- st_ctl_state.c: partition and replica state machines -------------------------------- */
+typedef enum {
+    ELECT_OFFLINE,              /* broker failure, new/offline partitions */
+    ELECT_PREFERRED,
+    ELECT_CONTROLLED_SHUTDOWN,
+    ELECT_UNCLEAN,              /* admin-triggered: offline with unclean allowed */
+} ctl_strategy_t;
+typedef struct ctl_tpref {
+    ctl_topic_t *t;
+    int32_t p;
+    int err;                    /* out: ST_ERR_* */
+} ctl_tpref_t;
+/* Online/Offline -> Online with a strategy: computes, writes (fenced, batched, BADVERSION
+ * re-read and retried), updates the cache and queues LeaderAndIsr + UpdateMetadata. Per
+ * partition result in refs[i].err. -ESTALE when deposed. */
+int ctl_elect_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strategy_t strategy);
+/* New -> Online for partitions without state: creates state znodes (fenced). */
+int ctl_create_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count);
+/* Replicas on `broker` -> OfflineReplica: remove from ISR (never below one; leader -1 if it
+ * was the leader), fenced writes, LeaderAndIsr to the others. */
+int ctl_replicas_offline(st_node_t *n, ctl_tpref_t *refs, size_t count, int32_t broker);
+/* Moves partitions whose leader is not live to Offline, then elects (offline strategy). */
+int ctl_trigger_online(st_node_t *n);
+void ctl_part_set_state(ctl_topic_t *t, int32_t p, ctl_pstate_t st);
+void ctl_replica_set_state(ctl_topic_t *t, int32_t p, size_t idx, ctl_rstate_t st);
+void ctl_part_init_states(st_node_t *n, ctl_topic_t *t);
+bool ctl_part_check(const ctl_topic_t *t, int32_t p);   /* the invariants; for assert */
+const char *ctl_pstate_name(ctl_pstate_t s);
+/* Pure election rules (until st_assign lands): leader or -1, new ISR into out_isr. */
+int32_t ctl_rule_offline(const st_int_list_t *replicas, const st_int_list_t *isr,
+                         bool (*live)(void *, int32_t), void *ctx, bool unclean,
+                         st_int_list_t *out_isr);
+int32_t ctl_rule_preferred(const st_int_list_t *replicas, const st_int_list_t *isr,
+                           bool (*live)(void *, int32_t), void *ctx);
+int32_t ctl_rule_controlled_shutdown(const st_int_list_t *replicas, const st_int_list_t *isr,
+                                     bool (*live)(void *, int32_t),
+                                     bool (*shutting)(void *, int32_t), void *ctx,
+                                     st_int_list_t *out_isr);
+/* ISR minus `gone`, never below one member; 0 or -ENOMEM. */
+int ctl_rule_isr_remove(const st_int_list_t *isr, int32_t gone, st_int_list_t *out_isr);
+
+/* ---- st_ctl_channel.c --------------------------------------------------------------------- */
+int ctl_channel_open(st_node_t *n);
+void ctl_channel_close(st_node_t *n);
+/* Brokers added/removed: updates the channel's connections and queues (removed: dropped). */
+void ctl_channel_sync_brokers(st_node_t *n);
+/* Queue into the current batch (sent by ctl_end_event). */
+void ctl_batch_leader_and_isr(st_node_t *n, int32_t broker, ctl_topic_t *t, int32_t p, bool is_new);
+void ctl_batch_update_metadata(st_node_t *n, ctl_topic_t *t, int32_t p);   /* to all live */
+void ctl_batch_update_metadata_empty(st_node_t *n);                        /* brokers only, to all */
+void ctl_batch_update_metadata_full(st_node_t *n, int32_t broker);        /* all partitions */
+void ctl_batch_stop_replica(st_node_t *n, int32_t broker, const char *topic, int32_t p,
+                            bool delete_partition, int32_t leader_epoch);
+/* Deleted topic's partitions in UpdateMetadata with leader -2. */
+void ctl_batch_update_metadata_deleted(st_node_t *n, const char *topic, int32_t p);
+void ctl_batch_send(st_node_t *n);
+void ctl_batch_discard(st_node_t *n);
+/* Node thread: a channel completion posted by the client's I/O thread. */
+void ctl_channel_on_reply(st_node_t *n, void *reply);
+/* Node thread: resends due retries; returns the next due time (INT64_MAX none). */
+int64_t ctl_channel_tick(st_node_t *n, int64_t now_ms);
+/* For tests and metrics: requests queued or in flight. */
+size_t ctl_channel_pending(st_node_t *n);
+
+/* ---- st_ctl_requests.c: builds the batch's protobuf requests --------------------------------- */
+typedef void ctl_enqueue_fn(ctl_channel_t *ch, int32_t broker, int32_t api, const ProtobufCMessage *msg);
+void ctl_build_and_send(st_node_t *n, ctl_batch_t *b, ctl_channel_t *ch, ctl_enqueue_fn *enq);
+
+/* ---- st_ctl_admin.c ----------------------------------------------------------------------- */
+void ctl_delete_topics_change(st_node_t *n);
+void ctl_preferred_znode(st_node_t *n);
+void ctl_auto_rebalance(st_node_t *n);
+typedef struct ctl_submit {
+    st_node_t *n;
+    int kind;                   /* STRAND__API_KEY__* */
+    ProtobufCMessage *req;      /* deep copy (unpacked) */
+    void *done;                 /* st_node_*_done_fn */
+    void *arg;
+} ctl_submit_t;
+void ctl_submit_run(st_node_t *n, struct ctl_submit *s);       /* node thread */
+void ctl_submit_not_controller(struct ctl_submit *s);          /* completes with NOT_CONTROLLER */
+void ctl_submit_free(struct ctl_submit *s);
+
+#endif
