@@ -14,6 +14,8 @@
 
 typedef struct st_net st_net_t;
 typedef struct st_replica_manager st_replica_manager_t;
+typedef struct st_node st_node_t;
+typedef struct st_admin_worker st_admin_worker_t;
 
 typedef struct st_broker {
     st_broker_config_t cfg;
@@ -26,6 +28,8 @@ typedef struct st_broker {
     _Atomic int64_t broker_epoch;
     _Atomic int32_t controller_epoch;
     st_replica_manager_t *rm;         /* replica manager (replica/replica_manager.c) */
+    st_node_t *node;                  /* cluster mode: membership and controller (cluster/membership.c) */
+    st_admin_worker_t *admin;         /* cluster mode: topic admin through ZooKeeper (cluster/admin_worker.c) */
 } st_broker_t;
 
 /* Cluster (ZooKeeper) mode: zookeeper.connect is set. Otherwise the single-broker system. */

@@ -18,8 +18,12 @@
 
 /* name, type, default, min, max, valid, offset, doc, secret */
 const st_cfg_def_t st_broker_config_table[] = {
-    { "broker.id", ST_CFG_INT, "0", 0, I32MAX, NULL, OFF(broker_id),
-      "The id of this broker; unique in the cluster and recorded in meta.properties of every log dir.", false },
+    { "broker.id", ST_CFG_INT, "0", -1, I32MAX, NULL, OFF(broker_id),
+      "The id of this broker; unique in the cluster and recorded in meta.properties of every log dir. -1 with broker.id.generation.enable: an id above reserved.broker.max.id from ZooKeeper's /brokers/seqid (kept in meta.properties for the next start).", false },
+    { "broker.id.generation.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(broker_id_generation_enable),
+      "Generate broker.id (when it is -1) from ZooKeeper.", false },
+    { "reserved.broker.max.id", ST_CFG_INT, "1000", 0, I32MAX, NULL, OFF(reserved_broker_max_id),
+      "Largest broker.id an operator may set; generated ids start above it.", false },
     { "broker.rack", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(broker_rack),
       "Rack of this broker, returned in Metadata.", false },
     { "listeners", ST_CFG_LIST, "PLAINTEXT://:9092", 0, 0, NULL, OFF(listeners),
@@ -85,13 +89,25 @@ const st_cfg_def_t st_broker_config_table[] = {
     { "delete.topic.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
       "Allow DeleteTopics.", false },
     { "zookeeper.connect", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(zookeeper_connect),
-      "ZooKeeper connection string host:port[,host:port][/chroot]. Accepted; used once the cluster mode exists (this version runs a single broker).", false },
+      "ZooKeeper connection string host:port[,host:port][/chroot] (the chroot is created if missing). Set: the broker joins that cluster (registration, controller election, replication).", false },
     { "zookeeper.session.timeout.ms", ST_CFG_INT, "18000", 1, I32MAX, NULL, OFF(zookeeper_session_timeout_ms),
       "ZooKeeper session timeout (cluster mode).", false },
     { "zookeeper.connection.timeout.ms", ST_CFG_INT, NULL, 1, I32MAX, NULL, OFF(zookeeper_connection_timeout_ms),
       "How long to wait for the ZooKeeper connection at start-up; unset = the session timeout (cluster mode).", false },
     { "unclean.leader.election.enable", ST_CFG_BOOL, "false", 0, 0, NULL, OFF(unclean_leader_election_enable),
       "Allow electing a leader outside the ISR, losing data (cluster mode).", false },
+    { "auto.leader.rebalance.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(auto_leader_rebalance_enable),
+      "The controller moves leadership back to preferred replicas when a broker's leader imbalance passes leader.imbalance.per.broker.percentage.", false },
+    { "leader.imbalance.per.broker.percentage", ST_CFG_INT, "10", 0, 100, NULL, OFF(leader_imbalance_per_broker_percentage),
+      "Share of a broker's preferred partitions led elsewhere above which an auto rebalance runs.", false },
+    { "leader.imbalance.check.interval.seconds", ST_CFG_INT, "300", 1, I32MAX, NULL, OFF(leader_imbalance_check_interval_seconds),
+      "How often the controller checks the leader imbalance.", false },
+    { "controlled.shutdown.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(controlled_shutdown_enable),
+      "On SIGTERM, ask the controller to move this broker's leaderships away before exiting.", false },
+    { "controlled.shutdown.max.retries", ST_CFG_INT, "3", 0, I32MAX, NULL, OFF(controlled_shutdown_max_retries),
+      "Attempts of a controlled shutdown before shutting down uncleanly.", false },
+    { "controlled.shutdown.retry.backoff.ms", ST_CFG_INT, "5000", 0, I32MAX, NULL, OFF(controlled_shutdown_retry_backoff_ms),
+      "Pause between controlled shutdown attempts.", false },
     { "replica.lag.time.max.ms", ST_CFG_LONG, "30000", 1, I64MAX, NULL, OFF(replica_lag_time_max_ms),
       "A follower that has not caught up for this long leaves the ISR (replication).", false },
     { "num.replica.fetchers", ST_CFG_INT, "1", 1, 64, NULL, OFF(num_replica_fetchers),
@@ -407,6 +423,19 @@ static int parse_cleanup_policy(const char *key, const char *value, bool *ret_de
 /* st_broker_config_finish's work, with parse_map set for the listener lists. */
 static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
 {
+    if (cfg->broker_id == -1 && !(cfg->broker_id_generation_enable &&
+                                  cfg->zookeeper_connect && *cfg->zookeeper_connect)) {
+        cfg_error(err, "broker.id=-1 asks for a generated id, which needs zookeeper.connect and "
+                  "broker.id.generation.enable=true");
+        return -EINVAL;
+    }
+    if (cfg->broker_id > cfg->reserved_broker_max_id && cfg->zookeeper_connect &&
+        *cfg->zookeeper_connect) {
+        cfg_error(err, "broker.id=%" PRId32 " is larger than reserved.broker.max.id=%" PRId32
+                  " (ids above it are generated ones)", cfg->broker_id,
+                  cfg->reserved_broker_max_id);
+        return -EINVAL;
+    }
     int r = st_broker_parse_listeners("listeners", cfg->listeners, &cfg->listener_list,
                                       &cfg->n_listeners, err);
     if (r < 0)

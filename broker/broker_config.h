@@ -66,6 +66,14 @@ typedef struct st_broker_config {
     int32_t zookeeper_session_timeout_ms;
     int32_t zookeeper_connection_timeout_ms;
     bool unclean_leader_election_enable;
+    bool auto_leader_rebalance_enable;
+    int32_t leader_imbalance_per_broker_percentage;
+    int32_t leader_imbalance_check_interval_seconds;
+    bool controlled_shutdown_enable;
+    int32_t controlled_shutdown_max_retries;
+    int32_t controlled_shutdown_retry_backoff_ms;
+    bool broker_id_generation_enable;
+    int32_t reserved_broker_max_id;
     int64_t replica_lag_time_max_ms;
     int32_t num_replica_fetchers;
     int32_t replica_fetch_max_bytes;

@@ -28,32 +28,6 @@ void st_stored_topics_free(st_stored_topic_t *topics, size_t n)
     free(topics);
 }
 
-int st_cluster_id_generate(char *out, size_t len)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned char rnd[16];
-    if (len < 23)
-        return -ENOSPC;
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        return -EIO;
-    /* 128 bits -> 22 base64 characters (the last one carries 2 bits). */
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < sizeof(rnd); i++) {
-        acc = (acc << 8) | rnd[i];
-        bits += 8;
-        while (bits >= 6) {
-            out[o++] = alphabet[(acc >> (bits - 6)) & 63];
-            bits -= 6;
-        }
-    }
-    if (bits > 0)
-        out[o++] = alphabet[(acc << (6 - bits)) & 63];
-    out[o] = '\0';
-    return 0;
-}
 
 static int parse_topic(const char *path, const char *name, json_t *obj, st_stored_topic_t *ret)
 {

@@ -29,7 +29,8 @@ int st_topic_store_load(const char *dir, char **ret_cluster_id, st_stored_topic_
 int st_topic_store_save(const char *dir, const char *cluster_id, const st_stored_topic_t *topics,
                         size_t n);
 void st_stored_topics_free(st_stored_topic_t *topics, size_t n);
-/* A new random cluster id: 22 characters of URL-safe base64 of 16 random bytes, like Kafka's. */
-int st_cluster_id_generate(char *out, size_t len);
+/* st_cluster_id_generate (a new random cluster id, Kafka's 22-character form) lives with the
+ * znode codecs (controller/st_znode.h). */
+#include "st_znode.h"
 
 #endif

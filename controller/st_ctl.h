@@ -46,7 +46,7 @@ typedef struct ctl_topic {
     char *name;
     int32_t n_parts;
     ctl_part_t *parts;
-    st_topic_config_t cfg;
+    st_topic_overrides_t cfg;
     bool deleting;
 } ctl_topic_t;
 

@@ -41,7 +41,7 @@ ctl_topic_t *ctl_topic(st_node_t *n, const char *name)
 
 bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t)
 {
-    const char *v = st_topic_config_get(&t->cfg, "unclean.leader.election.enable");
+    const char *v = st_topic_overrides_get(&t->cfg, "unclean.leader.election.enable");
     if (v)
         return strcmp(v, "true") == 0;
     return n->cfg.unclean_leader_election_enable;

@@ -195,7 +195,7 @@ void ctl_topic_free(ctl_topic_t *t)
         free(t->parts[p].rstate);
     }
     free(t->parts);
-    st_topic_config_free(&t->cfg);
+    st_topic_overrides_free(&t->cfg);
     free(t->name);
     memset(t, 0, sizeof(*t));
 }

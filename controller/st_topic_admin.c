@@ -206,7 +206,7 @@ int st_topic_admin_create(st_zk_t *zk, const st_topic_spec_t *spec, int32_t **re
     ta.replicas = calloc((size_t)spec->n_partitions, sizeof(st_int_list_t));
     ta.adding = calloc((size_t)spec->n_partitions, sizeof(st_int_list_t));
     ta.removing = calloc((size_t)spec->n_partitions, sizeof(st_int_list_t));
-    st_topic_config_t cfg = { (char **)spec->config_keys, (char **)spec->config_values,
+    st_topic_overrides_t cfg = { (char **)spec->config_keys, (char **)spec->config_values,
                               spec->n_configs };
     char *topic_json = NULL, *config_json = NULL;
     if (ta.replicas && ta.adding && ta.removing) {
@@ -434,7 +434,7 @@ void st_topic_desc_free(st_topic_desc_t *d)
     free(d->states);
     free(d->has_state);
     st_topic_assignment_free(&d->assignment);
-    st_topic_config_free(&d->config);
+    st_topic_overrides_free(&d->config);
     free(d->name);
     memset(d, 0, sizeof(*d));
 }

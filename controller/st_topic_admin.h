@@ -75,7 +75,7 @@ typedef struct st_topic_desc {
     st_lisr_t *states;                 /* [assignment.n_partitions]; leader -1 and empty ISR
                                           when a partition has no state znode yet */
     bool *has_state;                   /* [n_partitions] */
-    st_topic_config_t config;
+    st_topic_overrides_t config;
     bool marked_for_deletion;
 } st_topic_desc_t;
 

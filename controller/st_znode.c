@@ -933,7 +933,7 @@ int st_znode_reassign_decode(const char *path, const char *data, size_t len,
 
 /* ---- /config/topics/<t> ------------------------------------------------------------------- */
 
-char *st_znode_topic_config_encode(const st_topic_config_t *cfg)
+char *st_znode_topic_config_encode(const st_topic_overrides_t *cfg)
 {
     json_t *root = json_object();
     json_t *c = json_object();
@@ -944,7 +944,7 @@ char *st_znode_topic_config_encode(const st_topic_config_t *cfg)
     return dump(root);
 }
 
-void st_topic_config_free(st_topic_config_t *cfg)
+void st_topic_overrides_free(st_topic_overrides_t *cfg)
 {
     if (!cfg)
         return;
@@ -958,12 +958,12 @@ void st_topic_config_free(st_topic_config_t *cfg)
 }
 
 int st_znode_topic_config_decode(const char *path, const char *data, size_t len,
-                                 st_topic_config_t *ret, char *errbuf, size_t errlen)
+                                 st_topic_overrides_t *ret, char *errbuf, size_t errlen)
 {
     json_t *root = load_object(path, data, len, errbuf, errlen);
     if (!root)
         return -EINVAL;
-    st_topic_config_t cfg = { 0 };
+    st_topic_overrides_t cfg = { 0 };
     int r = 0;
     json_t *c = json_object_get(root, "config");
     if (!c) {
@@ -1001,12 +1001,12 @@ int st_znode_topic_config_decode(const char *path, const char *data, size_t len,
     json_decref(root);
     return 0;
 out:
-    st_topic_config_free(&cfg);
+    st_topic_overrides_free(&cfg);
     json_decref(root);
     return r;
 }
 
-const char *st_topic_config_get(const st_topic_config_t *cfg, const char *key)
+const char *st_topic_overrides_get(const st_topic_overrides_t *cfg, const char *key)
 {
     for (size_t i = 0; i < cfg->n; i++)
         if (strcmp(cfg->keys[i], key) == 0)

@@ -159,17 +159,17 @@ int st_znode_reassign_decode(const char *path, const char *data, size_t len,
 void st_reassignment_list_free(st_reassignment_list_t *l);
 
 /* ---- /config/topics/<t> ------------------------------------------------------------------ */
-typedef struct st_topic_config {
+typedef struct st_topic_overrides {
     char **keys;
     char **values;             /* strings, as Kafka writes them */
     size_t n;
-} st_topic_config_t;
-char *st_znode_topic_config_encode(const st_topic_config_t *cfg);
+} st_topic_overrides_t;
+char *st_znode_topic_config_encode(const st_topic_overrides_t *cfg);
 int st_znode_topic_config_decode(const char *path, const char *data, size_t len,
-                                 st_topic_config_t *ret, char *errbuf, size_t errlen);
-void st_topic_config_free(st_topic_config_t *cfg);
+                                 st_topic_overrides_t *ret, char *errbuf, size_t errlen);
+void st_topic_overrides_free(st_topic_overrides_t *cfg);
 /* The value of key, NULL if unset. */
-const char *st_topic_config_get(const st_topic_config_t *cfg, const char *key);
+const char *st_topic_overrides_get(const st_topic_overrides_t *cfg, const char *key);
 
 /* ---- /cluster/id ------------------------------------------------------------------------- */
 /* {"version":"1","id":"..."} (version is a string here, as Kafka writes it). */

@@ -43,7 +43,7 @@ static void fill_topic(st_zk_t *zk, const char *name, const st_admin_broker_t *l
     }
     if (code != ST_ERR_NONE)
         tool_die("%s", msg);
-    const char *min_isr = st_topic_config_get(&d.config, "min.insync.replicas");
+    const char *min_isr = st_topic_overrides_get(&d.config, "min.insync.replicas");
     t->min_insync_replicas = min_isr ? (int32_t)strtol(min_isr, NULL, 10) : 0;
     if (extra) {
         size_t len = 1;

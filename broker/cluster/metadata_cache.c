@@ -550,6 +550,17 @@ void st_metadata_cache_set_controller(st_metadata_cache_t *cache, int32_t contro
     pthread_mutex_unlock(&cache->writer);
 }
 
+void st_metadata_cache_set_cluster_id(st_metadata_cache_t *cache, const char *cluster_id)
+{
+    pthread_mutex_lock(&cache->writer);
+    st_md_snapshot_t *next = clone_snapshot(cache->current, false, false);
+    if (next) {
+        snprintf(next->cluster_id, sizeof(next->cluster_id), "%s", cluster_id);
+        publish(cache, next);
+    }
+    pthread_mutex_unlock(&cache->writer);
+}
+
 int32_t st_metadata_cache_controller(st_metadata_cache_t *cache)
 {
     st_md_snapshot_t *snap = st_metadata_cache_acquire(cache);

@@ -145,6 +145,8 @@ void st_metadata_cache_set_controller(st_metadata_cache_t *cache, int32_t contro
 int32_t st_metadata_cache_controller(st_metadata_cache_t *cache);
 /* Copies the cluster id into out. */
 void st_metadata_cache_cluster_id(st_metadata_cache_t *cache, char *out, size_t len);
+/* Cluster mode: the id read from ZooKeeper's /cluster/id once the broker registered. */
+void st_metadata_cache_set_cluster_id(st_metadata_cache_t *cache, const char *cluster_id);
 
 /* Visits every broker's endpoint for listener `listener_name` (brokers without that listener
  * are skipped, as in Kafka) in one snapshot: fn may block. */

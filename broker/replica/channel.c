@@ -1,6 +1,8 @@
 /* Blocking inter-broker connection over the client library's transports (see channel.h). */
 #include "channel.h"
 
+#include "broker_config.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -199,3 +201,18 @@ void st_channel_close(st_channel_t *ch)
 }
 
 const char *st_channel_peer(const st_channel_t *ch) { return ch->peer; }
+
+void st_channel_conf_inter_broker(const struct st_broker_config *cfg, const char *client_id,
+                                  st_channel_conf_t *ret)
+{
+    *ret = (st_channel_conf_t){
+        .ssl = cfg->listener_list[cfg->inter_broker_listener].protocol == ST_PROTO_SSL,
+        .ssl_certificate_location = cfg->ssl_certificate_location,
+        .ssl_key_location = cfg->ssl_key_location,
+        .ssl_key_password = cfg->ssl_key_password,
+        .ssl_ca_location = cfg->ssl_ca_location,
+        .ssl_enabled_protocols = cfg->ssl_enabled_protocols,
+        .ssl_cipher_suites = cfg->ssl_cipher_suites,
+        .client_id = client_id,
+    };
+}

@@ -35,6 +35,12 @@ typedef struct st_channel_conf {
 
 typedef struct st_channel st_channel_t;
 
+struct st_broker_config;
+/* The channel settings for talking to other brokers' inter-broker listener: SSL when that
+ * listener is SSL, with this broker's ssl.* keys. */
+void st_channel_conf_inter_broker(const struct st_broker_config *cfg, const char *client_id,
+                                  st_channel_conf_t *ret);
+
 /* Connects and finishes the handshake within timeout_ms. 0 or -errno (reason in err). */
 int st_channel_open(const st_channel_conf_t *conf, const char *host, int port, int timeout_ms,
                     st_channel_t **ret_ch, char *err, size_t errlen);

@@ -193,17 +193,8 @@ static void *fetcher_main(void *arg)
         if (n > 0 && port > 0) {
             char err[256] = "";
             if (!ch) {
-                st_channel_conf_t cc = {
-                    .ssl = cfg->security_inter_broker_protocol &&
-                           strcasecmp(cfg->security_inter_broker_protocol, "SSL") == 0,
-                    .ssl_certificate_location = cfg->ssl_certificate_location,
-                    .ssl_key_location = cfg->ssl_key_location,
-                    .ssl_key_password = cfg->ssl_key_password,
-                    .ssl_ca_location = cfg->ssl_ca_location,
-                    .ssl_enabled_protocols = cfg->ssl_enabled_protocols,
-                    .ssl_cipher_suites = cfg->ssl_cipher_suites,
-                    .client_id = name,
-                };
+                st_channel_conf_t cc;
+                st_channel_conf_inter_broker(cfg, name, &cc);
                 r = st_channel_open(&cc, host, port, cfg->replica_socket_timeout_ms, &ch, err,
                                     sizeof(err));
                 if (r < 0 && !warned) {

@@ -12,12 +12,15 @@
  *   - the AlterIsr thread (rm->isr_thread) sends the leaders' ISR proposals to the controller
  *     (blocking st_channel call, NO lock held), retrying every 500 ms while any is pending.
  *
- * Fencing (reference section 2.9): broker_epoch != -1 and < ours -> STALE_BROKER_EPOCH;
- * controller_epoch < the highest seen -> STALE_CONTROLLER_EPOCH (else recorded); per
+ * Fencing (reference section 2.9, through broker/cluster/fencing.h): broker_epoch != -1 and <
+ * ours -> STALE_BROKER_EPOCH; controller_epoch < the highest seen -> STALE_CONTROLLER_EPOCH
+ * (else recorded); per
  * partition leader_epoch <= current -> STALE_CONTROLLER_EPOCH (ignored), broker not in
  * replicas -> UNKNOWN_TOPIC_OR_PARTITION. StopReplica with leader_epoch -2 (topic deletion)
  * overrides the epoch check. */
 #include "replica_manager.h"
+
+#include "fencing.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -51,8 +54,6 @@ struct st_replica_manager {
     pthread_t thread;
     atomic_bool stop;
     pthread_mutex_t state_lock;       /* the replica-state mutex */
-    _Atomic int64_t broker_epoch;
-    _Atomic int32_t controller_epoch;
     st_fetcher_t **fetchers;          /* replica-state thread only */
     size_t n_fetchers, cap_fetchers;
     hw_entry_t *hws;                  /* loaded checkpoint (replica-state thread only) */
@@ -352,18 +353,17 @@ static void run_leader_and_isr(rm_job_t *job)
         return;
     }
     pthread_mutex_lock(&rm->state_lock);
-    int64_t my_epoch = atomic_load(&rm->broker_epoch);
-    int32_t seen = atomic_load(&rm->controller_epoch);
-    if (msg->broker_epoch != -1 && msg->broker_epoch < my_epoch) {
+    if (st_broker_epoch_check(rm->b, msg->broker_epoch) != ST_ERR_NONE) {
         ST_WARN("LeaderAndIsr from controller %" PRId32 " carries broker epoch %" PRId64 " < ours "
-                "(%" PRId64 "): ignored", msg->controller_id, msg->broker_epoch, my_epoch);
+                "(%" PRId64 "): ignored", msg->controller_id, msg->broker_epoch,
+                st_broker_epoch_get(rm->b));
         job->error_code = ST_ERR_STALE_BROKER_EPOCH;
-    } else if (msg->controller_epoch < seen) {
+    } else if (st_controller_epoch_check(rm->b, msg->controller_epoch) != ST_ERR_NONE) {
         ST_WARN("LeaderAndIsr from controller %" PRId32 " at controller epoch %" PRId32 " < %"
-                PRId32 " (already seen): ignored", msg->controller_id, msg->controller_epoch, seen);
+                PRId32 " (already seen): ignored", msg->controller_id, msg->controller_epoch,
+                st_controller_epoch_seen(rm->b));
         job->error_code = ST_ERR_STALE_CONTROLLER_EPOCH;
     } else {
-        atomic_store(&rm->controller_epoch, msg->controller_epoch);
         for (size_t t = 0; t < msg->n_topics; t++) {
             const Strand__LeaderAndIsrTopicState *ts = msg->topics[t];
             for (size_t p = 0; p < ts->n_partitions; p++)
@@ -388,14 +388,11 @@ static void run_stop_replica(rm_job_t *job)
         return;
     }
     pthread_mutex_lock(&rm->state_lock);
-    int64_t my_epoch = atomic_load(&rm->broker_epoch);
-    int32_t seen = atomic_load(&rm->controller_epoch);
-    if (msg->broker_epoch != -1 && msg->broker_epoch < my_epoch) {
+    if (st_broker_epoch_check(rm->b, msg->broker_epoch) != ST_ERR_NONE) {
         job->error_code = ST_ERR_STALE_BROKER_EPOCH;
-    } else if (msg->controller_epoch < seen) {
+    } else if (st_controller_epoch_check(rm->b, msg->controller_epoch) != ST_ERR_NONE) {
         job->error_code = ST_ERR_STALE_CONTROLLER_EPOCH;
     } else {
-        atomic_store(&rm->controller_epoch, msg->controller_epoch);
         for (size_t t = 0; t < msg->n_topics; t++) {
             const Strand__StopReplicaTopicState *ts = msg->topics[t];
             const char *topic = ts->topic ? ts->topic : "";
@@ -637,22 +634,14 @@ static bool send_alter_isr(st_replica_manager_t *rm, st_partition_t **parts, siz
         char err[256] = "";
         int r = 0;
         if (!*ch) {
-            st_channel_conf_t cc = {
-                .ssl = cfg->listener_list[cfg->inter_broker_listener].protocol == ST_PROTO_SSL,
-                .ssl_certificate_location = cfg->ssl_certificate_location,
-                .ssl_key_location = cfg->ssl_key_location,
-                .ssl_key_password = cfg->ssl_key_password,
-                .ssl_ca_location = cfg->ssl_ca_location,
-                .ssl_enabled_protocols = cfg->ssl_enabled_protocols,
-                .ssl_cipher_suites = cfg->ssl_cipher_suites,
-                .client_id = "alter-isr",
-            };
+            st_channel_conf_t cc;
+            st_channel_conf_inter_broker(cfg, "alter-isr", &cc);
             r = st_channel_open(&cc, host, port, cfg->replica_socket_timeout_ms, ch, err,
                                 sizeof(err));
         }
         Strand__AlterIsrRequest req = STRAND__ALTER_ISR_REQUEST__INIT;
         req.broker_id = cfg->broker_id;
-        req.broker_epoch = atomic_load(&rm->broker_epoch);
+        req.broker_epoch = st_broker_epoch_get(rm->b);
         req.n_topics = k;
         req.topics = tptrs;
         st_buf_t frame = ST_BUF_INIT;
@@ -798,8 +787,6 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     if (!rm)
         return -ENOMEM;
     rm->b = b;
-    atomic_init(&rm->broker_epoch, -1);
-    atomic_init(&rm->controller_epoch, -1);
     pthread_mutex_init(&rm->state_lock, NULL);
     pthread_mutex_init(&rm->isr_lock, NULL);
     pthread_cond_init(&rm->isr_cond, NULL);
@@ -858,17 +845,3 @@ void st_replica_manager_stop(st_replica_manager_t *rm)
     free(rm);
 }
 
-void st_replica_manager_set_broker_epoch(st_replica_manager_t *rm, int64_t epoch)
-{
-    atomic_store(&rm->broker_epoch, epoch);
-}
-
-int64_t st_replica_manager_broker_epoch(const st_replica_manager_t *rm)
-{
-    return atomic_load(&((st_replica_manager_t *)rm)->broker_epoch);
-}
-
-int32_t st_replica_manager_controller_epoch(const st_replica_manager_t *rm)
-{
-    return atomic_load(&((st_replica_manager_t *)rm)->controller_epoch);
-}

@@ -3,10 +3,9 @@
  * runs the replication background tasks (ISR expiry, high-watermark checkpoint) and sends ISR
  * changes to the controller (AlterIsr). See replica_manager.c.
  *
- * Startup (main.c): st_replica_manager_start after the registry and the network are created;
- * broker registration (controller/, later) calls st_replica_manager_set_broker_epoch with the
- * czxid of /brokers/ids/<id> (and again after a session re-creation). Until then the broker
- * epoch is -1 and every request's broker_epoch is accepted. */
+ * Startup (main.c): st_replica_manager_start after the registry and the network are created.
+ * Fencing uses broker/cluster/fencing.h (the broker epoch registration sets, and the highest
+ * controller epoch seen, shared with UpdateMetadata). */
 #ifndef ST_REPLICA_MANAGER_H
 #define ST_REPLICA_MANAGER_H
 
@@ -26,9 +25,6 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret);
 void st_replica_manager_stop(st_replica_manager_t *rm);
 
 /* Any thread. */
-void st_replica_manager_set_broker_epoch(st_replica_manager_t *rm, int64_t epoch);
-int64_t st_replica_manager_broker_epoch(const st_replica_manager_t *rm);
-int32_t st_replica_manager_controller_epoch(const st_replica_manager_t *rm);
 
 /* Loop thread (handlers): hands a decoded request (unpacked with the default allocator;
  * ownership passes) to the replica-state thread and parks the request as a delayed operation

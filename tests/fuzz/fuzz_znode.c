@@ -85,11 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == 0)
         st_reassignment_list_free(&ra);
 
-    st_topic_config_t cfg;
+    st_topic_overrides_t cfg;
     r = st_znode_topic_config_decode("/config/topics/t", d, size, &cfg, err, sizeof(err));
     check_err(r, err, "/config/topics/t");
     if (r == 0)
-        st_topic_config_free(&cfg);
+        st_topic_overrides_free(&cfg);
 
     char *id;
     r = st_znode_cluster_id_decode("/cluster/id", d, size, &id, err, sizeof(err));

@@ -264,14 +264,14 @@ Test(znode, reassign)
 Test(znode, topic_config)
 {
     const char *j = "{\"version\":1,\"config\":{\"retention.ms\":\"100000\"}}";
-    st_topic_config_t c;
+    st_topic_overrides_t c;
     cr_assert_eq(st_znode_topic_config_decode("/config/topics/t", S(j), &c, err, sizeof(err)), 0);
-    cr_assert_str_eq(st_topic_config_get(&c, "retention.ms"), "100000");
-    cr_assert_null(st_topic_config_get(&c, "x"));
+    cr_assert_str_eq(st_topic_overrides_get(&c, "retention.ms"), "100000");
+    cr_assert_null(st_topic_overrides_get(&c, "x"));
     char *enc = st_znode_topic_config_encode(&c);
     cr_assert_str_eq(enc, j);
     free(enc);
-    st_topic_config_free(&c);
+    st_topic_overrides_free(&c);
     cr_assert_eq(st_znode_topic_config_decode("/config/topics/t",
                                               S("{\"version\":1,\"config\":{\"retention.ms\":100000}}"), &c,
                                               err, sizeof(err)), -EINVAL);

@@ -1,0 +1,269 @@
+/* The broker's membership of the cluster (see membership.h): node start-up from the broker's
+ * configuration, the cluster-id check in meta.properties, broker-epoch updates, controlled
+ * shutdown over the inter-broker listener, and the node's stop. */
+#include "membership.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "channel.h"
+#include "fencing.h"
+#include "metadata_cache.h"
+#include "net.h"
+#include "st_checkpoint.h"
+#include "st_controller.h"
+#include "st_logger.h"
+
+#define META_FILE "meta.properties"
+
+/* Node thread: a new registration (session re-created) means a new broker epoch. */
+static void on_broker_epoch(void *arg, int64_t epoch)
+{
+    st_broker_t *b = arg;
+    st_broker_epoch_set(b, epoch);
+    ST_INFO("Registered broker %" PRId32 " at /brokers/ids/%" PRId32 " with czxid (broker epoch) "
+            "%" PRId64, b->cfg.broker_id, b->cfg.broker_id, epoch);
+}
+
+/* broker.id=-1: the id a previous start generated, from the first meta.properties that has one.
+ * -1 when none has. */
+static int32_t stored_broker_id(const st_broker_t *b)
+{
+    for (size_t i = 0; i < b->cfg.n_dirs; i++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", b->cfg.dirs[i], META_FILE);
+        int32_t id = -1;
+        if (st_meta_properties_read(path, &id, NULL) == 0 && id >= 0)
+            return id;
+    }
+    return -1;
+}
+
+/* Every log dir's meta.properties must name this cluster (or none yet: then it is recorded). */
+static int check_cluster_id(const st_broker_t *b, const char *cluster_id)
+{
+    for (size_t i = 0; i < b->cfg.n_dirs; i++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", b->cfg.dirs[i], META_FILE);
+        int32_t id = -1;
+        char *stored = NULL;
+        int r = st_meta_properties_read(path, &id, &stored);
+        if (r == 0 && stored && strcmp(stored, cluster_id) != 0) {
+            ST_ERROR("The Cluster ID %s doesn't match stored clusterId %s in %s. The broker is "
+                     "trying to join the wrong cluster. Configured zookeeper.connect may be wrong "
+                     "(%s).", cluster_id, stored, path, b->cfg.zookeeper_connect);
+            free(stored);
+            return -EINVAL;
+        }
+        if (r == 0 && id != b->cfg.broker_id) {
+            ST_ERROR("%s: broker.id %" PRId32 " does not match this broker's id %" PRId32
+                     " (this log dir belongs to another broker)", path, id, b->cfg.broker_id);
+            free(stored);
+            return -EINVAL;
+        }
+        bool write = r == -ENOENT || (r == 0 && !stored);
+        free(stored);
+        if (r < 0 && r != -ENOENT) {
+            ST_ERROR("%s: unreadable (%s)", path, strerror(-r));
+            return r;
+        }
+        if (write && (r = st_meta_properties_write(path, b->cfg.broker_id, cluster_id)) < 0) {
+            ST_ERROR("%s: cannot write: %s", path, strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+int st_membership_start(st_broker_t *b)
+{
+    const st_broker_config_t *cfg = &b->cfg;
+    int32_t id = cfg->broker_id;
+    if (id == -1)
+        id = stored_broker_id(b);
+
+    size_t n = cfg->n_listeners;
+    st_node_listener_t *ls = calloc(n ? n : 1, sizeof(*ls));
+    if (!ls)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const st_listener_cfg_t *a = &cfg->advertised_list[i];
+        ls[i].name = a->name;
+        ls[i].security_protocol = a->protocol == ST_PROTO_SSL ? "SSL" : "PLAINTEXT";
+        ls[i].host = a->host;
+        ls[i].port = a->port ? a->port : b->net->listeners[i].port;
+    }
+    /* The controller channel: the other brokers' inter-broker listener, with the client core's
+     * TLS keys when that listener is SSL. */
+    const st_listener_cfg_t *ib = &cfg->listener_list[cfg->inter_broker_listener];
+    char kv[6][4200];
+    const char *channel_conf[7];
+    size_t k = 0;
+    if (ib->protocol == ST_PROTO_SSL) {
+        snprintf(kv[k], sizeof(kv[k]), "security.protocol=SSL");
+        channel_conf[k] = kv[k];
+        k++;
+        const struct { const char *key, *value; } ssl[] = {
+            { "ssl.ca.location", cfg->ssl_ca_location },
+            { "ssl.certificate.location", cfg->ssl_certificate_location },
+            { "ssl.key.location", cfg->ssl_key_location },
+            { "ssl.key.password", cfg->ssl_key_password },
+        };
+        for (size_t i = 0; i < sizeof(ssl) / sizeof(ssl[0]); i++) {
+            if (!ssl[i].value || !*ssl[i].value)
+                continue;
+            snprintf(kv[k], sizeof(kv[k]), "%s=%s", ssl[i].key, ssl[i].value);
+            channel_conf[k] = kv[k];
+            k++;
+        }
+    }
+    channel_conf[k] = NULL;
+
+    st_node_config_t nc;
+    st_node_config_init(&nc);
+    nc.broker_id = id;
+    nc.id_generation = id == -1;
+    nc.zk_connect = cfg->zookeeper_connect;
+    nc.zk_session_timeout_ms = cfg->zookeeper_session_timeout_ms;
+    nc.zk_connection_timeout_ms = cfg->zookeeper_connection_timeout_ms > 0
+                                      ? cfg->zookeeper_connection_timeout_ms
+                                      : cfg->zookeeper_session_timeout_ms;
+    nc.listeners = ls;
+    nc.n_listeners = n;
+    nc.rack = cfg->broker_rack && *cfg->broker_rack ? cfg->broker_rack : NULL;
+    nc.inter_broker_listener = ib->name;
+    nc.channel_conf = channel_conf;
+    nc.unclean_leader_election_enable = cfg->unclean_leader_election_enable;
+    nc.auto_leader_rebalance_enable = cfg->auto_leader_rebalance_enable;
+    nc.leader_imbalance_per_broker_percentage = cfg->leader_imbalance_per_broker_percentage;
+    nc.leader_imbalance_check_interval_seconds = cfg->leader_imbalance_check_interval_seconds;
+    nc.on_broker_epoch = on_broker_epoch;
+    nc.cb_arg = b;
+
+    char err[1024] = "";
+    st_node_t *node = NULL;
+    int r = st_node_start(&nc, &node, err, sizeof(err));
+    free(ls);
+    if (r < 0) {
+        ST_ERROR("Cannot join the cluster at zookeeper.connect=%s: %s", cfg->zookeeper_connect,
+                 err);
+        return r;
+    }
+    b->node = node;
+    b->cfg.broker_id = st_node_broker_id(node);
+    st_broker_epoch_set(b, st_node_broker_epoch(node));
+    r = check_cluster_id(b, st_node_cluster_id(node));
+    if (r < 0)
+        return r;
+    st_metadata_cache_set_cluster_id(b->meta, st_node_cluster_id(node));
+    ST_INFO("Registered broker %" PRId32 " at /brokers/ids/%" PRId32 " with czxid (broker epoch) "
+            "%" PRId64 "; cluster id %s", b->cfg.broker_id, b->cfg.broker_id,
+            st_node_broker_epoch(node), st_node_cluster_id(node));
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* One ControlledShutdown round trip to the controller. 0 with *ret_remaining set, or -errno /
+ * an st_error_t code (> 0) with why. */
+static int shutdown_once(st_broker_t *b, size_t *ret_remaining, char *why, size_t why_len)
+{
+    const st_broker_config_t *cfg = &b->cfg;
+    int32_t controller = st_node_controller_id(b->node);
+    if (controller < 0)
+        controller = st_metadata_cache_controller(b->meta);
+    const char *listener = cfg->listener_list[cfg->inter_broker_listener].name;
+    char host[256];
+    int port = 0;
+    if (controller < 0 ||
+        st_metadata_cache_broker_endpoint(b->meta, controller, listener, host, sizeof(host),
+                                          &port) < 0) {
+        snprintf(why, why_len, "no controller known (controller id %" PRId32 ")", controller);
+        return -ENOTCONN;
+    }
+    st_channel_conf_t cc;
+    st_channel_conf_inter_broker(cfg, "controlled-shutdown", &cc);
+    st_channel_t *ch = NULL;
+    char err[256] = "";
+    int r = st_channel_open(&cc, host, port, cfg->replica_socket_timeout_ms, &ch, err, sizeof(err));
+    if (r < 0) {
+        snprintf(why, why_len, "cannot reach controller %" PRId32 " at %s:%d: %s", controller,
+                 host, port, err);
+        return r;
+    }
+    Strand__ControlledShutdownRequest req = STRAND__CONTROLLED_SHUTDOWN_REQUEST__INIT;
+    req.broker_id = cfg->broker_id;
+    req.broker_epoch = st_broker_epoch_get(b);
+    st_buf_t frame;
+    memset(&frame, 0, sizeof(frame));
+    st_frame_view_t view;
+    r = st_channel_call(ch, STRAND__API_KEY__CONTROLLED_SHUTDOWN, 0, &req.base,
+                        cfg->replica_socket_timeout_ms, &frame, &view);
+    st_channel_close(ch);
+    if (r < 0) {
+        st_buf_free(&frame);
+        snprintf(why, why_len, "controller %" PRId32 " did not answer: %s", controller,
+                 strerror(-r));
+        return r;
+    }
+    Strand__ControlledShutdownResponse *resp =
+        strand__controlled_shutdown_response__unpack(NULL, view.body_len, view.body);
+    st_buf_free(&frame);
+    if (!resp) {
+        snprintf(why, why_len, "undecodable answer from controller %" PRId32, controller);
+        return -EBADMSG;
+    }
+    int code = resp->error_code;
+    *ret_remaining = resp->n_remaining_partitions;
+    if (code != 0) {
+        snprintf(why, why_len, "controller %" PRId32 " answered %s%s%s", controller,
+                 st_error_name(code), resp->error_message && *resp->error_message ? ": " : "",
+                 resp->error_message ? resp->error_message : "");
+    } else if (resp->n_remaining_partitions) {
+        size_t used = (size_t)snprintf(why, why_len, "Remaining partitions to move: ");
+        for (size_t i = 0; i < resp->n_remaining_partitions && used < why_len; i++)
+            used += (size_t)snprintf(why + used, why_len - used, "%s%s-%" PRId32, i ? "," : "",
+                                     resp->remaining_partitions[i]->topic,
+                                     resp->remaining_partitions[i]->partition);
+    }
+    strand__controlled_shutdown_response__free_unpacked(resp, NULL);
+    return code;
+}
+
+bool st_membership_controlled_shutdown(st_broker_t *b)
+{
+    if (!b->node || !b->cfg.controlled_shutdown_enable)
+        return false;
+    ST_INFO("Starting controlled shutdown");
+    int attempts = b->cfg.controlled_shutdown_max_retries;
+    for (int i = 0; i <= attempts; i++) {
+        size_t remaining = 0;
+        char why[2048] = "";
+        int r = shutdown_once(b, &remaining, why, sizeof(why));
+        if (r == 0 && remaining == 0) {
+            ST_INFO("Controlled shutdown succeeded");
+            return true;
+        }
+        ST_WARN("Controlled shutdown attempt %d of %d failed: %s", i + 1, attempts + 1, why);
+        if (i < attempts)
+            sleep_ms(b->cfg.controlled_shutdown_retry_backoff_ms);
+    }
+    ST_WARN("Proceeding to do an unclean shutdown as all the controlled shutdown attempts failed");
+    return false;
+}
+
+void st_membership_stop(st_broker_t *b)
+{
+    if (!b->node)
+        return;
+    st_node_stop(b->node);
+    b->node = NULL;
+}
