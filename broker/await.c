@@ -27,6 +27,7 @@ struct st_await {
     uint8_t *expired;                /* packed body for expiry */
     size_t expired_len;
     const ProtobufCMessageDescriptor *desc;   /* the response type */
+    st_await_finish_fn *finish;
 };
 
 static void await_unref(st_await_t *aw)
@@ -57,6 +58,8 @@ static int respond_packed(st_await_t *aw, const ProtobufCMessageDescriptor *desc
     ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &req->arena->pb, len, body);
     if (!msg)
         return st_reply_fatal(req->conn, req, "internal error: an answer does not decode");
+    if (aw->finish)
+        aw->finish(req, msg);
     int r = st_request_respond(req, msg, NULL, 0);
     return r < 0 ? r : 1;
 }
@@ -94,7 +97,8 @@ static const st_delayed_ops_t await_ops = {
     .abort = await_abort,
 };
 
-st_await_t *st_await_park(st_request_t *req, int32_t wait_ms, const ProtobufCMessage *expired)
+st_await_t *st_await_park(st_request_t *req, int32_t wait_ms, const ProtobufCMessage *expired,
+                          st_await_finish_fn *finish)
 {
     st_await_t *aw = calloc(1, sizeof(*aw));
     if (!aw)
@@ -105,6 +109,7 @@ st_await_t *st_await_park(st_request_t *req, int32_t wait_ms, const ProtobufCMes
         return NULL;
     }
     aw->desc = expired->descriptor;
+    aw->finish = finish;
     aw->op.ops = &await_ops;
     aw->req = *req;
     aw->req.body = NULL;
@@ -122,5 +127,10 @@ void st_await_done(st_await_t *aw, const ProtobufCMessage *resp)
     aw->answer = pack(resp, &aw->answer_len);
     atomic_store(&aw->answered, true);
     st_net_wake_loop(aw->net, aw->loop);
+    await_unref(aw);
+}
+
+void st_await_cancel(st_await_t *aw)
+{
     await_unref(aw);
 }

@@ -1,10 +1,12 @@
-/* CreateTopics (19) and DeleteTopics (20), local to this broker until the controller exists,
- * plus Metadata's auto-creation. Replication factor and assignments are checked against the
- * live brokers of the metadata cache (one, for now). */
+/* CreateTopics (19), DeleteTopics (20) and CreatePartitions (37), plus Metadata's
+ * auto-creation. In cluster mode they are ZooKeeper writes made by the admin worker
+ * (cluster/admin_worker.c) while the request stays parked; in single-broker mode they act on
+ * this broker's registry directly, checked against the one live broker. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "admin_worker.h"
 #include "request.h"
 #include "st_logger.h"
 #include "topic_config.h"
@@ -105,6 +107,14 @@ static int32_t create_one(st_request_t *req, const Strand__CreateTopicsRequest *
 
 int st_handle_create_topics(st_request_t *req)
 {
+    if (st_broker_cluster_mode(req->broker)) {
+        Strand__CreateTopicsRequest *m = strand__create_topics_request__unpack(NULL, req->body_len,
+                                                                              req->body);
+        if (!m)
+            return st_reply_fatal(req->conn, req, "CreateTopicsRequest body of %zu bytes does "
+                                  "not decode (invalid protobuf)", req->body_len);
+        return st_admin_worker_create_topics(req, m);
+    }
     Strand__CreateTopicsRequest *msg = strand__create_topics_request__unpack(&req->arena->pb,
                                                                             req->body_len, req->body);
     if (!msg)
@@ -149,6 +159,14 @@ int st_handle_create_topics(st_request_t *req)
 
 int st_handle_delete_topics(st_request_t *req)
 {
+    if (st_broker_cluster_mode(req->broker)) {
+        Strand__DeleteTopicsRequest *m = strand__delete_topics_request__unpack(NULL, req->body_len,
+                                                                              req->body);
+        if (!m)
+            return st_reply_fatal(req->conn, req, "DeleteTopicsRequest body of %zu bytes does "
+                                  "not decode (invalid protobuf)", req->body_len);
+        return st_admin_worker_delete_topics(req, m);
+    }
     Strand__DeleteTopicsRequest *msg = strand__delete_topics_request__unpack(&req->arena->pb,
                                                                             req->body_len, req->body);
     if (!msg)
@@ -201,4 +219,39 @@ int st_admin_auto_create(st_request_t *req, const char *topic, char **ret_msg)
     else if (code != ST_ERR_TOPIC_ALREADY_EXISTS)
         return st_reply_error(req, code, ret_msg, "%s", reason);
     return code;
+}
+
+int st_handle_create_partitions(st_request_t *req)
+{
+    Strand__CreatePartitionsRequest *msg = strand__create_partitions_request__unpack(NULL,
+                                                                                    req->body_len,
+                                                                                    req->body);
+    if (!msg)
+        return st_reply_fatal(req->conn, req, "CreatePartitionsRequest body of %zu bytes does "
+                              "not decode (invalid protobuf)", req->body_len);
+    if (st_broker_cluster_mode(req->broker))
+        return st_admin_worker_create_partitions(req, msg);
+    /* Single-broker mode: a partition count is fixed at creation. */
+    size_t n = msg->n_topics;
+    Strand__CreatePartitionsTopicResult *res = st_arena_calloc(req->arena, n + 1, sizeof(*res));
+    Strand__CreatePartitionsTopicResult **ptrs = st_arena_calloc(req->arena, n + 1, sizeof(*ptrs));
+    if (!res || !ptrs) {
+        strand__create_partitions_request__free_unpacked(msg, NULL);
+        return st_reply_fatal(req->conn, req, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *emsg = NULL;
+        strand__create_partitions_topic_result__init(&res[i]);
+        res[i].name = st_arena_strdup(req->arena, msg->topics[i]->name ? msg->topics[i]->name : "");
+        res[i].error_code = st_reply_error(req, ST_ERR_INVALID_REQUEST, &emsg, "adding partitions "
+                                           "to %s needs cluster mode (zookeeper.connect)",
+                                           res[i].name);
+        res[i].error_message = emsg;
+        ptrs[i] = &res[i];
+    }
+    strand__create_partitions_request__free_unpacked(msg, NULL);
+    Strand__CreatePartitionsResponse resp = STRAND__CREATE_PARTITIONS_RESPONSE__INIT;
+    resp.n_results = n;
+    resp.results = ptrs;
+    return st_request_respond(req, &resp.base, NULL, 0);
 }

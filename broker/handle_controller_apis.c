@@ -63,7 +63,7 @@ int st_handle_elect_leaders(st_request_t *req)
     }
     resp.error_code = ST_ERR_REQUEST_TIMED_OUT;
     int32_t wait = msg->timeout_ms > 0 ? msg->timeout_ms : CONTROLLER_WAIT_MS;
-    st_await_t *aw = st_await_park(req, wait, &resp.base);
+    st_await_t *aw = st_await_park(req, wait, &resp.base, NULL);
     if (!aw)
         return st_reply_fatal(req->conn, req, "out of memory");
     int r = st_node_submit_elect_leaders(req->broker->node, msg, elect_done, aw);
@@ -93,7 +93,7 @@ int st_handle_controlled_shutdown(st_request_t *req)
         return st_request_respond(req, &resp.base, NULL, 0);
     }
     resp.error_code = ST_ERR_REQUEST_TIMED_OUT;
-    st_await_t *aw = st_await_park(req, CONTROLLER_WAIT_MS, &resp.base);
+    st_await_t *aw = st_await_park(req, CONTROLLER_WAIT_MS, &resp.base, NULL);
     if (!aw)
         return st_reply_fatal(req->conn, req, "out of memory");
     int r = st_node_submit_controlled_shutdown(req->broker->node, msg, shutdown_done, aw);
@@ -123,7 +123,7 @@ int st_handle_alter_isr(st_request_t *req)
         return st_request_respond(req, &resp.base, NULL, 0);
     }
     resp.error_code = ST_ERR_REQUEST_TIMED_OUT;
-    st_await_t *aw = st_await_park(req, CONTROLLER_WAIT_MS, &resp.base);
+    st_await_t *aw = st_await_park(req, CONTROLLER_WAIT_MS, &resp.base, NULL);
     if (!aw)
         return st_reply_fatal(req->conn, req, "out of memory");
     int r = st_node_submit_alter_isr(req->broker->node, msg, alter_isr_done, aw);

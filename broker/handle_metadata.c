@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "admin_worker.h"
 #include "request.h"
 #include "topic_config.h"
 
@@ -140,9 +141,9 @@ static void add_topic(void *arg, const char *name, int32_t n_partitions,
  * so that clients keep retrying. */
 static int32_t cluster_auto_create_topic(st_request_t *req, const char *name)
 {
+    st_admin_worker_auto_create(req->broker, name);
     return st_reply_error(req, ST_ERR_LEADER_NOT_AVAILABLE, NULL,
-                          "topic '%s' does not exist; auto-creation in cluster mode goes through "
-                          "ZooKeeper (not available in this build)", name);
+                          "topic '%s' does not exist yet: auto-creation queued (ZooKeeper)", name);
 }
 
 static void cluster_add_topic(md_ctx_t *ctx, const st_md_snapshot_t *snap, const st_md_topic_t *mt,

@@ -19,7 +19,9 @@
 #include "broker.h"
 #include "broker_config.h"
 #include "fencing.h"
+#include "admin_worker.h"
 #include "maintenance.h"
+#include "membership.h"
 #include "metadata_cache.h"
 #include "net.h"
 #include "partition.h"
@@ -267,6 +269,20 @@ int main(int argc, char **argv)
     int r = lock_fds ? lock_log_dirs(&b->cfg, lock_fds) : -ENOMEM;
     if (r < 0)
         goto out;
+    bool cluster = st_broker_cluster_mode(b);
+    /* Listeners are bound first (not yet accepting), so that registration can advertise the
+     * ports actually bound; the metadata cache learns the cluster id afterwards. */
+    r = st_metadata_cache_new("", &b->meta);
+    main_base = r == 0 ? event_base_new() : NULL;
+    if (!main_base) {
+        ST_ERROR("Out of memory at start-up");
+        goto out;
+    }
+    r = st_net_create(b, main_base, &b->net);
+    if (r < 0)
+        goto out;   /* logged, naming the listener */
+    if (cluster && st_membership_start(b) < 0)
+        goto out;   /* logged: ensemble unreachable, id taken, wrong cluster */
     r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
                                 &log_defaults, &b->mgr);
     if (r < 0) {
@@ -278,15 +294,8 @@ int main(int argc, char **argv)
         ST_ERROR("Cannot load the topics: %s", strerror(-r));
         goto out;
     }
-    r = st_metadata_cache_new(st_registry_cluster_id(b->reg), &b->meta);
-    main_base = r == 0 ? event_base_new() : NULL;
-    if (!main_base) {
-        ST_ERROR("Out of memory at start-up");
-        goto out;
-    }
-    r = st_net_create(b, main_base, &b->net);
-    if (r < 0)
-        goto out;   /* logged, naming the listener */
+    if (!cluster)
+        st_metadata_cache_set_cluster_id(b->meta, st_registry_cluster_id(b->reg));
     if (register_self(b) < 0) {
         ST_ERROR("Out of memory at start-up");
         goto out;
@@ -295,6 +304,10 @@ int main(int argc, char **argv)
     r = st_replica_manager_start(b, &b->rm);
     if (r < 0) {
         ST_ERROR("Cannot start the replica manager: %s", strerror(-r));
+        goto out;
+    }
+    if (cluster && (r = st_admin_worker_start(b, &b->admin)) < 0) {
+        ST_ERROR("Cannot start the topic admin thread: %s", strerror(-r));
         goto out;
     }
 
@@ -316,18 +329,16 @@ int main(int argc, char **argv)
     }
     if (st_net_start(b->net) < 0)
         goto out;
-    if (st_broker_config_cluster_mode(&b->cfg)) {
-        /* CLUSTER HOOK: broker registration goes here (controller/st_controller.h): open the
-         * ZooKeeper session, register /brokers/ids/<id>, then
-         *     st_replica_manager_set_broker_epoch(b->rm, <czxid of the broker znode>);
-         * and start the controller election. Until then the broker waits for the controller's
-         * LeaderAndIsr / UpdateMetadata with broker epoch -1. */
-    }
+    char cluster_id[64];
+    st_metadata_cache_cluster_id(b->meta, cluster_id, sizeof(cluster_id));
     ST_INFO("Broker %" PRId32 " started (cluster id %s, %d network threads)", b->cfg.broker_id,
-            st_registry_cluster_id(b->reg), b->cfg.num_network_threads);
+            cluster_id, b->cfg.num_network_threads);
 
     event_base_dispatch(main_base);
     exit_code = 0;
+    /* SIGTERM in cluster mode: leaderships move away while this broker still serves. */
+    if (cluster)
+        st_membership_controlled_shutdown(b);
 
 out:
     if (b->net) {
@@ -335,8 +346,11 @@ out:
         st_net_shutdown(b->net, SHUTDOWN_GRACE_MS);
     }
     st_maintenance_stop(maint);
+    st_admin_worker_stop(b->admin);
+    b->admin = NULL;
     st_replica_manager_stop(b->rm);   /* fetchers, threads, HW checkpoint */
     b->rm = NULL;
+    st_membership_stop(b);            /* closes the ZooKeeper session: registration goes */
     if (exit_code == 0)
         st_error_counts_log();
     st_registry_close(b->reg);

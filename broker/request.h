@@ -86,6 +86,11 @@ int st_handle_fetch(st_request_t *req);
 int st_handle_list_offsets(st_request_t *req);
 int st_handle_create_topics(st_request_t *req);
 int st_handle_delete_topics(st_request_t *req);
+int st_handle_create_partitions(st_request_t *req);
+/* handle_controller_apis.c: handed to the controller this broker hosts. */
+int st_handle_elect_leaders(st_request_t *req);
+int st_handle_controlled_shutdown(st_request_t *req);
+int st_handle_alter_isr(st_request_t *req);
 int st_handle_update_metadata(st_request_t *req);
 /* The ApiVersionsResponse with this error code (used for unsupported versions too). */
 int st_api_versions_respond(st_request_t *req, int32_t error_code);

@@ -1,5 +1,7 @@
-/* strand-topics: create, list, describe and delete topics, with the flags and output layout of
- * Kafka's kafka-topics.sh, including the describe filters (--under-replicated-partitions,
+/* strand-topics: create, list, describe, alter (add partitions) and delete topics, with the
+ * flags and output layout of Kafka's kafka-topics.sh, through a broker (--bootstrap-server,
+ * the admin client) or straight through ZooKeeper (--zookeeper, as Kafka 2.x did: the same
+ * znode writes the brokers make, controller/st_topic_admin.h). Includes the describe filters (--under-replicated-partitions,
  * --unavailable-partitions, --under-min-isr-partitions, --at-min-isr-partitions: with one, only
  * the matching partition lines print, no topic line).
  *
@@ -11,14 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "st_assign.h"
 #include "tool_common.h"
+#include "tool_zk.h"
 
 /* Kafka prints the all-zero Uuid when a topic has no id; Strand's protocol carries none yet. */
 #define ZERO_TOPIC_ID "AAAAAAAAAAAAAAAAAAAAAA"
 
 static tool_opt_t opts[] = {
     { "--bootstrap-server", TOOL_VALUE, "<String: server to connect to>",
-      "REQUIRED: The Strand server to connect to (host:port[,host:port]).", false, NULL, NULL, 0 },
+      "The Strand server to connect to (host:port[,host:port]); this or --zookeeper is required.",
+      false, NULL, NULL, 0 },
+    { "--zookeeper", TOOL_VALUE, "<String: hosts>",
+      "The ZooKeeper connection string (host:port[,host:port][/chroot]): act on ZooKeeper directly.",
+      false, NULL, NULL, 0 },
+    { "--alter", TOOL_FLAG, NULL, "Alter the number of partitions of a topic (with --partitions).",
+      false, NULL, NULL, 0 },
+    { "--replica-assignment", TOOL_VALUE, "<String: broker_id_for_part1_replica1:broker_id_for_part1_replica2,...>",
+      "A list of manual partition-to-broker assignments for the topic being created or altered.",
+      false, NULL, NULL, 0 },
+    { "--disable-rack-aware", TOOL_FLAG, NULL, "Disable rack aware replica assignment (--zookeeper).",
+      false, NULL, NULL, 0 },
     { "--command-config", TOOL_VALUE, "<String: command config property file>",
       "Property file containing configs to be passed to the admin client.", false, NULL, NULL, 0 },
     { "--create", TOOL_FLAG, NULL, "Create a new topic.", false, NULL, NULL, 0 },
@@ -98,25 +113,39 @@ static bool partition_matches(describe_filter_t filter, const strand_topic_info_
     return true;
 }
 
-static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bool exclude_internal,
+/* One of the two ways to reach the cluster. */
+typedef struct backend {
+    strand_admin_t *admin;     /* --bootstrap-server */
+    st_zk_t *zk;               /* --zookeeper */
+} backend_t;
+
+static int describe(const backend_t *be, const char *topic, bool if_exists, bool exclude_internal,
                     describe_filter_t filter)
 {
     strand_topic_info_t *infos = NULL;
+    tool_zk_extra_t *extra = NULL;
     size_t n = 0;
     const char *names[1] = { topic };
-    int err = strand_admin_describe_topics(admin, topic ? names : NULL, topic ? 1 : 0, -1, &infos, &n);
-    if (err)
-        tool_die("describe failed: %s", strand_err_desc(err));
     strand_broker_info_t *brokers = NULL;
     size_t n_brokers = 0;
-    int32_t controller = -1;
-    char *cluster_id = NULL;
-    if (filter != FILTER_NONE) {
-        err = strand_admin_describe_cluster(admin, -1, &brokers, &n_brokers, &controller,
-                                            &cluster_id);
+    if (be->zk) {
+        tool_zk_describe(be->zk, topic ? names : NULL, topic ? 1 : 0, &infos, &n, &extra);
+        if (filter != FILTER_NONE)
+            tool_zk_brokers(be->zk, &brokers, &n_brokers);
+    } else {
+        int err = strand_admin_describe_topics(be->admin, topic ? names : NULL, topic ? 1 : 0, -1,
+                                               &infos, &n);
         if (err)
             tool_die("describe failed: %s", strand_err_desc(err));
-        free(cluster_id);
+        if (filter != FILTER_NONE) {
+            int32_t controller = -1;
+            char *cluster_id = NULL;
+            err = strand_admin_describe_cluster(be->admin, -1, &brokers, &n_brokers, &controller,
+                                                &cluster_id);
+            if (err)
+                tool_die("describe failed: %s", strand_err_desc(err));
+            free(cluster_id);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         const strand_topic_info_t *t = &infos[i];
@@ -132,8 +161,10 @@ static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bo
             continue;
         if (filter == FILTER_NONE) {
             size_t rf = t->partition_count ? t->partitions[0].replica_count : 0;
-            printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s\n",
-                   t->name, ZERO_TOPIC_ID, t->partition_count, rf, "");
+            printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s%s\n",
+                   t->name, ZERO_TOPIC_ID, t->partition_count, rf,
+                   extra ? extra[i].configs : "",
+                   extra && extra[i].marked_for_deletion ? "\tMarkedForDeletion: true" : "");
             if (t->error)
                 printf("\tTopic: %s\tError: %s\n", t->name, strand_err_name(t->error));
         }
@@ -154,27 +185,148 @@ static int describe(strand_admin_t *admin, const char *topic, bool if_exists, bo
         }
     }
     strand_broker_infos_free(brokers, n_brokers);
+    tool_zk_extra_free(extra, n);
     strand_topic_infos_free(infos, n);
     return 0;
 }
 
+/* --replica-assignment: rows of broker ids (Kafka's syntax), checked for shape here; the broker
+ * or st_topic_admin checks the ids against the registered brokers. */
+static int32_t *parse_assignment(const char *spec, int32_t *ret_partitions, int32_t *ret_rf)
+{
+    int32_t *rows = NULL;
+    char msg[512];
+    int code = st_assign_parse(spec, NULL, &rows, ret_partitions, ret_rf, msg, sizeof(msg));
+    if (code != ST_ERR_NONE)
+        tool_die("--replica-assignment: %s", msg);
+    return rows;
+}
+
+static void create(const backend_t *be, const char *topic, int32_t partitions, int32_t rf,
+                   const char **keys, const char **values, size_t n_configs,
+                   const char *assignment, bool rack_aware, bool if_not_exists)
+{
+    int32_t *rows = NULL, rows_rf = 0, rows_n = 0;
+    if (assignment) {
+        if (partitions != -1 || rf != -1)
+            tool_die("Option \"[replica-assignment]\" can't be used with option "
+                     "\"[partitions],[replication-factor]\"");
+        rows = parse_assignment(assignment, &rows_n, &rows_rf);
+        partitions = rows_n;
+        rf = rows_rf;
+    }
+    char err[1024];
+    int e;
+    if (be->zk) {
+        if (partitions == -1 || rf == -1)
+            tool_die("Missing required argument \"[%s]\"", partitions == -1 ? "partitions"
+                                                                           : "replication-factor");
+        st_topic_spec_t spec = {
+            .name = topic, .n_partitions = partitions, .replication_factor = rf,
+            .assignment = rows, .n_assignment_rf = rows_rf,
+            .config_keys = keys, .config_values = values, .n_configs = n_configs,
+            .rack_aware = rack_aware,
+        };
+        e = st_topic_admin_create(be->zk, &spec, NULL, err, sizeof(err));
+    } else {
+        strand_new_topic_t nt = { .name = topic, .num_partitions = partitions,
+                                  .replication_factor = rf, .config_keys = keys,
+                                  .config_values = values, .config_count = n_configs,
+                                  .replica_assignment = rows };
+        e = strand_admin_create_topic(be->admin, &nt, -1, err, sizeof(err));
+    }
+    free(rows);
+    if (e == ST_ERR_TOPIC_ALREADY_EXISTS && if_not_exists)
+        return;
+    if (e)
+        tool_die("Error while executing topic command : %s", err);
+    printf("Created topic %s.\n", topic);
+}
+
+static void alter(const backend_t *be, const char *topic, int32_t partitions,
+                  const char *assignment)
+{
+    if (partitions == -1)
+        tool_die("--alter needs --partitions (the new partition count)");
+    int32_t *rows = NULL, rows_rf = 0, rows_n = 0;
+    if (assignment)
+        rows = parse_assignment(assignment, &rows_n, &rows_rf);
+    char err[1024];
+    int e;
+    if (be->zk)
+        e = st_topic_admin_add_partitions(be->zk, topic, partitions, rows, (size_t)rows_n,
+                                          (size_t)rows_rf, false, err, sizeof(err));
+    else
+        e = strand_admin_create_partitions(be->admin, topic, partitions, rows, (size_t)rows_n,
+                                           (size_t)rows_rf, -1, err, sizeof(err));
+    free(rows);
+    if (e)
+        tool_die("Error while executing topic command : %s", err);
+    if (be->zk)
+        printf("WARNING: If partitions are increased for a topic that has a key, the partition "
+               "logic or ordering of the messages will be affected\nAdding partitions succeeded!\n");
+}
+
+static void delete(const backend_t *be, const char *topic, bool if_exists)
+{
+    char err[1024];
+    int e = be->zk ? st_topic_admin_delete(be->zk, topic, err, sizeof(err))
+                   : strand_admin_delete_topic(be->admin, topic, -1, err, sizeof(err));
+    if (e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION && if_exists)
+        return;
+    if (e)
+        tool_die("Error while executing topic command : %s", err);
+    if (be->zk)
+        printf("Topic %s is marked for deletion.\nNote: This will have no impact if "
+               "delete.topic.enable is not set to true.\n", topic);
+}
+
+static void list(const backend_t *be, const char *topic, bool exclude_internal)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (be->zk) {
+        char err[1024];
+        if (st_topic_admin_list(be->zk, &names, &n, err, sizeof(err)) != ST_ERR_NONE)
+            tool_die("%s", err);
+    } else {
+        int e = strand_admin_list_topics(be->admin, !exclude_internal, -1, &names, &n);
+        if (e)
+            tool_die("list failed: %s", strand_err_desc(e));
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((!topic || strcmp(topic, names[i]) == 0) &&
+            !(exclude_internal && strncmp(names[i], "__", 2) == 0))
+            printf("%s\n", names[i]);
+    strand_names_free(names, n);
+}
+
 int main(int argc, char **argv)
 {
-    tool_init(argv[0], "Create, delete, describe or list topics.");
+    tool_init(argv[0], "Create, delete, describe, alter or list topics.");
     tool_parse(opts, argc, argv);
-    const char *bootstrap = tool_require(opts, "--bootstrap-server");
+    const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
+    const char *zk = tool_opt(opts, "--zookeeper")->value;
+    if ((bootstrap != NULL) == (zk != NULL))
+        tool_die("Only one of --bootstrap-server or --zookeeper must be specified");
     int actions = tool_opt(opts, "--create")->given + tool_opt(opts, "--list")->given +
-                  tool_opt(opts, "--describe")->given + tool_opt(opts, "--delete")->given;
+                  tool_opt(opts, "--describe")->given + tool_opt(opts, "--delete")->given +
+                  tool_opt(opts, "--alter")->given;
     if (actions != 1)
-        tool_die("exactly one of --create, --list, --describe or --delete must be given");
+        tool_die("Command must include exactly one action: --list, --describe, --create, --alter "
+                 "or --delete");
     const char *topic = tool_opt(opts, "--topic")->value;
     bool creating = tool_opt(opts, "--create")->given;
     bool deleting = tool_opt(opts, "--delete")->given;
-    if ((creating || deleting) && !topic)
-        tool_die("missing required option --topic (see --help)");
-    if (!creating && (tool_opt(opts, "--partitions")->given ||
-                      tool_opt(opts, "--replication-factor")->given || tool_opt(opts, "--config")->given))
-        tool_die("--partitions, --replication-factor and --config go with --create");
+    bool altering = tool_opt(opts, "--alter")->given;
+    if ((creating || deleting || altering) && !topic)
+        tool_die("Missing required argument \"[topic]\"");
+    if (!creating && !altering && (tool_opt(opts, "--partitions")->given ||
+                                   tool_opt(opts, "--replica-assignment")->given))
+        tool_die("--partitions and --replica-assignment go with --create or --alter");
+    if (!creating && (tool_opt(opts, "--replication-factor")->given ||
+                      tool_opt(opts, "--config")->given))
+        tool_die("--replication-factor and --config go with --create");
     describe_filter_t filter = FILTER_NONE;
     int n_filters = 0;
     static const struct { const char *flag; describe_filter_t filter; } filters[] = {
@@ -214,44 +366,38 @@ int main(int argc, char **argv)
         values[i] = eq + 1;
     }
 
-    strand_conf_t *conf = tool_conf(bootstrap, tool_opt(opts, "--command-config")->value, NULL, NULL, 0);
-    char err[1024];
-    strand_admin_t *admin = strand_admin_new(conf, err, sizeof(err));
-    if (!admin)
-        tool_die("%s", err);
-    strand_conf_destroy(conf);
-    int rc = 0;
-    if (creating) {
-        strand_new_topic_t nt = { topic, partitions, rf, keys, values, cfg->n_values, NULL };
-        int e = strand_admin_create_topic(admin, &nt, -1, err, sizeof(err));
-        if (e == ST_ERR_TOPIC_ALREADY_EXISTS && tool_opt(opts, "--if-not-exists")->given)
-            e = 0;
-        else if (!e)
-            printf("Created topic %s.\n", topic);
-        if (e)
-            tool_die("Error while executing topic command: %s", err);
-    } else if (deleting) {
-        int e = strand_admin_delete_topic(admin, topic, -1, err, sizeof(err));
-        if (e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION && tool_opt(opts, "--if-exists")->given)
-            e = 0;
-        if (e)
-            tool_die("Error while executing topic command: %s", err);
-    } else if (tool_opt(opts, "--list")->given) {
-        char **names = NULL;
-        size_t n = 0;
-        int e = strand_admin_list_topics(admin, !tool_opt(opts, "--exclude-internal")->given, -1,
-                                         &names, &n);
-        if (e)
-            tool_die("list failed: %s", strand_err_desc(e));
-        for (size_t i = 0; i < n; i++)
-            if (!topic || strcmp(topic, names[i]) == 0)
-                printf("%s\n", names[i]);
-        strand_names_free(names, n);
+    backend_t be = { NULL, NULL };
+    if (zk) {
+        if (tool_opt(opts, "--command-config")->given)
+            tool_die("--command-config goes with --bootstrap-server");
+        be.zk = tool_zk_open(zk);
     } else {
-        rc = describe(admin, topic, tool_opt(opts, "--if-exists")->given,
-                      tool_opt(opts, "--exclude-internal")->given, filter);
+        strand_conf_t *conf = tool_conf(bootstrap, tool_opt(opts, "--command-config")->value,
+                                        NULL, NULL, 0);
+        char err[1024];
+        be.admin = strand_admin_new(conf, err, sizeof(err));
+        if (!be.admin)
+            tool_die("%s", err);
+        strand_conf_destroy(conf);
     }
-    strand_admin_destroy(admin);
+    const char *assignment = tool_opt(opts, "--replica-assignment")->value;
+    int rc = 0;
+    if (creating)
+        create(&be, topic, partitions, rf, keys, values, cfg->n_values, assignment,
+               !tool_opt(opts, "--disable-rack-aware")->given,
+               tool_opt(opts, "--if-not-exists")->given);
+    else if (altering)
+        alter(&be, topic, partitions, assignment);
+    else if (deleting)
+        delete(&be, topic, tool_opt(opts, "--if-exists")->given);
+    else if (tool_opt(opts, "--list")->given)
+        list(&be, topic, tool_opt(opts, "--exclude-internal")->given);
+    else
+        rc = describe(&be, topic, tool_opt(opts, "--if-exists")->given,
+                      tool_opt(opts, "--exclude-internal")->given, filter);
+    if (be.admin)
+        strand_admin_destroy(be.admin);
+    st_zk_close(be.zk);
     for (size_t i = 0; i < cfg->n_values; i++)
         free((char *)keys[i]);
     free(keys);

@@ -16,6 +16,7 @@
 #include "net.h"
 #include "st_checkpoint.h"
 #include "st_controller.h"
+#include "st_error.h"
 #include "st_logger.h"
 
 #define META_FILE "meta.properties"
