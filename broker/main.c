@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +50,49 @@ static void on_unknown_key(const char *path, int line, const char *key, void *ar
     ST_WARN("%s:%d: unknown configuration key '%s' (ignored; see --help-config)", path, line, key);
 }
 
+/* The controlled shutdown runs on its own thread while the main loop keeps accepting
+ * connections: the controller's requests (LeaderAndIsr making this broker a follower) and, when
+ * this broker is the controller, its own ControlledShutdown request arrive on new connections,
+ * which the main loop's acceptor hands out. When it is done the main loop is stopped. */
+typedef struct shutdown_ctx {
+    st_broker_t *b;
+    struct event_base *base;
+    bool started;
+} shutdown_ctx_t;
+
+static void *controlled_shutdown_main(void *arg)
+{
+    shutdown_ctx_t *ctx = arg;
+    st_membership_controlled_shutdown(ctx->b);
+    event_base_loopbreak(ctx->base);
+    return NULL;
+}
+
+/* Main thread. A second signal during the controlled shutdown stops at once. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
-    struct event_base *base = arg;
-    ST_INFO("Received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    event_base_loopbreak(base);
+    shutdown_ctx_t *ctx = arg;
+    const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (ctx->started || !ctx->b->node || !ctx->b->cfg.controlled_shutdown_enable) {
+        ST_INFO("Received %s: shutting down%s", name, ctx->started ? " now" : "");
+        event_base_loopbreak(ctx->base);
+        return;
+    }
+    ST_INFO("Received %s: shutting down", name);
+    ctx->started = true;
+    pthread_t t;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int r = pthread_create(&t, NULL, controlled_shutdown_main, ctx);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        ST_WARN("Cannot start the controlled shutdown (%s): shutting down uncleanly", strerror(r));
+        event_base_loopbreak(ctx->base);
+        return;
+    }
+    pthread_detach(t);
 }
 
 /* Reads the file and the overrides into cfg. Returns 0, or 1 after logging the problem. */
@@ -320,8 +358,10 @@ int main(int argc, char **argv)
         ST_ERROR("Cannot start the maintenance thread: %s", strerror(-r));
         goto out;
     }
-    sigterm_ev = evsignal_new(main_base, SIGTERM, on_signal, main_base);
-    sigint_ev = evsignal_new(main_base, SIGINT, on_signal, main_base);
+    static shutdown_ctx_t shutdown_ctx;
+    shutdown_ctx = (shutdown_ctx_t){ b, main_base, false };
+    sigterm_ev = evsignal_new(main_base, SIGTERM, on_signal, &shutdown_ctx);
+    sigint_ev = evsignal_new(main_base, SIGINT, on_signal, &shutdown_ctx);
     if (!sigterm_ev || !sigint_ev || evsignal_add(sigterm_ev, NULL) < 0 ||
         evsignal_add(sigint_ev, NULL) < 0) {
         ST_ERROR("Cannot install the signal handlers");
@@ -336,9 +376,6 @@ int main(int argc, char **argv)
 
     event_base_dispatch(main_base);
     exit_code = 0;
-    /* SIGTERM in cluster mode: leaderships move away while this broker still serves. */
-    if (cluster)
-        st_membership_controlled_shutdown(b);
 
 out:
     if (b->net) {

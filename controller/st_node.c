@@ -203,7 +203,7 @@ static int register_broker(st_node_t *n, char *errbuf, size_t errlen)
             }
             char *data = NULL;
             int dlen = 0;
-            char holder[512] = "unknown endpoints";
+            char holder[512] = "unknown endpoints", mine[512] = "";
             if (st_zk_get(n->zk, path, false, &data, &dlen, NULL) == 0) {
                 st_broker_reg_t reg;
                 char derr[256];
@@ -213,6 +213,24 @@ static int register_broker(st_node_t *n, char *errbuf, size_t errlen)
                     st_broker_reg_free(&reg);
                 }
                 free(data);
+                if (st_znode_broker_decode(path, n->reg_json, (size_t)len, &reg, derr,
+                                           sizeof(derr)) == 0) {
+                    st_broker_reg_describe(&reg, mine, sizeof(mine));
+                    st_broker_reg_free(&reg);
+                }
+            }
+            /* A fast bounce: the holder advertises exactly our endpoints, whose ports this
+             * process has just bound (and whose log dirs it has locked), so the holder is a
+             * previous incarnation of this broker whose session has not expired yet (a
+             * SIGKILL a moment ago). Its registration is removed (version-checked) and ours
+             * replaces it, with a new czxid: the controller sees the bounce through the broker
+             * epoch (KIP-380) instead of waiting out the old session. */
+            if (mine[0] && strcmp(mine, holder) == 0) {
+                int d = st_zk_delete(n->zk, path, st.version);
+                ST_INFO("Replacing %s left by a previous run of broker %d at %s (session 0x%"
+                        PRIx64 " not expired yet): %s", path, n->broker_id, holder,
+                        (uint64_t)owner, d == 0 ? "deleted" : st_zk_strerror(d));
+                continue;
             }
             snprintf(errbuf, errlen,
                      "broker.id %d is already registered in ZooKeeper (%s) by a live broker at %s "

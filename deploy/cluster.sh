@@ -5,6 +5,7 @@
 #   deploy/cluster.sh stop           stops the brokers (SIGTERM), then ZooKeeper; leaves nothing running
 #   deploy/cluster.sh status         every process: pid, address, up/down
 #   deploy/cluster.sh kill N         SIGKILL broker N
+#   deploy/cluster.sh shutdown N     SIGTERM broker N (a controlled shutdown: leaderships move first)
 #   deploy/cluster.sh restart N      starts broker N again (SIGTERM first if it runs)
 #   deploy/cluster.sh zk-kill N      SIGKILL ZooKeeper node N
 #   deploy/cluster.sh zk-restart N   starts ZooKeeper node N again (SIGTERM first if it runs)
@@ -12,7 +13,10 @@
 # ZooKeeper node N: client port 218N (2181-2183), quorum port 2888+N, election port 3888+N
 # (QuorumPeerMain, Debian's zookeeper package, tickTime=500). Broker N: 127.0.0.1:909(2+N)
 # (9093-9095), configured by deploy/config/broker-N.properties with log.dirs moved under the
-# cluster dir. State (configs, data, logs, pid files) lives in ${STRAND_CLUSTER_DIR:-/tmp/strand-cluster};
+# cluster dir, plus the lines of $STRAND_CLUSTER_DIR/broker-extra.properties if that file exists
+# ("{N}" in it becomes the broker number and "{PORT}" its PLAINTEXT port: the TLS quickstart
+# adds SSL listeners that way).
+# State (configs, data, logs, pid files) lives in ${STRAND_CLUSTER_DIR:-/tmp/strand-cluster};
 # `stop` keeps it, so the next `start` has the same topics and znodes (rm -rf it for a fresh one).
 # The broker is $STRAND_BROKER, else build/broker/strand-broker, built with meson and ninja if
 # missing. $JAVA picks the java binary.
@@ -37,7 +41,7 @@ broker_port() { echo $((9092 + $1)); }
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # ---- processes ------------------------------------------------------------------------------
 
@@ -235,15 +239,26 @@ broker_spawn() {
   mkdir -p "$d/logs" || die "cannot create $d"
   # The copy in the cluster dir puts the dir on the command line (running_pid relies on it).
   cp "$cfg" "$d/server.properties"
+  if [ -f "$dir/broker-extra.properties" ]; then
+    { echo; echo "# ---- from $dir/broker-extra.properties ----"
+      sed -e "s/{N}/$n/g" -e "s/{PORT}/$port/g" "$dir/broker-extra.properties"; } >> "$d/server.properties"
+  fi
   launch "broker$n" broker.log "$exe" "$d/server.properties" --override "log.dirs=$d/logs" ||
     die "broker$n did not start (see $d/broker.log)"
 }
 
+# The number of "Broker N started" lines in broker N's log (the log is appended across runs).
+broker_starts() {
+  grep -c "INFO Broker $1 started" "$dir/broker$1/broker.log" 2>/dev/null || true
+}
+
+# Waits until broker $1 serves: its port accepts connections and it logged one more "started"
+# line than $2 (registered in ZooKeeper, logs loaded, network loops running).
 broker_wait() {
-  local n=$1 port
+  local n=$1 before=${2:-0} port
   port=$(broker_port "$n")
   for _ in $(seq $((START_TIMEOUT * 10))); do
-    port_open "$port" && return 0
+    port_open "$port" && [ "$(broker_starts "$n")" -gt "$before" ] && return 0
     running_pid "broker$n" > /dev/null ||
       { log_tail "$dir/broker$n/broker.log"; die "broker$n exited during start-up"; }
     sleep 0.1
@@ -288,8 +303,9 @@ cmd_start() {
   mkdir -p "$dir" || die "cannot create $dir"
   for n in "${nodes[@]}"; do zk_spawn "$n"; done
   for n in "${nodes[@]}"; do zk_wait "$n"; done
-  for n in "${nodes[@]}"; do broker_spawn "$n" "$exe"; done
-  for n in "${nodes[@]}"; do broker_wait "$n"; done
+  local before=()
+  for n in "${nodes[@]}"; do before[n]=$(broker_starts "$n"); broker_spawn "$n" "$exe"; done
+  for n in "${nodes[@]}"; do broker_wait "$n" "${before[n]}"; done
   echo
   cmd_status
   cat <<EOF
@@ -329,12 +345,16 @@ case "${1:-}" in
   kill)
     check_n "${2:-}"
     signal_and_wait "broker$2" KILL || echo "broker$2 was not running" ;;
+  shutdown)
+    check_n "${2:-}"
+    signal_and_wait "broker$2" TERM || echo "broker$2 was not running" ;;
   restart)
     check_n "${2:-}"
     exe=$(broker_exe) || exit 1
     signal_and_wait "broker$2" TERM
+    before=$(broker_starts "$2")
     broker_spawn "$2" "$exe"
-    broker_wait "$2"
+    broker_wait "$2" "$before"
     echo "broker$2 up on 127.0.0.1:$(broker_port "$2") (pid $(running_pid "broker$2"))" ;;
   zk-kill)
     check_n "${2:-}"

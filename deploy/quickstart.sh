@@ -1,43 +1,39 @@
 #!/usr/bin/env bash
-# Strand quickstart: installs what is missing, builds (release), starts one real broker with
-# deploy/config/server.properties, creates a topic, produces and consumes a few records, shows
-# the on-disk log, and leaves the broker running.
+# Strand quickstart: installs what is missing, builds (release), starts a 3-node ZooKeeper
+# ensemble and brokers 1, 2, 3 with deploy/cluster.sh, and runs the Kafka walkthrough end to
+# end, printing the describe output at each step:
+#   create a replicated topic, describe it, produce and consume, SIGKILL broker 1 and watch its
+#   leaderships move, restart it and watch the ISR fill again, run the preferred-replica
+#   election and watch every partition go back to its first listed replica.
+# The cluster is left running, with the commands to explore and stop it.
 #
-#   ./deploy/quickstart.sh                 plaintext on 127.0.0.1:9092
-#   ./deploy/quickstart.sh --tls           TLS (certificates made by deploy/gen-certs.sh)
-#   ./deploy/quickstart.sh --port 19092    another port
-#   ./deploy/quickstart.sh --stop          stops the quickstart broker
+#   ./deploy/quickstart.sh          the walkthrough (ZooKeeper 2181-2183, brokers 9093-9095)
+#   ./deploy/quickstart.sh --tls    the same, clients over TLS (SSL listeners 9191-9193, mutual
+#                                   TLS with certificates from deploy/gen-certs.sh)
+#   ./deploy/quickstart.sh --stop   stops the cluster
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
-port=9092
 tls=0
 stop=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --tls) tls=1 ;;
-    --port) port="$2"; shift ;;
     --stop) stop=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "quickstart: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
-work=${STRAND_QUICKSTART_DIR:-/tmp/strand-quickstart}
-pidfile="$work/broker.pid"
+export STRAND_CLUSTER_DIR=${STRAND_QUICKSTART_DIR:-/tmp/strand-quickstart}
+if [ "$stop" = 1 ]; then
+  ./deploy/cluster.sh stop
+  exit 0
+fi
 
-stop_broker() {
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    kill -TERM "$(cat "$pidfile")"
-    for _ in $(seq 1 100); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
-    echo "Stopped the quickstart broker (pid $(cat "$pidfile"))."
-  fi
-  rm -f "$pidfile"
-}
-if [ "$stop" = 1 ]; then stop_broker; exit 0; fi
-
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
+step() { printf '\n'; bold "==> $*"; }
 
 step "Checking dependencies"
 . deploy/deps.sh
@@ -46,65 +42,93 @@ strand_install_deps
 step "Building (release) in build-release/"
 [ -f build-release/build.ninja ] || meson setup build-release --buildtype=release -Dtests=false >/dev/null
 ninja -C build-release >/dev/null
-bin="$root/build-release"
-broker="$bin/broker/strand-broker"
-tools="$bin/tools"
+export STRAND_BROKER="$root/build-release/broker/strand-broker"
+tools="$root/build-release/tools"
 
-stop_broker
-rm -rf "$work"
-mkdir -p "$work"
+# A fresh cluster every run: stop one left by an earlier run, then start from empty dirs.
+./deploy/cluster.sh stop >/dev/null 2>&1 || true
+rm -rf "$STRAND_CLUSTER_DIR"
+mkdir -p "$STRAND_CLUSTER_DIR"
 
+zk=127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183
+bs=127.0.0.1:9093,127.0.0.1:9094,127.0.0.1:9095
 client_args=()
-listener="PLAINTEXT://127.0.0.1:$port"
-cp deploy/config/server.properties "$work/server.properties"
 if [ "$tls" = 1 ]; then
   . deploy/quickstart-tls.sh
-  strand_quickstart_tls_setup "$work" "$port"   # appends ssl.* to server.properties, writes client.properties
-  listener="SSL://127.0.0.1:$port"
-  client_args=(--command-config "$work/client.properties")
+  strand_quickstart_tls_cluster "$STRAND_CLUSTER_DIR"   # SSL listeners 9191-9193, client.properties
+  bs=127.0.0.1:9191,127.0.0.1:9192,127.0.0.1:9193
+  client_args=(--command-config "$STRAND_CLUSTER_DIR/client.properties")
 fi
 
-step "Starting strand-broker on $listener (logs in $work/logs, output in $work/broker.log)"
-"$broker" "$work/server.properties" --override "listeners=$listener" \
-  --override "log.dirs=$work/logs" > "$work/broker.log" 2>&1 &
-echo $! > "$pidfile"
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || { cat "$work/broker.log"; echo "the broker exited" >&2; exit 1; }
-  sleep 0.1
-done
-head -n 8 "$work/broker.log"
+step "Starting a 3-node ZooKeeper ensemble and brokers 1, 2, 3 (deploy/cluster.sh start)"
+./deploy/cluster.sh start
 
-bs="127.0.0.1:$port"
-step "strand-topics --create --topic quickstart-events --partitions 3 --replication-factor 1"
-"$tools/strand-topics" --bootstrap-server "$bs" "${client_args[@]}" --create \
-  --topic quickstart-events --partitions 3 --replication-factor 1
-step "strand-topics --describe --topic quickstart-events"
-"$tools/strand-topics" --bootstrap-server "$bs" "${client_args[@]}" --describe --topic quickstart-events
+topics() { "$tools/strand-topics" "$@"; }
+describe() {
+  printf '$ strand-topics --describe --zookeeper %s --topic topic1\n' "$zk"
+  topics --describe --zookeeper "$zk" --topic topic1
+}
+# Polls until strand-topics --describe satisfies the awk condition (max $2 seconds).
+wait_for() {
+  local cond=$1 secs=$2
+  for _ in $(seq $((secs * 10))); do
+    topics --describe --zookeeper "$zk" --topic topic1 2>/dev/null | awk "$cond" && return 0
+    sleep 0.1
+  done
+  echo "quickstart: the cluster did not reach the expected state within ${secs}s" >&2
+  return 1
+}
+# Every partition line has a leader and an ISR of 3 members.
+full_isr='/Partition:/ { n++; split($0, f, "\t"); isr = f[6]; sub("Isr: ", "", isr); if (split(isr, a, ",") == 3 && f[4] != "Leader: none") ok++ } END { exit !(n == 5 && ok == 5) }'
 
-step "strand-console-producer (keys parsed with ':')"
+step "Create a topic with 5 partitions, each on all 3 brokers"
+echo "\$ strand-topics --create --zookeeper $zk --replication-factor 3 --partitions 5 --topic topic1"
+topics --create --zookeeper "$zk" --replication-factor 3 --partitions 5 --topic topic1
+wait_for "$full_isr" 20
+describe
+echo "(Leaders are spread over brokers 1, 2 and 3; each partition's first listed replica leads.)"
+
+step "Produce 6 keyed records with acks=all, then consume them from another broker"
 printf '%s\n' "alice:signed up" "bob:signed up" "alice:bought a book" "carol:signed up" \
-  "bob:left a review" "alice:logged out" | tee /dev/stderr | \
-  "$tools/strand-console-producer" --bootstrap-server "$bs" "${client_args[@]}" --topic quickstart-events \
+  "bob:left a review" "alice:logged out" |
+  "$tools/strand-console-producer" --bootstrap-server "$bs" "${client_args[@]}" --topic topic1 \
     --property parse.key=true --property key.separator=: --producer-property acks=all
-
-step "strand-console-consumer --from-beginning (partition, offset, key, value)"
-"$tools/strand-console-consumer" --bootstrap-server "$bs" "${client_args[@]}" --topic quickstart-events \
+"$tools/strand-console-consumer" --bootstrap-server "$bs" "${client_args[@]}" --topic topic1 \
   --from-beginning --max-messages 6 --timeout-ms 10000 \
-  --property print.partition=true --property print.offset=true --property print.key=true
+  --property print.partition=true --property print.key=true 2>&1
 
-step "strand-get-offsets --time -1"
-"$tools/strand-get-offsets" --bootstrap-server "$bs" "${client_args[@]}" --topic quickstart-events --time -1
+step "kill -9 broker 1 (deploy/cluster.sh kill 1)"
+./deploy/cluster.sh kill 1
+wait_for '/Partition:/ { n++; if ($0 ~ /Leader: 1\t/ || $0 ~ /Isr: (1,|.*,1$|1$)/) bad++ } END { exit !(n == 5 && bad == 0) }' 30
+describe
+echo "(Partitions broker 1 led are now led by 2 or 3; the ISRs no longer list 1.)"
 
-step "On disk, exactly as Kafka lays it out: strand-dump-log --print-data-log"
-ls "$work/logs/quickstart-events-0"
-for p in 0 1 2; do
-  "$tools/strand-dump-log" --files "$work/logs/quickstart-events-$p/00000000000000000000.log" --print-data-log
-done
+step "The records are all still there (consumed from the surviving brokers)"
+"$tools/strand-console-consumer" --bootstrap-server "$bs" "${client_args[@]}" --topic topic1 \
+  --from-beginning --max-messages 6 --timeout-ms 10000 --property print.key=true 2>&1
+
+step "Start broker 1 again (deploy/cluster.sh restart 1)"
+./deploy/cluster.sh restart 1
+wait_for "$full_isr" 30
+describe
+echo "(Broker 1 caught up and is back in every ISR; the leaders did not change.)"
+
+step "Preferred replica election"
+echo "\$ strand-preferred-replica-election --zookeeper $zk"
+"$tools/strand-preferred-replica-election" --zookeeper "$zk"
+wait_for '/Partition:/ { n++; split($0, f, "\t"); l = f[4]; sub("Leader: ", "", l); r = f[5]; sub("Replicas: ", "", r); split(r, a, ","); if (l == a[1]) ok++ } END { exit !(n == 5 && ok == 5) }' 20
+describe
+echo "(Every partition is led by its first listed replica again.)"
 
 cat <<MSG
 
-The broker is still running (pid $(cat "$pidfile")) on $listener with its data in $work/logs.
-Try:   $tools/strand-console-consumer --bootstrap-server $bs ${client_args[*]} --topic quickstart-events --from-beginning
-Stop:  ./deploy/quickstart.sh --stop      (or: kill $(cat "$pidfile"))
+The cluster is still running (state in $STRAND_CLUSTER_DIR):
+  ZooKeeper  $zk
+  Brokers    $bs
+Explore:
+  $tools/strand-topics --describe --bootstrap-server $bs ${client_args[*]}
+  ./deploy/cluster.sh status | kill N | shutdown N | restart N | zk-kill N | zk-restart N
+  $tools/strand-leader-election --bootstrap-server $bs ${client_args[*]} --election-type preferred --all-topic-partitions
+Stop:
+  ./deploy/quickstart.sh --stop
 MSG

@@ -21,13 +21,12 @@
 
 #define META_FILE "meta.properties"
 
-/* Node thread: a new registration (session re-created) means a new broker epoch. */
+/* Node thread: a new registration (session re-created) means a new broker epoch (the node
+ * logs the registration itself). */
 static void on_broker_epoch(void *arg, int64_t epoch)
 {
     st_broker_t *b = arg;
     st_broker_epoch_set(b, epoch);
-    ST_INFO("Registered broker %" PRId32 " at /brokers/ids/%" PRId32 " with czxid (broker epoch) "
-            "%" PRId64, b->cfg.broker_id, b->cfg.broker_id, epoch);
 }
 
 /* broker.id=-1: the id a previous start generated, from the first meta.properties that has one.
@@ -161,9 +160,6 @@ int st_membership_start(st_broker_t *b)
     if (r < 0)
         return r;
     st_metadata_cache_set_cluster_id(b->meta, st_node_cluster_id(node));
-    ST_INFO("Registered broker %" PRId32 " at /brokers/ids/%" PRId32 " with czxid (broker epoch) "
-            "%" PRId64 "; cluster id %s", b->cfg.broker_id, b->cfg.broker_id,
-            st_node_broker_epoch(node), st_node_cluster_id(node));
     return 0;
 }
 
