@@ -294,6 +294,8 @@ cmd_status() {
 }
 
 cmd_start() {
+  local stop_cmd="$0 stop"
+  [ "$dir" = /tmp/strand-cluster ] || stop_cmd="STRAND_CLUSTER_DIR=$dir $0 stop"
   command -v "$java" > /dev/null || die "java not found (install the zookeeper package)"
   local exe n
   exe=$(broker_exe) || exit 1
@@ -312,7 +314,7 @@ cmd_start() {
 
 ZooKeeper:  127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183   (logs: $dir/zkN/zookeeper.log)
 Brokers:    127.0.0.1:9093,127.0.0.1:9094,127.0.0.1:9095   (logs: $dir/brokerN/broker.log)
-Stop with:  $0 stop
+Stop with:  $stop_cmd
 EOF
 }
 

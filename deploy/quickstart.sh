@@ -53,11 +53,13 @@ mkdir -p "$STRAND_CLUSTER_DIR"
 zk=127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183
 bs=127.0.0.1:9093,127.0.0.1:9094,127.0.0.1:9095
 client_args=()
+admin_args=()
 if [ "$tls" = 1 ]; then
   . deploy/quickstart-tls.sh
   strand_quickstart_tls_cluster "$STRAND_CLUSTER_DIR"   # SSL listeners 9191-9193, client.properties
   bs=127.0.0.1:9191,127.0.0.1:9192,127.0.0.1:9193
   client_args=(--command-config "$STRAND_CLUSTER_DIR/client.properties")
+  admin_args=(--admin.config "$STRAND_CLUSTER_DIR/client.properties")
 fi
 
 step "Starting a 3-node ZooKeeper ensemble and brokers 1, 2, 3 (deploy/cluster.sh start)"
@@ -127,8 +129,8 @@ The cluster is still running (state in $STRAND_CLUSTER_DIR):
   Brokers    $bs
 Explore:
   $tools/strand-topics --describe --bootstrap-server $bs ${client_args[*]}
-  ./deploy/cluster.sh status | kill N | shutdown N | restart N | zk-kill N | zk-restart N
-  $tools/strand-leader-election --bootstrap-server $bs ${client_args[*]} --election-type preferred --all-topic-partitions
+  STRAND_CLUSTER_DIR=$STRAND_CLUSTER_DIR ./deploy/cluster.sh status | kill N | shutdown N | restart N | zk-kill N | zk-restart N
+  $tools/strand-leader-election --bootstrap-server $bs ${admin_args[*]} --election-type preferred --all-topic-partitions
 Stop:
   ./deploy/quickstart.sh --stop
 MSG

@@ -860,8 +860,14 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         ret = -EIO;
         goto out;
     }
-    if (offset >= log->log_end)
+    if (offset >= log->log_end) {
+        /* Nothing to cut, but an epoch this broker started as leader without appending to it
+         * (an entry starting at the log end) must go: as a follower it would keep reporting
+         * that epoch as its last one and never stop diverging from the leader (Kafka does the
+         * same, for the same reason). */
+        ret = st_epoch_cache_truncate_from_end(&log->epochs, log->log_end);
         goto out;
+    }
     if (offset < log->log_start) {
         ret = truncate_fully_locked(log, offset);
         goto out;

@@ -519,7 +519,7 @@ static int truncate_locked(st_partition_t *part, int64_t offset, const char *why
 {
     int64_t leo = st_log_end_offset(part->log);
     if (offset >= leo)
-        return 0;
+        return st_log_truncate_to(part->log, offset);   /* drops empty trailing epochs only */
     int r = st_log_truncate_to(part->log, offset);
     int64_t end = st_log_end_offset(part->log);
     if (atomic_load(&part->high_watermark) > end)

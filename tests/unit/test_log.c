@@ -345,6 +345,26 @@ Test(log, follower_bytes_unchanged_and_assigned_epochs)
     free(b);
 }
 
+/* A broker that led an epoch without appending to it, then truncates as a follower to its own
+ * log end: the empty epoch must go, or it keeps reporting it as its last fetched epoch and the
+ * leader answers "diverging" forever (found by the quickstart: a tight fetch loop). */
+Test(log, truncate_to_the_end_drops_an_empty_trailing_epoch)
+{
+    open_log(1 << 20);
+    size_t len;
+    uint8_t *b = tu_batch(1, 1, false, 10, &len);
+    st_batch_stamp(b, 0, 0);
+    cr_assert_eq(st_log_append_follower(log_, b, len, NULL), 0);
+    cr_assert_eq(st_log_assign_epoch(log_, 1, 1), 0, "led epoch 1 from offset 1, appended nothing");
+    cr_assert_eq(st_log_latest_epoch(log_), 1);
+    cr_assert_eq(st_log_truncate_to(log_, 1), 0, "truncating to the log end");
+    cr_assert_eq(st_log_end_offset(log_), 1, "no batch removed");
+    cr_assert_eq(st_log_latest_epoch(log_), 0, "the empty epoch 1 is gone");
+    cr_assert_eq(st_log_truncate_to(log_, 5), 0, "past the end: nothing to do");
+    cr_assert_eq(st_log_latest_epoch(log_), 0);
+    free(b);
+}
+
 Test(log, flush_moves_the_recovery_point)
 {
     st_log_config_t cfg = tu_config(4096);
