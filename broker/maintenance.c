@@ -21,6 +21,21 @@ struct st_maintenance {
     bool stop;
 };
 
+/* The upper bound of retention and compaction for one log: its partition's high watermark
+ * (nothing uncommitted is ever deleted or rewritten), or -1 when this broker does not host the
+ * partition (a log left on disk: not touched). Maintenance thread; takes the registry's and the
+ * partition's locks briefly. */
+static int64_t hw_bound(void *arg, st_log_t *log)
+{
+    st_broker_t *b = arg;
+    st_partition_t *part = st_registry_get(b->reg, st_log_topic(log), st_log_partition(log));
+    if (!part)
+        return -1;
+    int64_t hw = st_partition_deleted(part) ? -1 : st_partition_high_watermark(part);
+    st_partition_unref(part);
+    return hw;
+}
+
 static void *maintenance_main(void *arg)
 {
     st_maintenance_t *m = arg;
@@ -47,7 +62,7 @@ static void *maintenance_main(void *arg)
         }
         pthread_mutex_unlock(&m->lock);
         if (now >= next_maintain) {
-            st_log_manager_maintain(m->broker->mgr, st_wall_ms());
+            st_log_manager_maintain(m->broker->mgr, st_wall_ms(), hw_bound, m->broker);
             next_maintain = st_now_ms() + cfg->log_retention_check_interval_ms;
         }
         if (now >= next_checkpoint) {

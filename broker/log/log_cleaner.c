@@ -48,7 +48,7 @@ static int64_t segment_largest_timestamp(const st_segment_t *seg)
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-int st_log_enforce_retention(st_log_t *log, int64_t now_ms)
+int st_log_enforce_retention(st_log_t *log, int64_t now_ms, int64_t upper_bound)
 {
     pthread_mutex_lock(&log->lock);
     int deleted = 0;
@@ -58,6 +58,8 @@ int st_log_enforce_retention(st_log_t *log, int64_t now_ms)
             break;
         st_segment_t *seg = log->segs[0];
         const char *why = NULL;
+        if (log->bases[1] > upper_bound)
+            break;   /* the segment holds records not yet below the bound (uncommitted) */
         if (log->bases[1] <= log->log_start)
             why = "below the log start offset";
         else if (cfg->cleanup_delete && cfg->retention_ms >= 0 &&
@@ -459,16 +461,26 @@ static int64_t clean_segment(cleaner_t *c, st_segment_t *seg, uint32_t size)
     return rc.dropped;
 }
 
-int64_t st_log_compact(st_log_t *log, int64_t now_ms)
+/* Closed segments that end at or below upper_bound (all of them are whole segments below it).
+ * Under log->lock. */
+static size_t segments_below(const st_log_t *log, int64_t upper_bound)
+{
+    size_t n = 0;
+    while (n + 1 < log->nsegs && log->bases[n + 1] <= upper_bound)
+        n++;
+    return n;
+}
+
+int64_t st_log_compact(st_log_t *log, int64_t now_ms, int64_t upper_bound)
 {
     pthread_mutex_lock(&log->cleaner_lock);
     pthread_mutex_lock(&log->lock);
     cleaner_t c = { .log = log, .cfg = log->cfg, .now_ms = now_ms,
                     .tombstone_deadline = INT64_MAX };
-    size_t n = log->nsegs - 1;
+    size_t n = segments_below(log, upper_bound);
     st_segment_t **segs = NULL;
     uint32_t *sizes = NULL;
-    int64_t active_base = log->bases[log->nsegs - 1];
+    int64_t active_base = log->bases[n];   /* the end of what this pass cleans */
     int64_t removed = 0;
     if (!c.cfg.cleanup_compact || n == 0) {
         pthread_mutex_unlock(&log->lock);
@@ -521,12 +533,12 @@ out:
     return removed;
 }
 
-bool st_log_needs_compaction(st_log_t *log, int64_t now_ms)
+bool st_log_needs_compaction(st_log_t *log, int64_t now_ms, int64_t upper_bound)
 {
     pthread_mutex_lock(&log->lock);
-    bool need = log->cfg.cleanup_compact && log->nsegs > 1 &&
-                (log->bases[log->nsegs - 1] != log->cleaned_upto ||
-                 now_ms >= log->tombstone_deadline_ms);
+    size_t n = segments_below(log, upper_bound);
+    bool need = log->cfg.cleanup_compact && n > 0 &&
+                (log->bases[n] != log->cleaned_upto || now_ms >= log->tombstone_deadline_ms);
     pthread_mutex_unlock(&log->lock);
     return need;
 }

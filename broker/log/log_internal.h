@@ -320,6 +320,6 @@ int st_log_flush_upto(st_log_t *log, int64_t upto);
 /* For the manager's maintenance: a flush owed by a roll or the flush.interval.ms policy. */
 int st_log_maybe_flush(st_log_t *log, int64_t now_ms);
 /* For the manager: whether compaction has anything new to do. */
-bool st_log_needs_compaction(st_log_t *log, int64_t now_ms);
+bool st_log_needs_compaction(st_log_t *log, int64_t now_ms, int64_t upper_bound);
 
 #endif

@@ -543,14 +543,20 @@ void st_log_manager_foreach(st_log_manager_t *mgr, void (*fn)(st_log_t *log, voi
     pthread_rwlock_unlock(&mgr->lock);
 }
 
-void st_log_manager_maintain(st_log_manager_t *mgr, int64_t now_ms)
+void st_log_manager_maintain(st_log_manager_t *mgr, int64_t now_ms,
+                             int64_t (*bound)(void *arg, st_log_t *log), void *arg)
 {
     pthread_rwlock_rdlock(&mgr->lock);
     for (size_t i = 0; i < mgr->n; i++) {
         st_log_t *log = mgr->entries[i].log;
-        st_log_enforce_retention(log, now_ms);
-        if (st_log_needs_compaction(log, now_ms)) {
-            int64_t r = st_log_compact(log, now_ms);
+        int64_t upper = bound ? bound(arg, log) : INT64_MAX;
+        if (upper < 0) {
+            st_log_maybe_flush(log, now_ms);
+            continue;
+        }
+        st_log_enforce_retention(log, now_ms, upper);
+        if (st_log_needs_compaction(log, now_ms, upper)) {
+            int64_t r = st_log_compact(log, now_ms, upper);
             if (r < 0)
                 ST_WARN("%s: compaction failed: %s", st_log_dir(log), strerror((int)-r));
         }

@@ -135,14 +135,19 @@ int st_log_assign_epoch(st_log_t *log, int32_t epoch, int64_t start_offset);
  * or the log end for the latest); -1 if epoch is below the earliest known. */
 int64_t st_log_end_offset_for_epoch(st_log_t *log, int32_t epoch, int32_t *ret_epoch);
 
-/* Background work, called from a timer (never the request path). Deletes whole closed segments
- * past retention (by the segment's largest timestamp, or total size over retention_bytes) when
- * cleanup_delete; never the active segment. Returns segments deleted (>= 0). */
-int st_log_enforce_retention(st_log_t *log, int64_t now_ms);
-/* When cleanup_compact: rewrites the closed segments keeping the latest record per key (offsets
- * kept, gaps allowed), dropping tombstones older than delete_retention_ms. Returns records
- * removed (>= 0). */
-int64_t st_log_compact(st_log_t *log, int64_t now_ms);
+/* Background work, called from a timer (never the request path). The log knows nothing of
+ * replication: the caller passes upper_bound, the offset below which records may be touched
+ * (the partition's high watermark: retention and compaction never remove or rewrite what is
+ * not committed yet); INT64_MAX for no bound.
+ *
+ * Deletes whole closed segments past retention (by the segment's largest timestamp, or total
+ * size over retention_bytes) when cleanup_delete, only segments ending at or below upper_bound,
+ * never the active segment. Returns segments deleted (>= 0). */
+int st_log_enforce_retention(st_log_t *log, int64_t now_ms, int64_t upper_bound);
+/* When cleanup_compact: rewrites the closed segments that end at or below upper_bound, keeping
+ * the latest record per key (offsets kept, gaps allowed), dropping tombstones older than
+ * delete_retention_ms. Returns records removed (>= 0). */
+int64_t st_log_compact(st_log_t *log, int64_t now_ms, int64_t upper_bound);
 
 /* ---- log manager: all partitions of all log.dirs --------------------------------------------- */
 
@@ -165,7 +170,10 @@ int st_log_manager_delete(st_log_manager_t *mgr, const char *topic, int32_t part
 void st_log_manager_foreach(st_log_manager_t *mgr, void (*fn)(st_log_t *log, void *arg), void *arg);
 /* Writes recovery-point-offset-checkpoint (and log-start-offset-checkpoint) for every dir. */
 int st_log_manager_checkpoint(st_log_manager_t *mgr);
-/* One pass of retention, compaction and time-based flush over every log. */
-void st_log_manager_maintain(st_log_manager_t *mgr, int64_t now_ms);
+/* One pass of retention, compaction and time-based flush over every log. bound(arg, log) gives
+ * each log's upper bound (see st_log_enforce_retention), or -1 to leave the log alone this pass
+ * (a partition this broker does not host); bound NULL = no bound. */
+void st_log_manager_maintain(st_log_manager_t *mgr, int64_t now_ms,
+                             int64_t (*bound)(void *arg, st_log_t *log), void *arg);
 
 #endif

@@ -94,6 +94,22 @@ static void rounds(int from, int to, st_compression_t codec)
     }
 }
 
+/* Only segments wholly below the bound (the high watermark) are cleaned: records a follower may
+ * still miss are never rewritten. */
+Test(compaction, never_past_the_upper_bound)
+{
+    st_log_config_t cfg = compact_config();
+    cr_assert_eq(st_log_open(dir, &cfg, 0, true, &log_), 0);
+    rounds(0, 10, ST_COMPRESSION_NONE);         /* 5 closed segments of 10 records, bases 0..40 */
+    rounds(10, 11, ST_COMPRESSION_NONE);
+    cr_assert_eq(st_log_compact(log_, now, 9), 0, "no segment ends by 9");
+    cr_assert_not(st_log_needs_compaction(log_, now, 9));
+    cr_assert(st_log_needs_compaction(log_, now, 20));
+    cr_assert_eq(st_log_compact(log_, now, 20), 15, "segments 0-9 and 10-19: rounds 0-2 go");
+    cr_assert_not(st_log_needs_compaction(log_, now, 20), "done up to the bound");
+    cr_assert(st_log_needs_compaction(log_, now, INT64_MAX));
+}
+
 Test(compaction, latest_per_key_with_offsets_kept)
 {
     st_log_config_t cfg = compact_config();
@@ -102,7 +118,7 @@ Test(compaction, latest_per_key_with_offsets_kept)
     /* rounds 0-9 closed in 5 segments; the active one (base 50) gets round 10 */
     rounds(10, 11, ST_COMPRESSION_NONE);
     cr_assert_eq(st_log_segment_count(log_), 6);
-    int64_t removed = st_log_compact(log_, now);
+    int64_t removed = st_log_compact(log_, now, INT64_MAX);
     cr_assert_eq(removed, 45, "9 older rounds of 5 keys");
 
     seen_t s = { 0 };
@@ -125,7 +141,7 @@ Test(compaction, latest_per_key_with_offsets_kept)
     cr_assert_eq(st_log_read(log_, 47, 1 << 20, INT64_MAX, true, &sl), 0);
     cr_assert_eq(sl.first_offset, 45);
     st_log_slice_release(&sl);
-    cr_assert_eq(st_log_compact(log_, now), 0, "nothing more to drop");
+    cr_assert_eq(st_log_compact(log_, now, INT64_MAX), 0, "nothing more to drop");
 
     /* survives a clean reopen and a full recovery scan */
     st_log_close(log_);
@@ -148,7 +164,7 @@ Test(compaction, partial_batches_are_reencoded)
     put(ST_COMPRESSION_NONE, keys2, v2, 1, now - 40);     /* offset 4 */
     cr_assert_eq(st_log_roll(log_), 0);
     put(ST_COMPRESSION_NONE, keys2, v2, 1, now);          /* active, offset 5 */
-    cr_assert_eq(st_log_compact(log_, now), 1);
+    cr_assert_eq(st_log_compact(log_, now, INT64_MAX), 1);
     seen_t s = { 0 };
     cr_assert_eq(tu_read_all(log_, 0, 1 << 20, collect, &s), 5);
     int64_t want_off[5] = { 0, 2, 3, 4, 5 };
@@ -186,7 +202,7 @@ Test(compaction, tombstones_go_after_delete_retention)
     rounds(2, 3, ST_COMPRESSION_NONE);   /* active */
 
     /* tombstones younger than delete.retention.ms: kept, older values of k1/k3 dropped */
-    cr_assert_eq(st_log_compact(log_, now), 5 + 2);
+    cr_assert_eq(st_log_compact(log_, now, INT64_MAX), 5 + 2);
     seen_t s = { 0 };
     tu_read_all(log_, 0, 1 << 20, collect, &s);
     cr_assert_eq(s.n, 3 + 2 + 5);
@@ -196,17 +212,17 @@ Test(compaction, tombstones_go_after_delete_retention)
     cr_assert(s.tomb[4]);
     cr_assert_str_eq(s.keys[0], "k0");
     cr_assert_eq(s.offsets[0], 5);
-    cr_assert(st_log_needs_compaction(log_, tomb_ts + DAY_MS) == true);
-    cr_assert_eq(st_log_compact(log_, tomb_ts + DAY_MS - 1), 0, "not yet");
+    cr_assert(st_log_needs_compaction(log_, tomb_ts + DAY_MS, INT64_MAX) == true);
+    cr_assert_eq(st_log_compact(log_, tomb_ts + DAY_MS - 1, INT64_MAX), 0, "not yet");
 
     /* once delete.retention.ms has passed: gone */
-    cr_assert_eq(st_log_compact(log_, tomb_ts + DAY_MS), 2);
+    cr_assert_eq(st_log_compact(log_, tomb_ts + DAY_MS, INT64_MAX), 2);
     seen_t s2 = { 0 };
     tu_read_all(log_, 0, 1 << 20, collect, &s2);
     cr_assert_eq(s2.n, 3 + 5);
     for (size_t i = 0; i < s2.n; i++)
         cr_assert_not(s2.tomb[i]);
-    cr_assert_not(st_log_needs_compaction(log_, tomb_ts + DAY_MS));
+    cr_assert_not(st_log_needs_compaction(log_, tomb_ts + DAY_MS, INT64_MAX));
 }
 
 Test(compaction, headers_and_untouched_bytes_are_kept)
@@ -230,7 +246,7 @@ Test(compaction, headers_and_untouched_bytes_are_kept)
     uint8_t *z = tu_kv_batch(ST_COMPRESSION_NONE, keys, vals, 1, now, &zlen);
     cr_assert_eq(st_log_append(log_, z, zlen, 3, NULL), 0);   /* 3: untouched */
     cr_assert_eq(st_log_roll(log_), 0);
-    cr_assert_eq(st_log_compact(log_, now), 1);
+    cr_assert_eq(st_log_compact(log_, now, INT64_MAX), 1);
 
     st_log_slice_t sl;
     cr_assert_eq(st_log_read(log_, 0, 1 << 20, INT64_MAX, true, &sl), 0);
@@ -274,7 +290,7 @@ Test(compaction, only_with_cleanup_compact)
     cfg.cleanup_compact = false;
     cr_assert_eq(st_log_open(dir, &cfg, 0, true, &log_), 0);
     rounds(0, 4, ST_COMPRESSION_NONE);
-    cr_assert_eq(st_log_compact(log_, now), 0);
+    cr_assert_eq(st_log_compact(log_, now, INT64_MAX), 0);
     cr_assert_eq(tu_read_all(log_, 0, 1 << 20, NULL, NULL), 20);
 }
 
@@ -286,7 +302,7 @@ Test(compaction, slice_of_a_compacted_segment_still_reads)
     st_log_slice_t sl;
     cr_assert_eq(st_log_read(log_, 10, 1 << 20, INT64_MAX, true, &sl), 0);
     size_t before = sl.len;
-    cr_assert_eq(st_log_compact(log_, now), 15);
+    cr_assert_eq(st_log_compact(log_, now, INT64_MAX), 15);
     uint8_t *bytes = tu_slice_bytes(&sl);
     st_batch_header_t hdr;
     cr_assert_eq(st_batch_validate(bytes, before, &hdr, NULL), 0);

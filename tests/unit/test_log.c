@@ -574,7 +574,7 @@ Test(log, concurrent_appends_reads_and_retention)
     pthread_create(&t[3], NULL, race_read, &r);
     int deleted = 0;
     while (atomic_load(&r.writers_left) > 0) {
-        deleted += st_log_enforce_retention(log_, st_log_now_ms());
+        deleted += st_log_enforce_retention(log_, st_log_now_ms(), INT64_MAX);
         st_log_flush(log_);
         st_log_roll(log_);
     }

@@ -204,7 +204,7 @@ Test(log_manager, maintain_and_foreach)
         tu_append(log, 2, now - 5000, 200);
     size_t segs = st_log_segment_count(log);
     cr_assert_gt(segs, 2);
-    st_log_manager_maintain(mgr, now);
+    st_log_manager_maintain(mgr, now, NULL, NULL);
     cr_assert_eq(st_log_segment_count(log), 1);
     cr_assert_gt(st_log_recovery_point(log), 0, "the rolls owed a flush, paid by maintain");
     /* a compacted topic is cleaned by the same pass */
@@ -221,7 +221,7 @@ Test(log_manager, maintain_and_foreach)
     }
     cr_assert_eq(st_log_roll(clog), 0);
     cr_assert_eq(tu_read_all(clog, 0, 1 << 20, NULL, NULL), 20);
-    st_log_manager_maintain(mgr, now);
+    st_log_manager_maintain(mgr, now, NULL, NULL);
     cr_assert_eq(tu_read_all(clog, 0, 1 << 20, NULL, NULL), 4);
     int n = 0;
     st_log_manager_foreach(mgr, count_logs, &n);

@@ -69,7 +69,7 @@ Test(retention, by_time)
 {
     fill(40, ts_old_then_new);
     cr_assert_eq(st_log_segment_count(log_), 8);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 3);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 3);
     cr_assert_eq(st_log_segment_count(log_), 5);
     cr_assert_eq(st_log_start_offset(log_), 30);
     cr_assert_not(tu_exists(dir, "00000000000000000000.log"));
@@ -78,18 +78,31 @@ Test(retention, by_time)
     st_log_slice_t s;
     cr_assert_eq(st_log_read(log_, 29, 100, INT64_MAX, true, &s), -ERANGE);
     cr_assert_eq(tu_read_all(log_, 30, 1 << 20, NULL, NULL), 50);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 0, "nothing more is old");
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 0, "nothing more is old");
     cr_assert_eq(st_log_size_bytes(log_), 25 * blen);
+}
+
+/* The bound is the partition's high watermark: a segment holding records above it stays, however
+ * old, until the bound passes its end. */
+Test(retention, never_past_the_upper_bound)
+{
+    fill(40, ts_all_old);               /* 8 segments of 10 offsets, all past retention */
+    cr_assert_eq(st_log_enforce_retention(log_, now, 25), 2, "segments 0-9 and 10-19 end by 25");
+    cr_assert_eq(st_log_start_offset(log_), 20);
+    cr_assert_eq(st_log_enforce_retention(log_, now, 29), 0, "20-29 ends at 30 > 29");
+    cr_assert_eq(st_log_enforce_retention(log_, now, 30), 1);
+    cr_assert_eq(st_log_start_offset(log_), 30);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 4, "never the active segment");
 }
 
 Test(retention, never_the_active_segment)
 {
     fill(23, ts_all_old);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 4);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 4);
     cr_assert_eq(st_log_segment_count(log_), 1);
     cr_assert_eq(st_log_start_offset(log_), 40);
     cr_assert_eq(st_log_end_offset(log_), 46);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 0);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 0);
     /* appends go on */
     tu_append(log_, 2, now, 200);
     cr_assert_eq(tu_read_all(log_, 40, 1 << 20, NULL, NULL), 8);
@@ -106,10 +119,10 @@ Test(retention, by_size)
     fill(40, ts_all_old);
     set(bytes_limit);
     /* 40 batches; deleting whole 5-batch segments while what stays is still >= 12 batches */
-    cr_assert_eq(st_log_enforce_retention(log_, now), 5);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 5);
     cr_assert_eq(st_log_size_bytes(log_), 15 * blen);
     cr_assert_eq(st_log_start_offset(log_), 50);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 0);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 0);
 }
 
 static void no_delete(st_log_config_t *cfg)
@@ -122,7 +135,7 @@ Test(retention, only_with_cleanup_delete_but_always_below_the_start)
 {
     fill(40, ts_all_old);
     set(no_delete);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 0);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 0);
     cr_assert_eq(st_log_segment_count(log_), 8);
     /* DeleteRecords-style start move: whole segments below it go, even without "delete" */
     cr_assert_eq(st_log_advance_start(log_, 25), 0);
@@ -151,7 +164,7 @@ Test(retention, without_timestamps_uses_the_file_time)
     struct timeval tv[2] = { { (now - 8 * DAY_MS) / 1000, 0 }, { (now - 8 * DAY_MS) / 1000, 0 } };
     cr_assert_eq(utimes(p, tv), 0);
     free(p);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 1);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 1);
     cr_assert_eq(st_log_start_offset(log_), 10);
 }
 
@@ -166,7 +179,7 @@ Test(retention, file_delete_delay)
     set(delay);
     st_log_slice_t s;
     cr_assert_eq(st_log_read(log_, 0, 1 << 20, INT64_MAX, true, &s), 0);
-    cr_assert_eq(st_log_enforce_retention(log_, now), 3);
+    cr_assert_eq(st_log_enforce_retention(log_, now, INT64_MAX), 3);
     cr_assert(tu_exists(dir, "00000000000000000000.log.deleted"));
     cr_assert(tu_exists(dir, "00000000000000000000.index.deleted"));
     cr_assert(tu_exists(dir, "00000000000000000000.timeindex.deleted"));
@@ -176,9 +189,9 @@ Test(retention, file_delete_delay)
     cr_assert_eq(st_batch_validate(bytes, s.len, &hdr, NULL), 0);
     free(bytes);
     st_log_slice_release(&s);
-    cr_assert_eq(st_log_enforce_retention(log_, now + 1000), 0);
+    cr_assert_eq(st_log_enforce_retention(log_, now + 1000, INT64_MAX), 0);
     cr_assert(tu_exists(dir, "00000000000000000010.log.deleted"));
-    cr_assert_eq(st_log_enforce_retention(log_, now + 61000), 0);
+    cr_assert_eq(st_log_enforce_retention(log_, now + 61000, INT64_MAX), 0);
     cr_assert_not(tu_exists(dir, "00000000000000000010.log.deleted"));
     cr_assert_not(tu_exists(dir, "00000000000000000000.timeindex.deleted"));
 }
