@@ -7,6 +7,7 @@
  * new topic, topic deletion, garbage znodes. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "st_controller.h"
+#include "st_logger.h"
 #include "st_znode.h"
 #include "st_zk.h"
 
@@ -188,6 +190,114 @@ static void fake_broker(st_zk_t *zk, int32_t id)
     st_zpath_broker(path, sizeof(path), id);
     st_zk_ensure_path(zk, "/brokers/ids");
     cr_assert_eq(st_zk_create(zk, path, json, (int)strlen(json), ZOO_EPHEMERAL, NULL, 0), 0);
+    free(json);
+}
+
+/* ---- log capture ------------------------------------------------------------------------------
+ * The node's log goes through a pipe; a reader thread copies every line to stderr and notes when
+ * "Ready to serve as the new controller with epoch N (... failover took X ms)" appeared, so a test
+ * can time a controller failover from the outside. */
+#define MAX_EPOCH 64
+static int log_pipe[2] = { -1, -1 };
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t ready_at[MAX_EPOCH];     /* monotonic ms, by epoch */
+static int ready_took[MAX_EPOCH];       /* the controller's own "failover took" */
+
+static void log_line(const char *line)
+{
+    const char *r = strstr(line, "Ready to serve as the new controller with epoch ");
+    if (!r)
+        return;
+    int epoch = atoi(r + strlen("Ready to serve as the new controller with epoch "));
+    const char *took = strstr(r, "failover took ");
+    pthread_mutex_lock(&log_mu);
+    if (epoch > 0 && epoch < MAX_EPOCH && !ready_at[epoch]) {
+        ready_at[epoch] = now_ms();
+        ready_took[epoch] = took ? atoi(took + strlen("failover took ")) : -1;
+    }
+    pthread_mutex_unlock(&log_mu);
+}
+
+static void *log_reader(void *arg)
+{
+    (void)arg;
+    char buf[65536];
+    size_t have = 0;
+    for (;;) {
+        ssize_t k = read(log_pipe[0], buf + have, sizeof(buf) - 1 - have);
+        if (k <= 0)
+            break;
+        if (write(2, buf + have, (size_t)k) < 0) { /* best effort */ }
+        have += (size_t)k;
+        buf[have] = 0;
+        char *start = buf, *nl;
+        while ((nl = strchr(start, '\n'))) {
+            *nl = 0;
+            log_line(start);
+            start = nl + 1;
+        }
+        have = (size_t)(buf + have - start);
+        memmove(buf, start, have);
+        if (have == sizeof(buf) - 1)
+            have = 0;
+    }
+    return NULL;
+}
+
+static void log_capture_start(void)
+{
+    cr_assert_eq(pipe(log_pipe), 0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, log_reader, NULL), 0);
+    pthread_detach(th);
+    st_logger_set_fd(log_pipe[1]);
+}
+
+static int64_t ready_time(int epoch, int *ret_took)
+{
+    pthread_mutex_lock(&log_mu);
+    int64_t t = epoch > 0 && epoch < MAX_EPOCH ? ready_at[epoch] : 0;
+    if (ret_took)
+        *ret_took = epoch > 0 && epoch < MAX_EPOCH ? ready_took[epoch] : -1;
+    pthread_mutex_unlock(&log_mu);
+    return t;
+}
+
+/* Topic `name` with np partitions on replicas "[2,3]" style `replicas`, each with state `state`
+ * (NULL: no state znode), written with multis of 300 creates. */
+static void write_big_topic(st_zk_t *zk, const char *name, int np, const char *replicas,
+                            const char *state)
+{
+    size_t cap = (size_t)np * (strlen(replicas) + 16) + 64;
+    char *json = malloc(cap);
+    size_t off = (size_t)snprintf(json, cap, "{\"version\":2,\"partitions\":{");
+    for (int p = 0; p < np; p++)
+        off += (size_t)snprintf(json + off, cap - off, "%s\"%d\":%s", p ? "," : "", p, replicas);
+    snprintf(json + off, cap - off, "}}");
+    char path[256];
+    snprintf(path, sizeof(path), "/brokers/topics/%s/partitions", name);
+    st_zk_ensure_path(zk, path);
+    if (state) {
+        enum { CHUNK = 300 };
+        zoo_op_t ops[CHUNK];
+        zoo_op_result_t res[CHUNK];
+        static char paths[CHUNK][128];
+        for (int p = 0; p < np;) {
+            int k = 0;
+            for (; p < np && k + 2 <= CHUNK; p++) {
+                snprintf(paths[k], sizeof(paths[k]), "/brokers/topics/%s/partitions/%d", name, p);
+                zoo_create_op_init(&ops[k], paths[k], NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+                k++;
+                snprintf(paths[k], sizeof(paths[k]), "/brokers/topics/%s/partitions/%d/state", name, p);
+                zoo_create_op_init(&ops[k], paths[k], state, (int)strlen(state),
+                                   &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+                k++;
+            }
+            cr_assert_eq(st_zk_multi(zk, k, ops, res, NULL), 0);
+        }
+    }
+    snprintf(path, sizeof(path), "/brokers/topics/%s", name);
+    put(zk, path, json);
     free(json);
 }
 
@@ -438,6 +548,46 @@ Test(controller, thousand_partitions_failover, .timeout = 120)
         cr_assert_eq(leader_of(zk, "big", p), 3);
     cr_expect_lt(took, 2000);
     st_node_stop(a);
+    st_zk_close(b3);
+    st_zk_close(zk);
+}
+
+/* Controller failover with 1,000 partitions: the controller's session closes (st_node_stop) and
+ * the other node must be "Ready to serve" within the session timeout + 200 ms (Kafka §6 item 13). */
+Test(controller, thousand_partitions_controller_failover, .timeout = 120)
+{
+    char c[128];
+    chroot_connect(c, sizeof(c));
+    st_zk_t *zk = raw(c);
+    int NP = getenv("ST_TEST_NP") ? atoi(getenv("ST_TEST_NP")) : 1000;
+    write_big_topic(zk, "big", NP, "[2,3]",
+                    "{\"controller_epoch\":1,\"leader\":2,\"version\":1,\"leader_epoch\":0,\"isr\":[2,3]}");
+    st_zk_t *b2 = raw(c), *b3 = raw(c);
+    fake_broker(b2, 2);
+    fake_broker(b3, 3);
+    log_capture_start();
+    st_node_t *a = node(c, 1);
+    WAIT_FOR(st_node_is_controller(a) && ready_time(1, NULL) > 0, 20000);
+    st_node_t *b = node(c, 4);
+    WAIT_FOR(st_node_controller_id(b) == 1, 5000);
+    int took1 = 0;
+    ready_time(1, &took1);
+    int64_t t0 = now_ms();
+    st_node_stop(a);
+    int64_t t1 = now_ms();
+    WAIT_FOR(ready_time(2, NULL) > 0, 20000);
+    int took2 = 0;
+    int64_t tr = ready_time(2, &took2);
+    fprintf(stderr, "CONTROLLER FAILOVER %d partitions: first load %d ms; old controller "
+            "stop %lld ms; session close -> new controller Ready %lld ms (its failover took %d ms)\n",
+            NP, took1, (long long)(t1 - t0), (long long)(tr - t1), took2);
+    if (NP <= 1000)
+        cr_expect_lt(tr - t1, 4000 + 200);
+    cr_assert(st_node_is_controller(b));
+    for (int p = 0; p < NP; p += 97)
+        cr_assert_eq(leader_of(zk, "big", p), 2);
+    st_node_stop(b);
+    st_zk_close(b2);
     st_zk_close(b3);
     st_zk_close(zk);
 }
