@@ -394,8 +394,8 @@ void ctl_channel_close(st_node_t *n)
 static void batch_add(st_node_t *n, batch_item_t it)
 {
     ctl_batch_t *b = n->batch;
-    if (!b)
-        return;
+    if (!b || n->resign_pending)
+        return;   /* a deposed controller queues nothing */
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         batch_item_t *v = realloc(b->v, cap * sizeof(*v));
@@ -428,14 +428,14 @@ void ctl_batch_update_metadata_deleted(st_node_t *n, const char *topic, int32_t 
 
 void ctl_batch_update_metadata_empty(st_node_t *n)
 {
-    if (n->batch)
+    if (n->batch && !n->resign_pending)
         n->batch->um_empty = true;
 }
 
 void ctl_batch_update_metadata_full(st_node_t *n, int32_t broker)
 {
     ctl_batch_t *b = n->batch;
-    if (!b)
+    if (!b || n->resign_pending)
         return;
     int32_t *v = realloc(b->um_full, (b->n_um_full + 1) * sizeof(*v));
     if (!v)
@@ -468,7 +468,9 @@ void ctl_batch_discard(st_node_t *n)
 void ctl_batch_send(st_node_t *n)
 {
     ctl_batch_t *b = n->batch;
-    if (!b || !n->chan || (b->n == 0 && !b->um_empty && b->n_um_full == 0))
+    if (!b || !n->chan || n->resign_pending)
+        return;
+    if (b->n == 0 && !b->um_empty && b->n_um_full == 0)
         return;
     ctl_build_and_send(n, b, n->chan, enqueue);
     ctl_batch_discard(n);
