@@ -8,6 +8,7 @@
 #ifndef ST_CTL_H
 #define ST_CTL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -175,10 +176,14 @@ typedef struct ctl_zop {
     int err;                    /* 0 or -errno when this op failed */
     struct Stat stat;           /* set: the new stat */
 } ctl_zop_t;
-/* Runs ops as fenced multis (a check of /controller_epoch's version first), chunked at 500.
- * Stops at the first failing chunk. Returns 0 when all are done; -ESTALE when the epoch check
- * failed (the caller must resign; n->resign_pending is set); otherwise the failing op has
- * ->err set and the function returns that error (ops before it in earlier chunks are done). */
+/* What a fenced write returns when the controller was deposed (the /controller_epoch check
+ * failed, or the session is gone): ctl_deposed has run, the caller stops at once. Distinct from
+ * an op's own -ESTALE (BADVERSION of a partition znode: re-read and retry). */
+#define CTL_DEPOSED (-ECANCELED)
+/* Runs ops (those not ->done) as fenced multis: each a check of /controller_epoch's version
+ * then up to 499 ops, all multis in flight together (ZooKeeper applies them in order). Returns
+ * 0 when all are done; CTL_DEPOSED; otherwise the first failing multi's error, with ->err set
+ * on the op that failed it (its other ops are not done and keep ->err 0: retry them). */
 int ctl_zk_fenced(st_node_t *n, ctl_zop_t *ops, size_t n_ops);
 void ctl_zops_free(ctl_zop_t *ops, size_t n_ops);
 /* Reads the state znodes of refs' partitions, pipelined (has_lisr false on -ENOENT; a garbage
@@ -229,7 +234,7 @@ typedef struct ctl_tpref {   /* a partition of the cache */
 } ctl_tpref_t;
 /* Online/Offline -> Online with a strategy: computes, writes (fenced, batched, BADVERSION
  * re-read and retried), updates the cache and queues LeaderAndIsr + UpdateMetadata. Per
- * partition result in refs[i].err. -ESTALE when deposed. */
+ * partition result in refs[i].err. CTL_DEPOSED when deposed. */
 int ctl_elect_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strategy_t strategy);
 /* New -> Online for partitions without state: creates state znodes (fenced). */
 int ctl_create_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count);

@@ -113,7 +113,7 @@ static void delete_topic(st_node_t *n, const char *name)
     int k = delete_ops(n, name, &ops);
     int r = k < 0 ? k : ctl_zk_fenced(n, ops, (size_t)k);
     free(ops);
-    if (r == -ESTALE)
+    if (r == CTL_DEPOSED)
         return;
     if (r < 0) {
         ST_WARN("Topic %s: deleting its znodes failed (%s); a later event retries",
@@ -472,7 +472,8 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
     ctl_tpref_t *refs = calloc(total + 1, sizeof(*refs));
     size_t *opidx = calloc(total + 1, sizeof(*opidx));
     Strand__AlterIsrPartition **oprq = calloc(total + 1, sizeof(*oprq));   /* op -> request */
-    if (!trs || !trp || !prs || !prp || !ops || !refs || !opidx || !oprq) {
+    bool *failed = calloc(total + 1, sizeof(*failed));                      /* op rejected */
+    if (!trs || !trp || !prs || !prp || !ops || !refs || !opidx || !oprq || !failed) {
         resp.error_code = ST_ERR_UNKNOWN_SERVER_ERROR;
         ((st_node_alter_isr_done_fn *)s->done)(s->arg, &resp);
         goto out;
@@ -528,12 +529,30 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
             opidx[k++] = np;
         }
     }
-    int r = k ? ctl_zk_fenced(n, ops, k) : 0;
+    /* A multi that fails on one partition (BADVERSION) rolls back the others it carried:
+     * retry those, not the one that failed. */
+    int r = 0;
+    for (int attempt = 0; k && attempt < 3; attempt++) {
+        r = ctl_zk_fenced(n, ops, k);
+        if (r == 0 || r == CTL_DEPOSED)
+            break;
+        bool again = false;
+        for (size_t j = 0; j < k; j++) {
+            if (!ops[j].done && ops[j].err) {
+                failed[j] = true;
+                ops[j].done = true;   /* not written: skipped by the retry */
+            } else if (!ops[j].done) {
+                again = true;
+            }
+        }
+        if (!again)
+            break;
+    }
     for (size_t j = 0; j < k; j++) {
         Strand__AlterIsrPartitionResponse *pr = prs + opidx[j];
         ctl_tpref_t *ref = &refs[opidx[j]];
         ctl_part_t *part = &ref->t->parts[ref->p];
-        if (ops[j].done) {
+        if (ops[j].done && !failed[j]) {
             Strand__AlterIsrPartition *rp = oprq[j];
             st_int_list_t nisr = { 0 };
             if (st_int_list_copy(&nisr, &(st_int_list_t){ rp->new_isr, rp->n_new_isr }) == 0) {
@@ -547,9 +566,11 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
             assert(ctl_part_check(ref->t, ref->p));
             ctl_batch_update_metadata(n, ref->t, ref->p);
         } else {
-            pr->error_code = r == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_INVALID_UPDATE_VERSION;
-            if (ops[j].err == -ESTALE)
-                ctl_zk_read_state(n, ref->t, ref->p);
+            pr->error_code = failed[j] ? ST_ERR_INVALID_UPDATE_VERSION
+                             : r == CTL_DEPOSED ? ST_ERR_NOT_CONTROLLER
+                                                : ST_ERR_UNKNOWN_SERVER_ERROR;
+            if (ops[j].err == -ESTALE || ops[j].err == -ENOENT)
+                ctl_zk_read_state(n, ref->t, ref->p);   /* answer with what is there now */
         }
         pr->leader_id = part->lisr.leader;
         pr->leader_epoch = part->lisr.leader_epoch;
@@ -563,6 +584,7 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
 out:
     ctl_zops_free(ops, k);
     free(trs); free(trp); free(prs); free(prp); free(ops); free(refs); free(opidx); free(oprq);
+    free(failed);
 }
 
 /* ---- submissions -------------------------------------------------------------------------------- */

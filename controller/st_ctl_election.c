@@ -408,7 +408,7 @@ static void on_broker_failure(st_node_t *n, int32_t id)
     /* 1+2: partitions it led go Offline, then are elected (one batch of writes) */
     int r = ctl_trigger_online(n);
     /* 3: its replicas go Offline: ISR shrink where it is still there */
-    if (r != -ESTALE && !n->resign_pending)
+    if (r != CTL_DEPOSED && !n->resign_pending)
         ctl_replicas_offline(n, refs, k, id);
     free(refs);
 }

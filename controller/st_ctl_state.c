@@ -333,7 +333,7 @@ static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strateg
     for (size_t i = 0; i < count; i++)
         pending[i] = true;
     int ret = 0;
-    for (int attempt = 0; attempt < 5 && ret != -ESTALE; attempt++) {
+    for (int attempt = 0; attempt < 5 && ret != CTL_DEPOSED; attempt++) {
         size_t k = 0;
         for (size_t i = 0; i < count; i++) {
             if (!pending[i])
@@ -374,8 +374,8 @@ static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strateg
             }
         }
         ctl_zops_free(ops, k);
-        if (r == -ESTALE) {
-            ret = -ESTALE;
+        if (r == CTL_DEPOSED) {
+            ret = CTL_DEPOSED;
             break;
         }
         if (ns && ctl_zk_read_states(n, stale, ns) == 0)
@@ -384,7 +384,7 @@ static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strateg
     }
     for (size_t i = 0; i < count; i++) {
         if (pending[i])
-            refs[i].err = ret == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
+            refs[i].err = ret == CTL_DEPOSED ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
         st_lisr_free(&nls[i]);
     }
     ctl_cluster_free(&cl);
@@ -577,8 +577,8 @@ int ctl_create_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count)
             }
         }
         ctl_zops_free(ops, k);
-        if (r == -ESTALE) {
-            ret = -ESTALE;
+        if (r == CTL_DEPOSED) {
+            ret = CTL_DEPOSED;
             break;
         }
         if (na && ctl_zk_read_states(n, adopt, na) == 0) {
@@ -595,7 +595,7 @@ int ctl_create_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count)
     }
     for (size_t i = 0; i < count; i++) {
         if (pending[i])
-            refs[i].err = ret == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
+            refs[i].err = ret == CTL_DEPOSED ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
         st_lisr_free(&nls[i]);
     }
     ctl_cluster_free(&cl);
@@ -632,7 +632,7 @@ int ctl_trigger_online(st_node_t *n)
         }
     }
     int r = nn ? ctl_create_partitions(n, news, nn) : 0;
-    if (r != -ESTALE && no)
+    if (r != CTL_DEPOSED && no)
         r = ctl_elect_partitions(n, offs, no, ELECT_OFFLINE);
     free(news);
     free(offs);

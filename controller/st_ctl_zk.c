@@ -32,7 +32,7 @@ typedef char ctl_path_t[320];
 int ctl_zk_fenced(st_node_t *n, ctl_zop_t *ops, size_t n_ops)
 {
     if (n->resign_pending)
-        return -ESTALE;   /* deposed earlier in this event: not one more write */
+        return CTL_DEPOSED;   /* deposed earlier in this event: not one more write */
     size_t todo = 0;
     for (size_t i = 0; i < n_ops; i++)
         todo += !ops[i].done;
@@ -96,7 +96,7 @@ int ctl_zk_fenced(st_node_t *n, ctl_zop_t *ops, size_t n_ops)
                             "another controller was elected; resigning", n->epoch_zkversion);
                 ctl_deposed(n);
             }
-            ret = -ESTALE;
+            ret = CTL_DEPOSED;
             continue;
         }
         if (m[c].failed > 0)
