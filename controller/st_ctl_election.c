@@ -650,9 +650,9 @@ void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path)
     if (strcmp(path, ST_ZPATH_CONTROLLER) == 0) {
         (void)type;   /* whatever fired, look at what is there now */
         int32_t id = read_controller(n);
-        if (id == n->broker_id && atomic_load(&n->active))
+        if (id == n->broker_id && n->in_office)
             return;   /* a stale event about our own /controller */
-        if (atomic_load(&n->active))
+        if (n->in_office)
             ctl_resign(n, id < 0 ? "/controller was deleted" : "another broker is controller");
         if (id >= 0 && id != n->broker_id)
             note_controller(n, id, -1);
