@@ -211,6 +211,7 @@ ctl_topic_t *ctl_topic(st_node_t *n, const char *name);      /* hashed */
 int ctl_topic_add(st_node_t *n, ctl_topic_t *t);
 void ctl_topic_remove(st_node_t *n, size_t i);
 size_t ctl_partition_count(const st_node_t *n);
+bool ctl_context_check(st_node_t *n);                  /* C1-C3 (st_ctl_election.c); assert */
 bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t);
 void ctl_elect(st_node_t *n);                        /* stand: try to become controller */
 void ctl_resign(st_node_t *n, const char *why);

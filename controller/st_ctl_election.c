@@ -1,7 +1,20 @@
 /* Controller election and failover (reference §2.1-2.3): the /controller + /controller_epoch
  * multi, resignation, onControllerFailover (watches, context load, UpdateMetadata to all, the
  * state machines' startup, "Ready to serve"), broker changes (new / dead / bounced by czxid),
- * topic creation and partition additions, and the dispatch of ZooKeeper events. Node thread. */
+ * topic creation and partition additions, and the dispatch of ZooKeeper events. Node thread.
+ *
+ * The office (who performs each transition):
+ *   out of office --ctl_elect (our multi won: epoch + 1)--> in office --failover--> ready
+ *   in office --ctl_resign (deposed at the end of an event, /controller gone or taken, session
+ *               expired, candidacy withdrawn, stopping, failover failed)--> out of office
+ * Context invariants (ctl_context_check, asserted at the end of every event in office):
+ *   C1. out of office, the context is empty (no brokers, topics, index, channel or batch);
+ *       ctl_resign frees all of it, so nothing of an old term leaks into the next.
+ *   C2. topic_ix indexes exactly n->topics: one entry per topic, found at its own position
+ *       (ctl_topic_add / ctl_topic_remove keep it so; a swap-remove moves one entry).
+ *   C3. broker ids are unique; a bounced broker (larger czxid) replaces its old entry.
+ *   C4. every write of this term carries epoch_zkversion, the /controller_epoch version our
+ *       winning multi produced (st_ctl_zk.c), and every request the epoch (st_ctl_requests.c). */
 #include "st_ctl.h"
 
 #include <assert.h>
@@ -75,6 +88,23 @@ void ctl_topic_remove(st_node_t *n, size_t i)
         ctl_index_move(&n->topic_ix, ctl_hash_str(n->topics[last].name), last, i);
         n->topics[i] = n->topics[last];
     }
+}
+
+bool ctl_context_check(st_node_t *n)
+{
+    if (!n->in_office)
+        return !n->topics && !n->n_topics && !n->brokers && !n->n_brokers && !n->topic_ix.n &&
+               !n->chan && !n->batch;                                          /* C1 */
+    if (n->topic_ix.n != n->n_topics)
+        return false;                                                          /* C2 */
+    for (size_t i = 0; i < n->n_topics; i++)
+        if (ctl_topic(n, n->topics[i].name) != &n->topics[i])
+            return false;                                                      /* C2 */
+    for (size_t i = 0; i < n->n_brokers; i++)
+        for (size_t j = i + 1; j < n->n_brokers; j++)
+            if (n->brokers[i].reg.id == n->brokers[j].reg.id)
+                return false;                                                  /* C3 */
+    return true;
 }
 
 size_t ctl_partition_count(const st_node_t *n)
@@ -234,6 +264,7 @@ void ctl_resign(st_node_t *n, const char *why)
     if (atomic_load(&n->controller_id) == n->broker_id)
         note_controller(n, -1, -1);
     assert(ctl_node_check(n));
+    assert(ctl_context_check(n));
 }
 
 /* ---- failover ------------------------------------------------------------------------------- */
@@ -702,4 +733,5 @@ void ctl_end_event(st_node_t *n)
     }
     if (atomic_load(&n->active))
         ctl_batch_send(n);
+    assert(ctl_context_check(n));
 }

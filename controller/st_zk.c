@@ -109,6 +109,7 @@ static void global_watcher(zhandle_t *zh, int type, int state, const char *path,
                 ev = ST_ZK_EV_DISCONNECTED;
             }
         }
+        assert(zk->state != ST_ZK_CONNECTED || zk->session_id != 0);   /* Z3 */
         pthread_cond_broadcast(&zk->cond);
     } else if (current) {
         if (type == ZOO_CREATED_EVENT)
