@@ -178,6 +178,16 @@ static int leader_of(st_zk_t *zk, const char *t, int p)
     return leader;
 }
 
+static int isr_size(st_zk_t *zk, const char *t, int p)
+{
+    st_lisr_t l;
+    if (!read_state(zk, t, p, &l))
+        return -1;
+    int n = (int)l.isr.n;
+    st_lisr_free(&l);
+    return n;
+}
+
 static void put(st_zk_t *zk, const char *path, const char *data)
 {
     st_zk_ensure_path(zk, path);
@@ -393,7 +403,8 @@ Test(controller, failover_then_dead_broker)
     cr_assert_eq(l.controller_epoch, 1);
     st_lisr_free(&l);
     /* partition 1 (led by 3): 2 leaves its ISR */
-    WAIT_FOR(read_state(zk, "t", 1, &l) && l.isr.n == 1, 5000);
+    WAIT_FOR(isr_size(zk, "t", 1) == 1, 5000);
+    cr_assert(read_state(zk, "t", 1, &l));
     cr_assert_eq(l.leader, 3);
     cr_assert_eq(l.leader_epoch, 8);
     st_lisr_free(&l);
