@@ -706,6 +706,15 @@ static int64_t czxid_of_broker(st_zk_t *zk, int32_t id)
     return st.czxid;
 }
 
+static int state_version(st_zk_t *zk, const char *t, int p)
+{
+    char path[256];
+    struct Stat st;
+    st_zpath_partition_state(path, sizeof(path), t, p);
+    cr_assert_eq(st_zk_exists(zk, path, false, &st), 0);
+    return st.version;
+}
+
 static void put_state(st_zk_t *zk, const char *t, int p, int leader, int epoch, const char *isr)
 {
     char path[256], json[256];
@@ -836,6 +845,49 @@ static Strand__ControlledShutdownResponse *shutdown_req(st_node_t *n, int32_t id
         &r, &strand__controlled_shutdown_response__descriptor);
 }
 
+/* A controller deposed while it serves a request stops at once: the fenced write of the
+ * election fails the /controller_epoch check, the request is answered NOT_CONTROLLER, nothing
+ * is written with the old epoch, and it stands again (epoch 8 after the bump to 7). */
+Test(controller, deposed_mid_request_stops_at_once)
+{
+    char c[128];
+    chroot_connect(c, sizeof(c));
+    st_zk_t *zk = raw(c), *b2 = raw(c), *b3 = raw(c);
+    put(zk, "/brokers/topics/d", "{\"version\":2,\"partitions\":{\"0\":[2,3],\"1\":[2,3]}}");
+    put_state(zk, "d", 0, 3, 4, "[3,2]");
+    put_state(zk, "d", 1, 3, 4, "[3,2]");
+    fake_broker(b2, 2);
+    fake_broker(b3, 3);
+    st_node_t *a = node(c, 1);
+    WAIT_FOR(st_node_is_controller(a), 10000);
+    int v0 = state_version(zk, "d", 0), v1 = state_version(zk, "d", 1);
+    put(zk, ST_ZPATH_CONTROLLER_EPOCH, "7");   /* another controller's bump, behind its back */
+    int32_t parts[] = { 0, 1 };
+    Strand__ElectLeadersResponse *resp = elect(a, 0, "d", parts, 2);
+    cr_assert_eq(resp->error_code, ST_ERR_NOT_CONTROLLER);
+    cr_assert_eq(elect_err(resp, "d", 0, NULL), ST_ERR_NOT_CONTROLLER);
+    cr_assert_eq(elect_err(resp, "d", 1, NULL), ST_ERR_NOT_CONTROLLER);
+    strand__elect_leaders_response__free_unpacked(resp, NULL);
+    /* nothing was written by the deposed term */
+    cr_assert_eq(state_version(zk, "d", 0), v0);
+    cr_assert_eq(state_version(zk, "d", 1), v1);
+    /* it stands again and wins epoch 8; the same request then succeeds with epoch 8 */
+    WAIT_FOR(st_node_is_controller(a) && st_node_controller_epoch(a) == 8, 10000);
+    resp = elect(a, 0, "d", parts, 2);
+    cr_assert_eq(resp->error_code, 0);
+    cr_assert_eq(elect_err(resp, "d", 0, NULL), ST_ERR_NONE);
+    strand__elect_leaders_response__free_unpacked(resp, NULL);
+    st_lisr_t l;
+    cr_assert(read_state(zk, "d", 0, &l));
+    cr_assert_eq(l.leader, 2);
+    cr_assert_eq(l.controller_epoch, 8);
+    st_lisr_free(&l);
+    st_node_stop(a);
+    st_zk_close(b2);
+    st_zk_close(b3);
+    st_zk_close(zk);
+}
+
 Test(controller, controlled_shutdown)
 {
     char c[128];
@@ -919,14 +971,6 @@ static Strand__AlterIsrResponse *alter_isr(st_node_t *n, int32_t broker, int64_t
     return (Strand__AlterIsrResponse *)reply_wait(&r, &strand__alter_isr_response__descriptor);
 }
 
-static int state_version(st_zk_t *zk, const char *t, int p)
-{
-    char path[256];
-    struct Stat st;
-    st_zpath_partition_state(path, sizeof(path), t, p);
-    cr_assert_eq(st_zk_exists(zk, path, false, &st), 0);
-    return st.version;
-}
 
 Test(controller, alter_isr)
 {
