@@ -166,8 +166,8 @@ static void failover(st_node_t *n);
 
 void ctl_elect(st_node_t *n)
 {
-    if (!atomic_load(&n->stand) || atomic_load(&n->stop))
-        return;
+    if (!atomic_load(&n->stand) || atomic_load(&n->stop) || n->session != SESSION_REGISTERED)
+        return;   /* unregistered: session_register stands again once it is done (N4) */
     int32_t cur = read_controller(n);
     if (cur >= 0) {
         struct Stat cst;
@@ -183,7 +183,7 @@ void ctl_elect(st_node_t *n)
             return;
         }
     }
-    if (n->in_office || n->session != SESSION_REGISTERED)
+    if (n->in_office)
         return;
     /* 1. read /controller_epoch (create it with 0 when absent) */
     char *data = NULL;
