@@ -9,6 +9,9 @@
  *     znode, reported through on_broker_epoch) within the session timeout plus a bound, and a
  *     controller must be elected again with a higher epoch. A monitor thread samples both nodes
  *     every millisecond throughout: two nodes never both say "controller" at the same epoch.
+ *   - reregistration_retried_until_the_id_is_free: after an expiry, a foreign live session holds
+ *     /brokers/ids/<id>; re-registration keeps failing and is retried on the node thread's
+ *     timer, and succeeds (new broker epoch) soon after that session goes.
  *   - paused_controller_process: the controller runs in a child process that is SIGSTOPped for
  *     three session timeouts (a long GC pause): its session expires while it sleeps, the other
  *     node takes over with epoch + 1 and moves a leader; after SIGCONT the old controller must
@@ -261,6 +264,58 @@ Test(controller_session, cloned_session_close_expires_both, .timeout = 120)
             who, epoch0, epoch1, (long long)tc);
     usleep(300000);   /* keep watching a little after the dust settles */
     monitor_stop(&mon);
+    st_node_stop(a);
+    st_node_stop(b);
+    st_zk_close(zk);
+    st_test_zk_cleanup(&zks);
+}
+
+/* Re-registration is retried on the node thread's timer: right after node 1's session is
+ * expired, another session takes /brokers/ids/1 (a live foreign owner: not ours to delete), so
+ * every attempt fails until that session goes; then the next retry (backoff at most 2 s)
+ * registers with a new broker epoch. */
+Test(controller_session, reregistration_retried_until_the_id_is_free, .timeout = 120)
+{
+    st_test_zk_t zks;
+    char c[128];
+    setup(&zks, c, sizeof(c));
+    seen_t sa = { 0 }, sb = { 0 };
+    st_node_t *a = start_node(c, 1, &sa);
+    WAIT_FOR(st_node_is_controller(a), 10000);
+    st_node_t *b = start_node(c, 2, &sb);
+    WAIT_FOR(st_node_controller_id(b) == 1, 10000);
+    st_zk_t *zk = raw(c);
+    int64_t ea = st_node_broker_epoch(a);
+    st_zk_t *squatter = NULL;
+    for (int attempt = 0; attempt < 5 && !squatter; attempt++) {
+        st_zk_t *r = raw(c);
+        clientid_t ca = *zoo_client_id(st_zk_handle(st_node_zk(a)));
+        expire_session(zks.connect, ca);
+        const char *reg = "{\"version\":5,\"host\":\"10.0.0.9\",\"port\":9,\"jmx_port\":-1,"
+                          "\"timestamp\":\"1\",\"endpoints\":[\"PLAINTEXT://10.0.0.9:9\"],"
+                          "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"}}";
+        if (st_zk_create(r, "/brokers/ids/1", reg, (int)strlen(reg), ZOO_EPHEMERAL, NULL, 0) == 0)
+            squatter = r;   /* we beat node 1's re-registration */
+        else
+            st_zk_close(r);
+        if (!squatter)   /* node 1 won the race: let it settle, try again */
+            WAIT_FOR(reregistered(&sa, ea, a, zk) && (ea = atomic_load(&sa.epoch)) > 0, 10000);
+    }
+    cr_assert_not_null(squatter, "never got /brokers/ids/1 before node 1 re-registered");
+    /* node 1 keeps failing: no registration, no new broker epoch, not controller */
+    WAIT_FOR(st_node_is_controller(b), 10000);
+    usleep(1500000);
+    cr_assert_eq(atomic_load(&sa.epoch), ea, "registered over a live broker's znode");
+    cr_assert(!st_node_is_controller(a));
+    /* the id is freed: the next timer-driven retry registers */
+    int64_t t_free = now_ms();
+    st_zk_close(squatter);
+    WAIT_FOR(reregistered(&sa, ea, a, zk), 2000 + 1000);
+    int64_t took = atomic_load(&sa.epoch_at) - t_free;
+    WAIT_FOR(st_node_controller_id(a) == 2, 5000);
+    fprintf(stderr, "REGISTRATION RETRY: node 1 registered %lld ms after its id was freed "
+            "(broker epoch %lld -> %lld)\n", (long long)took, (long long)ea,
+            (long long)atomic_load(&sa.epoch));
     st_node_stop(a);
     st_node_stop(b);
     st_zk_close(zk);
