@@ -624,12 +624,15 @@ void ctl_topics_change(st_node_t *n)
     st_zk_free_strings(names, cnt);
 }
 
-/* /brokers/topics/<t> changed: new partitions (the admin wrote a larger map). */
+/* /brokers/topics/<t> changed: new partitions (the admin wrote a larger map). A topic we do not
+ * know (its znode was empty or garbage when it appeared, the data came after) is loaded as new. */
 void ctl_topic_change(st_node_t *n, const char *name)
 {
     ctl_topic_t *t = ctl_topic(n, name);
-    if (!t)
+    if (!t) {
+        ctl_topics_change(n);
         return;
+    }
     ctl_topic_t *fresh = NULL;
     size_t nt = 0;
     char *names[1] = { (char *)name };

@@ -475,7 +475,8 @@ Test(controller, new_topic_and_deletion)
     WAIT_FOR(st_zk_exists(zk, "/brokers/topics/n", false, NULL) == -ENOENT, 5000);
     WAIT_FOR(st_zk_exists(zk, "/admin/delete_topics/n", false, NULL) == -ENOENT, 5000);
     cr_assert_eq(st_zk_exists(zk, "/config/topics/n", false, NULL), -ENOENT);
-    /* the name is reusable */
+    /* the name is reusable (put creates the znode empty, then writes it: the controller may
+     * see the empty znode first and must pick the topic up when its data arrives) */
     put(zk, "/brokers/topics/n", "{\"version\":2,\"partitions\":{\"0\":[1]}}");
     WAIT_FOR(leader_of(zk, "n", 0) == 1, 5000);
     st_node_stop(a);

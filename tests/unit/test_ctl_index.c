@@ -10,7 +10,7 @@
 #include "st_ctl.h"
 
 typedef struct names {
-    char (*v)[16];
+    char (*v)[24];
     size_t n;
 } names_t;
 
@@ -29,11 +29,11 @@ static uint64_t bad_hash(const char *s) { return (uint64_t)(unsigned char)s[0] %
 
 static void exercise(uint64_t (*h)(const char *), size_t count, unsigned seed)
 {
-    names_t a = { calloc(count, 16), 0 };
+    names_t a = { calloc(count, 24), 0 };
     ctl_index_t ix = { 0 };
     srand(seed);
     for (size_t i = 0; i < count; i++) {
-        snprintf(a.v[a.n], 16, "t%zu", i);
+        snprintf(a.v[a.n], 24, "t%zu", i);
         cr_assert_eq(ctl_index_add(&ix, h(a.v[a.n]), a.n), 0);
         a.n++;
         if (i % 7 == 3) {   /* the cache's swap-remove of a random topic */
@@ -41,7 +41,7 @@ static void exercise(uint64_t (*h)(const char *), size_t count, unsigned seed)
             ctl_index_remove(&ix, h(a.v[k]), k);
             if (k != last) {
                 ctl_index_move(&ix, h(a.v[last]), last, k);
-                memcpy(a.v[k], a.v[last], 16);
+                memcpy(a.v[k], a.v[last], 24);
             }
             a.n--;
         }
@@ -59,7 +59,7 @@ static void exercise(uint64_t (*h)(const char *), size_t count, unsigned seed)
         ctl_index_remove(&ix, h(a.v[k]), k);
         if (k != last) {
             ctl_index_move(&ix, h(a.v[last]), last, k);
-            memcpy(a.v[k], a.v[last], 16);
+            memcpy(a.v[k], a.v[last], 24);
         }
         a.n--;
         if (a.n % 97 == 0) {
