@@ -21,8 +21,17 @@
  *   - st_node_zk gives topic admin the session (st_zk_* calls are thread-safe); the pointer
  *     stays valid across session re-creation until st_node_stop.
  *
- * Session expiry: the node thread resigns if controller, reopens the session, re-registers
- * (a new broker epoch, reported through on_broker_epoch) and stands for election again. */
+ * Session expiry (Kafka §2.11): the node thread resigns if controller (before anything of the
+ * new session is processed), starts a new session without waiting for it, re-registers when it
+ * is connected (a new broker epoch, reported through on_broker_epoch; a registration left by one
+ * of our earlier sessions is deleted and re-created, Kafka's CheckedEphemeral) and stands for
+ * election again. Reopen and registration retries run on the node thread's timers (100 ms
+ * backoff doubling to 2 s): the thread never sleeps, so submissions keep being answered.
+ *
+ * Deposition: when a write of the controller fails the /controller_epoch version check (another
+ * controller was elected, KAFKA-6082), st_node_is_controller turns false at once, nothing more
+ * is written or sent for that term, requests being served are answered NOT_CONTROLLER, and the
+ * node stands again. */
 #ifndef ST_CONTROLLER_H
 #define ST_CONTROLLER_H
 
@@ -90,7 +99,7 @@ int64_t st_node_broker_epoch(const st_node_t *node);     /* czxid of /brokers/id
 const char *st_node_cluster_id(const st_node_t *node);
 /* The active controller as last seen in /controller (-1 unknown), and whether it is us. */
 int32_t st_node_controller_id(const st_node_t *node);
-bool st_node_is_controller(const st_node_t *node);
+bool st_node_is_controller(const st_node_t *node);       /* in office and not deposed */
 int32_t st_node_controller_epoch(const st_node_t *node);  /* ours while active, else last seen */
 st_zk_t *st_node_zk(st_node_t *node);
 /* Starts or stops standing for controller (stop resigns if active). Any thread. */

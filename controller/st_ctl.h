@@ -8,11 +8,14 @@
 #ifndef ST_CTL_H
 #define ST_CTL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "st_assign.h"
 #include "st_controller.h"
 #include "st_mailbox.h"
 #include "st_znode.h"
@@ -56,6 +59,28 @@ typedef struct ctl_broker {
     bool shutting_down;
 } ctl_broker_t;
 
+/* ---- st_ctl_index.c: hash indexes (positions into an array the caller owns) ---------------- */
+typedef struct ctl_index_slot {
+    uint64_t hash;
+    size_t pos1;                /* position + 1; 0: empty slot */
+} ctl_index_slot_t;
+typedef struct ctl_index {
+    ctl_index_slot_t *slots;
+    size_t cap;                 /* 0 or a power of two */
+    size_t n;
+} ctl_index_t;
+typedef bool ctl_index_eq_fn(const void *ctx, size_t pos, const void *key);
+uint64_t ctl_hash_str(const char *s);
+uint64_t ctl_hash_mix(uint64_t h, uint64_t v);
+/* The position of an entry with this hash for which eq(ctx, pos, key) holds, or SIZE_MAX. */
+size_t ctl_index_find(const ctl_index_t *ix, uint64_t hash, ctl_index_eq_fn *eq,
+                      const void *ctx, const void *key);
+int ctl_index_add(ctl_index_t *ix, uint64_t hash, size_t pos);          /* 0 or -ENOMEM */
+void ctl_index_remove(ctl_index_t *ix, uint64_t hash, size_t pos);      /* must be there */
+void ctl_index_move(ctl_index_t *ix, uint64_t hash, size_t from, size_t to);
+void ctl_index_clear(ctl_index_t *ix);
+bool ctl_index_check(const ctl_index_t *ix);                            /* I1, I2; for assert */
+
 typedef struct ctl_channel ctl_channel_t;
 typedef struct ctl_batch ctl_batch_t;
 
@@ -78,6 +103,16 @@ struct ctl_batch {
 };
 
 
+/* The ZooKeeper session as the node thread sees it (st_node.c holds the state diagram). */
+typedef enum ctl_session {
+    SESSION_REGISTERED = 0,     /* connected (or reconnecting) and /brokers/ids/<id> is ours */
+    SESSION_EXPIRED,            /* expired: a new session is started at session_retry_ms */
+    SESSION_CONNECTING,         /* a new session was started: waiting for CONNECTED */
+    SESSION_UNREGISTERED,       /* connected: registration (then election) due at session_retry_ms */
+} ctl_session_t;
+
+#define CTL_PREV_SESSIONS 8
+
 struct st_node {
     st_node_config_t cfg;       /* deep copy (strings owned) */
     char **owned;               /* strings of cfg, freed at stop */
@@ -93,26 +128,41 @@ struct st_node {
     atomic_int_fast64_t broker_epoch;
     atomic_int controller_id;   /* last seen, -1 */
     atomic_int controller_epoch;
-    atomic_bool active;         /* we are the controller */
-    int64_t prev_session;       /* session id before a reopen (CheckedEphemeral) */
+    atomic_bool active;         /* public view: in office and not deposed (invariant N1) */
     char *reg_json;             /* our registration payload */
 
-    /* controller state (node thread, valid while active) */
+    /* session recovery (node thread) */
+    ctl_session_t session;
+    int64_t session_retry_ms;   /* when the next reopen / registration attempt is due */
+    int session_attempts;       /* failed attempts since the expiry (backoff) */
+    int64_t expired_at_ms;      /* when the expiry was seen (for the log) */
+    int64_t prev_sessions[CTL_PREV_SESSIONS];   /* our earlier session ids (CheckedEphemeral) */
+    size_t n_prev_sessions;
+
+    /* controller state (node thread, valid while in_office) */
+    bool in_office;             /* won an election: context, channel and batch exist */
+    bool resign_pending;        /* deposed mid-event: every further write and request is
+                                 * refused, the resignation runs at the end of the event */
     int32_t epoch;
     int32_t epoch_zkversion;
     ctl_broker_t *brokers;
     size_t n_brokers;
     ctl_topic_t *topics;
     size_t n_topics;
+    ctl_index_t topic_ix;       /* name -> position in topics */
     ctl_channel_t *chan;
     ctl_batch_t *batch;
     int64_t next_rebalance_ms;  /* 0: none scheduled */
-    bool resign_pending;        /* a fenced write failed: resign at the end of the event */
 };
 
 /* ---- st_node.c -------------------------------------------------------------------------- */
 int64_t ctl_now_ms(void);
 int64_t ctl_wall_ms(void);
+/* The node invariants N1-N5 (st_node.c's header); for assert at every transition. */
+bool ctl_node_check(const st_node_t *n);
+/* A fenced write failed the epoch check: stop acting at once (active false, every later write
+ * and request refused); the resignation itself runs at the end of the event. */
+void ctl_deposed(st_node_t *n);
 
 /* ---- st_ctl_zk.c ------------------------------------------------------------------------ */
 typedef enum { ZOP_CREATE, ZOP_SET, ZOP_DELETE } ctl_zop_kind_t;
@@ -126,27 +176,42 @@ typedef struct ctl_zop {
     int err;                    /* 0 or -errno when this op failed */
     struct Stat stat;           /* set: the new stat */
 } ctl_zop_t;
-/* Runs ops as fenced multis (a check of /controller_epoch's version first), chunked at 500.
- * Stops at the first failing chunk. Returns 0 when all are done; -ESTALE when the epoch check
- * failed (the caller must resign; n->resign_pending is set); otherwise the failing op has
- * ->err set and the function returns that error (ops before it in earlier chunks are done). */
+/* What a fenced write returns when the controller was deposed (the /controller_epoch check
+ * failed, or the session is gone): ctl_deposed has run, the caller stops at once. Distinct from
+ * an op's own -ESTALE (BADVERSION of a partition znode: re-read and retry). */
+#define CTL_DEPOSED (-ECANCELED)
+/* Runs ops (those not ->done) as fenced multis: each a check of /controller_epoch's version
+ * then up to 499 ops, all multis in flight together (ZooKeeper applies them in order). Returns
+ * 0 when all are done; CTL_DEPOSED; otherwise the first failing multi's error, with ->err set
+ * on the op that failed it (its other ops are not done and keep ->err 0: retry them). */
 int ctl_zk_fenced(st_node_t *n, ctl_zop_t *ops, size_t n_ops);
 void ctl_zops_free(ctl_zop_t *ops, size_t n_ops);
-/* Reads a partition's state znode into part (has_lisr false on -ENOENT). Logs decode errors. */
+/* Reads the state znodes of refs' partitions, pipelined (has_lisr false on -ENOENT; a garbage
+ * znode: logged, no leader). 0 or the first -errno other than -ENOENT. */
+struct ctl_tpref;
+int ctl_zk_read_states(st_node_t *n, struct ctl_tpref *refs, size_t count);
 int ctl_zk_read_state(st_node_t *n, ctl_topic_t *t, int32_t p);
-/* Loads /brokers/ids (with a child watch when watch) into a fresh array. */
+/* Loads /brokers/ids (with a child watch when watch) into a fresh array, pipelined. */
 int ctl_zk_load_brokers(st_node_t *n, bool watch, ctl_broker_t **ret, size_t *ret_n);
 void ctl_brokers_free(ctl_broker_t *b, size_t n);
-/* Loads /brokers/topics/<name> (data watch) and /config/topics/<name>; states too when
- * with_states. A garbage znode: logged, -EINVAL. */
-int ctl_zk_load_topic(st_node_t *n, const char *name, bool with_states, ctl_topic_t *ret);
+/* Loads the topics `names` (/brokers/topics/<name> with a data watch, /config/topics/<name>,
+ * and their state znodes when with_states), pipelined: three round trips for any number of
+ * topics and partitions. Topics that are gone or garbage are left out (garbage is logged);
+ * *ret is a malloc'd array of *ret_n topics. 0 or -errno (nothing to free). */
+int ctl_zk_load_topics(st_node_t *n, char *const *names, size_t cnt, bool with_states,
+                       ctl_topic_t **ret, size_t *ret_n);
 void ctl_topic_free(ctl_topic_t *t);
 
 /* ---- context helpers (st_ctl_election.c) ---------------------------------------------- */
 ctl_broker_t *ctl_broker(st_node_t *n, int32_t id);
 bool ctl_live(st_node_t *n, int32_t id);             /* registered (shutting down or not) */
 bool ctl_live_not_shutting(st_node_t *n, int32_t id);
-ctl_topic_t *ctl_topic(st_node_t *n, const char *name);
+ctl_topic_t *ctl_topic(st_node_t *n, const char *name);      /* hashed */
+/* Adds a topic (moved in; *t is zeroed) / removes the one at index i (swap with the last). */
+int ctl_topic_add(st_node_t *n, ctl_topic_t *t);
+void ctl_topic_remove(st_node_t *n, size_t i);
+size_t ctl_partition_count(const st_node_t *n);
+bool ctl_context_check(st_node_t *n);                  /* C1-C3 (st_ctl_election.c); assert */
 bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t);
 void ctl_elect(st_node_t *n);                        /* stand: try to become controller */
 void ctl_resign(st_node_t *n, const char *why);
@@ -163,14 +228,14 @@ typedef enum {
     ELECT_CONTROLLED_SHUTDOWN,
     ELECT_UNCLEAN,              /* admin-triggered: offline with unclean allowed */
 } ctl_strategy_t;
-typedef struct ctl_tpref {
+typedef struct ctl_tpref {   /* a partition of the cache */
     ctl_topic_t *t;
     int32_t p;
     int err;                    /* out: ST_ERR_* */
 } ctl_tpref_t;
 /* Online/Offline -> Online with a strategy: computes, writes (fenced, batched, BADVERSION
  * re-read and retried), updates the cache and queues LeaderAndIsr + UpdateMetadata. Per
- * partition result in refs[i].err. -ESTALE when deposed. */
+ * partition result in refs[i].err. CTL_DEPOSED when deposed. */
 int ctl_elect_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strategy_t strategy);
 /* New -> Online for partitions without state: creates state znodes (fenced). */
 int ctl_create_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count);
@@ -181,21 +246,21 @@ int ctl_replicas_offline(st_node_t *n, ctl_tpref_t *refs, size_t count, int32_t 
 int ctl_trigger_online(st_node_t *n);
 void ctl_part_set_state(ctl_topic_t *t, int32_t p, ctl_pstate_t st);
 void ctl_replica_set_state(ctl_topic_t *t, int32_t p, size_t idx, ctl_rstate_t st);
+void ctl_part_init_state(st_node_t *n, ctl_topic_t *t, int32_t p);   /* from the cache */
 void ctl_part_init_states(st_node_t *n, ctl_topic_t *t);
 bool ctl_part_check(const ctl_topic_t *t, int32_t p);   /* the invariants; for assert */
 const char *ctl_pstate_name(ctl_pstate_t s);
-/* Pure election rules (until st_assign lands): leader or -1, new ISR into out_isr. */
-int32_t ctl_rule_offline(const st_int_list_t *replicas, const st_int_list_t *isr,
-                         bool (*live)(void *, int32_t), void *ctx, bool unclean,
-                         st_int_list_t *out_isr);
-int32_t ctl_rule_preferred(const st_int_list_t *replicas, const st_int_list_t *isr,
-                           bool (*live)(void *, int32_t), void *ctx);
-int32_t ctl_rule_controlled_shutdown(const st_int_list_t *replicas, const st_int_list_t *isr,
-                                     bool (*live)(void *, int32_t),
-                                     bool (*shutting)(void *, int32_t), void *ctx,
-                                     st_int_list_t *out_isr);
-/* ISR minus `gone`, never below one member; 0 or -ENOMEM. */
-int ctl_rule_isr_remove(const st_int_list_t *isr, int32_t gone, st_int_list_t *out_isr);
+/* The cluster as st_assign sees it: sorted live and shutting-down broker ids (buffers owned by
+ * *ret; free with ctl_cluster_free). 0 or -ENOMEM. */
+typedef struct ctl_cluster {
+    st_assign_cluster_t c;
+    int32_t *live;
+    int32_t *shutting;
+} ctl_cluster_t;
+int ctl_cluster_build(const st_node_t *n, ctl_cluster_t *ret);
+void ctl_cluster_free(ctl_cluster_t *c);
+/* st_assign's view of one partition (pointers into the cache). */
+st_assign_partition_t ctl_assign_part(const ctl_part_t *part);
 
 /* ---- st_ctl_channel.c --------------------------------------------------------------------- */
 int ctl_channel_open(st_node_t *n);

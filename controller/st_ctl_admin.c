@@ -7,9 +7,11 @@
  * write with a stale znode version (Kafka's KAFKA-2729, fixed by KIP-497). */
 #include "st_ctl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "st_error.h"
@@ -17,10 +19,73 @@
 
 /* ---- topic deletion ------------------------------------------------------------------------- */
 
+/* The fenced deletes of a topic's znodes, children first: every partition's children (listed
+ * in one pipelined batch, so nothing is left for a NOTEMPTY), the partitions, the topic, its
+ * config and the marker. Returns the op count or -errno. */
+static int delete_ops(st_node_t *n, const char *name, ctl_zop_t **ret)
+{
+    char base[320], path[320];
+    snprintf(base, sizeof(base), "/brokers/topics/%s/partitions", name);
+    char **parts = NULL;
+    size_t np = 0;
+    int r = st_zk_children(n->zk, base, false, &parts, &np);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    typedef char path_t[320];
+    path_t *paths = calloc(np + 1, sizeof(*paths));
+    st_zk_read_t *reads = calloc(np + 1, sizeof(*reads));
+    if (!paths || !reads) {
+        free(paths); free(reads);
+        st_zk_free_strings(parts, np);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < np; i++) {
+        if (snprintf(paths[i], sizeof(paths[i]), "%s/%s", base, parts[i]) >= (int)sizeof(paths[i]))
+            paths[i][0] = '\0';   /* cannot happen: names are short */
+        reads[i].path = paths[i];
+    }
+    st_zk_children_many(n->zk, reads, np);
+    size_t cap = np + 8;
+    for (size_t i = 0; i < np; i++)
+        cap += reads[i].rc == 0 ? reads[i].n_names : 0;
+    ctl_zop_t *ops = calloc(cap, sizeof(*ops));
+    size_t k = 0;
+    for (size_t i = 0; ops && i < np; i++) {
+        for (size_t c = 0; reads[i].rc == 0 && c < reads[i].n_names; c++) {
+            ops[k] = (ctl_zop_t){ .kind = ZOP_DELETE, .version = -1 };
+            snprintf(ops[k++].path, sizeof(ops[0].path), "%s/%s", paths[i], reads[i].names[c]);
+        }
+        if (reads[i].rc == 0) {
+            ops[k] = (ctl_zop_t){ .kind = ZOP_DELETE, .version = -1 };
+            snprintf(ops[k++].path, sizeof(ops[0].path), "%s", paths[i]);
+        }
+    }
+    st_zk_reads_free(reads, np);
+    free(reads);
+    free(paths);
+    st_zk_free_strings(parts, np);
+    if (!ops)
+        return -ENOMEM;
+    if (r == 0) {
+        ops[k] = (ctl_zop_t){ .kind = ZOP_DELETE, .version = -1 };
+        snprintf(ops[k++].path, sizeof(ops[0].path), "%s", base);
+    }
+    ops[k] = (ctl_zop_t){ .kind = ZOP_DELETE, .version = -1 };
+    st_zpath_topic(ops[k++].path, sizeof(ops[0].path), name);
+    st_zpath_topic_config(path, sizeof(path), name);
+    if (st_zk_exists(n->zk, path, false, NULL) == 0) {
+        ops[k] = (ctl_zop_t){ .kind = ZOP_DELETE, .version = -1 };
+        snprintf(ops[k++].path, sizeof(ops[0].path), "%s", path);
+    }
+    ops[k] = (ctl_zop_t){ .kind = ZOP_DELETE, .version = -1 };
+    st_zpath_delete_topic(ops[k++].path, sizeof(ops[0].path), name);
+    *ret = ops;
+    return (int)k;
+}
+
 static void delete_topic(st_node_t *n, const char *name)
 {
     ctl_topic_t *t = ctl_topic(n, name);
-    char path[320];
     if (!t) {
         /* nothing to delete but the marker (and leftovers) */
         ctl_zop_t op = { .kind = ZOP_DELETE, .version = -1 };
@@ -44,51 +109,17 @@ static void delete_topic(st_node_t *n, const char *name)
         }
         ctl_batch_update_metadata_deleted(n, name, p);
     }
-    /* delete the znodes: states, partitions, topic, config, marker (fenced; recursion by hand) */
-    size_t cap = (size_t)t->n_parts * 2 + 8, k = 0;
-    ctl_zop_t *ops = calloc(cap, sizeof(*ops));
-    if (!ops)
-        return;
-    for (int32_t p = 0; p < t->n_parts; p++) {
-        if (t->parts[p].has_lisr) {
-            ops[k].kind = ZOP_DELETE;
-            ops[k].version = -1;
-            st_zpath_partition_state(ops[k++].path, sizeof(ops[0].path), name, p);
-        }
-        snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d", name, p);
-        if (st_zk_exists(n->zk, path, false, NULL) == 0) {
-            ops[k].kind = ZOP_DELETE;
-            ops[k].version = -1;
-            snprintf(ops[k++].path, sizeof(ops[0].path), "%s", path);
-        }
-    }
-    snprintf(path, sizeof(path), "/brokers/topics/%s/partitions", name);
-    if (st_zk_exists(n->zk, path, false, NULL) == 0) {
-        ops[k].kind = ZOP_DELETE;
-        ops[k].version = -1;
-        snprintf(ops[k++].path, sizeof(ops[0].path), "%s", path);
-    }
-    ops[k].kind = ZOP_DELETE;
-    ops[k].version = -1;
-    st_zpath_topic(ops[k++].path, sizeof(ops[0].path), name);
-    st_zpath_topic_config(path, sizeof(path), name);
-    if (st_zk_exists(n->zk, path, false, NULL) == 0) {
-        ops[k].kind = ZOP_DELETE;
-        ops[k].version = -1;
-        snprintf(ops[k++].path, sizeof(ops[0].path), "%s", path);
-    }
-    ops[k].kind = ZOP_DELETE;
-    ops[k].version = -1;
-    st_zpath_delete_topic(ops[k++].path, sizeof(ops[0].path), name);
-    int r = ctl_zk_fenced(n, ops, k);
+    ctl_zop_t *ops = NULL;
+    int k = delete_ops(n, name, &ops);
+    int r = k < 0 ? k : ctl_zk_fenced(n, ops, (size_t)k);
     free(ops);
-    if (r < 0 && r != -ESTALE) {
+    if (r == CTL_DEPOSED)
+        return;
+    if (r < 0) {
         ST_WARN("Topic %s: deleting its znodes failed (%s); a later event retries",
                 name, st_zk_strerror(r));
         return;
     }
-    if (r == -ESTALE)
-        return;
     /* replicas: DeletionStarted -> DeletionSuccessful -> NonExistent; partitions -> NonExistent */
     for (int32_t p = 0; p < t->n_parts; p++) {
         for (size_t rr = 0; rr < t->parts[p].replicas.n; rr++) {
@@ -98,9 +129,7 @@ static void delete_topic(st_node_t *n, const char *name)
         ctl_part_set_state(t, p, PS_NONEXISTENT);
     }
     ST_INFO("Deletion of topic %s completed", name);
-    size_t idx = (size_t)(t - n->topics);
-    ctl_topic_free(t);
-    n->topics[idx] = n->topics[--n->n_topics];
+    ctl_topic_remove(n, (size_t)(t - n->topics));
 }
 
 void ctl_delete_topics_change(st_node_t *n)
@@ -168,83 +197,114 @@ void ctl_preferred_znode(st_node_t *n)
 void ctl_auto_rebalance(st_node_t *n)
 {
     n->next_rebalance_ms = ctl_now_ms() + (int64_t)n->cfg.leader_imbalance_check_interval_seconds * 1000;
-    size_t total = 0;
-    for (size_t i = 0; i < n->n_topics; i++)
-        total += (size_t)n->topics[i].n_parts;
+    size_t total = ctl_partition_count(n), k = 0;
+    st_assign_partition_t *parts = calloc(total + 1, sizeof(*parts));
     ctl_tpref_t *refs = calloc(total + 1, sizeof(*refs));
-    if (!refs)
+    ctl_cluster_t cl;
+    if (!parts || !refs || ctl_cluster_build(n, &cl) < 0) {
+        free(parts);
+        free(refs);
         return;
-    size_t k = 0;
-    for (size_t b = 0; b < n->n_brokers; b++) {
-        int32_t id = n->brokers[b].reg.id;
-        size_t preferred = 0, imbalanced = 0;
-        for (size_t i = 0; i < n->n_topics; i++) {
-            ctl_topic_t *t = &n->topics[i];
-            for (int32_t p = 0; !t->deleting && p < t->n_parts; p++) {
-                ctl_part_t *part = &t->parts[p];
-                if (!part->replicas.n || part->replicas.v[0] != id || !part->has_lisr)
-                    continue;
-                preferred++;
-                if (part->lisr.leader != id)
-                    imbalanced++;
-            }
-        }
-        if (!preferred || imbalanced * 100 <= preferred * (size_t)n->cfg.leader_imbalance_per_broker_percentage)
-            continue;
-        ST_INFO("Leader imbalance of broker %d is %zu/%zu: moving leadership back", id,
-                imbalanced, preferred);
-        for (size_t i = 0; i < n->n_topics; i++) {
-            ctl_topic_t *t = &n->topics[i];
-            for (int32_t p = 0; !t->deleting && p < t->n_parts; p++) {
-                ctl_part_t *part = &t->parts[p];
-                if (part->replicas.n && part->replicas.v[0] == id && part->has_lisr &&
-                    part->lisr.leader != id && ctl_live_not_shutting(n, id) &&
-                    st_int_list_contains(&part->lisr.isr, id))
-                    refs[k++] = (ctl_tpref_t){ t, p, 0 };
-            }
+    }
+    /* Kafka leaves out topics being deleted and partitions without a leader-and-ISR state */
+    for (size_t i = 0; i < n->n_topics; i++) {
+        ctl_topic_t *t = &n->topics[i];
+        for (int32_t p = 0; !t->deleting && p < t->n_parts; p++) {
+            if (!t->parts[p].has_lisr || !t->parts[p].replicas.n)
+                continue;
+            parts[k] = ctl_assign_part(&t->parts[p]);
+            refs[k++] = (ctl_tpref_t){ t, p, 0 };
         }
     }
-    if (k)
-        ctl_elect_partitions(n, refs, k, ELECT_PREFERRED);
+    st_assign_imbalance_t *imb = NULL;
+    size_t n_imb = 0;
+    if (st_assign_leader_imbalance(parts, k, &imb, &n_imb) == 0) {
+        for (size_t b = 0; b < n_imb; b++) {
+            bool over = st_assign_imbalance_exceeds(&imb[b], n->cfg.leader_imbalance_per_broker_percentage);
+            if (over)
+                ST_INFO("Leader imbalance of broker %d is %zu/%zu (over %d%%): moving leadership "
+                        "back to it where it is in the ISR", imb[b].broker, imb[b].n_not_led,
+                        imb[b].n_preferred, n->cfg.leader_imbalance_per_broker_percentage);
+            else
+                ST_DEBUG("Leader imbalance of broker %d is %zu/%zu", imb[b].broker,
+                         imb[b].n_not_led, imb[b].n_preferred);
+        }
+        free(imb);
+    }
+    size_t *idx = NULL, n_idx = 0;
+    if (st_assign_rebalance_candidates(parts, k, n->cfg.leader_imbalance_per_broker_percentage,
+                                       &cl.c, &idx, &n_idx) == 0 && n_idx) {
+        for (size_t j = 0; j < n_idx; j++)
+            refs[j] = refs[idx[j]];   /* idx ascending: j <= idx[j], nothing is overwritten early */
+        ctl_elect_partitions(n, refs, n_idx, ELECT_PREFERRED);
+        for (size_t j = 0; j < n_idx; j++)
+            if (refs[j].err)
+                ST_WARN("Auto rebalance: partition %s-%d: %s", refs[j].t->name, refs[j].p,
+                        st_error_name(refs[j].err));
+    }
+    free(idx);
+    ctl_cluster_free(&cl);
+    free(parts);
     free(refs);
 }
 
 /* ---- ElectLeaders ----------------------------------------------------------------------------- */
 
+typedef struct el_names {
+    const char **names;
+    const size_t *first;        /* group -> the request index that opened it */
+} el_names_t;
+
+static bool group_eq(const void *ctx, size_t pos, const void *key)
+{
+    const el_names_t *g = ctx;
+    return strcmp(g->names[g->first[pos]], key) == 0;
+}
+
 static void elect_leaders(st_node_t *n, ctl_submit_t *s)
 {
     Strand__ElectLeadersRequest *req = (Strand__ElectLeadersRequest *)s->req;
     bool unclean = req->election_type == 1;
-    size_t total = 0;
-    for (size_t i = 0; i < n->n_topics; i++)
-        total += (size_t)n->topics[i].n_parts;
-    for (size_t i = 0; i < req->n_topic_partitions; i++)
+    size_t total = req->all_partitions ? ctl_partition_count(n) : 0;
+    for (size_t i = 0; !req->all_partitions && i < req->n_topic_partitions; i++)
         total += req->topic_partitions[i]->n_partitions;
-    ctl_tpref_t *refs = calloc(total + 1, sizeof(*refs));
     const char **names = calloc(total + 1, sizeof(*names));
     int32_t *pids = calloc(total + 1, sizeof(*pids));
     int *errs = calloc(total + 1, sizeof(*errs));
-    size_t cnt = 0;
-    if (refs && names && pids && errs) {
-        if (req->all_partitions) {
-            for (size_t i = 0; i < n->n_topics; i++)
-                for (int32_t p = 0; !n->topics[i].deleting && p < n->topics[i].n_parts; p++) {
-                    names[cnt] = n->topics[i].name;
-                    pids[cnt++] = p;
-                }
-        } else {
-            for (size_t i = 0; i < req->n_topic_partitions; i++)
-                for (size_t j = 0; j < req->topic_partitions[i]->n_partitions; j++) {
-                    names[cnt] = req->topic_partitions[i]->topic;
-                    pids[cnt++] = req->topic_partitions[i]->partitions[j];
-                }
-        }
+    ctl_tpref_t *run = calloc(total + 1, sizeof(*run));
+    size_t *map = calloc(total + 1, sizeof(*map));
+    size_t *group = calloc(total + 1, sizeof(*group));       /* request index -> topic group */
+    size_t *first = calloc(total + 1, sizeof(*first));       /* group -> first request index */
+    size_t *count = calloc(total + 1, sizeof(*count));       /* group -> partitions */
+    Strand__ElectLeadersTopicResult *trs = calloc(total + 1, sizeof(*trs));
+    Strand__ElectLeadersTopicResult **tr = calloc(total + 1, sizeof(*tr));
+    Strand__ElectLeadersPartitionResult *prs = calloc(total + 1, sizeof(*prs));
+    Strand__ElectLeadersPartitionResult **prp = calloc(total + 1, sizeof(*prp));
+    char (*msgs)[200] = calloc(total + 1, 200);
+    Strand__ElectLeadersResponse resp = STRAND__ELECT_LEADERS_RESPONSE__INIT;
+    ctl_index_t ix = { 0 };
+    size_t cnt = 0, nrun = 0, ngroups = 0;
+    if (!names || !pids || !errs || !run || !map || !group || !first || !count || !trs || !tr ||
+        !prs || !prp || !msgs) {
+        resp.error_code = ST_ERR_UNKNOWN_SERVER_ERROR;
+        goto answer;
     }
-    /* which partitions qualify */
-    ctl_tpref_t *run = calloc(cnt + 1, sizeof(*run));
-    size_t *map = calloc(cnt + 1, sizeof(*map));
-    size_t nrun = 0;
-    for (size_t i = 0; run && map && i < cnt; i++) {
+    if (req->all_partitions) {
+        for (size_t i = 0; i < n->n_topics; i++)
+            for (int32_t p = 0; !n->topics[i].deleting && p < n->topics[i].n_parts; p++) {
+                names[cnt] = n->topics[i].name;
+                pids[cnt++] = p;
+            }
+    } else {
+        for (size_t i = 0; i < req->n_topic_partitions; i++)
+            for (size_t j = 0; j < req->topic_partitions[i]->n_partitions; j++) {
+                names[cnt] = req->topic_partitions[i]->topic;
+                pids[cnt++] = req->topic_partitions[i]->partitions[j];
+            }
+    }
+    /* which partitions qualify (Kafka: preferred skips partitions led by their preferred
+     * replica; unclean applies only to partitions whose leader is gone) */
+    for (size_t i = 0; i < cnt; i++) {
         ctl_topic_t *t = ctl_topic(n, names[i]);
         if (!t || pids[i] < 0 || pids[i] >= t->n_parts || t->deleting) {
             errs[i] = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -267,54 +327,55 @@ static void elect_leaders(st_node_t *n, ctl_submit_t *s)
         ctl_elect_partitions(n, run, nrun, unclean ? ELECT_UNCLEAN : ELECT_PREFERRED);
     for (size_t k = 0; k < nrun; k++)
         errs[map[k]] = run[k].err;
-    /* the response: one topic result per distinct name, in request order */
-    Strand__ElectLeadersResponse resp = STRAND__ELECT_LEADERS_RESPONSE__INIT;
-    Strand__ElectLeadersTopicResult **tr = calloc(cnt + 1, sizeof(*tr));
-    Strand__ElectLeadersTopicResult *trs = calloc(cnt + 1, sizeof(*trs));
-    Strand__ElectLeadersPartitionResult *prs = calloc(cnt + 1, sizeof(*prs));
-    Strand__ElectLeadersPartitionResult **prp = calloc(cnt + 1, sizeof(*prp));
-    char (*msgs)[200] = calloc(cnt + 1, 200);
-    size_t used = 0;
-    for (size_t i = 0; tr && trs && prs && prp && msgs && i < cnt; i++) {
-        Strand__ElectLeadersTopicResult *t = NULL;
-        for (size_t k = 0; k < resp.n_replica_election_results; k++)
-            if (strcmp(tr[k]->topic, names[i]) == 0)
-                t = tr[k];
-        if (!t) {
-            t = &trs[resp.n_replica_election_results];
-            strand__elect_leaders_topic_result__init(t);
-            t->topic = (char *)names[i];
-            t->partition_result = prp + used;   /* contiguous slice grows as we go */
-            tr[resp.n_replica_election_results++] = t;
+    /* the response: one topic result per distinct name (hashed), in order of first mention,
+     * each with its partitions in request order */
+    el_names_t g = { names, first };
+    for (size_t i = 0; i < cnt; i++) {
+        uint64_t h = ctl_hash_str(names[i]);
+        size_t gi = ctl_index_find(&ix, h, group_eq, &g, names[i]);
+        if (gi == SIZE_MAX) {
+            gi = ngroups++;
+            first[gi] = i;
+            if (ctl_index_add(&ix, h, gi) < 0) {
+                resp.error_code = ST_ERR_UNKNOWN_SERVER_ERROR;
+                goto answer;
+            }
         }
-        (void)used;
+        group[i] = gi;
+        count[gi]++;
+    }
+    size_t off = 0;
+    for (size_t gi = 0; gi < ngroups; gi++) {
+        Strand__ElectLeadersTopicResult *t = &trs[gi];
+        strand__elect_leaders_topic_result__init(t);
+        t->topic = (char *)names[first[gi]];
+        t->partition_result = prp + off;
+        off += count[gi];
+        tr[gi] = t;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        Strand__ElectLeadersTopicResult *t = tr[group[i]];
         Strand__ElectLeadersPartitionResult *pr = &prs[i];
         strand__elect_leaders_partition_result__init(pr);
         pr->partition_id = pids[i];
-        pr->error_code = errs[i] == ST_ERR_ELECTION_NOT_NEEDED && 0 ? 0 : errs[i];
-        if (errs[i] == ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE || errs[i] == ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE)
+        pr->error_code = errs[i];
+        if (errs[i] == ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE ||
+            errs[i] == ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE)
             snprintf(msgs[i], 200, "Failed to elect leader for partition %s-%d under strategy %s",
                      names[i], pids[i], unclean ? "OfflinePartitionLeaderElectionStrategy"
                                                 : "PreferredReplicaPartitionLeaderElectionStrategy");
         pr->error_message = msgs[i];
-        t->n_partition_result++;
-    }
-    /* partition_result slices: rebuild per topic (results may interleave topics) */
-    size_t off = 0;
-    for (size_t k = 0; prp && k < resp.n_replica_election_results; k++) {
-        Strand__ElectLeadersTopicResult *t = tr[k];
-        t->partition_result = prp + off;
-        size_t c = 0;
-        for (size_t i = 0; i < cnt; i++)
-            if (strcmp(names[i], t->topic) == 0)
-                prp[off + c++] = &prs[i];
-        t->n_partition_result = c;
-        off += c;
+        t->partition_result[t->n_partition_result++] = pr;
     }
     resp.replica_election_results = tr;
+    resp.n_replica_election_results = ngroups;
+    if (n->resign_pending)
+        resp.error_code = ST_ERR_NOT_CONTROLLER;
+answer:
     ((st_node_elect_done_fn *)s->done)(s->arg, &resp);
-    free(tr); free(trs); free(prs); free(prp); free(msgs);
-    free(refs); free(names); free(pids); free(errs); free(run); free(map);
+    ctl_index_clear(&ix);
+    free(names); free(pids); free(errs); free(run); free(map); free(group); free(first);
+    free(count); free(trs); free(tr); free(prs); free(prp); free(msgs);
 }
 
 /* ---- ControlledShutdown ---------------------------------------------------------------------- */
@@ -341,9 +402,7 @@ static void controlled_shutdown(st_node_t *n, ctl_submit_t *s)
     int32_t id = req->broker_id;
     b->shutting_down = true;
     ST_INFO("Controlled shutdown of broker %d", id);
-    size_t total = 0;
-    for (size_t i = 0; i < n->n_topics; i++)
-        total += (size_t)n->topics[i].n_parts;
+    size_t total = ctl_partition_count(n);
     ctl_tpref_t *led = calloc(total + 1, sizeof(*led));
     ctl_tpref_t *followed = calloc(total + 1, sizeof(*followed));
     size_t nl = 0, nf = 0;
@@ -412,7 +471,9 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
     ctl_zop_t *ops = calloc(total + 1, sizeof(*ops));
     ctl_tpref_t *refs = calloc(total + 1, sizeof(*refs));
     size_t *opidx = calloc(total + 1, sizeof(*opidx));
-    if (!trs || !trp || !prs || !prp || !ops || !refs || !opidx) {
+    Strand__AlterIsrPartition **oprq = calloc(total + 1, sizeof(*oprq));   /* op -> request */
+    bool *failed = calloc(total + 1, sizeof(*failed));                      /* op rejected */
+    if (!trs || !trp || !prs || !prp || !ops || !refs || !opidx || !oprq || !failed) {
         resp.error_code = ST_ERR_UNKNOWN_SERVER_ERROR;
         ((st_node_alter_isr_done_fn *)s->done)(s->arg, &resp);
         goto out;
@@ -456,37 +517,60 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
                 pr->current_isr_version = part->lisr.zk_version;
                 continue;
             }
+            /* the controller is the writer: its epoch goes into the znode (KIP-497) */
             st_lisr_t nl = { .leader = part->lisr.leader, .leader_epoch = part->lisr.leader_epoch,
-                             .controller_epoch = part->lisr.controller_epoch,
+                             .controller_epoch = n->epoch,
                              .isr = { rp->new_isr, rp->n_new_isr } };
             ops[k].kind = ZOP_SET;
             st_zpath_partition_state(ops[k].path, sizeof(ops[k].path), t->name, rp->partition);
             ops[k].data = st_znode_lisr_encode(&nl);
             ops[k].version = part->lisr.zk_version;
+            oprq[k] = rp;
             opidx[k++] = np;
         }
     }
-    int r = k ? ctl_zk_fenced(n, ops, k) : 0;
+    /* A multi that fails on one partition (BADVERSION) rolls back the others it carried:
+     * retry those, not the one that failed. */
+    int r = 0;
+    for (int attempt = 0; k && attempt < 3; attempt++) {
+        r = ctl_zk_fenced(n, ops, k);
+        if (r == 0 || r == CTL_DEPOSED)
+            break;
+        bool again = false;
+        for (size_t j = 0; j < k; j++) {
+            if (!ops[j].done && ops[j].err) {
+                failed[j] = true;
+                ops[j].done = true;   /* not written: skipped by the retry */
+            } else if (!ops[j].done) {
+                again = true;
+            }
+        }
+        if (!again)
+            break;
+    }
     for (size_t j = 0; j < k; j++) {
         Strand__AlterIsrPartitionResponse *pr = prs + opidx[j];
         ctl_tpref_t *ref = &refs[opidx[j]];
         ctl_part_t *part = &ref->t->parts[ref->p];
-        if (ops[j].done) {
-            Strand__AlterIsrPartition *rp = NULL;
-            for (size_t i = 0, c = 0; i < req->n_topics && !rp; i++)
-                for (size_t q = 0; q < req->topics[i]->n_partitions; q++, c++)
-                    if (c == opidx[j])
-                        rp = req->topics[i]->partitions[q];
+        if (ops[j].done && !failed[j]) {
+            Strand__AlterIsrPartition *rp = oprq[j];
             st_int_list_t nisr = { 0 };
-            st_int_list_copy(&nisr, &(st_int_list_t){ rp->new_isr, rp->n_new_isr });
-            st_int_list_free(&part->lisr.isr);
-            part->lisr.isr = nisr;
+            if (st_int_list_copy(&nisr, &(st_int_list_t){ rp->new_isr, rp->n_new_isr }) == 0) {
+                st_int_list_free(&part->lisr.isr);
+                part->lisr.isr = nisr;
+            } else {
+                ctl_zk_read_state(n, ref->t, ref->p);   /* the cache follows ZooKeeper (P4) */
+            }
             part->lisr.zk_version = ops[j].stat.version;
+            part->lisr.controller_epoch = n->epoch;
+            assert(ctl_part_check(ref->t, ref->p));
             ctl_batch_update_metadata(n, ref->t, ref->p);
         } else {
-            pr->error_code = r == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_INVALID_UPDATE_VERSION;
-            if (ops[j].err == -ESTALE)
-                ctl_zk_read_state(n, ref->t, ref->p);
+            pr->error_code = failed[j] ? ST_ERR_INVALID_UPDATE_VERSION
+                             : r == CTL_DEPOSED ? ST_ERR_NOT_CONTROLLER
+                                                : ST_ERR_UNKNOWN_SERVER_ERROR;
+            if (ops[j].err == -ESTALE || ops[j].err == -ENOENT)
+                ctl_zk_read_state(n, ref->t, ref->p);   /* answer with what is there now */
         }
         pr->leader_id = part->lisr.leader;
         pr->leader_epoch = part->lisr.leader_epoch;
@@ -499,7 +583,8 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
     ((st_node_alter_isr_done_fn *)s->done)(s->arg, &resp);
 out:
     ctl_zops_free(ops, k);
-    free(trs); free(trp); free(prs); free(prp); free(ops); free(refs); free(opidx);
+    free(trs); free(trp); free(prs); free(prp); free(ops); free(refs); free(opidx); free(oprq);
+    free(failed);
 }
 
 /* ---- submissions -------------------------------------------------------------------------------- */

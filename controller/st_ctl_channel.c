@@ -8,9 +8,19 @@
  * same. Threads: the queues and batch belong to the node thread; the client's I/O thread runs
  * the role tick (applies broker address upserts under chan->lock) and request callbacks, which
  * only post a reply to the node mailbox. Replies carry the channel generation so that a reply
- * for a closed channel is ignored. */
+ * for a closed channel is ignored.
+ *
+ * Invariants (chan_check, asserted after every change to a queue):
+ *   Q1. inflight => head != NULL: the request in flight is the head of its queue, and it
+ *       leaves the queue only when its answer arrives (so requests to one broker stay in order);
+ *   Q2. inflight => retry_at == 0: a queue is either waiting for an answer or for its retry;
+ *   Q3. one queue per broker id, and after ctl_channel_sync_brokers only for live brokers
+ *       (a broker that left loses its queue: Kafka drops requests to dead brokers);
+ *   Q4. nothing is queued by a deposed controller (the batch refuses items while
+ *       resign_pending, and ctl_batch_send sends nothing). */
 #include "st_ctl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -129,6 +139,21 @@ static chan_broker_t *chan_broker(ctl_channel_t *ch, int32_t id)
     return NULL;
 }
 
+static bool chan_check(const ctl_channel_t *ch, bool synced)
+{
+    for (size_t i = 0; i < ch->nb; i++) {
+        const chan_broker_t *b = &ch->b[i];
+        if (b->inflight && (!b->head || b->retry_at))
+            return false;                                       /* Q1, Q2 */
+        for (size_t j = i + 1; j < ch->nb; j++)
+            if (ch->b[j].id == b->id)
+                return false;                                   /* Q3 */
+        if (synced && !ctl_live(ch->n, b->id))
+            return false;                                       /* Q3 */
+    }
+    return true;
+}
+
 static void msg_free_list(chan_msg_t *m)
 {
     while (m) {
@@ -177,6 +202,7 @@ static void send_head(ctl_channel_t *ch, chan_broker_t *b)
     b->inflight = true;
     b->retry_at = 0;
     st_client_submit(&ch->cl, req);
+    assert(chan_check(ch, false));
 }
 
 void ctl_channel_on_reply(st_node_t *n, void *arg)
@@ -205,6 +231,7 @@ void ctl_channel_on_reply(st_node_t *n, void *arg)
     m->next = NULL;
     msg_free_list(m);
     send_head(ch, b);
+    assert(chan_check(ch, false));
 }
 
 int64_t ctl_channel_tick(st_node_t *n, int64_t now_ms)
@@ -315,6 +342,7 @@ void ctl_channel_sync_brokers(st_node_t *n)
     }
     pthread_mutex_unlock(&ch->lock);
     st_client_wake(&ch->cl);
+    assert(chan_check(ch, true));
 }
 
 int ctl_channel_open(st_node_t *n)
@@ -394,8 +422,8 @@ void ctl_channel_close(st_node_t *n)
 static void batch_add(st_node_t *n, batch_item_t it)
 {
     ctl_batch_t *b = n->batch;
-    if (!b)
-        return;
+    if (!b || n->resign_pending)
+        return;   /* a deposed controller queues nothing */
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         batch_item_t *v = realloc(b->v, cap * sizeof(*v));
@@ -428,14 +456,14 @@ void ctl_batch_update_metadata_deleted(st_node_t *n, const char *topic, int32_t 
 
 void ctl_batch_update_metadata_empty(st_node_t *n)
 {
-    if (n->batch)
+    if (n->batch && !n->resign_pending)
         n->batch->um_empty = true;
 }
 
 void ctl_batch_update_metadata_full(st_node_t *n, int32_t broker)
 {
     ctl_batch_t *b = n->batch;
-    if (!b)
+    if (!b || n->resign_pending)
         return;
     int32_t *v = realloc(b->um_full, (b->n_um_full + 1) * sizeof(*v));
     if (!v)
@@ -468,7 +496,9 @@ void ctl_batch_discard(st_node_t *n)
 void ctl_batch_send(st_node_t *n)
 {
     ctl_batch_t *b = n->batch;
-    if (!b || !n->chan || (b->n == 0 && !b->um_empty && b->n_um_full == 0))
+    if (!b || !n->chan || n->resign_pending)
+        return;
+    if (b->n == 0 && !b->um_empty && b->n_um_full == 0)
         return;
     ctl_build_and_send(n, b, n->chan, enqueue);
     ctl_batch_discard(n);

@@ -1,9 +1,23 @@
 /* Controller election and failover (reference §2.1-2.3): the /controller + /controller_epoch
  * multi, resignation, onControllerFailover (watches, context load, UpdateMetadata to all, the
  * state machines' startup, "Ready to serve"), broker changes (new / dead / bounced by czxid),
- * topic creation and partition additions, and the dispatch of ZooKeeper events. Node thread. */
+ * topic creation and partition additions, and the dispatch of ZooKeeper events. Node thread.
+ *
+ * The office (who performs each transition):
+ *   out of office --ctl_elect (our multi won: epoch + 1)--> in office --failover--> ready
+ *   in office --ctl_resign (deposed at the end of an event, /controller gone or taken, session
+ *               expired, candidacy withdrawn, stopping, failover failed)--> out of office
+ * Context invariants (ctl_context_check, asserted at the end of every event in office):
+ *   C1. out of office, the context is empty (no brokers, topics, index, channel or batch);
+ *       ctl_resign frees all of it, so nothing of an old term leaks into the next.
+ *   C2. topic_ix indexes exactly n->topics: one entry per topic, found at its own position
+ *       (ctl_topic_add / ctl_topic_remove keep it so; a swap-remove moves one entry).
+ *   C3. broker ids are unique; a bounced broker (larger czxid) replaces its old entry.
+ *   C4. every write of this term carries epoch_zkversion, the /controller_epoch version our
+ *       winning multi produced (st_ctl_zk.c), and every request the epoch (st_ctl_requests.c). */
 #include "st_ctl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,12 +45,15 @@ bool ctl_live_not_shutting(st_node_t *n, int32_t id)
     return b && !b->shutting_down;
 }
 
+static bool topic_eq(const void *ctx, size_t pos, const void *key)
+{
+    return strcmp(((const st_node_t *)ctx)->topics[pos].name, key) == 0;
+}
+
 ctl_topic_t *ctl_topic(st_node_t *n, const char *name)
 {
-    for (size_t i = 0; i < n->n_topics; i++)
-        if (strcmp(n->topics[i].name, name) == 0)
-            return &n->topics[i];
-    return NULL;
+    size_t i = ctl_index_find(&n->topic_ix, ctl_hash_str(name), topic_eq, n, name);
+    return i == SIZE_MAX ? NULL : &n->topics[i];
 }
 
 bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t)
@@ -47,14 +64,55 @@ bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t)
     return n->cfg.unclean_leader_election_enable;
 }
 
-static int add_topic(st_node_t *n, ctl_topic_t *t)
+int ctl_topic_add(st_node_t *n, ctl_topic_t *t)
 {
+    assert(!ctl_topic(n, t->name) && "a topic is cached once");
     ctl_topic_t *grown = realloc(n->topics, (n->n_topics + 1) * sizeof(*grown));
     if (!grown)
         return -ENOMEM;
     n->topics = grown;
+    if (ctl_index_add(&n->topic_ix, ctl_hash_str(t->name), n->n_topics) < 0)
+        return -ENOMEM;
     n->topics[n->n_topics++] = *t;
+    memset(t, 0, sizeof(*t));
     return 0;
+}
+
+void ctl_topic_remove(st_node_t *n, size_t i)
+{
+    assert(i < n->n_topics);
+    ctl_index_remove(&n->topic_ix, ctl_hash_str(n->topics[i].name), i);
+    ctl_topic_free(&n->topics[i]);
+    size_t last = --n->n_topics;
+    if (i != last) {
+        ctl_index_move(&n->topic_ix, ctl_hash_str(n->topics[last].name), last, i);
+        n->topics[i] = n->topics[last];
+    }
+}
+
+bool ctl_context_check(st_node_t *n)
+{
+    if (!n->in_office)
+        return !n->topics && !n->n_topics && !n->brokers && !n->n_brokers && !n->topic_ix.n &&
+               !n->chan && !n->batch;                                          /* C1 */
+    if (n->topic_ix.n != n->n_topics)
+        return false;                                                          /* C2 */
+    for (size_t i = 0; i < n->n_topics; i++)
+        if (ctl_topic(n, n->topics[i].name) != &n->topics[i])
+            return false;                                                      /* C2 */
+    for (size_t i = 0; i < n->n_brokers; i++)
+        for (size_t j = i + 1; j < n->n_brokers; j++)
+            if (n->brokers[i].reg.id == n->brokers[j].reg.id)
+                return false;                                                  /* C3 */
+    return true;
+}
+
+size_t ctl_partition_count(const st_node_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n->n_topics; i++)
+        total += (size_t)n->topics[i].n_parts;
+    return total;
 }
 
 static void free_context(st_node_t *n)
@@ -64,6 +122,7 @@ static void free_context(st_node_t *n)
     free(n->topics);
     n->topics = NULL;
     n->n_topics = 0;
+    ctl_index_clear(&n->topic_ix);
     ctl_brokers_free(n->brokers, n->n_brokers);
     n->brokers = NULL;
     n->n_brokers = 0;
@@ -107,12 +166,12 @@ static void failover(st_node_t *n);
 
 void ctl_elect(st_node_t *n)
 {
-    if (!atomic_load(&n->stand) || atomic_load(&n->stop))
-        return;
+    if (!atomic_load(&n->stand) || atomic_load(&n->stop) || n->session != SESSION_REGISTERED)
+        return;   /* unregistered: session_register stands again once it is done (N4) */
     int32_t cur = read_controller(n);
     if (cur >= 0) {
         struct Stat cst;
-        if (cur == n->broker_id && !atomic_load(&n->active) &&
+        if (cur == n->broker_id && !n->in_office &&
             st_zk_exists(n->zk, ST_ZPATH_CONTROLLER, false, &cst) == 0 &&
             cst.ephemeralOwner == st_zk_session_id(n->zk)) {
             /* ours but we resigned: give it up so that a fresh election takes place */
@@ -124,7 +183,7 @@ void ctl_elect(st_node_t *n)
             return;
         }
     }
-    if (atomic_load(&n->active))
+    if (n->in_office)
         return;
     /* 1. read /controller_epoch (create it with 0 when absent) */
     char *data = NULL;
@@ -179,7 +238,10 @@ void ctl_elect(st_node_t *n)
     }
     n->epoch = epoch + 1;
     n->epoch_zkversion = est.version;
+    n->in_office = true;
+    n->resign_pending = false;
     atomic_store(&n->active, true);
+    assert(ctl_node_check(n));
     note_controller(n, n->broker_id, n->epoch);
     ST_INFO("Broker %d won the controller election with epoch %d (epoch zkVersion %d)",
             n->broker_id, n->epoch, n->epoch_zkversion);
@@ -189,7 +251,7 @@ void ctl_elect(st_node_t *n)
 
 void ctl_resign(st_node_t *n, const char *why)
 {
-    if (!atomic_load(&n->active))
+    if (!n->in_office)
         return;
     ST_INFO("Resigning as controller (epoch %d): %s", n->epoch, why);
     atomic_store(&n->active, false);
@@ -198,12 +260,17 @@ void ctl_resign(st_node_t *n, const char *why)
     free_context(n);
     n->next_rebalance_ms = 0;
     n->resign_pending = false;
+    n->in_office = false;
     if (atomic_load(&n->controller_id) == n->broker_id)
         note_controller(n, -1, -1);
+    assert(ctl_node_check(n));
+    assert(ctl_context_check(n));
 }
 
 /* ---- failover ------------------------------------------------------------------------------- */
 
+/* Loads every topic (assignments, configs, states: three pipelined round trips) and marks the
+ * ones queued for deletion. */
 static int load_topics(st_node_t *n)
 {
     char **names = NULL;
@@ -211,14 +278,16 @@ static int load_topics(st_node_t *n)
     int r = st_zk_children(n->zk, ST_ZPATH_BROKERS_TOPICS, true, &names, &cnt);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < cnt; i++) {
-        ctl_topic_t t;
-        if (ctl_zk_load_topic(n, names[i], true, &t) < 0)
-            continue;
-        if (add_topic(n, &t) < 0)
-            ctl_topic_free(&t);
-    }
+    ctl_topic_t *topics = NULL;
+    size_t nt = 0;
+    r = ctl_zk_load_topics(n, names, cnt, true, &topics, &nt);
     st_zk_free_strings(names, cnt);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < nt; i++)
+        if (ctl_topic_add(n, &topics[i]) < 0)
+            ctl_topic_free(&topics[i]);
+    free(topics);
     /* topics queued for deletion */
     r = st_zk_children(n->zk, ST_ZPATH_DELETE_TOPICS, true, &names, &cnt);
     if (r == 0) {
@@ -230,6 +299,50 @@ static int load_topics(st_node_t *n)
         st_zk_free_strings(names, cnt);
     }
     return 0;
+}
+
+/* Replica state machine startup, second half: dead brokers leave the ISRs of partitions whose
+ * leader is alive (one batch of pipelined writes per dead broker, not one write per partition). */
+static void remove_dead_from_isrs(st_node_t *n)
+{
+    size_t total = ctl_partition_count(n), nd = 0;
+    int32_t *dead = malloc((total + 1) * sizeof(*dead));
+    ctl_tpref_t *refs = malloc((total + 1) * sizeof(*refs));
+    if (!dead || !refs) {
+        free(dead);
+        free(refs);
+        return;
+    }
+    for (size_t i = 0; i < n->n_topics; i++) {
+        ctl_topic_t *t = &n->topics[i];
+        for (int32_t p = 0; p < t->n_parts; p++) {
+            ctl_part_t *part = &t->parts[p];
+            if (!part->has_lisr || part->lisr.isr.n < 2 || !ctl_live(n, part->lisr.leader))
+                continue;
+            for (size_t k = 0; k < part->lisr.isr.n && nd < total; k++)
+                if (!ctl_live(n, part->lisr.isr.v[k])) {
+                    dead[nd++] = part->lisr.isr.v[k];
+                    break;
+                }
+        }
+    }
+    nd = st_assign_idset_normalize(dead, nd);
+    for (size_t d = 0; d < nd && !n->resign_pending; d++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n->n_topics; i++) {
+            ctl_topic_t *t = &n->topics[i];
+            for (int32_t p = 0; p < t->n_parts; p++) {
+                ctl_part_t *part = &t->parts[p];
+                if (part->has_lisr && part->lisr.isr.n > 1 && ctl_live(n, part->lisr.leader) &&
+                    st_int_list_contains(&part->lisr.isr, dead[d]))
+                    refs[k++] = (ctl_tpref_t){ t, p, 0 };
+            }
+        }
+        if (k)
+            ctl_replicas_offline(n, refs, k, dead[d]);
+    }
+    free(dead);
+    free(refs);
 }
 
 static void failover(st_node_t *n)
@@ -247,6 +360,7 @@ static void failover(st_node_t *n)
         st_zk_delete(n->zk, ST_ZPATH_CONTROLLER, -1);
         return;
     }
+    int64_t t_load = ctl_now_ms();
     char **names = NULL;
     size_t cnt = 0;
     if (st_zk_children(n->zk, ST_ZPATH_ISR_CHANGE, true, &names, &cnt) == 0) {
@@ -286,33 +400,20 @@ static void failover(st_node_t *n)
                     ctl_batch_leader_and_isr(n, part->replicas.v[k], t, p, false);
         }
     }
-    /* dead replicas in ISRs */
-    for (size_t i = 0; i < n->n_topics && !n->resign_pending; i++) {
-        ctl_topic_t *t = &n->topics[i];
-        for (int32_t p = 0; p < t->n_parts && !n->resign_pending; p++) {
-            ctl_part_t *part = &t->parts[p];
-            if (!part->has_lisr)
-                continue;
-            for (size_t k = 0; k < part->lisr.isr.n; k++) {
-                int32_t b = part->lisr.isr.v[k];
-                if (!ctl_live(n, b) && part->lisr.isr.n > 1 && part->lisr.leader >= 0 &&
-                    ctl_live(n, part->lisr.leader)) {
-                    ctl_tpref_t ref = { t, p, 0 };
-                    ctl_replicas_offline(n, &ref, 1, b);
-                    break;
-                }
-            }
-        }
-    }
+    remove_dead_from_isrs(n);
     /* partition state machine startup */
     if (!n->resign_pending)
         ctl_trigger_online(n);
     if (n->resign_pending)
         return;
+    int64_t t_req = ctl_now_ms();
+    ctl_batch_send(n);
     atomic_store(&n->controller_epoch, n->epoch);
-    ST_INFO("Ready to serve as the new controller with epoch %d (%zu brokers, %zu topics, "
-            "failover took %" PRId64 " ms)", n->epoch, n->n_brokers, n->n_topics,
-            ctl_now_ms() - t0);
+    int64_t t_end = ctl_now_ms();
+    ST_INFO("Ready to serve as the new controller with epoch %d (%zu brokers, %zu topics, %zu "
+            "partitions, failover took %" PRId64 " ms: load %" PRId64 " ms, elections %" PRId64
+            " ms, requests %" PRId64 " ms)", n->epoch, n->n_brokers, n->n_topics,
+            ctl_partition_count(n), t_end - t0, t_load - t0, t_req - t_load, t_end - t_req);
     ctl_delete_topics_change(n);
     ctl_preferred_znode(n);
     if (n->cfg.auto_leader_rebalance_enable)
@@ -324,9 +425,7 @@ static void failover(st_node_t *n)
 static void on_broker_failure(st_node_t *n, int32_t id)
 {
     /* every partition with a replica on the dead broker */
-    size_t total = 0;
-    for (size_t i = 0; i < n->n_topics; i++)
-        total += (size_t)n->topics[i].n_parts;
+    size_t total = ctl_partition_count(n);
     ctl_tpref_t *refs = calloc(total ? total : 1, sizeof(*refs));
     if (!refs)
         return;
@@ -340,7 +439,7 @@ static void on_broker_failure(st_node_t *n, int32_t id)
     /* 1+2: partitions it led go Offline, then are elected (one batch of writes) */
     int r = ctl_trigger_online(n);
     /* 3: its replicas go Offline: ISR shrink where it is still there */
-    if (r != -ESTALE && !n->resign_pending)
+    if (r != CTL_DEPOSED && !n->resign_pending)
         ctl_replicas_offline(n, refs, k, id);
     free(refs);
 }
@@ -449,25 +548,37 @@ void ctl_broker_change(st_node_t *n)
 
 /* ---- topics ------------------------------------------------------------------------------------ */
 
-/* Brings the partitions of t numbered from `from` online (New -> Online). */
-static void online_new_partitions(st_node_t *n, ctl_topic_t *t, int32_t from)
+/* Partitions of topics [first_topic, end_topic) numbered from `from` (of the first topic only;
+ * 0 for the others) that have no state yet: New -> Online, all in one pipelined batch. */
+static void online_new_partitions(st_node_t *n, size_t first_topic, size_t end_topic, int32_t from)
 {
-    ctl_tpref_t *refs = calloc((size_t)(t->n_parts - from) + 1, sizeof(*refs));
+    size_t total = 0;
+    for (size_t i = first_topic; i < end_topic; i++)
+        total += (size_t)n->topics[i].n_parts;
+    ctl_tpref_t *refs = calloc(total + 1, sizeof(*refs));
     if (!refs)
         return;
     size_t k = 0;
-    for (int32_t p = from; p < t->n_parts; p++) {
-        if (t->parts[p].has_lisr)
-            continue;
-        t->parts[p].state = PS_NONEXISTENT;
-        ctl_part_set_state(t, p, PS_NEW);
-        for (size_t r = 0; r < t->parts[p].replicas.n; r++)
-            ctl_replica_set_state(t, p, r, RS_NEW);
-        refs[k++] = (ctl_tpref_t){ t, p, 0 };
+    for (size_t i = first_topic; i < end_topic; i++) {
+        ctl_topic_t *t = &n->topics[i];
+        for (int32_t p = i == first_topic ? from : 0; p < t->n_parts; p++) {
+            if (t->parts[p].has_lisr)
+                continue;
+            t->parts[p].state = PS_NONEXISTENT;
+            ctl_part_set_state(t, p, PS_NEW);
+            for (size_t r = 0; r < t->parts[p].replicas.n; r++)
+                ctl_replica_set_state(t, p, r, RS_NEW);
+            refs[k++] = (ctl_tpref_t){ t, p, 0 };
+        }
     }
     if (k)
         ctl_create_partitions(n, refs, k);
     free(refs);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 void ctl_topics_change(st_node_t *n)
@@ -477,69 +588,93 @@ void ctl_topics_change(st_node_t *n)
     int r = st_zk_children(n->zk, ST_ZPATH_BROKERS_TOPICS, true, &names, &cnt);
     if (r < 0)
         return;
-    for (size_t i = 0; i < cnt && !n->resign_pending; i++) {
-        if (ctl_topic(n, names[i]))
-            continue;
-        ctl_topic_t t;
-        if (ctl_zk_load_topic(n, names[i], true, &t) < 0)
-            continue;
-        ctl_part_init_states(n, &t);
-        if (add_topic(n, &t) < 0) {
-            ctl_topic_free(&t);
-            continue;
-        }
-        ctl_topic_t *nt = &n->topics[n->n_topics - 1];
-        ST_INFO("New topic %s with %d partitions", nt->name, nt->n_parts);
-        online_new_partitions(n, nt, 0);
-        /* partitions that already had state (a topic re-seen) */
-        for (int32_t p = 0; p < nt->n_parts; p++)
-            if (nt->parts[p].state == PS_ONLINE)
-                ctl_batch_update_metadata(n, nt, p);
-    }
-    /* topics gone from ZooKeeper without deletion through us */
+    /* topics gone from ZooKeeper without deletion through us (names are sorted) */
     for (size_t i = 0; i < n->n_topics;) {
-        bool present = false;
-        for (size_t j = 0; j < cnt; j++)
-            present |= strcmp(names[j], n->topics[i].name) == 0;
-        if (present) {
+        const char *key = n->topics[i].name;
+        if (bsearch(&key, names, cnt, sizeof(char *), cmp_name))
             i++;
-            continue;
-        }
-        ctl_topic_free(&n->topics[i]);
-        n->topics[i] = n->topics[--n->n_topics];
+        else
+            ctl_topic_remove(n, i);
     }
+    /* new ones, loaded together */
+    char **fresh_names = calloc(cnt + 1, sizeof(*fresh_names));
+    size_t nf = 0;
+    for (size_t i = 0; fresh_names && i < cnt; i++)
+        if (!ctl_topic(n, names[i]))
+            fresh_names[nf++] = names[i];
+    ctl_topic_t *fresh = NULL;
+    size_t nt = 0;
+    if (nf && ctl_zk_load_topics(n, fresh_names, nf, true, &fresh, &nt) == 0) {
+        size_t first = n->n_topics;
+        for (size_t i = 0; i < nt; i++) {
+            ctl_part_init_states(n, &fresh[i]);
+            ST_INFO("New topic %s with %d partitions", fresh[i].name, fresh[i].n_parts);
+            if (ctl_topic_add(n, &fresh[i]) < 0)
+                ctl_topic_free(&fresh[i]);
+        }
+        free(fresh);
+        online_new_partitions(n, first, n->n_topics, 0);
+        /* partitions that already had state (a topic re-seen) */
+        for (size_t i = first; i < n->n_topics; i++)
+            for (int32_t p = 0; p < n->topics[i].n_parts; p++)
+                if (n->topics[i].parts[p].state == PS_ONLINE)
+                    ctl_batch_update_metadata(n, &n->topics[i], p);
+    }
+    free(fresh_names);
     st_zk_free_strings(names, cnt);
 }
 
-/* /brokers/topics/<t> changed: new partitions (the admin wrote a larger map). */
+/* /brokers/topics/<t> changed: new partitions (the admin wrote a larger map). A topic we do not
+ * know (its znode was empty or garbage when it appeared, the data came after) is loaded as new. */
 void ctl_topic_change(st_node_t *n, const char *name)
 {
     ctl_topic_t *t = ctl_topic(n, name);
-    if (!t)
-        return;
-    ctl_topic_t fresh;
-    if (ctl_zk_load_topic(n, name, false, &fresh) < 0)
-        return;
-    if (fresh.n_parts <= t->n_parts) {
-        ctl_topic_free(&fresh);
+    if (!t) {
+        ctl_topics_change(n);
         return;
     }
-    int32_t from = t->n_parts;
-    ctl_part_t *parts = realloc(t->parts, (size_t)fresh.n_parts * sizeof(*parts));
-    if (!parts) {
-        ctl_topic_free(&fresh);
+    ctl_topic_t *fresh = NULL;
+    size_t nt = 0;
+    char *names[1] = { (char *)name };
+    if (ctl_zk_load_topics(n, names, 1, false, &fresh, &nt) < 0)
+        return;
+    if (nt != 1 || fresh[0].n_parts <= t->n_parts) {
+        for (size_t i = 0; i < nt; i++)
+            ctl_topic_free(&fresh[i]);
+        free(fresh);
+        return;
+    }
+    int32_t from = t->n_parts, to = fresh[0].n_parts;
+    ctl_part_t *parts = realloc(t->parts, (size_t)to * sizeof(*parts));
+    ctl_tpref_t *refs = calloc((size_t)(to - from), sizeof(*refs));
+    if (!parts || !refs) {
+        if (parts)
+            t->parts = parts;
+        free(refs);
+        ctl_topic_free(&fresh[0]);
+        free(fresh);
         return;
     }
     t->parts = parts;
-    for (int32_t p = from; p < fresh.n_parts; p++) {
-        t->parts[p] = fresh.parts[p];
-        memset(&fresh.parts[p], 0, sizeof(fresh.parts[p]));
-        ctl_zk_read_state(n, t, p);
+    for (int32_t p = from; p < to; p++) {
+        t->parts[p] = fresh[0].parts[p];
+        memset(&fresh[0].parts[p], 0, sizeof(fresh[0].parts[p]));
+        refs[p - from] = (ctl_tpref_t){ t, p, 0 };
     }
-    t->n_parts = fresh.n_parts;
-    ctl_topic_free(&fresh);
-    ST_INFO("Topic %s: partitions %d..%d added", name, from, t->n_parts - 1);
-    online_new_partitions(n, t, from);
+    t->n_parts = to;
+    ctl_topic_free(&fresh[0]);
+    free(fresh);
+    ctl_zk_read_states(n, refs, (size_t)(to - from));
+    free(refs);
+    ST_INFO("Topic %s: partitions %d..%d added", name, from, to - 1);
+    for (int32_t p = from; p < to; p++) {
+        if (!t->parts[p].has_lisr)
+            continue;
+        ctl_part_init_state(n, t, p);   /* state written already (a previous controller) */
+        ctl_batch_update_metadata(n, t, p);
+    }
+    size_t ti = (size_t)(t - n->topics);
+    online_new_partitions(n, ti, ti + 1, from);
 }
 
 /* ---- event dispatch ------------------------------------------------------------------------------ */
@@ -549,9 +684,9 @@ void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path)
     if (strcmp(path, ST_ZPATH_CONTROLLER) == 0) {
         (void)type;   /* whatever fired, look at what is there now */
         int32_t id = read_controller(n);
-        if (id == n->broker_id && atomic_load(&n->active))
+        if (id == n->broker_id && n->in_office)
             return;   /* a stale event about our own /controller */
-        if (atomic_load(&n->active))
+        if (n->in_office)
             ctl_resign(n, id < 0 ? "/controller was deleted" : "another broker is controller");
         if (id >= 0 && id != n->broker_id)
             note_controller(n, id, -1);
@@ -601,4 +736,5 @@ void ctl_end_event(st_node_t *n)
     }
     if (atomic_load(&n->active))
         ctl_batch_send(n);
+    assert(ctl_context_check(n));
 }

@@ -17,14 +17,18 @@
  *   DeletionStarted -> DeletionSuccessful -> NonExistent; deletion states only while the topic
  *   is being deleted (R1), Online only for a live broker at the time of the transition (R2).
  *
- * Election strategies are Kafka's PartitionLeaderElectionAlgorithms (ctl_rule_*), pure
- * functions; they move to controller/st_assign.c when that lands. */
+ * Leader and ISR computations are st_assign's (Kafka's PartitionLeaderElectionAlgorithms, the
+ * new-partition rule and ReplicaStateMachine's ISR shrink, invariants E1-E3 asserted there);
+ * this file only feeds them the cache and writes what they return, fenced and conditional on
+ * each znode's version (P4), re-reading and retrying what another writer changed.
+ * Writes of one call are pipelined (ctl_zk_fenced), and so are the re-reads. */
 #include "st_ctl.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "st_error.h"
@@ -102,123 +106,77 @@ void ctl_replica_set_state(ctl_topic_t *t, int32_t p, size_t idx, ctl_rstate_t s
 
 /* Failover / new topic: Online if the leader is live and in the ISR, Offline if it has state
  * but no usable leader, New if no state znode. Replicas Online if live else Offline. */
+void ctl_part_init_state(st_node_t *n, ctl_topic_t *t, int32_t p)
+{
+    ctl_part_t *part = &t->parts[p];
+    if (!part->has_lisr)
+        part->state = PS_NEW;
+    else if (part->lisr.leader >= 0 && ctl_live(n, part->lisr.leader) &&
+             st_int_list_contains(&part->lisr.isr, part->lisr.leader) &&
+             st_int_list_contains(&part->replicas, part->lisr.leader))
+        part->state = PS_ONLINE;
+    else
+        part->state = PS_OFFLINE;
+    for (size_t i = 0; i < part->replicas.n; i++)
+        part->rstate[i] = (uint8_t)(!part->has_lisr ? RS_NEW
+                                    : ctl_live(n, part->replicas.v[i]) ? RS_ONLINE
+                                                                         : RS_OFFLINE);
+    assert(ctl_part_check(t, p));
+}
+
 void ctl_part_init_states(st_node_t *n, ctl_topic_t *t)
 {
-    for (int32_t p = 0; p < t->n_parts; p++) {
-        ctl_part_t *part = &t->parts[p];
-        if (!part->has_lisr)
-            part->state = PS_NEW;
-        else if (part->lisr.leader >= 0 && ctl_live(n, part->lisr.leader) &&
-                 st_int_list_contains(&part->lisr.isr, part->lisr.leader) &&
-                 st_int_list_contains(&part->replicas, part->lisr.leader))
-            part->state = PS_ONLINE;
-        else
-            part->state = PS_OFFLINE;
-        for (size_t i = 0; i < part->replicas.n; i++)
-            part->rstate[i] = (uint8_t)(!part->has_lisr ? RS_NEW
-                                        : ctl_live(n, part->replicas.v[i]) ? RS_ONLINE
-                                                                             : RS_OFFLINE);
-        assert(ctl_part_check(t, p));
-    }
+    for (int32_t p = 0; p < t->n_parts; p++)
+        ctl_part_init_state(n, t, p);
 }
 
-/* ---- pure rules --------------------------------------------------------------------------- */
+/* ---- st_assign's view of the cache ----------------------------------------------------------- */
 
-static int list_push(st_int_list_t *l, int32_t x)
+int ctl_cluster_build(const st_node_t *n, ctl_cluster_t *ret)
 {
-    int32_t *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-    if (!v)
+    int32_t *live = malloc((n->n_brokers + 1) * sizeof(*live));
+    int32_t *shut = malloc((n->n_brokers + 1) * sizeof(*shut));
+    if (!live || !shut) {
+        free(live);
+        free(shut);
         return -ENOMEM;
-    v[l->n++] = x;
-    l->v = v;
+    }
+    size_t nl = 0, ns = 0;
+    for (size_t i = 0; i < n->n_brokers; i++) {
+        live[nl++] = n->brokers[i].reg.id;
+        if (n->brokers[i].shutting_down)
+            shut[ns++] = n->brokers[i].reg.id;
+    }
+    nl = st_assign_idset_normalize(live, nl);
+    ns = st_assign_idset_normalize(shut, ns);
+    *ret = (ctl_cluster_t){ .c = { .live = { live, nl }, .shutting_down = { shut, ns } },
+                            .live = live, .shutting = shut };
     return 0;
 }
 
-int32_t ctl_rule_offline(const st_int_list_t *replicas, const st_int_list_t *isr,
-                         bool (*live)(void *, int32_t), void *ctx, bool unclean,
-                         st_int_list_t *out_isr)
+void ctl_cluster_free(ctl_cluster_t *c)
 {
-    st_int_list_t nisr = { 0 };
-    for (size_t i = 0; i < replicas->n; i++) {
-        int32_t r = replicas->v[i];
-        if (live(ctx, r) && st_int_list_contains(isr, r)) {
-            for (size_t j = 0; j < isr->n; j++)
-                if (live(ctx, isr->v[j]) && list_push(&nisr, isr->v[j]) < 0) {
-                    st_int_list_free(&nisr);
-                    return -1;
-                }
-            *out_isr = nisr;
-            return r;
-        }
-    }
-    if (!unclean)
-        return -1;
-    for (size_t i = 0; i < replicas->n; i++) {
-        if (live(ctx, replicas->v[i])) {
-            if (list_push(&nisr, replicas->v[i]) < 0)
-                return -1;
-            *out_isr = nisr;
-            return replicas->v[i];
-        }
-    }
-    return -1;
+    free(c->live);
+    free(c->shutting);
+    memset(c, 0, sizeof(*c));
 }
 
-int32_t ctl_rule_preferred(const st_int_list_t *replicas, const st_int_list_t *isr,
-                           bool (*live)(void *, int32_t), void *ctx)
+st_assign_partition_t ctl_assign_part(const ctl_part_t *part)
 {
-    if (replicas->n == 0)
-        return -1;
-    int32_t pref = replicas->v[0];
-    return live(ctx, pref) && st_int_list_contains(isr, pref) ? pref : -1;
+    return (st_assign_partition_t){ .replicas = part->replicas.v, .n_replicas = part->replicas.n,
+                                    .isr = part->has_lisr ? part->lisr.isr.v : NULL,
+                                    .n_isr = part->has_lisr ? part->lisr.isr.n : 0,
+                                    .leader = part->has_lisr ? part->lisr.leader
+                                                             : ST_ASSIGN_NO_LEADER };
 }
 
-int32_t ctl_rule_controlled_shutdown(const st_int_list_t *replicas, const st_int_list_t *isr,
-                                     bool (*live)(void *, int32_t),
-                                     bool (*shutting)(void *, int32_t), void *ctx,
-                                     st_int_list_t *out_isr)
+/* An election's ISR as an owned list (isr_buf is handed over). */
+static st_int_list_t take_isr(int32_t *isr_buf, const st_assign_election_t *el)
 {
-    int32_t leader = -1;
-    for (size_t i = 0; i < replicas->n && leader < 0; i++) {
-        int32_t r = replicas->v[i];
-        if (live(ctx, r) && !shutting(ctx, r) && st_int_list_contains(isr, r))
-            leader = r;
-    }
-    if (leader < 0)
-        return -1;
-    st_int_list_t nisr = { 0 };
-    for (size_t j = 0; j < isr->n; j++)
-        if (!shutting(ctx, isr->v[j]) && list_push(&nisr, isr->v[j]) < 0) {
-            st_int_list_free(&nisr);
-            return -1;
-        }
-    *out_isr = nisr;
-    return leader;
+    return (st_int_list_t){ .v = isr_buf, .n = el->isr_len };
 }
 
-int ctl_rule_isr_remove(const st_int_list_t *isr, int32_t gone, st_int_list_t *out_isr)
-{
-    if (isr->n <= 1)
-        return st_int_list_copy(out_isr, isr);
-    st_int_list_t nisr = { 0 };
-    for (size_t j = 0; j < isr->n; j++)
-        if (isr->v[j] != gone && list_push(&nisr, isr->v[j]) < 0) {
-            st_int_list_free(&nisr);
-            return -ENOMEM;
-        }
-    *out_isr = nisr;
-    return 0;
-}
-
-/* ---- the write pipeline -------------------------------------------------------------------- */
-
-static bool live_cb(void *ctx, int32_t id) { return ctl_live_not_shutting(ctx, id); }
-static bool any_live_cb(void *ctx, int32_t id) { return ctl_live(ctx, id); }
-static bool shutting_cb(void *ctx, int32_t id)
-{
-    ctl_broker_t *b = ctl_broker(ctx, id);
-    return b && b->shutting_down;
-}
+/* ---- announcing and caching what was written ---------------------------------------------------- */
 
 static void format_list(const st_int_list_t *l, char *buf, size_t size)
 {
@@ -238,12 +196,31 @@ static void announce(st_node_t *n, ctl_topic_t *t, int32_t p, bool is_new)
     ctl_batch_update_metadata(n, t, p);
 }
 
+/* The state a cached leader-and-ISR implies (Online needs a live leader in the ISR: P2). */
+static ctl_pstate_t implied_state(st_node_t *n, const ctl_part_t *part)
+{
+    return part->has_lisr && part->lisr.leader >= 0 && ctl_live(n, part->lisr.leader) &&
+                   st_int_list_contains(&part->lisr.isr, part->lisr.leader) &&
+                   st_int_list_contains(&part->replicas, part->lisr.leader)
+               ? PS_ONLINE : PS_OFFLINE;
+}
+
+/* After a re-read: the partition's state follows what ZooKeeper holds now. */
+static void refresh_state(st_node_t *n, ctl_topic_t *t, int32_t p)
+{
+    ctl_part_t *part = &t->parts[p];
+    if (part->state == PS_NEW && !part->has_lisr)
+        return;
+    ctl_part_set_state(t, p, implied_state(n, part));
+}
+
 /* Applies a written state to the cache and logs a leader change. */
 static void apply_written(st_node_t *n, ctl_topic_t *t, int32_t p, st_lisr_t *nl, int version,
                           const char *why)
 {
     ctl_part_t *part = &t->parts[p];
     int32_t old = part->has_lisr ? part->lisr.leader : -1;
+    assert(nl->isr.n >= 1 && "P5: an ISR is never written empty");
     nl->zk_version = version;
     st_lisr_free(&part->lisr);
     part->lisr = *nl;
@@ -257,15 +234,15 @@ static void apply_written(st_node_t *n, ctl_topic_t *t, int32_t p, st_lisr_t *nl
     else
         ST_DEBUG("Partition %s-%d: leader %d, leader epoch %d, ISR [%s] (%s)", t->name, p,
                  part->lisr.leader, part->lisr.leader_epoch, isr, why);
-    ctl_pstate_t st = part->lisr.leader >= 0 && ctl_live(n, part->lisr.leader) &&
-                              st_int_list_contains(&part->lisr.isr, part->lisr.leader)
-                          ? PS_ONLINE : PS_OFFLINE;
-    ctl_part_set_state(t, p, st);
+    ctl_part_set_state(t, p, implied_state(n, part));
 }
 
-/* Computes the new state of ref under strategy; 0 with *out filled, or an ST_ERR_* code. */
-static int compute(st_node_t *n, ctl_tpref_t *ref, ctl_strategy_t strategy, int32_t gone,
-                   st_lisr_t *out)
+/* ---- computing new states ------------------------------------------------------------------- */
+
+/* The new state of ref under strategy (gone >= 0: replica `gone` leaves the ISR instead).
+ * 0 with *out filled, or an ST_ERR_* code. */
+static int compute(st_node_t *n, const ctl_cluster_t *cl, ctl_tpref_t *ref,
+                   ctl_strategy_t strategy, int32_t gone, st_lisr_t *out)
 {
     ctl_part_t *part = &ref->t->parts[ref->p];
     if (!part->has_lisr)
@@ -275,40 +252,53 @@ static int compute(st_node_t *n, ctl_tpref_t *ref, ctl_strategy_t strategy, int3
                 ref->t->name, ref->p, part->lisr.controller_epoch, n->epoch);
         return ST_ERR_STALE_CONTROLLER_EPOCH;
     }
-    st_int_list_t nisr = { 0 };
-    int32_t leader = -1;
-    switch (strategy) {
-    case ELECT_OFFLINE:
-    case ELECT_UNCLEAN:
-        leader = ctl_rule_offline(&part->replicas, &part->lisr.isr, live_cb, n,
-                                  strategy == ELECT_UNCLEAN || ctl_topic_unclean(n, ref->t), &nisr);
-        if (leader < 0)
-            return ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
-        if (!st_int_list_contains(&part->lisr.isr, leader))
-            ST_WARN("Unclean leader election for partition %s-%d: broker %d was not in the ISR; "
-                    "data may be lost", ref->t->name, ref->p, leader);
-        break;
-    case ELECT_PREFERRED:
-        leader = ctl_rule_preferred(&part->replicas, &part->lisr.isr, live_cb, n);
-        if (leader < 0)
-            return ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE;
-        if (leader == part->lisr.leader)
-            return ST_ERR_ELECTION_NOT_NEEDED;
-        if (st_int_list_copy(&nisr, &part->lisr.isr) < 0)
-            return ST_ERR_UNKNOWN_SERVER_ERROR;
-        break;
-    case ELECT_CONTROLLED_SHUTDOWN:
-        leader = ctl_rule_controlled_shutdown(&part->replicas, &part->lisr.isr, any_live_cb,
-                                              shutting_cb, n, &nisr);
-        if (leader < 0)
-            return ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
-        break;
+    st_assign_partition_t ap = ctl_assign_part(part);
+    size_t cap = part->lisr.isr.n + part->replicas.n + 1;
+    int32_t *buf = malloc(cap * sizeof(*buf));
+    if (!buf)
+        return ST_ERR_UNKNOWN_SERVER_ERROR;
+    st_assign_election_t el;
+    int rc;
+    int err = 0;
+    if (gone >= 0) {
+        rc = st_assign_remove_from_isr(&ap, gone, buf, cap, &el);
+    } else {
+        switch (strategy) {
+        case ELECT_OFFLINE:
+        case ELECT_UNCLEAN:
+            rc = st_assign_elect_offline(&ap, &cl->c,
+                                         strategy == ELECT_UNCLEAN || ctl_topic_unclean(n, ref->t),
+                                         buf, cap, &el);
+            if (rc == 0 && el.leader == ST_ASSIGN_NO_LEADER)
+                err = ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
+            else if (rc == 0 && el.unclean)
+                ST_WARN("Unclean leader election for partition %s-%d: broker %d was not in the "
+                        "ISR; data may be lost", ref->t->name, ref->p, el.leader);
+            break;
+        case ELECT_PREFERRED:
+            rc = st_assign_elect_preferred(&ap, &cl->c, buf, cap, &el);
+            if (rc == 0 && el.leader == ST_ASSIGN_NO_LEADER)
+                err = ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE;
+            else if (rc == 0 && el.leader == part->lisr.leader)
+                err = ST_ERR_ELECTION_NOT_NEEDED;
+            break;
+        case ELECT_CONTROLLED_SHUTDOWN:
+            rc = st_assign_elect_controlled_shutdown(&ap, &cl->c, buf, cap, &el);
+            if (rc == 0 && el.leader == ST_ASSIGN_NO_LEADER)
+                err = ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
+            break;
+        default:
+            rc = -EINVAL;
+        }
     }
-    (void)gone;
-    out->leader = leader;
+    if (rc < 0 || err) {
+        free(buf);
+        return rc < 0 ? ST_ERR_UNKNOWN_SERVER_ERROR : err;
+    }
+    out->leader = el.leader;
     out->leader_epoch = part->lisr.leader_epoch + 1;
     out->controller_epoch = n->epoch;
-    out->isr = nisr;
+    out->isr = take_isr(buf, &el);
     return 0;
 }
 
@@ -323,21 +313,27 @@ static const char *strategy_name(ctl_strategy_t s)
     return "?";
 }
 
-/* The shared write loop: ops[i].tag indexes refs; new states in nls[i]. */
+/* ---- the write pipeline ---------------------------------------------------------------------- */
+
+/* The shared write loop: computes every pending partition's new state, writes them all (fenced,
+ * conditional on the cached version), applies the successes, re-reads the partitions another
+ * writer changed (BADVERSION / NONODE) in one pipelined batch and goes round again. */
 static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strategy_t strategy,
                       int32_t gone)
 {
     ctl_zop_t *ops = calloc(count ? count : 1, sizeof(*ops));
     st_lisr_t *nls = calloc(count ? count : 1, sizeof(*nls));
     bool *pending = calloc(count ? count : 1, 1);
-    if (!ops || !nls || !pending) {
-        free(ops); free(nls); free(pending);
+    ctl_tpref_t *stale = calloc(count ? count : 1, sizeof(*stale));
+    ctl_cluster_t cl;
+    if (!ops || !nls || !pending || !stale || ctl_cluster_build(n, &cl) < 0) {
+        free(ops); free(nls); free(pending); free(stale);
         return -ENOMEM;
     }
     for (size_t i = 0; i < count; i++)
         pending[i] = true;
     int ret = 0;
-    for (int attempt = 0; attempt < 5 && ret != -ESTALE; attempt++) {
+    for (int attempt = 0; attempt < 5 && ret != CTL_DEPOSED; attempt++) {
         size_t k = 0;
         for (size_t i = 0; i < count; i++) {
             if (!pending[i])
@@ -345,21 +341,10 @@ static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strateg
             ctl_tpref_t *ref = &refs[i];
             ctl_part_t *part = &ref->t->parts[ref->p];
             st_lisr_t nl = { 0 };
-            int e;
-            if (gone >= 0) {   /* replica offline: ISR shrink, leader -1 if it led */
-                e = part->has_lisr ? 0 : ST_ERR_LEADER_NOT_AVAILABLE;
-                if (e == 0 && ctl_rule_isr_remove(&part->lisr.isr, gone, &nl.isr) < 0)
-                    e = ST_ERR_UNKNOWN_SERVER_ERROR;
-                nl.leader = part->lisr.leader == gone ? ST_LEADER_NONE : part->lisr.leader;
-                nl.leader_epoch = part->lisr.leader_epoch + 1;
-                nl.controller_epoch = n->epoch;
-            } else {
-                e = compute(n, ref, strategy, gone, &nl);
-            }
+            int e = compute(n, &cl, ref, strategy, gone, &nl);
             if (e) {
                 ref->err = e;
                 pending[i] = false;
-                st_lisr_free(&nl);
                 continue;
             }
             ctl_zop_t *op = &ops[k++];
@@ -375,6 +360,7 @@ static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strateg
         if (k == 0)
             break;
         int r = ctl_zk_fenced(n, ops, k);
+        size_t ns = 0;
         for (size_t j = 0; j < k; j++) {
             size_t i = (size_t)ops[j].tag;
             if (ops[j].done) {
@@ -384,24 +370,28 @@ static int write_loop(st_node_t *n, ctl_tpref_t *refs, size_t count, ctl_strateg
                 refs[i].err = 0;
                 pending[i] = false;
             } else if (ops[j].err == -ESTALE || ops[j].err == -ENOENT) {
-                /* someone else wrote it: re-read and try again */
-                ctl_zk_read_state(n, refs[i].t, refs[i].p);
+                stale[ns++] = refs[i];   /* someone else wrote it: re-read, try again */
             }
         }
         ctl_zops_free(ops, k);
-        if (r == -ESTALE || r == -ESHUTDOWN) {
-            ret = -ESTALE;
+        if (r == CTL_DEPOSED) {
+            ret = CTL_DEPOSED;
             break;
         }
+        if (ns && ctl_zk_read_states(n, stale, ns) == 0)
+            for (size_t j = 0; j < ns; j++)
+                refresh_state(n, stale[j].t, stale[j].p);
     }
     for (size_t i = 0; i < count; i++) {
         if (pending[i])
-            refs[i].err = ret == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
+            refs[i].err = ret == CTL_DEPOSED ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
         st_lisr_free(&nls[i]);
     }
+    ctl_cluster_free(&cl);
     free(ops);
     free(nls);
     free(pending);
+    free(stale);
     return ret;
 }
 
@@ -432,109 +422,194 @@ int ctl_replicas_offline(st_node_t *n, ctl_tpref_t *refs, size_t count, int32_t 
     return r;
 }
 
+/* ---- new partitions --------------------------------------------------------------------------- */
+
+typedef struct topic_kids {
+    const ctl_topic_t *t;
+    char path[320];
+    st_zk_read_t rd;            /* children of /brokers/topics/<t>/partitions */
+} topic_kids_t;
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool kid_exists(const topic_kids_t *k, int32_t p)
+{
+    char name[16];
+    const char *key = name;
+    snprintf(name, sizeof(name), "%d", p);
+    return k->rd.rc == 0 &&
+           bsearch(&key, k->rd.names, k->rd.n_names, sizeof(char *), cmp_name) != NULL;
+}
+
+static bool kid_eq(const void *ctx, size_t pos, const void *key)
+{
+    return ((const topic_kids_t *)ctx)[pos].t == key;
+}
+
+/* Builds the fenced creates for refs[i] with pending[i]: the missing parents (listed first, in
+ * one pipelined batch) and the state znode holding nls[i]. Every create is fenced, parents
+ * included: a deposed controller writes nothing. Returns the op count (0 on OOM). */
+static size_t create_ops(st_node_t *n, ctl_tpref_t *refs, size_t count, const bool *pending,
+                         st_lisr_t *nls, ctl_zop_t *ops)
+{
+    topic_kids_t *kids = calloc(count + 1, sizeof(*kids));
+    size_t *kid_of = calloc(count + 1, sizeof(*kid_of));
+    st_zk_read_t *reads = calloc(count + 1, sizeof(*reads));
+    bool *parent_queued = calloc(count + 1, 1);
+    ctl_index_t ix = { 0 };
+    size_t nk = 0, k = 0;
+    bool ok = kids && kid_of && reads && parent_queued;
+    for (size_t i = 0; ok && i < count; i++) {
+        if (!pending[i])
+            continue;
+        uint64_t h = ctl_hash_mix(0, (uint64_t)(uintptr_t)refs[i].t);
+        size_t j = ctl_index_find(&ix, h, kid_eq, kids, refs[i].t);
+        if (j == SIZE_MAX) {
+            j = nk++;
+            kids[j].t = refs[i].t;
+            snprintf(kids[j].path, sizeof(kids[j].path), "/brokers/topics/%s/partitions",
+                     refs[i].t->name);
+            ok = ctl_index_add(&ix, h, j) == 0;
+        }
+        kid_of[i] = j;
+    }
+    if (ok) {
+        for (size_t j = 0; j < nk; j++)
+            reads[j].path = kids[j].path;
+        st_zk_children_many(n->zk, reads, nk);
+        for (size_t j = 0; j < nk; j++)
+            kids[j].rd = reads[j];
+    }
+    for (size_t i = 0; ok && i < count; i++) {
+        if (!pending[i])
+            continue;
+        topic_kids_t *tk = &kids[kid_of[i]];
+        if (tk->rd.rc == -ENOENT && !parent_queued[kid_of[i]]) {
+            parent_queued[kid_of[i]] = true;
+            ops[k] = (ctl_zop_t){ .kind = ZOP_CREATE, .tag = -1 };
+            snprintf(ops[k++].path, sizeof(ops[0].path), "%s", tk->path);
+        }
+        if (!kid_exists(tk, refs[i].p)) {
+            ops[k] = (ctl_zop_t){ .kind = ZOP_CREATE, .tag = -1 };
+            int len = snprintf(ops[k].path, sizeof(ops[0].path), "/brokers/topics/%s/partitions/%d",
+                               refs[i].t->name, refs[i].p);
+            (void)len;   /* topic names are at most 249 characters: it fits */
+            k++;
+        }
+        ops[k] = (ctl_zop_t){ .kind = ZOP_CREATE, .tag = (int)i,
+                              .data = st_znode_lisr_encode(&nls[i]) };
+        st_zpath_partition_state(ops[k++].path, sizeof(ops[0].path), refs[i].t->name, refs[i].p);
+    }
+    for (size_t j = 0; kids && j < nk; j++)
+        st_zk_reads_free(&kids[j].rd, 1);
+    ctl_index_clear(&ix);
+    free(parent_queued);
+    free(kids);
+    free(kid_of);
+    free(reads);
+    return k;
+}
+
 int ctl_create_partitions(st_node_t *n, ctl_tpref_t *refs, size_t count)
 {
-    ctl_zop_t *ops = calloc(count ? count : 1, sizeof(*ops));
+    ctl_zop_t *ops = calloc(3 * count + 1, sizeof(*ops));
     st_lisr_t *nls = calloc(count ? count : 1, sizeof(*nls));
-    if (!ops || !nls) {
-        free(ops); free(nls);
+    bool *pending = calloc(count ? count : 1, 1);
+    ctl_tpref_t *adopt = calloc(count ? count : 1, sizeof(*adopt));
+    size_t *adopt_of = calloc(count ? count : 1, sizeof(*adopt_of));
+    ctl_cluster_t cl;
+    if (!ops || !nls || !pending || !adopt || !adopt_of || ctl_cluster_build(n, &cl) < 0) {
+        free(ops); free(nls); free(pending); free(adopt); free(adopt_of);
         return -ENOMEM;
     }
-    size_t k = 0;
+    /* NewPartition -> OnlinePartition: leader = first online replica, ISR = online replicas */
     for (size_t i = 0; i < count; i++) {
-        ctl_tpref_t *ref = &refs[i];
-        ctl_part_t *part = &ref->t->parts[ref->p];
-        st_lisr_t nl = { .leader = -1, .leader_epoch = 0, .controller_epoch = n->epoch };
-        for (size_t r = 0; r < part->replicas.n; r++) {
-            int32_t b = part->replicas.v[r];
-            if (!ctl_live(n, b))
-                continue;
-            if (nl.leader < 0 && !ctl_broker(n, b)->shutting_down)
-                nl.leader = b;
-            int32_t *v = realloc(nl.isr.v, (nl.isr.n + 1) * sizeof(*v));
-            if (v) {
-                v[nl.isr.n++] = b;
-                nl.isr.v = v;
-            }
-        }
-        if (nl.leader < 0) {
-            ST_ERROR("Partition %s-%d: none of its replicas is alive: it stays new (offline)",
-                     ref->t->name, ref->p);
-            ref->err = ST_ERR_LEADER_NOT_AVAILABLE;
-            st_lisr_free(&nl);
+        ctl_part_t *part = &refs[i].t->parts[refs[i].p];
+        st_assign_partition_t ap = ctl_assign_part(part);
+        size_t cap = part->replicas.n + 1;
+        int32_t *buf = malloc(cap * sizeof(*buf));
+        st_assign_election_t el;
+        if (!buf || st_assign_elect_new(&ap, &cl.c, buf, cap, &el) < 0) {
+            free(buf);
+            refs[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
             continue;
         }
-        char path[320];
-        snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d", ref->t->name, ref->p);
-        st_zk_ensure_path(n->zk, path);
-        ctl_zop_t *op = &ops[k++];
-        op->kind = ZOP_CREATE;
-        st_zpath_partition_state(op->path, sizeof(op->path), ref->t->name, ref->p);
-        op->data = st_znode_lisr_encode(&nl);
-        op->tag = (int)i;
-        nls[i] = nl;
+        if (el.leader == ST_ASSIGN_NO_LEADER) {
+            ST_ERROR("Partition %s-%d: none of its replicas is online: it stays new (offline)",
+                     refs[i].t->name, refs[i].p);
+            refs[i].err = ST_ERR_LEADER_NOT_AVAILABLE;
+            free(buf);
+            continue;
+        }
+        nls[i] = (st_lisr_t){ .leader = el.leader, .leader_epoch = 0,
+                              .controller_epoch = n->epoch, .isr = take_isr(buf, &el) };
+        pending[i] = true;
     }
     int ret = 0;
-    for (int attempt = 0; attempt < 3 && k; attempt++) {
-        int r = ctl_zk_fenced(n, ops, k);
-        if (r == -ESTALE || r == -ESHUTDOWN) {
-            ret = -ESTALE;
+    for (int attempt = 0; attempt < 3 && ret == 0; attempt++) {
+        size_t k = create_ops(n, refs, count, pending, nls, ops);
+        if (k == 0)
             break;
-        }
-        bool again = false;
+        int r = ctl_zk_fenced(n, ops, k);
+        size_t na = 0;
         for (size_t j = 0; j < k; j++) {
-            ctl_zop_t *op = &ops[j];
-            if (op->err == -EEXIST && !op->done) {
-                /* already created (a previous controller): adopt it */
-                size_t i = (size_t)op->tag;
-                op->done = true;
-                op->err = 0;
-                ctl_zk_read_state(n, refs[i].t, refs[i].p);
-                ctl_part_t *part = &refs[i].t->parts[refs[i].p];
-                ctl_part_set_state(refs[i].t, refs[i].p,
-                                   part->has_lisr && part->lisr.leader >= 0 &&
-                                           ctl_live(n, part->lisr.leader) &&
-                                           st_int_list_contains(&part->lisr.isr, part->lisr.leader)
-                                       ? PS_ONLINE : PS_OFFLINE);
-                announce(n, refs[i].t, refs[i].p, false);
-                st_lisr_free(&nls[i]);
-                nls[i].isr.n = 0;
-                nls[i].leader = -3;   /* handled */
-                again = true;
+            if (ops[j].tag < 0)
+                continue;
+            size_t i = (size_t)ops[j].tag;
+            ctl_topic_t *t = refs[i].t;
+            if (ops[j].done) {
+                apply_written(n, t, refs[i].p, &nls[i], 0, "new partition");
+                ctl_part_t *part = &t->parts[refs[i].p];
+                for (size_t rr = 0; rr < part->replicas.n; rr++)
+                    ctl_replica_set_state(t, refs[i].p, rr, ctl_live(n, part->replicas.v[rr])
+                                                                ? RS_ONLINE : RS_OFFLINE);
+                announce(n, t, refs[i].p, true);
+                refs[i].err = 0;
+                pending[i] = false;
+            } else if (ops[j].err == -EEXIST) {
+                refs[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;   /* until adopted below */
+                adopt_of[na] = i;        /* created by an earlier controller: adopt it */
+                adopt[na++] = refs[i];
+                pending[i] = false;
             }
         }
-        if (!again)
+        ctl_zops_free(ops, k);
+        if (r == CTL_DEPOSED) {
+            ret = CTL_DEPOSED;
             break;
-    }
-    for (size_t j = 0; j < k; j++) {
-        size_t i = (size_t)ops[j].tag;
-        if (nls[i].leader == -3)
-            continue;
-        if (ops[j].done) {
-            ctl_topic_t *t = refs[i].t;
-            apply_written(n, t, refs[i].p, &nls[i], 0, "new partition");
-            ctl_part_t *part = &t->parts[refs[i].p];
-            for (size_t r = 0; r < part->replicas.n; r++)
-                ctl_replica_set_state(t, refs[i].p, r,
-                                      ctl_live(n, part->replicas.v[r]) ? RS_ONLINE : RS_OFFLINE);
-            announce(n, t, refs[i].p, true);
-            refs[i].err = 0;
-        } else {
-            refs[i].err = ret == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
         }
+        if (na && ctl_zk_read_states(n, adopt, na) == 0) {
+            for (size_t j = 0; j < na; j++) {
+                ctl_topic_t *t = adopt[j].t;
+                ctl_part_t *part = &t->parts[adopt[j].p];
+                if (!part->has_lisr)
+                    continue;   /* gone again: the next event sees it as new */
+                ctl_part_set_state(t, adopt[j].p, implied_state(n, part));
+                announce(n, t, adopt[j].p, false);
+                refs[adopt_of[j]].err = 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (pending[i])
+            refs[i].err = ret == CTL_DEPOSED ? ST_ERR_NOT_CONTROLLER : ST_ERR_UNKNOWN_SERVER_ERROR;
         st_lisr_free(&nls[i]);
     }
-    ctl_zops_free(ops, k);
+    ctl_cluster_free(&cl);
     free(ops);
     free(nls);
+    free(pending);
+    free(adopt);
+    free(adopt_of);
     return ret;
 }
 
 int ctl_trigger_online(st_node_t *n)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n->n_topics; i++)
-        total += (size_t)n->topics[i].n_parts;
+    size_t total = ctl_partition_count(n);
     ctl_tpref_t *news = calloc(total ? total : 1, sizeof(*news));
     ctl_tpref_t *offs = calloc(total ? total : 1, sizeof(*offs));
     if (!news || !offs) {
@@ -557,7 +632,7 @@ int ctl_trigger_online(st_node_t *n)
         }
     }
     int r = nn ? ctl_create_partitions(n, news, nn) : 0;
-    if (r != -ESTALE && no)
+    if (r != CTL_DEPOSED && no)
         r = ctl_elect_partitions(n, offs, no, ELECT_OFFLINE);
     free(news);
     free(offs);

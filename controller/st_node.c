@@ -3,11 +3,33 @@
  * the broker epoch, session-expiry recovery, and the node thread's event loop on which the
  * controller runs. libzookeeper_mt and the channel's I/O thread only post to the mailbox here.
  *
- * Node thread loop: wait on the mailbox (timeout = the next channel retry or auto-rebalance
- * check, at most 1 s), run posted closures in order; each ZooKeeper event re-reads what it
- * needs (Kafka KAFKA-5642). */
+ * Node thread loop: wait on the mailbox with a timeout that is the earliest timer due (a
+ * session reopen or registration retry, a channel retry, the auto-rebalance check, the 1 s
+ * controller probe), run posted closures in order, then the timers that are due. Nothing on
+ * this thread sleeps; each ZooKeeper event re-reads what it needs (Kafka KAFKA-5642).
+ *
+ * Session states (n->session), reference §2.11; every arrow runs on the node thread:
+ *   REGISTERED   --EXPIRED event (session_expired: resign, controller unknown)-->  EXPIRED
+ *   EXPIRED      --retry timer (session_tick: st_zk_reopen_start)-->              CONNECTING
+ *   EXPIRED      --reopen could not start (backoff)-->                             EXPIRED
+ *   CONNECTING   --CONNECTED event of the new session-->                           UNREGISTERED
+ *   CONNECTING   --EXPIRED event (the new session expired too)-->                  EXPIRED
+ *   UNREGISTERED --register_broker ok (session_register: on_broker_epoch, elect)--> REGISTERED
+ *   UNREGISTERED --registration failed (backoff) / session expired-->  UNREGISTERED / EXPIRED
+ * Retries back off from 100 ms to 2 s, driven by the mailbox wait timeout.
+ *
+ * Invariants (ctl_node_check, asserted at every transition of the session and of the office):
+ *   N1. active => in_office && !resign_pending: the public "I am controller" is never true for
+ *       a deposed controller, from the moment its fenced write failed.
+ *   N2. in_office => session == REGISTERED: an expired session resigns before anything else.
+ *   N3. resign_pending => in_office: a deposition is always finished by ctl_resign (end of the
+ *       event in which it happened).
+ *   N4. session != REGISTERED => controller_id == -1: without a session we know no controller.
+ *   N5. session == REGISTERED => broker_epoch > 0 (the czxid of our own registration), and
+ *       each re-registration reports a new, larger broker epoch. */
 #include "st_ctl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,6 +73,32 @@ bool st_node_is_controller(const st_node_t *n) { return atomic_load(&n->active);
 int32_t st_node_controller_epoch(const st_node_t *n) { return atomic_load(&n->controller_epoch); }
 st_zk_t *st_node_zk(st_node_t *n) { return n->zk; }
 
+bool ctl_node_check(const st_node_t *n)
+{
+    bool active = atomic_load(&n->active);
+    if (active && (!n->in_office || n->resign_pending))
+        return false;                                           /* N1 */
+    if (n->in_office && n->session != SESSION_REGISTERED)
+        return false;                                           /* N2 */
+    if (n->resign_pending && !n->in_office)
+        return false;                                           /* N3 */
+    if (n->session != SESSION_REGISTERED && atomic_load(&n->controller_id) != -1)
+        return false;                                           /* N4 */
+    if (n->session == SESSION_REGISTERED && atomic_load(&n->broker_epoch) <= 0)
+        return false;                                           /* N5 */
+    return true;
+}
+
+void ctl_deposed(st_node_t *n)
+{
+    if (!n->in_office || n->resign_pending)
+        return;
+    n->resign_pending = true;
+    atomic_store(&n->active, false);   /* submissions are refused from now on */
+    ctl_batch_discard(n);              /* and nothing queued in this event is sent */
+    assert(ctl_node_check(n));
+}
+
 /* ---- mailbox events ----------------------------------------------------------------------- */
 typedef struct zk_ev {
     st_node_t *n;
@@ -61,6 +109,7 @@ typedef struct zk_ev {
 static bool exiting(st_node_t *n) { return atomic_load(&n->stop); }
 
 static void session_expired(st_node_t *n);
+static void session_register(st_node_t *n);
 
 /* Node thread. */
 static void zk_ev_run(void *arg)
@@ -68,10 +117,19 @@ static void zk_ev_run(void *arg)
     zk_ev_t *ev = arg;
     st_node_t *n = ev->n;
     if (!exiting(n)) {
-        if (ev->type == ST_ZK_EV_EXPIRED)
-            session_expired(n);
-        else
+        if (ev->type == ST_ZK_EV_EXPIRED) {
+            /* only the current handle's expiry counts (a stale event of a handle we already
+             * replaced finds the new one CONNECTING or CONNECTED) */
+            if (st_zk_state(n->zk) == ST_ZK_EXPIRED && n->session != SESSION_EXPIRED)
+                session_expired(n);
+        } else if (ev->type == ST_ZK_EV_CONNECTED && n->session == SESSION_CONNECTING) {
+            n->session = SESSION_UNREGISTERED;
+            n->session_retry_ms = ctl_now_ms();
+            assert(ctl_node_check(n));
+            session_register(n);
+        } else if (n->session == SESSION_REGISTERED) {
             ctl_on_zk_event(n, ev->type, ev->path);
+        }
         ctl_end_event(n);
     }
     free(ev);
@@ -190,12 +248,16 @@ static int register_broker(st_node_t *n, char *errbuf, size_t errlen)
             }
             int64_t owner = st.ephemeralOwner;
             if (owner == st_zk_session_id(n->zk)) {
+                assert(st.czxid > atomic_load(&n->broker_epoch) && "N5: a new broker epoch");
                 atomic_store(&n->broker_epoch, st.czxid);
                 ST_INFO("Registered broker %d at path %s with czxid (broker epoch) %" PRId64,
                         n->broker_id, path, (int64_t)st.czxid);
                 return 0;
             }
-            if (owner != 0 && owner == n->prev_session) {
+            bool ours_before = false;
+            for (size_t i = 0; i < n->n_prev_sessions; i++)
+                ours_before |= owner != 0 && owner == n->prev_sessions[i];
+            if (ours_before) {
                 ST_INFO("Deleting %s left by our previous ZooKeeper session 0x%" PRIx64, path,
                         (uint64_t)owner);
                 st_zk_delete(n->zk, path, -1);
@@ -264,32 +326,109 @@ static char *build_reg_json(st_node_t *n)
     return json;
 }
 
-/* Node thread: the session expired. Resign, reopen, re-register, stand again. */
+/* ---- session recovery (node thread) ---------------------------------------------------------- */
+
+static void session_backoff(st_node_t *n)
+{
+    int shift = n->session_attempts < 5 ? n->session_attempts : 5;
+    int64_t delay = 100LL << shift;
+    n->session_retry_ms = ctl_now_ms() + (delay > 2000 ? 2000 : delay);
+    n->session_attempts++;
+}
+
+/* The session expired: resign at once (Kafka's Expire event, processed before anything else
+ * the new session brings), forget the controller, and reopen as soon as the timer runs. */
 static void session_expired(st_node_t *n)
 {
+    int64_t sid = st_zk_session_id(n->zk);
     ST_WARN("ZooKeeper session 0x%" PRIx64 " expired: resigning and re-registering broker %d",
-            (uint64_t)st_zk_session_id(n->zk), n->broker_id);
-    ctl_resign(n, "ZooKeeper session expired");
-    atomic_store(&n->controller_id, -1);
-    n->prev_session = st_zk_session_id(n->zk);
+            (uint64_t)sid, n->broker_id);
+    if (n->in_office) {
+        n->resign_pending = false;
+        ctl_resign(n, "ZooKeeper session expired");
+    }
+    if (n->session == SESSION_REGISTERED)
+        n->expired_at_ms = ctl_now_ms();
+    if (sid) {
+        memmove(&n->prev_sessions[1], &n->prev_sessions[0],
+                (CTL_PREV_SESSIONS - 1) * sizeof(n->prev_sessions[0]));
+        n->prev_sessions[0] = sid;
+        if (n->n_prev_sessions < CTL_PREV_SESSIONS)
+            n->n_prev_sessions++;
+    }
+    n->session = SESSION_EXPIRED;
+    n->session_attempts = 0;
+    n->session_retry_ms = ctl_now_ms();
+    if (atomic_load(&n->controller_id) != -1) {
+        atomic_store(&n->controller_id, -1);
+        if (n->cfg.on_controller_change)
+            n->cfg.on_controller_change(n->cfg.cb_arg, -1, atomic_load(&n->controller_epoch));
+    }
+    assert(ctl_node_check(n));
+}
+
+/* UNREGISTERED: register (CheckedEphemeral), report the new broker epoch, stand again. */
+static void session_register(st_node_t *n)
+{
     char err[512];
-    while (!exiting(n)) {
-        int r = st_zk_reopen(n->zk, err, sizeof(err));
-        if (r == 0)
-            r = register_broker(n, err, sizeof(err));
-        if (r == 0)
-            break;
+    int r = register_broker(n, err, sizeof(err));
+    if (r < 0) {
+        if (st_zk_state(n->zk) == ST_ZK_EXPIRED) {
+            session_expired(n);   /* expired again before we could register */
+            return;
+        }
         ST_ERROR("Re-registration of broker %d after session expiry failed: %s; retrying",
                  n->broker_id, err);
-        st_mailbox_wait(n->mb, 0);   /* nothing runs here: keep order; just back off */
-        struct timespec ts = { 1, 0 };
-        nanosleep(&ts, NULL);
-    }
-    if (exiting(n))
+        session_backoff(n);
         return;
+    }
+    n->session = SESSION_REGISTERED;
+    n->session_attempts = 0;
+    assert(ctl_node_check(n));
+    ST_INFO("Broker %d re-registered %" PRId64 " ms after its session expired (new broker epoch "
+            "%" PRId64 ")", n->broker_id, ctl_now_ms() - n->expired_at_ms,
+            (int64_t)atomic_load(&n->broker_epoch));
     if (n->cfg.on_broker_epoch)
         n->cfg.on_broker_epoch(n->cfg.cb_arg, atomic_load(&n->broker_epoch));
     ctl_elect(n);
+}
+
+/* The session timers: returns when this should run next (INT64_MAX: nothing due). */
+static int64_t session_tick(st_node_t *n, int64_t now)
+{
+    if (n->session == SESSION_REGISTERED)
+        return INT64_MAX;
+    if (now < n->session_retry_ms)
+        return n->session_retry_ms;
+    char err[512];
+    switch (n->session) {
+    case SESSION_EXPIRED:
+        if (st_zk_reopen_start(n->zk, err, sizeof(err)) == 0) {
+            n->session = SESSION_CONNECTING;
+            /* libzookeeper_mt keeps trying the ensemble; we only log if it takes long */
+            n->session_retry_ms = now + (n->cfg.zk_connection_timeout_ms > 0
+                                             ? n->cfg.zk_connection_timeout_ms
+                                             : n->cfg.zk_session_timeout_ms);
+        } else {
+            ST_ERROR("Cannot start a new ZooKeeper session for broker %d: %s; retrying",
+                     n->broker_id, err);
+            session_backoff(n);
+        }
+        break;
+    case SESSION_CONNECTING:
+        ST_WARN("Broker %d: still connecting to ZooKeeper %s after its session expired",
+                n->broker_id, st_zk_ensemble(n->zk));
+        n->session_retry_ms = now + 5000;
+        break;
+    case SESSION_UNREGISTERED:
+        session_register(n);
+        ctl_end_event(n);
+        break;
+    case SESSION_REGISTERED:
+        break;
+    }
+    assert(ctl_node_check(n));
+    return n->session == SESSION_REGISTERED ? INT64_MAX : n->session_retry_ms;
 }
 
 /* ---- the node thread -------------------------------------------------------------------- */
@@ -304,7 +443,11 @@ static void *node_main(void *arg)
     while (!exiting(n)) {
         int64_t now = ctl_now_ms();
         int64_t next = now + 1000;
-        if (atomic_load(&n->active)) {
+        if (n->session != SESSION_REGISTERED) {
+            int64_t due = session_tick(n, now);
+            if (due < next)
+                next = due;
+        } else if (atomic_load(&n->active)) {
             int64_t due = ctl_channel_tick(n, now);
             if (due < next)
                 next = due;
@@ -323,6 +466,7 @@ static void *node_main(void *arg)
             ctl_elect(n);
             ctl_end_event(n);
         }
+        now = ctl_now_ms();
         int timeout = next <= now ? 0 : (int)(next - now);
         st_mailbox_wait(n->mb, timeout);
     }
@@ -414,6 +558,7 @@ int st_node_start(const st_node_config_t *cfg, st_node_t **ret_node, char *errbu
     atomic_init(&n->stop, false);
     atomic_init(&n->stand, !cfg->no_candidacy);
     atomic_init(&n->broker_epoch, -1);
+    n->session = SESSION_REGISTERED;   /* once st_node_start returns (N5 holds from then on) */
     n->broker_id = cfg->broker_id;
 
     int r = st_mailbox_new(&n->mb);

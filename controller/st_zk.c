@@ -87,7 +87,6 @@ const char *st_zk_strerror(int err)
  * the event; never calls back into ZooKeeper. */
 static void global_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
-    (void)zh;
     zk_watch_ctx_t *wc = ctx;
     st_zk_t *zk = wc->zk;
     st_zk_event_type_t ev = 0;
@@ -97,7 +96,8 @@ static void global_watcher(zhandle_t *zh, int type, int state, const char *path,
     if (current && type == ZOO_SESSION_EVENT) {
         if (state == ZOO_CONNECTED_STATE) {
             zk->state = ST_ZK_CONNECTED;
-            const clientid_t *cid = zk->zh ? zoo_client_id(zk->zh) : NULL;
+            /* the event's own handle: zk->zh may not be set yet (st_zk_reopen_start) */
+            const clientid_t *cid = zh ? zoo_client_id(zh) : NULL;
             zk->session_id = cid ? cid->client_id : 0;
             ev = ST_ZK_EV_CONNECTED;
         } else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
@@ -109,6 +109,7 @@ static void global_watcher(zhandle_t *zh, int type, int state, const char *path,
                 ev = ST_ZK_EV_DISCONNECTED;
             }
         }
+        assert(zk->state != ST_ZK_CONNECTED || zk->session_id != 0);   /* Z3 */
         pthread_cond_broadcast(&zk->cond);
     } else if (current) {
         if (type == ZOO_CREATED_EVENT)
@@ -132,9 +133,9 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts a handle for `hosts` (with or without chroot) and waits until it is connected.
- * Called with zk->rw held exclusively (or before the st_zk is shared). */
-static int connect_handle(st_zk_t *zk, const char *hosts, char *errbuf, size_t errlen)
+/* Starts a handle for `hosts` (with or without chroot) without waiting: zk->zh is set and the
+ * state is CONNECTING. Called with zk->rw held exclusively (or before the st_zk is shared). */
+static int start_handle(st_zk_t *zk, const char *hosts, char *errbuf, size_t errlen)
 {
     pthread_mutex_lock(&zk->lock);
     zk->gen++;
@@ -156,8 +157,24 @@ static int connect_handle(st_zk_t *zk, const char *hosts, char *errbuf, size_t e
                  strerror(r ? -r : EINVAL));
         return r ? r : -EINVAL;
     }
+    /* By default the C client re-resolves the ensemble's host names every time it polls its
+     * socket (a netlink dump and a /dev/urandom read per answer): at 10,000 pipelined reads
+     * that is most of the cost. Once a second is plenty to notice a DNS change. */
+    zoo_set_servers_resolution_delay(zh, 1000);
     pthread_mutex_lock(&zk->lock);
     zk->zh = zh;
+    pthread_mutex_unlock(&zk->lock);
+    return 0;
+}
+
+/* Starts a handle and waits until it is connected (the connection timeout). Same locking. */
+static int connect_handle(st_zk_t *zk, const char *hosts, char *errbuf, size_t errlen)
+{
+    int r = start_handle(zk, hosts, errbuf, errlen);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&zk->lock);
+    zhandle_t *zh = zk->zh;
     int timeout = zk->cfg.connection_timeout_ms > 0 ? zk->cfg.connection_timeout_ms
                                                     : zk->cfg.session_timeout_ms;
     int64_t deadline = now_ms() + timeout;
@@ -183,6 +200,7 @@ static int connect_handle(st_zk_t *zk, const char *hosts, char *errbuf, size_t e
     }
     pthread_mutex_unlock(&zk->lock);
     if (!ok) {
+        void *wc = (void *)zoo_get_context(zh);
         zookeeper_close(zh);
         /* wc may still be referenced by a callback in flight until zookeeper_close returns;
          * after it no callback runs. */
@@ -288,6 +306,15 @@ int st_zk_reopen(st_zk_t *zk, char *errbuf, size_t errlen)
     pthread_rwlock_wrlock(&zk->rw);
     close_handle(zk);
     int r = connect_handle(zk, zk->connect, errbuf, errlen);
+    pthread_rwlock_unlock(&zk->rw);
+    return r;
+}
+
+int st_zk_reopen_start(st_zk_t *zk, char *errbuf, size_t errlen)
+{
+    pthread_rwlock_wrlock(&zk->rw);
+    close_handle(zk);
+    int r = start_handle(zk, zk->connect, errbuf, errlen);
     pthread_rwlock_unlock(&zk->rw);
     return r;
 }
@@ -550,4 +577,299 @@ int st_zk_multi(st_zk_t *zk, int n, const zoo_op_t *ops, zoo_op_result_t *result
         }
     }
     return map_rc(rc);
+}
+
+/* ---- pipelined calls ------------------------------------------------------------------------
+ * The batch's shared state lives on the heap with a reference per outstanding request plus one
+ * for the waiter, so a waiter that gives up (it never should: libzookeeper_mt completes every
+ * request, with ZCONNECTIONLOSS / ZSESSIONEXPIRED / ZCLOSING when it must) leaves nothing the
+ * completion thread could touch after it is freed. Completions run on libzookeeper_mt's
+ * completion thread: they copy the answer into the caller's slot only while the waiter is still
+ * there, count down and signal. */
+
+typedef struct zk_batch {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t outstanding;         /* requests issued and not completed */
+    size_t wake_at;             /* the waiter sleeps until outstanding <= wake_at */
+    bool waiting;
+    int refs;                   /* outstanding + the waiter */
+    bool abandoned;             /* the waiter left: drop answers */
+} zk_batch_t;
+
+typedef struct zk_slot {
+    zk_batch_t *b;
+    void *out;                  /* st_zk_read_t * or st_zk_multi_t * */
+} zk_slot_t;
+
+static zk_batch_t *batch_new(void)
+{
+    zk_batch_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+    b->refs = 1;
+    return b;
+}
+
+/* Drops one reference; called with b->lock held, which it releases. */
+static void batch_unref_unlock(zk_batch_t *b)
+{
+    bool last = --b->refs == 0;
+    pthread_mutex_unlock(&b->lock);
+    if (last) {
+        pthread_mutex_destroy(&b->lock);
+        pthread_cond_destroy(&b->cond);
+        free(b);
+    }
+}
+
+/* Completion side: marks one request done. Called with b->lock held; releases it. */
+static void batch_done_unlock(zk_batch_t *b)
+{
+    b->outstanding--;
+    if (b->waiting && b->outstanding <= b->wake_at)
+        pthread_cond_signal(&b->cond);   /* one wake-up per wait, not one per answer */
+    batch_unref_unlock(b);
+}
+
+/* Waits until at most `limit` requests are outstanding (or the deadline passes: -ETIMEDOUT). */
+static int batch_wait(zk_batch_t *b, size_t limit, int64_t deadline)
+{
+    int r = 0;
+    pthread_mutex_lock(&b->lock);
+    b->wake_at = limit;
+    b->waiting = true;
+    while (b->outstanding > limit) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            r = -ETIMEDOUT;
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (left % 1000) * 1000000;
+        ts.tv_sec += left / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+    }
+    b->waiting = false;
+    pthread_mutex_unlock(&b->lock);
+    return r;
+}
+
+/* The waiter leaves: answers still to come are dropped. */
+static void batch_leave(zk_batch_t *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->abandoned = true;
+    batch_unref_unlock(b);
+}
+
+static void get_completion(int rc, const char *value, int value_len, const struct Stat *stat,
+                           const void *data)
+{
+    zk_slot_t *slot = (zk_slot_t *)data;
+    zk_batch_t *b = slot->b;
+    pthread_mutex_lock(&b->lock);
+    if (!b->abandoned) {
+        st_zk_read_t *rd = slot->out;
+        rd->rc = map_rc(rc);
+        if (rc == ZOK) {
+            if (stat)
+                rd->stat = *stat;
+            if (value && value_len >= 0) {
+                rd->data = malloc((size_t)value_len + 1);
+                if (rd->data) {
+                    memcpy(rd->data, value, (size_t)value_len);
+                    rd->data[value_len] = '\0';
+                    rd->len = value_len;
+                } else {
+                    rd->rc = -ENOMEM;
+                }
+            }
+        }
+    }
+    free(slot);
+    batch_done_unlock(b);
+}
+
+static void children_completion(int rc, const struct String_vector *sv, const void *data)
+{
+    zk_slot_t *slot = (zk_slot_t *)data;
+    zk_batch_t *b = slot->b;
+    pthread_mutex_lock(&b->lock);
+    if (!b->abandoned) {
+        st_zk_read_t *rd = slot->out;
+        rd->rc = map_rc(rc);
+        if (rc == ZOK && sv) {
+            size_t n = sv->count > 0 ? (size_t)sv->count : 0;
+            rd->names = calloc(n ? n : 1, sizeof(char *));
+            for (size_t i = 0; rd->names && i < n; i++) {
+                rd->names[i] = strdup(sv->data[i]);
+                if (!rd->names[i]) {
+                    st_zk_free_strings(rd->names, i);
+                    rd->names = NULL;
+                }
+            }
+            if (rd->names) {
+                qsort(rd->names, n, sizeof(char *), cmp_str);
+                rd->n_names = n;
+            } else {
+                rd->rc = -ENOMEM;
+            }
+        }
+    }
+    free(slot);
+    batch_done_unlock(b);
+}
+
+static void multi_completion(int rc, const void *data)
+{
+    zk_slot_t *slot = (zk_slot_t *)data;
+    zk_batch_t *b = slot->b;
+    pthread_mutex_lock(&b->lock);
+    if (!b->abandoned) {
+        st_zk_multi_t *m = slot->out;
+        m->failed = -1;
+        m->rc = map_rc(rc);
+        for (int i = 0; rc != ZOK && i < m->n_ops; i++) {
+            if (m->results[i].err != ZOK && m->results[i].err != ZRUNTIMEINCONSISTENCY) {
+                m->failed = i;
+                m->rc = map_rc(m->results[i].err);
+                break;
+            }
+        }
+    }
+    free(slot);
+    batch_done_unlock(b);
+}
+
+enum { PIPELINE_WINDOW = 1024 };
+
+static bool batch_full(zk_batch_t *b)
+{
+    pthread_mutex_lock(&b->lock);
+    bool full = b->outstanding >= PIPELINE_WINDOW;
+    pthread_mutex_unlock(&b->lock);
+    return full;
+}
+
+/* kind: 0 get, 1 children, 2 multi. */
+static int pipelined(st_zk_t *zk, int kind, void *items, size_t n)
+{
+    if (n == 0)
+        return 0;
+    zk_batch_t *b = batch_new();
+    if (!b)
+        return -ENOMEM;
+    pthread_rwlock_rdlock(&zk->rw);
+    zhandle_t *zh = zk->zh;
+    /* Far beyond any answer the client can still give (it fails requests after the session
+     * timeout): only a bug would get there. */
+    int64_t deadline = now_ms() + 3LL * zk->cfg.session_timeout_ms + 30000;
+    int ret = zh ? 0 : -ESHUTDOWN;
+    for (size_t i = 0; i < n; i++) {
+        int rc = ZINVALIDSTATE;
+        zk_slot_t *slot = NULL;
+        /* a full window: wait until half of it has been answered, then refill */
+        if (ret == 0 && i >= PIPELINE_WINDOW && batch_full(b) &&
+            batch_wait(b, PIPELINE_WINDOW / 2, deadline) < 0)
+            ret = -ETIMEDOUT;
+        if (ret == 0)
+            slot = malloc(sizeof(*slot));
+        if (slot) {
+            slot->b = b;
+            pthread_mutex_lock(&b->lock);
+            b->outstanding++;
+            b->refs++;
+            pthread_mutex_unlock(&b->lock);
+            if (kind == 0) {
+                st_zk_read_t *rd = &((st_zk_read_t *)items)[i];
+                slot->out = rd;
+                rc = zoo_aget(zh, rd->path, rd->watch, get_completion, slot);
+            } else if (kind == 1) {
+                st_zk_read_t *rd = &((st_zk_read_t *)items)[i];
+                slot->out = rd;
+                rc = zoo_aget_children(zh, rd->path, rd->watch, children_completion, slot);
+            } else {
+                st_zk_multi_t *m = &((st_zk_multi_t *)items)[i];
+                slot->out = m;
+                rc = zoo_amulti(zh, m->n_ops, m->ops, m->results, multi_completion, slot);
+            }
+            if (rc != ZOK) {   /* not queued: no completion will come */
+                pthread_mutex_lock(&b->lock);
+                b->outstanding--;
+                b->refs--;
+                pthread_mutex_unlock(&b->lock);
+                free(slot);
+            }
+        } else if (ret == 0) {
+            ret = -ENOMEM;
+        }
+        if (rc != ZOK) {
+            int err = ret ? ret : map_rc(rc);
+            if (kind == 2) {
+                ((st_zk_multi_t *)items)[i].rc = err;
+                ((st_zk_multi_t *)items)[i].failed = -1;
+            } else {
+                ((st_zk_read_t *)items)[i].rc = err;
+            }
+        }
+    }
+    int w = batch_wait(b, 0, deadline);
+    batch_leave(b);
+    pthread_rwlock_unlock(&zk->rw);
+    if (w < 0) {
+        /* answers that did not come are errors (their slots are dropped on arrival) */
+        for (size_t i = 0; i < n; i++) {
+            if (kind == 2)
+                ((st_zk_multi_t *)items)[i].rc = -ETIMEDOUT;
+            else if (((st_zk_read_t *)items)[i].rc == 1)
+                ((st_zk_read_t *)items)[i].rc = -ETIMEDOUT;
+        }
+        return -ETIMEDOUT;
+    }
+    return ret;
+}
+
+int st_zk_get_many(st_zk_t *zk, st_zk_read_t *reads, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        reads[i].rc = 1;   /* "no answer yet" */
+        reads[i].data = NULL;
+        reads[i].len = 0;
+    }
+    return pipelined(zk, 0, reads, n);
+}
+
+int st_zk_children_many(st_zk_t *zk, st_zk_read_t *reads, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        reads[i].rc = 1;
+        reads[i].names = NULL;
+        reads[i].n_names = 0;
+    }
+    return pipelined(zk, 1, reads, n);
+}
+
+int st_zk_multi_many(st_zk_t *zk, st_zk_multi_t *multis, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        multis[i].rc = 1;
+        multis[i].failed = -1;
+    }
+    return pipelined(zk, 2, multis, n);
+}
+
+void st_zk_reads_free(st_zk_read_t *reads, size_t n)
+{
+    for (size_t i = 0; reads && i < n; i++) {
+        free(reads[i].data);
+        reads[i].data = NULL;
+        st_zk_free_strings(reads[i].names, reads[i].n_names);
+        reads[i].names = NULL;
+        reads[i].n_names = 0;
+    }
 }

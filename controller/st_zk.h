@@ -68,6 +68,10 @@ int st_zk_open(const st_zk_config_t *cfg, st_zk_t **ret_zk, char *errbuf, size_t
  * waiting up to the connection timeout. 0 or -errno (errbuf). Same thread rules as st_zk_open;
  * must not race with other calls on the same handle (the owner's thread does it). */
 int st_zk_reopen(st_zk_t *zk, char *errbuf, size_t errlen);
+/* The same without waiting: closes the old handle and starts a new one (state CONNECTING); the
+ * ST_ZK_EV_CONNECTED event says when the new session is established (st_zk_session_id is valid
+ * from then on). For an owner that must not block (the node thread). 0 or -errno (errbuf). */
+int st_zk_reopen_start(st_zk_t *zk, char *errbuf, size_t errlen);
 /* Closes the session (ephemeral znodes go at once) and frees the handle. NULL is fine. */
 void st_zk_close(st_zk_t *zk);
 
@@ -115,5 +119,39 @@ int st_zk_ensure_path(st_zk_t *zk, const char *path);
  * index (-1 when the failure was not attributable to one op). */
 int st_zk_multi(st_zk_t *zk, int n, const zoo_op_t *ops, zoo_op_result_t *results,
                 int *ret_failed_index);
+
+/* ---- pipelined calls ---------------------------------------------------------------------
+ * Many requests in flight at once (zoo_aget / zoo_aget_children / zoo_amulti, up to 1,024
+ * outstanding), the way Kafka's controller reads and writes (KAFKA-5501): one round trip for a
+ * whole batch instead of one per znode. The completions run on libzookeeper_mt's completion
+ * thread, fill the caller's slots and count down; the calling thread waits on a condition until
+ * every request has been answered. ZooKeeper answers one session's requests in order, so
+ * multis of one batch are applied in array order. Each call returns 0 when every request was
+ * issued and answered (per-item outcomes in ->rc), or -errno when some could not be issued
+ * (-ESHUTDOWN: no session); those items carry that error. Same threading rules as the
+ * synchronous calls. */
+typedef struct st_zk_read {
+    const char *path;           /* in */
+    bool watch;                 /* in: data watch (get) or child watch (children) */
+    int rc;                     /* out: 0, -ENOENT or another -errno */
+    char *data;                 /* get: malloc'd, NUL-terminated; NULL for null data */
+    int len;
+    struct Stat stat;           /* get */
+    char **names;               /* children: sorted (st_zk_free_strings) */
+    size_t n_names;
+} st_zk_read_t;
+int st_zk_get_many(st_zk_t *zk, st_zk_read_t *reads, size_t n);
+int st_zk_children_many(st_zk_t *zk, st_zk_read_t *reads, size_t n);
+/* Frees data and names of every read (the array itself is the caller's). */
+void st_zk_reads_free(st_zk_read_t *reads, size_t n);
+
+typedef struct st_zk_multi {
+    const zoo_op_t *ops;        /* in: kept alive by the caller until the call returns */
+    zoo_op_result_t *results;   /* in: n_ops entries */
+    int n_ops;
+    int rc;                     /* out: 0 or the first failing op's error */
+    int failed;                 /* out: its index, -1 none or not attributable */
+} st_zk_multi_t;
+int st_zk_multi_many(st_zk_t *zk, st_zk_multi_t *multis, size_t n);
 
 #endif
