@@ -760,7 +760,6 @@ static void *rm_main(void *arg)
     int64_t now = st_now_ms();
     int64_t next_isr = now + isr_every;
     int64_t next_hw = now + cfg->replica_high_watermark_checkpoint_interval_ms;
-    bool cluster = st_registry_cluster_mode(rm->b->reg);
     while (!atomic_load(&rm->stop)) {
         now = st_now_ms();
         int64_t next = next_isr < next_hw ? next_isr : next_hw;
@@ -768,13 +767,11 @@ static void *rm_main(void *arg)
         st_mailbox_wait(rm->mb, wait > 0 ? (int)(wait > 1000 ? 1000 : wait) : 0);
         now = st_now_ms();
         if (now >= next_isr) {
-            if (cluster)
-                shrink_isrs(rm);
+            shrink_isrs(rm);
             next_isr = now + isr_every;
         }
         if (now >= next_hw) {
-            if (cluster)
-                st_replica_manager_checkpoint_hw(rm);
+            st_replica_manager_checkpoint_hw(rm);
             next_hw = now + cfg->replica_high_watermark_checkpoint_interval_ms;
         }
     }
@@ -833,8 +830,7 @@ void st_replica_manager_stop(st_replica_manager_t *rm)
         st_fetcher_free(rm->fetchers[i]);
     free(rm->fetchers);
     st_registry_set_isr_notify(rm->b->reg, NULL, NULL);
-    if (st_registry_cluster_mode(rm->b->reg))
-        st_replica_manager_checkpoint_hw(rm);
+    st_replica_manager_checkpoint_hw(rm);
     st_mailbox_free(rm->mb, discard_job);
     for (size_t i = 0; i < rm->n_hws; i++)
         free(rm->hws[i].topic);
