@@ -382,8 +382,9 @@ out:
 }
 
 /* Whether the broker is registered and serving: Metadata (all topics) on its port lists it
- * (by id, or by port for a generated id) and a controller, and the partitions it leads answer
- * ListOffsets(latest) without error. why gets what is missing. */
+ * (by id, or by port for a generated id), a controller and every topic of its chroot's
+ * /brokers/topics, and the partitions it leads answer ListOffsets(latest) without error. why
+ * gets what is missing. */
 static bool broker_serving(const st_test_broker_t *b, char *why, size_t why_len)
 {
     int fd = st_test_connect(b->port);
@@ -409,6 +410,27 @@ static bool broker_serving(const st_test_broker_t *b, char *why, size_t why_len)
         snprintf(why, why_len, "Metadata lists %zu broker(s) without broker %d, controller %d",
                  md->n_brokers, b->broker_id, md->controller_id);
         goto out;
+    }
+    /* Every topic ZooKeeper has must be in the metadata (after a restart the controller may
+     * describe the brokers before the topics). */
+    char names[8192];
+    int n_zk = b->zk_connect[0] ? st_test_zk_children(b->zk_connect, "/brokers/topics", names,
+                                                      sizeof(names)) : 0;
+    if (n_zk < 0 && n_zk != ZNONODE) {
+        snprintf(why, why_len, "cannot list /brokers/topics (ZooKeeper code %d)", n_zk);
+        goto out;
+    }
+    for (char *name = n_zk > 0 ? names : NULL, *next; name; name = next) {
+        next = strchr(name, ',');
+        if (next)
+            *next++ = '\0';
+        bool found = false;
+        for (size_t i = 0; i < md->n_topics && !found; i++)
+            found = strcmp(md->topics[i]->name, name) == 0;
+        if (!found) {
+            snprintf(why, why_len, "topic %.200s (in ZooKeeper) is not in the metadata yet", name);
+            goto out;
+        }
     }
     /* The partitions Metadata says this broker leads: one ListOffsets for all of them. */
     size_t n_topics = 0;

@@ -19,9 +19,9 @@
 
 /* What starting (and restarting) a broker waits for. */
 typedef enum st_test_ready {
-    /* Registered and serving: Metadata on the harness port lists this broker and a controller,
-     * and every partition it names this broker the leader of answers ListOffsets without error
-     * (the controller's LeaderAndIsr arrived). The default. */
+    /* Registered and serving: Metadata on the harness port lists this broker, a controller and
+     * every topic ZooKeeper has, and every partition it names this broker the leader of answers
+     * ListOffsets without error (the controller's LeaderAndIsr arrived). The default. */
     ST_TEST_READY_SERVING = 0,
     /* Accepting connections only (the broker registers before it accepts, so it is registered
      * too): for tests that play the controller themselves, where nobody else will ever send
