@@ -1,8 +1,8 @@
 /* Integration-test harness (see harness.h): starts real strand-broker processes on loopback
  * ports with their own temporary directories and ZooKeeper chroots, waits until they are
  * registered and serving (a Metadata and a ListOffsets round trip over the wire), stops them
- * with SIGTERM or SIGKILL, restarts them on the same port, directory and chroot (after the old
- * registration expired), runs command-line tools with a timeout, and opens raw TCP connections
+ * with SIGTERM or SIGKILL, restarts them on the same port, directory and chroot, runs
+ * command-line tools with a timeout, and opens raw TCP connections
  * for protocol-level tests. It also provides the ZooKeeper server: $STRAND_TEST_ZK, or one the
  * criterion runner starts before the tests (PRE_ALL report hook) and stops after them
  * (POST_ALL), or, when even that is missing, one per test process on first use.
@@ -44,11 +44,12 @@
 #define START_TIMEOUT_MS      10000   /* until the broker accepts connections */
 #define READY_TIMEOUT_MS      20000   /* then until it is registered and serving */
 #define STOP_TIMEOUT_MS       15000
-#define UNREGISTER_TIMEOUT_MS 30000   /* a killed broker's registration expiring */
 #define WIRE_TIMEOUT_MS       2000    /* one readiness round trip */
-/* zookeeper.session.timeout.ms of harness brokers: how long a SIGKILLed broker's registration
- * outlives it (a restart waits for that). Short, but well above a scheduling hiccup on a loaded
- * machine (the ZooKeeper client pings every third of it). */
+/* zookeeper.session.timeout.ms of harness brokers: how long a SIGKILLed broker's ephemeral
+ * znodes outlive it -- its registration (which a restart on the same endpoints replaces at
+ * once) and, if it was the controller, /controller (a restarted lone broker serves again only
+ * once that expired and it won the election). Short, but well above a scheduling hiccup on a
+ * loaded machine (the ZooKeeper client pings every third of it). */
 #define SESSION_TIMEOUT_MS    3000
 
 static int64_t now_ms(void)
@@ -532,26 +533,6 @@ int st_test_broker_wait_ready(st_test_broker_t *b, int timeout_ms)
     }
 }
 
-/* Waits until /brokers/ids/<id> of the broker's chroot is gone (its old session expired). */
-static int wait_unregistered(const st_test_broker_t *b)
-{
-    if (!b->zk_connect[0] || b->broker_id < 0)
-        return 0;
-    char path[64], data[512];
-    snprintf(path, sizeof(path), "/brokers/ids/%d", b->broker_id);
-    int64_t deadline = now_ms() + UNREGISTER_TIMEOUT_MS;
-    int rc;
-    while ((rc = st_test_zk_get(b->zk_connect, path, data, sizeof(data))) != ZNONODE) {
-        if (now_ms() > deadline) {
-            fprintf(stderr, "harness: %s in %s still exists after %d ms (ZooKeeper code %d)\n",
-                    path, b->zk_connect, UNREGISTER_TIMEOUT_MS, rc);
-            return -ETIMEDOUT;
-        }
-        sleep_ms(100);
-    }
-    return 0;
-}
-
 int st_test_broker_start(st_test_broker_t *b, const char *const *overrides)
 {
     return st_test_broker_start_ready(b, overrides, ST_TEST_READY_SERVING);
@@ -622,8 +603,7 @@ int st_test_broker_restart(st_test_broker_t *b)
         return -EBUSY;
     if (!b->dir[0])
         return -EINVAL;
-    int r = wait_unregistered(b);
-    return r < 0 ? r : spawn_broker(b);
+    return spawn_broker(b);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

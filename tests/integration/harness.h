@@ -55,10 +55,10 @@ int st_test_broker_start_ready(st_test_broker_t *b, const char *const *overrides
                                st_test_ready_t ready);
 /* Sends sig (SIGTERM or SIGKILL) and waits for exit; returns the exit status as waitpid gives it. */
 int st_test_broker_stop(st_test_broker_t *b, int sig);
-/* Starts it again on the same port, dir and chroot. After a SIGKILL its registration in
- * ZooKeeper lives until the old session expires (zookeeper.session.timeout.ms), and a broker
- * restarted with the id still registered exits 1 (as Kafka's does): this waits for that first,
- * then for `ready` as at the start. */
+/* Starts it again on the same port, dir and chroot and waits for `ready` as at the start. (After
+ * a SIGKILL the broker replaces its own registration left by the dead session -- same endpoints
+ * -- but a lone broker that was the controller waits for the old /controller to expire,
+ * zookeeper.session.timeout.ms, before it leads its partitions again.) */
 int st_test_broker_restart(st_test_broker_t *b);
 /* Stops it (SIGKILL if running) and removes the temp dir. */
 void st_test_broker_cleanup(st_test_broker_t *b);
