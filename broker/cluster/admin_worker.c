@@ -155,11 +155,47 @@ static int64_t deadline_for(int32_t timeout_ms)
     return mono_ms() + t;
 }
 
+/* ---- duplicate names ---------------------------------------------------------------------- */
+
+static const char *const *dup_names;
+
+static int cmp_name_idx(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(dup_names[x] ? dup_names[x] : "", dup_names[y] ? dup_names[y] : "");
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Marks names given more than once: every occurrence (all) or all but the first. Sorting keeps
+ * a request with 10,000 names cheap. Admin thread only (dup_names). -ENOMEM, dup untouched. */
+static int mark_duplicates(char *const *names, size_t n, bool all, bool *dup)
+{
+    size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    dup_names = (const char *const *)names;
+    qsort(idx, n, sizeof(*idx), cmp_name_idx);
+    for (size_t i = 0; i < n;) {
+        size_t end = i + 1;
+        while (end < n && strcmp(names[idx[i]] ? names[idx[i]] : "",
+                                 names[idx[end]] ? names[idx[end]] : "") == 0)
+            end++;
+        for (size_t k = i; end - i > 1 && k < end; k++)
+            dup[idx[k]] = all || k > i;     /* idx ascending within a run: k == i is the first */
+        i = end;
+    }
+    free(idx);
+    return 0;
+}
+
 /* ---- CreateTopics ------------------------------------------------------------------------ */
 
 /* Checks and creates one topic; fills code/msg and the counts. */
 static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *req,
-                      const Strand__CreatableTopic *ct, int32_t *budget, int32_t *ret_partitions,
+                      const Strand__CreatableTopic *ct, const st_admin_broker_t *brokers,
+                      size_t n_brokers, int32_t *budget, int32_t *ret_partitions,
                       int32_t *ret_rf, char *msg, size_t msg_len)
 {
     const st_broker_config_t *cfg = &w->b->cfg;
@@ -251,6 +287,8 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
         .n_configs = ct->n_configs,
         .rack_aware = true,
         .validate_only = req->validate_only,
+        .brokers = brokers,
+        .n_brokers = n_brokers,
     };
     int code = st_topic_admin_create(st_node_zk(w->b->node), &spec, NULL, msg, msg_len);
     free(keys);
@@ -277,6 +315,18 @@ static void run_create(admin_job_t *job)
     }
     int64_t deadline = deadline_for(req->timeout_ms);
     int32_t budget = MAX_NEW_PARTITIONS_PER_REQUEST;
+    /* The registered brokers, read once for the whole request. */
+    char brokers_msg[MSG_LEN] = "";
+    st_admin_broker_t *brokers = NULL;
+    size_t n_brokers = 0;
+    int brokers_code = st_topic_admin_brokers(st_node_zk(w->b->node), &brokers, &n_brokers,
+                                              brokers_msg, sizeof(brokers_msg));
+    bool *dup = calloc(n ? n : 1, sizeof(bool));
+    char **names = calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; names && i < n; i++)
+        names[i] = req->topics[i]->name;
+    if (!dup || !names || mark_duplicates(names, n, true, dup) < 0)
+        brokers_code = ST_ERR_UNKNOWN_SERVER_ERROR;
     for (size_t i = 0; i < n; i++) {
         const Strand__CreatableTopic *ct = req->topics[i];
         strand__creatable_topic_result__init(&res[i]);
@@ -284,18 +334,18 @@ static void run_create(admin_job_t *job)
         res[i].name = ct->name;
         res[i].num_partitions = -1;
         res[i].replication_factor = -1;
-        bool duplicate = false;
-        for (size_t j = 0; j < n; j++)
-            if (j != i && strcmp(req->topics[j]->name, ct->name) == 0)
-                duplicate = true;
         int32_t partitions = -1, rf = -1;
         int code;
-        if (duplicate) {
+        if (brokers_code != ST_ERR_NONE) {
+            snprintf(msgs[i], MSG_LEN, "%s", brokers_msg[0] ? brokers_msg : "out of memory");
+            code = brokers_code;
+        } else if (dup[i]) {
             snprintf(msgs[i], MSG_LEN, "Topic '%s' appears more than once in the request",
                      ct->name);
             code = ST_ERR_INVALID_REQUEST;
         } else {
-            code = create_one(w, req, ct, &budget, &partitions, &rf, msgs[i], MSG_LEN);
+            code = create_one(w, req, ct, brokers, n_brokers, &budget, &partitions, &rf, msgs[i],
+                              MSG_LEN);
         }
         if (code == ST_ERR_NONE) {
             res[i].num_partitions = partitions;
@@ -308,6 +358,9 @@ static void run_create(admin_job_t *job)
         res[i].error_code = code;
         res[i].error_message = code == ST_ERR_NONE ? NULL : msgs[i];
     }
+    free(brokers);
+    free(dup);
+    free(names);
     /* Wait for the controller to give every new partition a leader (as Kafka's delayed
      * CreateTopics does), until the request's timeout. */
     for (size_t i = 0; i < n && !req->validate_only; i++) {
@@ -342,6 +395,13 @@ static void run_delete(admin_job_t *job)
     if (!res || !ptrs || !msgs)
         n = 0;
     int64_t deadline = deadline_for(req->timeout_ms);
+    /* A name given twice: the first occurrence deletes, the others are refused. */
+    bool *dup = calloc(n ? n : 1, sizeof(bool));
+    if (dup && mark_duplicates(req->topic_names, n, false, dup) < 0) {
+        free(dup);
+        dup = NULL;
+    }
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(w->b->meta);
     for (size_t i = 0; i < n; i++) {
         const char *name = req->topic_names[i];
         strand__deletable_topic_result__init(&res[i]);
@@ -353,6 +413,16 @@ static void run_delete(admin_job_t *job)
             code = ST_ERR_TOPIC_DELETION_DISABLED;
         } else if (!st_topic_name_valid(name, msgs[i], MSG_LEN)) {
             code = ST_ERR_INVALID_TOPIC_EXCEPTION;
+        } else if (!dup) {
+            snprintf(msgs[i], MSG_LEN, "out of memory");
+            code = ST_ERR_UNKNOWN_SERVER_ERROR;
+        } else if (dup[i]) {
+            snprintf(msgs[i], MSG_LEN, "Topic '%s' appears more than once in the request", name);
+            code = ST_ERR_INVALID_REQUEST;
+        } else if (!st_md_snapshot_topic(snap, name)) {
+            /* Kafka's check: a topic the metadata does not know does not exist. */
+            snprintf(msgs[i], MSG_LEN, "Topic '%s' does not exist", name);
+            code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         } else {
             code = st_topic_admin_delete(st_node_zk(w->b->node), name, msgs[i], MSG_LEN);
             if (code == ST_ERR_NONE)
@@ -361,6 +431,8 @@ static void run_delete(admin_job_t *job)
         res[i].error_code = code;
         res[i].error_message = code == ST_ERR_NONE ? NULL : msgs[i];
     }
+    st_md_snapshot_release(snap);
+    free(dup);
     for (size_t i = 0; i < n; i++) {
         if (res[i].error_code != ST_ERR_NONE)
             continue;
