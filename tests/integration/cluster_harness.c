@@ -15,6 +15,10 @@
 
 #define WAIT_STEP_MS 25
 
+/* Cluster tests start their own ZooKeeper (standalone or an ensemble, which they may stop, pause
+ * or kill): the harness's runner need not start a shared one for them (harness.c). */
+const bool st_test_harness_own_zookeeper = true;
+
 static int64_t now_ms(void)
 {
     struct timespec ts;

@@ -5,7 +5,9 @@
  * command-line tools with a timeout, and opens raw TCP connections
  * for protocol-level tests. It also provides the ZooKeeper server: $STRAND_TEST_ZK, or one the
  * criterion runner starts before the tests (PRE_ALL report hook) and stops after them
- * (POST_ALL), or, when even that is missing, one per test process on first use.
+ * (POST_ALL) -- unless the binary starts its own (cluster_harness.c says so through the weak
+ * symbol st_test_harness_own_zookeeper) -- or, when even that is missing, one per test process
+ * on first use.
  *
  * Children get PR_SET_PDEATHSIG(SIGKILL) so that a test process that crashes (criterion runs
  * each test in its own process) never leaves a broker, a tool or a JVM running behind it. */
@@ -159,6 +161,24 @@ int st_test_zk_chroot(char *buf, size_t len)
     return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
+int st_test_zk_fake_controller(const char *chroot, int controller_id)
+{
+    const char *slash = strchr(chroot, '/');
+    if (!slash)
+        return ZBADARGUMENTS;
+    char server[128], json[128];
+    snprintf(server, sizeof(server), "%.*s", (int)(slash - chroot), chroot);
+    int rc = st_test_zk_create(server, slash, NULL, 0);
+    if (rc != ZOK && rc != ZNODEEXISTS)
+        return rc;
+    snprintf(json, sizeof(json), "{\"version\":1,\"brokerid\":%d,\"timestamp\":\"0\"}",
+             controller_id);
+    return st_test_zk_create(chroot, "/controller", json, 0);
+}
+
+/* Defined (by cluster_harness.c) in binaries whose tests start their own ZooKeeper. */
+extern const bool st_test_harness_own_zookeeper __attribute__((weak));
+
 /* The criterion runner (the parent of every test process of this binary) starts one server
  * before the tests and passes it on through the environment, so that each test does not start
  * its own; it stops it after the last test (and PR_SET_PDEATHSIG kills it if the runner dies). */
@@ -166,7 +186,7 @@ ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
     (void)tests;
     const char *env = getenv("STRAND_TEST_ZK");
-    if ((env && *env) || start_own_zk() < 0)
+    if ((env && *env) || &st_test_harness_own_zookeeper || start_own_zk() < 0)
         return;
     setenv("STRAND_TEST_ZK", own_zk.connect, 1);
 }
@@ -505,10 +525,30 @@ out:
     return ok;
 }
 
+/* Whether the broker answers ApiVersions: its network loops run, which comes after the
+ * registration and the signal handlers (the listening socket alone accepts TCP connections
+ * earlier, while the broker is still connecting to ZooKeeper). */
+static bool broker_answers(const st_test_broker_t *b, char *why, size_t why_len)
+{
+    int fd = st_test_connect(b->port);
+    if (fd < 0) {
+        snprintf(why, why_len, "cannot connect: %s", strerror(-fd));
+        return false;
+    }
+    Strand__ApiVersionsRequest req = STRAND__API_VERSIONS_REQUEST__INIT;
+    ProtobufCMessage *resp = wire_call(fd, STRAND__API_KEY__API_VERSIONS, 1, &req.base,
+                                       &strand__api_versions_response__descriptor);
+    close(fd);
+    if (!resp) {
+        snprintf(why, why_len, "no ApiVersions answer");
+        return false;
+    }
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return true;
+}
+
 int st_test_broker_wait_ready(st_test_broker_t *b, int timeout_ms)
 {
-    if (b->ready == ST_TEST_READY_LISTENING)
-        return 0;
     int64_t deadline = now_ms() + timeout_ms;
     char why[512] = "";
     for (;;) {
@@ -522,7 +562,8 @@ int st_test_broker_wait_ready(st_test_broker_t *b, int timeout_ms)
             print_file(b->log_path, stderr);
             return -ECHILD;
         }
-        if (broker_serving(b, why, sizeof(why)))
+        if (b->ready == ST_TEST_READY_LISTENING ? broker_answers(b, why, sizeof(why))
+                                                : broker_serving(b, why, sizeof(why)))
             return 0;
         if (now_ms() > deadline) {
             fprintf(stderr, "harness: broker %d on port %d not serving: %s\n", b->broker_id,

@@ -23,9 +23,9 @@ typedef enum st_test_ready {
      * every topic ZooKeeper has, and every partition it names this broker the leader of answers
      * ListOffsets without error (the controller's LeaderAndIsr arrived). The default. */
     ST_TEST_READY_SERVING = 0,
-    /* Accepting connections only (the broker registers before it accepts, so it is registered
-     * too): for tests that play the controller themselves, where nobody else will ever send
-     * this broker UpdateMetadata. */
+    /* Answering requests (ApiVersions) only -- the broker registers in ZooKeeper before its
+     * network loops start, so it is registered too: for tests that play the controller
+     * themselves, where nobody else will ever send this broker UpdateMetadata. */
     ST_TEST_READY_LISTENING,
 } st_test_ready_t;
 
@@ -71,6 +71,14 @@ const char *st_test_zk_server(void);
 /* A fresh, unique chroot on that server as a zookeeper.connect value: "<server>/strand-it-<id>"
  * (nothing is created: the broker creates its chroot). 0 or -errno. */
 int st_test_zk_chroot(char *buf, size_t len);
+
+/* For tests that play the controller themselves: creates the chroot of `chroot` (a
+ * st_test_zk_chroot value) with a persistent /controller naming broker `controller_id` (the id
+ * the test's controller requests carry), before any broker starts there. The brokers then see
+ * that controller in ZooKeeper and never elect one of their own (they wait for /controller to
+ * go, which it never does): the test is the only controller. Start those brokers with
+ * ST_TEST_READY_LISTENING and controlled.shutdown.enable=false. 0 or a negative ZooKeeper code. */
+int st_test_zk_fake_controller(const char *chroot, int controller_id);
 
 /* Runs a tool from $STRAND_TOOLS_DIR with argv (NULL-terminated, argv[0] = tool name), feeding
  * stdin_data (may be NULL) and capturing stdout and stderr into malloc'd strings (may be NULL
