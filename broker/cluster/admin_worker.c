@@ -588,6 +588,8 @@ static void *worker_main(void *arg)
 static void discard_job(void *arg)
 {
     admin_job_t *job = arg;
+    if (!job)
+        return;                       /* the stop's wake-up (st_admin_worker_stop) */
     if (job->aw)
         st_await_cancel(job->aw);
     job_free(job);
@@ -614,11 +616,17 @@ int st_admin_worker_start(st_broker_t *b, st_admin_worker_t **ret)
     return 0;
 }
 
+static void wake_noop(void *arg)
+{
+    (void)arg;
+}
+
 void st_admin_worker_stop(st_admin_worker_t *w)
 {
     if (!w)
         return;
     atomic_store(&w->stop, true);
+    st_mailbox_post(w->mb, wake_noop, NULL);   /* no waiting out the thread's poll */
     pthread_join(w->thread, NULL);
     st_mailbox_free(w->mb, discard_job);
     free(w);

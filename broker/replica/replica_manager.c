@@ -439,6 +439,8 @@ static void run_job(void *arg)
 static void discard_job(void *arg)
 {
     rm_job_t *job = arg;
+    if (!job)
+        return;                       /* the stop's wake-up (st_replica_manager_stop) */
     job->error_code = ST_ERR_REQUEST_TIMED_OUT;
     atomic_store(&job->done, true);
     job_unref(job);
@@ -812,11 +814,17 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     return 0;
 }
 
+static void wake_noop(void *arg)
+{
+    (void)arg;
+}
+
 void st_replica_manager_stop(st_replica_manager_t *rm)
 {
     if (!rm)
         return;
     atomic_store(&rm->stop, true);
+    st_mailbox_post(rm->mb, wake_noop, NULL);   /* no waiting out the thread's 1 s poll */
     pthread_join(rm->thread, NULL);
     pthread_mutex_lock(&rm->isr_lock);
     rm->isr_stop = true;
