@@ -48,8 +48,7 @@
 #define ST_MD_LEADER_NONE (-1)
 #define ST_MD_LEADER_DURING_DELETE (-2)    /* in an update only: drop the partition */
 
-/* A live broker: endpoints are st_listener_cfg_t (name = listener name, protocol, host, port).
- * (The type keeps its single-broker name.) */
+/* A live broker: endpoints are st_listener_cfg_t (name = listener name, protocol, host, port). */
 typedef struct st_broker_endpoint {
     int32_t id;
     char rack[64];                     /* "" = none */
