@@ -170,7 +170,6 @@ int st_membership_start(st_broker_t *b)
 typedef struct disk_log {
     char *topic;
     int32_t partition;
-    st_log_t *log;
 } disk_log_t;
 
 typedef struct disk_logs {
@@ -194,7 +193,6 @@ static void collect_log(st_log_t *log, void *arg)
     }
     d->v[d->n].topic = strdup(st_log_topic(log));
     d->v[d->n].partition = st_log_partition(log);
-    d->v[d->n].log = log;
     if (d->v[d->n].topic)
         d->n++;
     else
@@ -256,17 +254,10 @@ void st_membership_check_stray_logs(st_broker_t *b)
         char list[1024] = "";
         size_t used = 0, n_stray = 0;
         for (size_t k = i; k < end; k++) {
+            /* Nothing is done to a stray log: not hosted, it is not served, and maintenance
+             * leaves logs of partitions not hosted alone (maintenance.c). */
             if (assigned(have ? &ta : NULL, d.v[k].partition, self))
                 continue;
-            /* Kept as they are: no retention, compaction or roll touches them until a
-             * LeaderAndIsr hosts the partition (which applies the topic's real config). */
-            st_log_config_t frozen;
-            st_log_config_defaults(&frozen);
-            frozen.retention_ms = -1;
-            frozen.retention_bytes = -1;
-            frozen.cleanup_delete = false;
-            frozen.cleanup_compact = false;
-            st_log_set_config(d.v[k].log, &frozen);
             n_stray++;
             if (used < sizeof(list))
                 used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%" PRId32,

@@ -24,9 +24,10 @@ int st_membership_start(st_broker_t *b);
 
 /* After the log dirs are open: every partition log on disk whose topic-partition ZooKeeper
  * does not assign to this broker (topic unknown, partition beyond the topic's count, or this
- * broker not among its replicas) is a stray log. It stays on disk untouched (no retention,
- * compaction or roll until a LeaderAndIsr hosts it) and is not served; one WARN line per topic
- * names its stray partitions. Main thread, before the replica manager starts. */
+ * broker not among its replicas) is a stray log. It stays on disk untouched (maintenance leaves
+ * logs of partitions not hosted alone) and is not served (nothing hosts it unless a LeaderAndIsr
+ * names it later); one WARN line per topic names its stray partitions. Kafka deletes stray logs
+ * later; here an operator decides. Main thread, before the replica manager starts. */
 void st_membership_check_stray_logs(st_broker_t *b);
 
 /* Kafka's controlled shutdown: asks the controller (ControlledShutdown over the inter-broker
