@@ -232,8 +232,9 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
                 code = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
             } else {
                 seen[a->partition] = true;
-                memcpy(rows + (size_t)a->partition * (size_t)rows_rf, a->broker_ids,
-                       (size_t)rows_rf * sizeof(int32_t));
+                if (rows_rf > 0)          /* an empty list has no array (NULL) */
+                    memcpy(rows + (size_t)a->partition * (size_t)rows_rf, a->broker_ids,
+                           (size_t)rows_rf * sizeof(int32_t));
             }
         }
         free(seen);
@@ -498,7 +499,7 @@ static void run_partitions(admin_job_t *job)
                     snprintf(msgs[i], MSG_LEN, "Inconsistent replication factor between "
                              "partitions of the new assignment of %s", t->name);
                     code = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
-                } else {
+                } else if (rf > 0) {
                     memcpy(rows + r * rf, t->assignments[r]->broker_ids, rf * sizeof(int32_t));
                 }
             }

@@ -219,7 +219,8 @@ void st_membership_check_stray_logs(st_broker_t *b)
     st_log_manager_foreach(b->mgr, collect_log, &d);
     if (d.oom)
         ST_WARN("Out of memory listing the logs on disk: stray logs are not reported");
-    qsort(d.v, d.n, sizeof(*d.v), cmp_disk_log);
+    if (d.n)
+        qsort(d.v, d.n, sizeof(*d.v), cmp_disk_log);
     st_zk_t *zk = st_node_zk(b->node);
     int32_t self = b->cfg.broker_id;
     for (size_t i = 0; i < d.n;) {
