@@ -237,6 +237,19 @@ static int write_config(const st_test_broker_t *b)
     return 0;
 }
 
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[2048];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
 /* Returns true and reaps the child if it has exited; fills *ret_status. */
 static bool child_exited(pid_t pid, int *ret_status)
 {
@@ -596,10 +609,6 @@ int st_test_broker_start_ready(st_test_broker_t *b, const char *const *overrides
             return -ENOMEM;
         b->n_overrides++;
     }
-    int port = pick_free_port();
-    if (port < 0)
-        return port;
-    b->port = port;
     snprintf(b->dir, sizeof(b->dir), "/tmp/strand-it-XXXXXX");
     if (!mkdtemp(b->dir)) {
         b->dir[0] = '\0';
@@ -607,14 +616,27 @@ int st_test_broker_start_ready(st_test_broker_t *b, const char *const *overrides
     }
     snprintf(b->config_path, sizeof(b->config_path), "%s/server.properties", b->dir);
     snprintf(b->log_path, sizeof(b->log_path), "%s/broker.log", b->dir);
-    snprintf(b->bootstrap, sizeof(b->bootstrap), "127.0.0.1:%d", b->port);
     int r = b->zk_connect[0] ? 0 : st_test_zk_chroot(b->zk_connect, sizeof(b->zk_connect));
     if (r < 0)
         return r;
-    r = write_config(b);
-    if (r < 0)
-        return r;
-    return spawn_broker(b);
+    /* The picked port may be taken by someone else before the broker binds it (outgoing
+     * connections use the same range): then the broker exits naming the address, and the
+     * start is retried on another port. */
+    for (int attempt = 1;; attempt++) {
+        int port = pick_free_port();
+        if (port < 0)
+            return port;
+        b->port = port;
+        snprintf(b->bootstrap, sizeof(b->bootstrap), "127.0.0.1:%d", b->port);
+        r = write_config(b);
+        if (r < 0)
+            return r;
+        r = spawn_broker(b);
+        if (r != -ECHILD || attempt == 3 || !file_contains(b->log_path, "Address already in use"))
+            return r;
+        fprintf(stderr, "harness: port %d was taken before the broker bound it, retrying\n", port);
+        truncate(b->log_path, 0);
+    }
 }
 
 int st_test_broker_stop(st_test_broker_t *b, int sig)
