@@ -28,14 +28,8 @@ typedef struct st_broker {
     _Atomic int64_t broker_epoch;
     _Atomic int32_t controller_epoch;
     st_replica_manager_t *rm;         /* replica manager (replica/replica_manager.c) */
-    st_node_t *node;                  /* cluster mode: membership and controller (cluster/membership.c) */
-    st_admin_worker_t *admin;         /* cluster mode: topic admin through ZooKeeper (cluster/admin_worker.c) */
+    st_node_t *node;                  /* membership and controller candidacy (cluster/membership.c) */
+    st_admin_worker_t *admin;         /* topic admin through ZooKeeper (cluster/admin_worker.c) */
 } st_broker_t;
-
-/* Cluster (ZooKeeper) mode: zookeeper.connect is set. Otherwise the single-broker system. */
-static inline bool st_broker_cluster_mode(const st_broker_t *b)
-{
-    return b->cfg.zookeeper_connect && b->cfg.zookeeper_connect[0];
-}
 
 #endif

@@ -89,13 +89,13 @@ const st_cfg_def_t st_broker_config_table[] = {
     { "delete.topic.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
       "Allow DeleteTopics.", false },
     { "zookeeper.connect", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(zookeeper_connect),
-      "ZooKeeper connection string host:port[,host:port][/chroot] (the chroot is created if missing). Set: the broker joins that cluster (registration, controller election, replication).", false },
+      "Required. ZooKeeper connection string host:port[,host:port][/chroot] (the chroot is created if missing): the cluster this broker joins (registration, controller election, topics, replication). A broker that cannot reach it within zookeeper.connection.timeout.ms exits 1.", false },
     { "zookeeper.session.timeout.ms", ST_CFG_INT, "18000", 1, I32MAX, NULL, OFF(zookeeper_session_timeout_ms),
-      "ZooKeeper session timeout (cluster mode).", false },
+      "ZooKeeper session timeout.", false },
     { "zookeeper.connection.timeout.ms", ST_CFG_INT, NULL, 1, I32MAX, NULL, OFF(zookeeper_connection_timeout_ms),
-      "How long to wait for the ZooKeeper connection at start-up; unset = the session timeout (cluster mode).", false },
+      "How long to wait for the ZooKeeper connection at start-up; unset = the session timeout.", false },
     { "unclean.leader.election.enable", ST_CFG_BOOL, "false", 0, 0, NULL, OFF(unclean_leader_election_enable),
-      "Allow electing a leader outside the ISR, losing data (cluster mode).", false },
+      "Allow electing a leader outside the ISR, losing data.", false },
     { "auto.leader.rebalance.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(auto_leader_rebalance_enable),
       "The controller moves leadership back to preferred replicas when a broker's leader imbalance passes leader.imbalance.per.broker.percentage.", false },
     { "leader.imbalance.per.broker.percentage", ST_CFG_INT, "10", 0, 100, NULL, OFF(leader_imbalance_per_broker_percentage),
@@ -145,7 +145,7 @@ const st_cfg_def_t st_broker_config_table[] = {
     { "ssl.cipher.suites", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(ssl_cipher_suites),
       "Cipher suites, comma-separated IANA names (TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or OpenSSL's; empty: OpenSSL's defaults with AES-GCM first.", false },
     { "security.inter.broker.protocol", ST_CFG_STRING, "PLAINTEXT", 0, 0, "PLAINTEXT,SSL", OFF(security_inter_broker_protocol),
-      "Security protocol brokers use between themselves (replication, cluster mode).", false },
+      "Security protocol brokers use between themselves (replication, the controller's requests).", false },
     { "listener.security.protocol.map", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(listener_security_protocol_map),
       "NAME:PROTOCOL pairs mapping listener names to security protocols (e.g. CLIENT:SSL,REPLICATION:PLAINTEXT); a listener named PLAINTEXT or SSL needs no entry.", false },
     ST_CFG_END
@@ -423,14 +423,20 @@ static int parse_cleanup_policy(const char *key, const char *value, bool *ret_de
 /* st_broker_config_finish's work, with parse_map set for the listener lists. */
 static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
 {
-    if (cfg->broker_id == -1 && !(cfg->broker_id_generation_enable &&
-                                  cfg->zookeeper_connect && *cfg->zookeeper_connect)) {
-        cfg_error(err, "broker.id=-1 asks for a generated id, which needs zookeeper.connect and "
+    /* ZooKeeper is the one source of cluster metadata: there is no broker without it (Kafka's
+     * ZooKeeper mode says the same, in the same words). */
+    if (!cfg->zookeeper_connect || !*cfg->zookeeper_connect) {
+        cfg_error(err, "Missing required configuration \"zookeeper.connect\" which has no "
+                  "default value (the ZooKeeper ensemble of the cluster, host:port[,host:port]"
+                  "[/chroot])");
+        return -EINVAL;
+    }
+    if (cfg->broker_id == -1 && !cfg->broker_id_generation_enable) {
+        cfg_error(err, "broker.id=-1 asks for a generated id, which needs "
                   "broker.id.generation.enable=true");
         return -EINVAL;
     }
-    if (cfg->broker_id > cfg->reserved_broker_max_id && cfg->zookeeper_connect &&
-        *cfg->zookeeper_connect) {
+    if (cfg->broker_id > cfg->reserved_broker_max_id) {
         cfg_error(err, "broker.id=%" PRId32 " is larger than reserved.broker.max.id=%" PRId32
                   " (ids above it are generated ones)", cfg->broker_id,
                   cfg->reserved_broker_max_id);

@@ -109,13 +109,6 @@ typedef struct st_broker_config {
 
 extern const st_cfg_def_t st_broker_config_table[];
 
-/* True when zookeeper.connect is set: the broker runs as a member of a cluster (partitions exist
- * here only because a LeaderAndIsr said so); false: the single-broker mode. */
-static inline bool st_broker_config_cluster_mode(const st_broker_config_t *cfg)
-{
-    return cfg->zookeeper_connect && cfg->zookeeper_connect[0];
-}
-
 /* Sets every field to its default. */
 void st_broker_config_init(st_broker_config_t *cfg);
 /* Validates cross-key rules and fills the derived fields. -EINVAL with a message naming the key

@@ -1,12 +1,11 @@
 /* UpdateMetadata (6), from the controller: the complete live-broker list and partition states
  * (leader, leader epoch, replicas, ISR, offline replicas, zk_version; leader -2 = the topic is
- * being deleted) for the metadata cache, which Metadata answers from in cluster mode.
+ * being deleted) for the metadata cache, which Metadata answers from.
  *
  * Checks, in Kafka's order (KafkaApis.handleUpdateMetadataRequest): the inter-broker listener
  * and principal (st_request_is_inter_broker; else CLUSTER_AUTHORIZATION_FAILED), the broker
  * epoch (STALE_BROKER_EPOCH), the controller epoch (STALE_CONTROLLER_EPOCH; the highest seen is
  * shared with LeaderAndIsr through broker/cluster/fencing.h). A refused request changes nothing.
- * In single-broker mode (no zookeeper.connect) there is no controller: INVALID_REQUEST.
  *
  * Runs inline on the connection's loop thread; the cache's writer lock serialises concurrent
  * updates arriving on other loops. */
@@ -87,9 +86,6 @@ int st_handle_update_metadata(st_request_t *req)
     if (!st_request_is_inter_broker(req, why, sizeof(why)))
         return respond(req, st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL,
                                            "UpdateMetadata refused: %s", why));
-    if (!st_broker_cluster_mode(b))
-        return respond(req, st_reply_error(req, ST_ERR_INVALID_REQUEST, NULL, "UpdateMetadata "
-                                           "needs cluster mode (zookeeper.connect is not set)"));
     if (st_broker_epoch_check(b, msg->broker_epoch) != ST_ERR_NONE)
         return respond(req, st_reply_error(req, ST_ERR_STALE_BROKER_EPOCH, NULL,
                                            "broker epoch %" PRId64 " is older than this broker's "

@@ -1,7 +1,8 @@
-/* strand-broker entry point: command line, configuration, start-up in dependency order (logs,
- * registry, metadata cache, listeners, maintenance, network threads), signal handling on the
- * main thread's event loop, and the clean shutdown that leaves the storage engine's
- * clean-shutdown marker. */
+/* strand-broker entry point: command line, configuration, start-up in dependency order
+ * (listeners bound, ZooKeeper membership, logs, registry, replica manager, topic admin,
+ * maintenance, network threads), signal handling on the main thread's event loop, and the
+ * clean shutdown (controlled shutdown first) that leaves the storage engine's clean-shutdown
+ * marker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -145,10 +146,9 @@ static void log_startup(const st_broker_config_t *cfg)
     ST_INFO("Log dirs: %s", line);
     st_broker_config_describe_non_default(cfg, line, sizeof(line));
     ST_INFO("Non-default configuration: %s", line[0] ? line : "(none)");
-    if (st_broker_config_cluster_mode(cfg))
-        ST_INFO("Cluster mode (zookeeper.connect=%s): partitions are hosted as the controller's "
-                "LeaderAndIsr requests say; inter-broker listener %s", cfg->zookeeper_connect,
-                cfg->listener_list[cfg->inter_broker_listener].name);
+    ST_INFO("ZooKeeper: zookeeper.connect=%s (partitions are hosted as the controller's "
+            "LeaderAndIsr requests say; inter-broker listener %s)", cfg->zookeeper_connect,
+            cfg->listener_list[cfg->inter_broker_listener].name);
     for (size_t i = 0; i < cfg->n_listeners; i++)
         if (cfg->listener_list[i].protocol == ST_PROTO_SSL)
             ST_INFO("ssl.* keys apply to the SSL listener");
@@ -202,30 +202,6 @@ static int lock_log_dirs(const st_broker_config_t *cfg, int *lock_fds)
         }
     }
     return 0;
-}
-
-static int register_self(st_broker_t *b)
-{
-    st_broker_endpoint_t self;
-    memset(&self, 0, sizeof(self));
-    self.id = b->cfg.broker_id;
-    snprintf(self.rack, sizeof(self.rack), "%s", b->cfg.broker_rack ? b->cfg.broker_rack : "");
-    self.listeners = b->cfg.advertised_list;
-    self.n_listeners = b->cfg.n_listeners;
-    /* An advertised port 0 means "the port we got": patch it in once listeners are bound. */
-    for (size_t i = 0; i < b->cfg.n_listeners; i++)
-        if (self.listeners[i].port == 0)
-            self.listeners[i].port = b->net->listeners[i].port;
-    /* Cluster mode: the cache starts empty (no brokers, controller -1) and is filled by the
-     * controller's UpdateMetadata, as in Kafka; clients retry meanwhile. */
-    if (st_broker_cluster_mode(b))
-        return 0;
-    int r = st_metadata_cache_set_brokers(b->meta, &self, 1);
-    /* Single-broker mode: this broker is the controller. Cluster mode: unknown until the
-     * controller's UpdateMetadata says (-1 until then; AlterIsr waits for it). */
-    st_metadata_cache_set_controller(b->meta, st_broker_config_cluster_mode(&b->cfg)
-                                                  ? -1 : b->cfg.broker_id);
-    return r;
 }
 
 int main(int argc, char **argv)
@@ -307,9 +283,10 @@ int main(int argc, char **argv)
     int r = lock_fds ? lock_log_dirs(&b->cfg, lock_fds) : -ENOMEM;
     if (r < 0)
         goto out;
-    bool cluster = st_broker_cluster_mode(b);
     /* Listeners are bound first (not yet accepting), so that registration can advertise the
-     * ports actually bound; the metadata cache learns the cluster id afterwards. */
+     * ports actually bound; the metadata cache learns the cluster id from registration and is
+     * filled by the controller's UpdateMetadata (no brokers, controller -1 until then, as in
+     * Kafka: clients retry meanwhile). */
     r = st_metadata_cache_new("", &b->meta);
     main_base = r == 0 ? event_base_new() : NULL;
     if (!main_base) {
@@ -319,7 +296,7 @@ int main(int argc, char **argv)
     r = st_net_create(b, main_base, &b->net);
     if (r < 0)
         goto out;   /* logged, naming the listener */
-    if (cluster && st_membership_start(b) < 0)
+    if (st_membership_start(b) < 0)
         goto out;   /* logged: ensemble unreachable, id taken, wrong cluster */
     r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
                                 &log_defaults, &b->mgr);
@@ -329,22 +306,17 @@ int main(int argc, char **argv)
     }
     r = st_registry_open(&b->cfg, b->mgr, b->cfg.num_network_threads, &b->reg);
     if (r < 0) {
-        ST_ERROR("Cannot load the topics: %s", strerror(-r));
+        ST_ERROR("Cannot create the partition registry: %s", strerror(-r));
         goto out;
     }
-    if (!cluster)
-        st_metadata_cache_set_cluster_id(b->meta, st_registry_cluster_id(b->reg));
-    if (register_self(b) < 0) {
-        ST_ERROR("Out of memory at start-up");
-        goto out;
-    }
+    st_membership_check_stray_logs(b);
     st_registry_set_wake(b->reg, st_net_wake_loop, b->net);
     r = st_replica_manager_start(b, &b->rm);
     if (r < 0) {
         ST_ERROR("Cannot start the replica manager: %s", strerror(-r));
         goto out;
     }
-    if (cluster && (r = st_admin_worker_start(b, &b->admin)) < 0) {
+    if ((r = st_admin_worker_start(b, &b->admin)) < 0) {
         ST_ERROR("Cannot start the topic admin thread: %s", strerror(-r));
         goto out;
     }

@@ -94,7 +94,5 @@ int st_handle_alter_isr(st_request_t *req);
 int st_handle_update_metadata(st_request_t *req);
 /* The ApiVersionsResponse with this error code (used for unsupported versions too). */
 int st_api_versions_respond(st_request_t *req, int32_t error_code);
-/* Metadata's auto-creation; returns an st_error_t code, message in the arena. */
-int st_admin_auto_create(st_request_t *req, const char *topic, char **ret_msg);
 
 #endif

@@ -387,17 +387,25 @@ static void failover(st_node_t *n)
     /* brokers learn the live-broker list before any LeaderAndIsr */
     ctl_batch_update_metadata_empty(n);
     ctl_batch_send(n);
-    /* replica state machine startup: LeaderAndIsr to every live replica of led partitions;
-     * dead replicas leave the ISR */
+    /* replica state machine startup: LeaderAndIsr to every live replica of led partitions,
+     * each with UpdateMetadata of the partition to every live broker (Kafka's
+     * addLeaderAndIsrRequestForBrokers does both: brokers that restarted with the controller,
+     * a whole cluster after a full stop, learn the partitions here); dead replicas leave the
+     * ISR */
     for (size_t i = 0; i < n->n_topics; i++) {
         ctl_topic_t *t = &n->topics[i];
         for (int32_t p = 0; p < t->n_parts; p++) {
             ctl_part_t *part = &t->parts[p];
             if (!part->has_lisr || part->lisr.leader < 0)
                 continue;
+            bool any = false;
             for (size_t k = 0; k < part->replicas.n; k++)
-                if (ctl_live(n, part->replicas.v[k]))
+                if (ctl_live(n, part->replicas.v[k])) {
                     ctl_batch_leader_and_isr(n, part->replicas.v[k], t, p, false);
+                    any = true;
+                }
+            if (any)
+                ctl_batch_update_metadata(n, t, p);
         }
     }
     remove_dead_from_isrs(n);

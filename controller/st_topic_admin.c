@@ -154,11 +154,15 @@ int st_topic_admin_create(st_zk_t *zk, const st_topic_spec_t *spec, int32_t **re
     int code = check_name_free(zk, spec->name, msg, msg_len);
     if (code != ST_ERR_NONE)
         return code;
-    st_admin_broker_t *brokers = NULL;
-    size_t n_brokers = 0;
-    code = st_topic_admin_brokers(zk, &brokers, &n_brokers, msg, msg_len);
-    if (code != ST_ERR_NONE)
-        return code;
+    st_admin_broker_t *own = NULL;
+    const st_admin_broker_t *brokers = spec->brokers;
+    size_t n_brokers = spec->n_brokers;
+    if (!brokers) {
+        code = st_topic_admin_brokers(zk, &own, &n_brokers, msg, msg_len);
+        if (code != ST_ERR_NONE)
+            return code;
+        brokers = own;
+    }
 
     int32_t *rows = NULL;
     int32_t rf = spec->assignment ? spec->n_assignment_rf : spec->replication_factor;
@@ -189,7 +193,7 @@ int st_topic_admin_create(st_zk_t *zk, const st_topic_spec_t *spec, int32_t **re
             free(ab);
         }
     }
-    free(brokers);
+    free(own);
     if (code != ST_ERR_NONE || spec->validate_only) {
         if (code == ST_ERR_NONE && ret_assignment)
             *ret_assignment = rows;

@@ -49,6 +49,11 @@ typedef struct st_topic_spec {
     size_t n_configs;
     bool rack_aware;                   /* false: Kafka's --disable-rack-aware */
     bool validate_only;                /* every check, nothing written */
+    /* NULL: read the registered brokers from ZooKeeper. Else the list st_topic_admin_brokers
+     * gave, read once for a request creating many topics (as Kafka reads the live brokers once
+     * per CreateTopics request). */
+    const st_admin_broker_t *brokers;
+    size_t n_brokers;
 } st_topic_spec_t;
 
 /* Creates a topic: name rules and collisions, TOPIC_ALREADY_EXISTS (also while marked for

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds Strand with warnings as errors and runs every test (unit, integration, fuzz smoke).
 # Ends with the line "N passed, N failed" (counting individual criterion tests) and exits
-# non-zero if anything failed or did not build.
+# non-zero if anything failed or did not build. The integration tests share one standalone
+# ZooKeeper started here ($STRAND_TEST_ZK; each broker gets a chroot of its own) and stopped at
+# the end, whatever happens.
 #
 #   ./tests/run.sh            debug-optimized build in build/
 #   ./tests/run.sh --asan     the same under ASan + UBSan, in build-asan/
@@ -37,8 +39,45 @@ ninja -C "$builddir" || fail_build "ninja"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# One ZooKeeper for the whole run (tests/integration/zk_server.c): it follows this shell
+# (PR_SET_PDEATHSIG) and its JVM follows it, so nothing outlives the run. Without it (no Java?)
+# each test binary starts its own, and says why if it cannot.
+zk_pid=
+zk_addr_file=
+stop_zk() {
+  if [ -n "$zk_pid" ]; then
+    kill -TERM "$zk_pid" 2>/dev/null
+    wait "$zk_pid" 2>/dev/null
+    zk_pid=
+  fi
+  [ -n "$zk_addr_file" ] && rm -f "$zk_addr_file"
+}
+trap stop_zk EXIT
+trap 'stop_zk; exit 130' INT TERM
+if [ -z "${STRAND_TEST_ZK:-}" ] && [ -x "$builddir/tests/integration/zk_server" ]; then
+  zk_addr_file=$(mktemp)
+  rm -f "$zk_addr_file"
+  "$builddir/tests/integration/zk_server" "$zk_addr_file" 2>"$builddir/zk_server.log" &
+  zk_pid=$!
+  for _ in $(seq 1 300); do
+    [ -s "$zk_addr_file" ] && break
+    kill -0 "$zk_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -s "$zk_addr_file" ]; then
+    STRAND_TEST_ZK=$(cat "$zk_addr_file")
+    export STRAND_TEST_ZK
+    echo "ZooKeeper for the tests: $STRAND_TEST_ZK"
+  else
+    echo "could not start the shared ZooKeeper (see $builddir/zk_server.log); each test binary starts its own" >&2
+    stop_zk
+  fi
+fi
+
 meson test -C "$builddir" --print-errorlogs --num-processes 2 "${suite_args[@]}"
 meson_rc=$?
+stop_zk
 
 # A short libFuzzer smoke of the batch reader, only when clang is present.
 fuzz_rc=0

@@ -1,4 +1,4 @@
-/* Topic administration in cluster mode on one admin thread (see admin_worker.h).
+/* Topic administration through ZooKeeper on one admin thread (see admin_worker.h).
  *
  * A job holds the decoded request (default allocator, owned by the job) and the st_await_t of
  * the parked request; the thread runs jobs in order from its mailbox, builds the response with
@@ -17,16 +17,23 @@
 
 #include "await.h"
 #include "metadata_cache.h"
+#include "partition.h"
 #include "st_controller.h"
 #include "st_logger.h"
 #include "st_mailbox.h"
 #include "st_topic_admin.h"
+#include "st_znode.h"
 #include "topic_config.h"
 
 #define ADMIN_WAIT_CAP_MS  (5 * 60 * 1000)
 #define POLL_MS            10
 #define MSG_LEN            512
 #define TIMED_OUT_MSG      "the topic admin thread did not finish in time (ZooKeeper unreachable?)"
+/* Partitions one CreateTopics (or CreatePartitions) request may add, over all its topics: each
+ * partition is a log directory with open segment files on its replicas and controller work, so
+ * an unbounded count (num_partitions = INT32_MAX) would exhaust memory and disk. Larger topics
+ * are created in steps (CreatePartitions). */
+#define MAX_NEW_PARTITIONS_PER_REQUEST 4096
 
 struct st_admin_worker {
     st_broker_t *b;
@@ -74,26 +81,44 @@ static void job_free(admin_job_t *job)
 
 /* ---- waiting for the controller's metadata ---------------------------------------------- */
 
-/* True when the cache shows `topic` with at least n partitions, each with a leader. */
-static bool topic_ready(st_metadata_cache_t *meta, const char *topic, int32_t n)
+/* True when the cache shows `topic` with at least n partitions, each with a leader, and this
+ * broker already leads (hosts, as leader) those the cache says it leads: a client that produces
+ * here right after the answer finds the partition. */
+static bool topic_ready(st_broker_t *b, const char *topic, int32_t n)
 {
-    st_md_snapshot_t *snap = st_metadata_cache_acquire(meta);
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(b->meta);
     const st_md_topic_t *t = st_md_snapshot_topic(snap, topic);
     bool ready = t && (int64_t)t->n_parts >= n;
     for (int32_t p = 0; ready && p < n; p++) {
         const st_md_partition_t *mp = st_md_topic_partition(t, p);
         ready = mp && mp->leader >= 0;
+        if (ready && mp->leader == b->cfg.broker_id) {
+            st_partition_t *part = st_registry_get(b->reg, topic, p);
+            ready = part && st_partition_role(part) == ST_ROLE_LEADER;
+            st_partition_unref(part);
+        }
     }
     st_md_snapshot_release(snap);
     return ready;
 }
 
-static bool topic_gone(st_metadata_cache_t *meta, const char *topic)
+static bool topic_gone(st_broker_t *b, const char *topic)
 {
-    st_md_snapshot_t *snap = st_metadata_cache_acquire(meta);
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(b->meta);
     bool gone = st_md_snapshot_topic(snap, topic) == NULL;
     st_md_snapshot_release(snap);
     return gone;
+}
+
+/* After topic_gone: the controller removed the topic's znodes (the name may be used again) and
+ * this broker no longer hosts any partition of it (its logs are deleted). */
+static bool topic_deleted(st_broker_t *b, const char *topic)
+{
+    if (st_registry_has_topic(b->reg, topic))
+        return false;
+    char path[512];
+    st_zpath_topic(path, sizeof(path), topic);
+    return st_zk_exists(st_node_zk(b->node), path, false, NULL) == -ENOENT;
 }
 
 /* Polls until done(arg) or the deadline. */
@@ -109,15 +134,19 @@ static bool wait_until(st_admin_worker_t *w, int64_t deadline, bool (*done)(void
 }
 
 typedef struct ready_arg {
-    st_metadata_cache_t *meta;
+    st_broker_t *b;
     const char *topic;
-    int32_t n;
+    int32_t n;                        /* >= 0: partitions to be ready; -1 gone; -2 deleted */
 } ready_arg_t;
 
 static bool ready_cb(void *arg)
 {
     ready_arg_t *a = arg;
-    return a->n < 0 ? topic_gone(a->meta, a->topic) : topic_ready(a->meta, a->topic, a->n);
+    if (a->n == -1)
+        return topic_gone(a->b, a->topic);
+    if (a->n == -2)
+        return topic_deleted(a->b, a->topic);
+    return topic_ready(a->b, a->topic, a->n);
 }
 
 static int64_t deadline_for(int32_t timeout_ms)
@@ -126,12 +155,48 @@ static int64_t deadline_for(int32_t timeout_ms)
     return mono_ms() + t;
 }
 
+/* ---- duplicate names ---------------------------------------------------------------------- */
+
+static const char *const *dup_names;
+
+static int cmp_name_idx(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(dup_names[x] ? dup_names[x] : "", dup_names[y] ? dup_names[y] : "");
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Marks names given more than once: every occurrence (all) or all but the first. Sorting keeps
+ * a request with 10,000 names cheap. Admin thread only (dup_names). -ENOMEM, dup untouched. */
+static int mark_duplicates(char *const *names, size_t n, bool all, bool *dup)
+{
+    size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+    if (!idx)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    dup_names = (const char *const *)names;
+    qsort(idx, n, sizeof(*idx), cmp_name_idx);
+    for (size_t i = 0; i < n;) {
+        size_t end = i + 1;
+        while (end < n && strcmp(names[idx[i]] ? names[idx[i]] : "",
+                                 names[idx[end]] ? names[idx[end]] : "") == 0)
+            end++;
+        for (size_t k = i; end - i > 1 && k < end; k++)
+            dup[idx[k]] = all || k > i;     /* idx ascending within a run: k == i is the first */
+        i = end;
+    }
+    free(idx);
+    return 0;
+}
+
 /* ---- CreateTopics ------------------------------------------------------------------------ */
 
 /* Checks and creates one topic; fills code/msg and the counts. */
 static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *req,
-                      const Strand__CreatableTopic *ct, int32_t *ret_partitions, int32_t *ret_rf,
-                      char *msg, size_t msg_len)
+                      const Strand__CreatableTopic *ct, const st_admin_broker_t *brokers,
+                      size_t n_brokers, int32_t *budget, int32_t *ret_partitions,
+                      int32_t *ret_rf, char *msg, size_t msg_len)
 {
     const st_broker_config_t *cfg = &w->b->cfg;
     int32_t partitions = ct->num_partitions == -1 ? cfg->num_partitions : ct->num_partitions;
@@ -167,8 +232,9 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
                 code = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
             } else {
                 seen[a->partition] = true;
-                memcpy(rows + (size_t)a->partition * (size_t)rows_rf, a->broker_ids,
-                       (size_t)rows_rf * sizeof(int32_t));
+                if (rows_rf > 0)          /* an empty list has no array (NULL) */
+                    memcpy(rows + (size_t)a->partition * (size_t)rows_rf, a->broker_ids,
+                           (size_t)rows_rf * sizeof(int32_t));
             }
         }
         free(seen);
@@ -177,6 +243,13 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
             return code;
         }
         rf = rows_rf;
+    }
+    if (partitions > 0 && partitions > *budget) {
+        free(rows);
+        snprintf(msg, msg_len, "Topic '%s': %" PRId32 " partitions is more than this request may "
+                 "still create (%" PRId32 " of at most %d per CreateTopics request)", ct->name,
+                 partitions, *budget, MAX_NEW_PARTITIONS_PER_REQUEST);
+        return ST_ERR_INVALID_PARTITIONS;
     }
     /* Topic configs: every key known and every value valid, before anything is written. */
     st_topic_config_t check;
@@ -215,11 +288,15 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
         .n_configs = ct->n_configs,
         .rack_aware = true,
         .validate_only = req->validate_only,
+        .brokers = brokers,
+        .n_brokers = n_brokers,
     };
     int code = st_topic_admin_create(st_node_zk(w->b->node), &spec, NULL, msg, msg_len);
     free(keys);
     free(values);
     free(rows);
+    if (code == ST_ERR_NONE && !req->validate_only)
+        *budget -= partitions;
     *ret_partitions = partitions;
     *ret_rf = rf;
     return code;
@@ -238,6 +315,19 @@ static void run_create(admin_job_t *job)
         n = 0;
     }
     int64_t deadline = deadline_for(req->timeout_ms);
+    int32_t budget = MAX_NEW_PARTITIONS_PER_REQUEST;
+    /* The registered brokers, read once for the whole request. */
+    char brokers_msg[MSG_LEN] = "";
+    st_admin_broker_t *brokers = NULL;
+    size_t n_brokers = 0;
+    int brokers_code = st_topic_admin_brokers(st_node_zk(w->b->node), &brokers, &n_brokers,
+                                              brokers_msg, sizeof(brokers_msg));
+    bool *dup = calloc(n ? n : 1, sizeof(bool));
+    char **names = calloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; names && i < n; i++)
+        names[i] = req->topics[i]->name;
+    if (!dup || !names || mark_duplicates(names, n, true, dup) < 0)
+        brokers_code = ST_ERR_UNKNOWN_SERVER_ERROR;
     for (size_t i = 0; i < n; i++) {
         const Strand__CreatableTopic *ct = req->topics[i];
         strand__creatable_topic_result__init(&res[i]);
@@ -245,18 +335,18 @@ static void run_create(admin_job_t *job)
         res[i].name = ct->name;
         res[i].num_partitions = -1;
         res[i].replication_factor = -1;
-        bool duplicate = false;
-        for (size_t j = 0; j < n; j++)
-            if (j != i && strcmp(req->topics[j]->name, ct->name) == 0)
-                duplicate = true;
         int32_t partitions = -1, rf = -1;
         int code;
-        if (duplicate) {
+        if (brokers_code != ST_ERR_NONE) {
+            snprintf(msgs[i], MSG_LEN, "%s", brokers_msg[0] ? brokers_msg : "out of memory");
+            code = brokers_code;
+        } else if (dup[i]) {
             snprintf(msgs[i], MSG_LEN, "Topic '%s' appears more than once in the request",
                      ct->name);
             code = ST_ERR_INVALID_REQUEST;
         } else {
-            code = create_one(w, req, ct, &partitions, &rf, msgs[i], MSG_LEN);
+            code = create_one(w, req, ct, brokers, n_brokers, &budget, &partitions, &rf, msgs[i],
+                              MSG_LEN);
         }
         if (code == ST_ERR_NONE) {
             res[i].num_partitions = partitions;
@@ -269,12 +359,15 @@ static void run_create(admin_job_t *job)
         res[i].error_code = code;
         res[i].error_message = code == ST_ERR_NONE ? NULL : msgs[i];
     }
+    free(brokers);
+    free(dup);
+    free(names);
     /* Wait for the controller to give every new partition a leader (as Kafka's delayed
      * CreateTopics does), until the request's timeout. */
     for (size_t i = 0; i < n && !req->validate_only; i++) {
         if (res[i].error_code != ST_ERR_NONE)
             continue;
-        ready_arg_t a = { w->b->meta, res[i].name, res[i].num_partitions };
+        ready_arg_t a = { w->b, res[i].name, res[i].num_partitions };
         if (!wait_until(w, deadline, ready_cb, &a) && req->timeout_ms > 0) {
             snprintf(msgs[i], MSG_LEN, "Topic '%s' was created, but its partitions had no "
                      "leaders within %" PRId32 " ms", res[i].name, req->timeout_ms);
@@ -303,6 +396,13 @@ static void run_delete(admin_job_t *job)
     if (!res || !ptrs || !msgs)
         n = 0;
     int64_t deadline = deadline_for(req->timeout_ms);
+    /* A name given twice: the first occurrence deletes, the others are refused. */
+    bool *dup = calloc(n ? n : 1, sizeof(bool));
+    if (dup && mark_duplicates(req->topic_names, n, false, dup) < 0) {
+        free(dup);
+        dup = NULL;
+    }
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(w->b->meta);
     for (size_t i = 0; i < n; i++) {
         const char *name = req->topic_names[i];
         strand__deletable_topic_result__init(&res[i]);
@@ -314,6 +414,16 @@ static void run_delete(admin_job_t *job)
             code = ST_ERR_TOPIC_DELETION_DISABLED;
         } else if (!st_topic_name_valid(name, msgs[i], MSG_LEN)) {
             code = ST_ERR_INVALID_TOPIC_EXCEPTION;
+        } else if (!dup) {
+            snprintf(msgs[i], MSG_LEN, "out of memory");
+            code = ST_ERR_UNKNOWN_SERVER_ERROR;
+        } else if (dup[i]) {
+            snprintf(msgs[i], MSG_LEN, "Topic '%s' appears more than once in the request", name);
+            code = ST_ERR_INVALID_REQUEST;
+        } else if (!st_md_snapshot_topic(snap, name)) {
+            /* Kafka's check: a topic the metadata does not know does not exist. */
+            snprintf(msgs[i], MSG_LEN, "Topic '%s' does not exist", name);
+            code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         } else {
             code = st_topic_admin_delete(st_node_zk(w->b->node), name, msgs[i], MSG_LEN);
             if (code == ST_ERR_NONE)
@@ -322,16 +432,24 @@ static void run_delete(admin_job_t *job)
         res[i].error_code = code;
         res[i].error_message = code == ST_ERR_NONE ? NULL : msgs[i];
     }
+    st_md_snapshot_release(snap);
+    free(dup);
     for (size_t i = 0; i < n; i++) {
         if (res[i].error_code != ST_ERR_NONE)
             continue;
-        ready_arg_t a = { w->b->meta, res[i].name, -1 };
+        ready_arg_t a = { w->b, res[i].name, -1 };
         if (!wait_until(w, deadline, ready_cb, &a) && req->timeout_ms > 0) {
             snprintf(msgs[i], MSG_LEN, "Topic '%s' is marked for deletion but was not deleted "
                      "within %" PRId32 " ms", res[i].name, req->timeout_ms);
             res[i].error_code = ST_ERR_REQUEST_TIMED_OUT;
             res[i].error_message = msgs[i];
+            continue;
         }
+        /* Gone from the metadata is Kafka's answer; also wait (within the same timeout, without
+         * failing on it) until the znodes and this broker's logs are gone, so that the client
+         * can create the name again and finds nothing of the old topic here. */
+        a.n = -2;
+        wait_until(w, deadline, ready_cb, &a);
     }
     Strand__DeleteTopicsResponse resp = STRAND__DELETE_TOPICS_RESPONSE__INIT;
     resp.n_responses = n;
@@ -344,6 +462,16 @@ static void run_delete(admin_job_t *job)
 
 /* ---- CreatePartitions -------------------------------------------------------------------- */
 
+/* The topic's partition count as the metadata cache knows it (0 if unknown). */
+static int32_t known_partitions(st_broker_t *b, const char *topic)
+{
+    st_md_snapshot_t *snap = st_metadata_cache_acquire(b->meta);
+    const st_md_topic_t *t = st_md_snapshot_topic(snap, topic);
+    int32_t n = t ? (int32_t)t->n_parts : 0;
+    st_md_snapshot_release(snap);
+    return n;
+}
+
 static void run_partitions(admin_job_t *job)
 {
     st_admin_worker_t *w = job->w;
@@ -355,6 +483,7 @@ static void run_partitions(admin_job_t *job)
     if (!res || !ptrs || !msgs)
         n = 0;
     int64_t deadline = deadline_for(req->timeout_ms);
+    int32_t budget = MAX_NEW_PARTITIONS_PER_REQUEST;
     for (size_t i = 0; i < n; i++) {
         const Strand__CreatePartitionsTopic *t = req->topics[i];
         strand__create_partitions_topic_result__init(&res[i]);
@@ -370,7 +499,7 @@ static void run_partitions(admin_job_t *job)
                     snprintf(msgs[i], MSG_LEN, "Inconsistent replication factor between "
                              "partitions of the new assignment of %s", t->name);
                     code = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
-                } else {
+                } else if (rf > 0) {
                     memcpy(rows + r * rf, t->assignments[r]->broker_ids, rf * sizeof(int32_t));
                 }
             }
@@ -379,14 +508,22 @@ static void run_partitions(admin_job_t *job)
                 code = ST_ERR_UNKNOWN_SERVER_ERROR;
             }
         }
+        if (code == ST_ERR_NONE && t->count > 0 &&
+            t->count - known_partitions(w->b, t->name) > budget) {
+            snprintf(msgs[i], MSG_LEN, "Topic '%s': growing to %" PRId32 " partitions adds more "
+                     "than this request may still create (%" PRId32 " of at most %d per "
+                     "request)", t->name, t->count, budget, MAX_NEW_PARTITIONS_PER_REQUEST);
+            code = ST_ERR_INVALID_PARTITIONS;
+        }
         if (code == ST_ERR_NONE)
             code = st_topic_admin_add_partitions(st_node_zk(w->b->node), t->name, t->count, rows,
                                                  t->n_assignments, rf, req->validate_only,
                                                  msgs[i], MSG_LEN);
         free(rows);
         if (code == ST_ERR_NONE && !req->validate_only) {
+            budget -= t->count - known_partitions(w->b, t->name);
             ST_INFO("Increased the partition count of %s to %" PRId32, t->name, t->count);
-            ready_arg_t a = { w->b->meta, t->name, t->count };
+            ready_arg_t a = { w->b, t->name, t->count };
             if (!wait_until(w, deadline, ready_cb, &a) && req->timeout_ms > 0) {
                 snprintf(msgs[i], MSG_LEN, "Partitions of %s were added, but had no leaders "
                          "within %" PRId32 " ms", t->name, req->timeout_ms);
@@ -452,6 +589,8 @@ static void *worker_main(void *arg)
 static void discard_job(void *arg)
 {
     admin_job_t *job = arg;
+    if (!job)
+        return;                       /* the stop's wake-up (st_admin_worker_stop) */
     if (job->aw)
         st_await_cancel(job->aw);
     job_free(job);
@@ -478,11 +617,17 @@ int st_admin_worker_start(st_broker_t *b, st_admin_worker_t **ret)
     return 0;
 }
 
+static void wake_noop(void *arg)
+{
+    (void)arg;
+}
+
 void st_admin_worker_stop(st_admin_worker_t *w)
 {
     if (!w)
         return;
     atomic_store(&w->stop, true);
+    st_mailbox_post(w->mb, wake_noop, NULL);   /* no waiting out the thread's poll */
     pthread_join(w->thread, NULL);
     st_mailbox_free(w->mb, discard_job);
     free(w);

@@ -1,17 +1,19 @@
-/* Topic administration in cluster mode: CreateTopics, DeleteTopics, CreatePartitions and
+/* Topic administration: CreateTopics, DeleteTopics, CreatePartitions and
  * Metadata's auto-creation become ZooKeeper writes (controller/st_topic_admin.h, Kafka's
  * AdminZkClient) made on ONE admin thread, never on a network loop (each is a few ZooKeeper
  * round trips). The request stays parked (await.h) while the thread writes the znodes and then
  * waits, up to the request's timeout_ms, until this broker's metadata cache (filled by the
- * controller's UpdateMetadata) shows the result: every new partition with a leader, a deleted
- * topic gone. As in Kafka, a timeout after the znodes were written answers REQUEST_TIMED_OUT
- * although the change goes on.
+ * controller's UpdateMetadata) shows the result: every new partition with a leader (and led
+ * here when the leader is this broker), a deleted topic gone (then, within the same timeout,
+ * also its znodes and this broker's logs). As in Kafka, a timeout after the znodes were written
+ * answers REQUEST_TIMED_OUT although the change goes on.
  *
  * Checks made here, before anything is written: broker defaults for num_partitions -1 and
  * replication_factor -1, topic configs against the topic-config rules (topic_config.c),
  * explicit assignments versus counts; st_topic_admin checks names, existence, the replication
  * factor against the registered brokers (INVALID_REPLICATION_FACTOR naming both numbers) and
- * assignments against them.
+ * assignments against them. One request adds at most 4,096 partitions (INVALID_PARTITIONS
+ * beyond); one Metadata request auto-creates at most 64 topics (handle_metadata.c).
  *
  * Threads: the *_submit functions on the request's loop thread; the work on the admin thread. */
 #ifndef ST_CLUSTER_ADMIN_WORKER_H

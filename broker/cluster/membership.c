@@ -1,6 +1,7 @@
 /* The broker's membership of the cluster (see membership.h): node start-up from the broker's
- * configuration, the cluster-id check in meta.properties, broker-epoch updates, controlled
- * shutdown over the inter-broker listener, and the node's stop. */
+ * configuration, the cluster-id check in meta.properties, broker-epoch updates, the start-up
+ * check of logs on disk against the assignments in ZooKeeper (stray logs), controlled shutdown
+ * over the inter-broker listener, and the node's stop. */
 #include "membership.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "st_controller.h"
 #include "st_error.h"
 #include "st_logger.h"
+#include "st_znode.h"
 
 #define META_FILE "meta.properties"
 
@@ -161,6 +163,120 @@ int st_membership_start(st_broker_t *b)
         return r;
     st_metadata_cache_set_cluster_id(b->meta, st_node_cluster_id(node));
     return 0;
+}
+
+/* ---- stray logs --------------------------------------------------------------------------- */
+
+typedef struct disk_log {
+    char *topic;
+    int32_t partition;
+} disk_log_t;
+
+typedef struct disk_logs {
+    disk_log_t *v;
+    size_t n, cap;
+    bool oom;
+} disk_logs_t;
+
+static void collect_log(st_log_t *log, void *arg)
+{
+    disk_logs_t *d = arg;
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 32;
+        disk_log_t *nv = realloc(d->v, ncap * sizeof(*nv));
+        if (!nv) {
+            d->oom = true;
+            return;
+        }
+        d->v = nv;
+        d->cap = ncap;
+    }
+    d->v[d->n].topic = strdup(st_log_topic(log));
+    d->v[d->n].partition = st_log_partition(log);
+    if (d->v[d->n].topic)
+        d->n++;
+    else
+        d->oom = true;
+}
+
+static int cmp_disk_log(const void *a, const void *b)
+{
+    const disk_log_t *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* Whether the topic's assignment in ZooKeeper (ta; NULL: no such topic) makes broker id a
+ * replica of the partition. */
+static bool assigned(const st_topic_assignment_t *ta, int32_t partition, int32_t id)
+{
+    return ta && partition < ta->n_partitions && st_int_list_contains(&ta->replicas[partition], id);
+}
+
+void st_membership_check_stray_logs(st_broker_t *b)
+{
+    disk_logs_t d = { 0 };
+    st_log_manager_foreach(b->mgr, collect_log, &d);
+    if (d.oom)
+        ST_WARN("Out of memory listing the logs on disk: stray logs are not reported");
+    if (d.n)
+        qsort(d.v, d.n, sizeof(*d.v), cmp_disk_log);
+    st_zk_t *zk = st_node_zk(b->node);
+    int32_t self = b->cfg.broker_id;
+    for (size_t i = 0; i < d.n;) {
+        size_t end = i;
+        while (end < d.n && strcmp(d.v[end].topic, d.v[i].topic) == 0)
+            end++;
+        const char *topic = d.v[i].topic;
+        char path[512], err[256];
+        st_zpath_topic(path, sizeof(path), topic);
+        char *data = NULL;
+        int len = 0;
+        st_topic_assignment_t ta;
+        memset(&ta, 0, sizeof(ta));
+        bool have = false;
+        int r = st_zk_get(zk, path, false, &data, &len, NULL);
+        if (r == 0)
+            have = st_znode_topic_decode(path, data, data ? (size_t)len : 0, &ta, err,
+                                         sizeof(err)) == 0;
+        free(data);
+        if (r < 0 && r != -ENOENT) {
+            ST_WARN("Cannot read %s (%s): the logs of topic %s are not checked against their "
+                    "assignment", path, st_zk_strerror(r), topic);
+            i = end;
+            continue;
+        }
+        if (r == 0 && !have) {
+            ST_WARN("%s: %s; the logs of topic %s are not checked against it", path, err, topic);
+            i = end;
+            continue;
+        }
+        /* The stray partitions of this topic, as one list for one WARN line. */
+        char list[1024] = "";
+        size_t used = 0, n_stray = 0;
+        for (size_t k = i; k < end; k++) {
+            /* Nothing is done to a stray log: not hosted, it is not served, and maintenance
+             * leaves logs of partitions not hosted alone (maintenance.c). */
+            if (assigned(have ? &ta : NULL, d.v[k].partition, self))
+                continue;
+            n_stray++;
+            if (used < sizeof(list))
+                used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%" PRId32,
+                                         n_stray > 1 ? "," : "", d.v[k].partition);
+        }
+        if (n_stray)
+            ST_WARN("Found stray log(s) of topic %s on disk (partition(s) %s): %s; they are kept "
+                    "untouched and not served (Kafka deletes stray logs later; move or delete "
+                    "them by hand)", topic, list,
+                    have ? "ZooKeeper does not assign them to this broker"
+                         : "the topic does not exist in ZooKeeper");
+        if (have)
+            st_topic_assignment_free(&ta);
+        i = end;
+    }
+    for (size_t i = 0; i < d.n; i++)
+        free(d.v[i].topic);
+    free(d.v);
 }
 
 static void sleep_ms(int ms)

@@ -1,8 +1,8 @@
 /* The broker's membership of the cluster: its side of controller/st_controller.h. Starts the
  * node (ZooKeeper session, registration of /brokers/ids/<id> with the advertised listeners,
  * controller candidacy), checks the cluster id against meta.properties, keeps the broker epoch
- * in broker/cluster/fencing.h current (also after a session re-creation), runs the controlled
- * shutdown on SIGTERM, and stops the node last.
+ * in broker/cluster/fencing.h current (also after a session re-creation), reports stray logs,
+ * runs the controlled shutdown on SIGTERM, and stops the node last.
  *
  * Threads: start / controlled_shutdown / stop on the main thread. The node's callbacks run on
  * the node thread and only store atomics. */
@@ -21,6 +21,14 @@
  * ensemble unreachable within zookeeper.connection.timeout.ms, the id held by a live broker, a
  * cluster id mismatch. */
 int st_membership_start(st_broker_t *b);
+
+/* After the log dirs are open: every partition log on disk whose topic-partition ZooKeeper
+ * does not assign to this broker (topic unknown, partition beyond the topic's count, or this
+ * broker not among its replicas) is a stray log. It stays on disk untouched (maintenance leaves
+ * logs of partitions not hosted alone) and is not served (nothing hosts it unless a LeaderAndIsr
+ * names it later); one WARN line per topic names its stray partitions. Kafka deletes stray logs
+ * later; here an operator decides. Main thread, before the replica manager starts. */
+void st_membership_check_stray_logs(st_broker_t *b);
 
 /* Kafka's controlled shutdown: asks the controller (ControlledShutdown over the inter-broker
  * listener) to move this broker's leaderships away, retrying controlled.shutdown.max.retries

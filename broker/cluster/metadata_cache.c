@@ -515,40 +515,7 @@ out:
     return r;
 }
 
-/* ---- single-broker helpers ----------------------------------------------------------------- */
-
-int st_metadata_cache_set_brokers(st_metadata_cache_t *cache, const st_broker_endpoint_t *brokers,
-                                  size_t n)
-{
-    char why[256];
-    if (validate_brokers(brokers, n, why, sizeof(why)) < 0)
-        return -EINVAL;
-    pthread_mutex_lock(&cache->writer);
-    st_md_snapshot_t *next = clone_snapshot(cache->current, true, false);
-    int r = -ENOMEM;
-    if (next && copy_brokers(brokers, n, &next->brokers) == 0) {
-        next->n_brokers = n;
-        qsort(next->brokers, n, sizeof(*next->brokers), cmp_broker);
-        publish(cache, next);
-        next = NULL;
-        r = 0;
-    }
-    pthread_mutex_unlock(&cache->writer);
-    if (next)
-        snapshot_free(next);
-    return r;
-}
-
-void st_metadata_cache_set_controller(st_metadata_cache_t *cache, int32_t controller_id)
-{
-    pthread_mutex_lock(&cache->writer);
-    st_md_snapshot_t *next = clone_snapshot(cache->current, false, false);
-    if (next) {
-        next->controller_id = controller_id;
-        publish(cache, next);
-    }
-    pthread_mutex_unlock(&cache->writer);
-}
+/* ---- getters and the cluster id ------------------------------------------------------------ */
 
 void st_metadata_cache_set_cluster_id(st_metadata_cache_t *cache, const char *cluster_id)
 {
@@ -588,14 +555,6 @@ void st_metadata_cache_visit_brokers(st_metadata_cache_t *cache, const char *lis
             fn(arg, snap->brokers[i].id, ep->host, ep->port, snap->brokers[i].rack);
     }
     st_md_snapshot_release(snap);
-}
-
-size_t st_metadata_cache_broker_count(st_metadata_cache_t *cache)
-{
-    st_md_snapshot_t *snap = st_metadata_cache_acquire(cache);
-    size_t n = snap->n_brokers;
-    st_md_snapshot_release(snap);
-    return n;
 }
 
 int st_metadata_cache_broker_endpoint(st_metadata_cache_t *cache, int32_t id,

@@ -5,9 +5,8 @@
  *
  * Contents: the live brokers with all their endpoints (listener name, security protocol, host,
  * port) and rack; the controller id and epoch; every partition's leader, leader epoch, replicas,
- * ISR, offline replicas and zk_version; the cluster id. In single-broker mode (no
- * zookeeper.connect) it holds this broker only, named controller, and no partitions (Metadata
- * reads the topic registry then).
+ * ISR, offline replicas and zk_version; the cluster id (from ZooKeeper at registration). Until
+ * the controller's first UpdateMetadata it holds no brokers, no partitions and controller -1.
  *
  * Concurrency: RCU-like immutable snapshots. The writer builds a complete new snapshot from the
  * current one plus the update, then swaps the cache's pointer; readers take a reference to
@@ -49,8 +48,7 @@
 #define ST_MD_LEADER_NONE (-1)
 #define ST_MD_LEADER_DURING_DELETE (-2)    /* in an update only: drop the partition */
 
-/* A live broker: endpoints are st_listener_cfg_t (name = listener name, protocol, host, port).
- * (The type keeps its single-broker name.) */
+/* A live broker: endpoints are st_listener_cfg_t (name = listener name, protocol, host, port). */
 typedef struct st_broker_endpoint {
     int32_t id;
     char rack[64];                     /* "" = none */
@@ -136,16 +134,14 @@ typedef struct st_md_update {
 int st_metadata_cache_apply(st_metadata_cache_t *cache, const st_md_update_t *update, char *why,
                             size_t why_len);
 
-/* ---- single-broker helpers (each publishes a new snapshot) ------------------------------- */
+/* ---- getters and the cluster id ---------------------------------------------------------- */
 
-/* Replaces the broker list (copied). */
-int st_metadata_cache_set_brokers(st_metadata_cache_t *cache, const st_broker_endpoint_t *brokers,
-                                  size_t n);
-void st_metadata_cache_set_controller(st_metadata_cache_t *cache, int32_t controller_id);
+/* The controller id of the current snapshot (-1 before the first UpdateMetadata). */
 int32_t st_metadata_cache_controller(st_metadata_cache_t *cache);
 /* Copies the cluster id into out. */
 void st_metadata_cache_cluster_id(st_metadata_cache_t *cache, char *out, size_t len);
-/* Cluster mode: the id read from ZooKeeper's /cluster/id once the broker registered. */
+/* The id read from ZooKeeper's /cluster/id once the broker registered (publishes a new
+ * snapshot). */
 void st_metadata_cache_set_cluster_id(st_metadata_cache_t *cache, const char *cluster_id);
 
 /* Visits every broker's endpoint for listener `listener_name` (brokers without that listener
@@ -154,7 +150,6 @@ void st_metadata_cache_visit_brokers(st_metadata_cache_t *cache, const char *lis
                                      void (*fn)(void *arg, int32_t id, const char *host, int port,
                                                 const char *rack),
                                      void *arg);
-size_t st_metadata_cache_broker_count(st_metadata_cache_t *cache);
 
 /* Broker id's endpoint for listener `listener_name` (the replica manager: the controller's
  * inter-broker endpoint for AlterIsr). 0, or -ENOENT if the broker or listener is unknown. */

@@ -1,5 +1,7 @@
-/* Topic/partition registry over the log manager: lookups for the request path, topic creation
- * and deletion, single-broker leadership state, high watermark and parked-fetch watchers.
+/* Topic/partition registry over the log manager: the partitions this broker hosts (each one
+ * because a LeaderAndIsr named it), lookups for the request path, high watermark and
+ * parked-fetch watchers. The topics and their assignments live in ZooKeeper; this registry holds
+ * only the hosted part of them (see partition.h).
  *
  * Partition invariants (checked by check_partition() at every transition, under the lock):
  *   P1. deleted == (log == NULL).
@@ -8,9 +10,9 @@
  *   P4. refs >= 1 while the partition is reachable; waiters[i] >= 0 and total_waiters equals
  *       their sum (between watch/unwatch pairs).
  * Registry invariants (under the lock):
- *   R1. every topic in the map has n_partitions >= 1 partitions, parts[i]->id == i, and the
- *       map holds one reference on each.
- *   R2. the topic store file lists exactly the topics in the map (plus topics being deleted). */
+ *   R1. every topic in the map has n_partitions >= 1 slots; a non-NULL slot i holds partition i
+ *       of that topic (NULL: not hosted here), the map holds one reference on each, and a topic
+ *       with no hosted partition left is removed from the map. */
 #include "partition_int.h"
 
 #include <assert.h>
@@ -25,7 +27,6 @@
 #include "st_error.h"
 #include "st_logger.h"
 #include "topic_config.h"
-#include "topic_store.h"
 
 typedef struct st_topic {
     char *name;
@@ -47,20 +48,17 @@ struct st_registry {
     st_log_manager_t *mgr;
     const st_broker_config_t *cfg;
     st_topic_config_t defaults;
-    char cluster_id[64];
     int n_loops;
     void (*wake)(void *arg, int loop);
     void *wake_arg;
-    bool cluster;                     /* zookeeper.connect set: no topic store, hosted partitions */
     void (*isr_notify)(void *arg, st_partition_t *part);
     void *isr_notify_arg;
 };
 
 /* ---- partitions ------------------------------------------------------------------------ */
 
-/* Single-broker mode: the partition starts as leader (replicas = ISR = [self]) at the latest
- * epoch of its log, HW = log end. Cluster mode: it starts without a role (ST_ROLE_NONE) and HW
- * = initial_hw clamped into [log start, log end]; a LeaderAndIsr gives it one. */
+/* A new hosted partition starts without a role (ST_ROLE_NONE) and with HW = initial_hw clamped
+ * into [log start, log end]; the LeaderAndIsr that hosts it gives it one. */
 static st_partition_t *partition_new(st_registry_t *reg, const char *topic, int32_t id,
                                      st_log_t *log, const st_topic_config_t *tcfg,
                                      int64_t initial_hw)
@@ -84,24 +82,11 @@ static st_partition_t *partition_new(st_registry_t *reg, const char *topic, int3
     part->controller_epoch = -1;
     part->zk_version = -1;
     int64_t start = st_log_start_offset(log), end = st_log_end_offset(log);
-    if (reg->cluster) {
-        part->role = ST_ROLE_NONE;
-        part->leader = -1;
-        part->leader_epoch = -1;
-        int64_t hw = initial_hw < start ? start : initial_hw > end ? end : initial_hw;
-        atomic_init(&part->high_watermark, hw);
-    } else {
-        part->role = ST_ROLE_LEADER;
-        part->leader = self;
-        int32_t epoch = st_log_latest_epoch(log);
-        part->leader_epoch = epoch > 0 ? epoch : 0;
-        part->replicas[0] = self;
-        part->n_replicas = 1;
-        part->isr[0] = self;
-        part->n_isr = 1;
-        part->leader_epoch_start = end;
-        atomic_init(&part->high_watermark, end);
-    }
+    part->role = ST_ROLE_NONE;
+    part->leader = -1;
+    part->leader_epoch = -1;
+    int64_t hw = initial_hw < start ? start : initial_hw > end ? end : initial_hw;
+    atomic_init(&part->high_watermark, hw);
     atomic_init(&part->max_message_bytes, tcfg->max_message_bytes);
     atomic_init(&part->min_insync, tcfg->min_insync_replicas);
     atomic_init(&part->refs, 1);
@@ -312,9 +297,8 @@ static void check_topic(const st_registry_t *reg, const st_topic_t *topic)
 {
     assert(topic->n_partitions >= 1);
     for (int32_t i = 0; i < topic->n_partitions; i++) {
-        if (reg->cluster && !topic->parts[i])
-            continue;                 /* R1': not hosted here */
-        assert(topic->parts[i] != NULL);
+        if (!topic->parts[i])
+            continue;                 /* not hosted here */
         assert(topic->parts[i]->id == i);
         assert(strcmp(topic->parts[i]->topic, topic->name) == 0);
     }
@@ -425,150 +409,6 @@ nomem:
     return ST_ERR_UNKNOWN_SERVER_ERROR;
 }
 
-/* Opens (or creates) every partition log of t. -errno with the failing partition logged. */
-static int topic_open_logs(st_registry_t *reg, st_topic_t *t, bool must_create)
-{
-    for (int32_t i = 0; i < t->n_partitions; i++) {
-        if (t->parts[i])
-            continue;
-        st_log_t *log = must_create ? NULL : st_log_manager_get(reg->mgr, t->name, i);
-        if (log) {
-            st_log_set_config(log, &t->cfg.log);
-        } else {
-            int r = st_log_manager_create(reg->mgr, t->name, i, &t->cfg.log, &log);
-            if (r == -EEXIST) {
-                log = st_log_manager_get(reg->mgr, t->name, i);
-                if (log)
-                    st_log_set_config(log, &t->cfg.log);
-                r = log ? 0 : -EEXIST;
-            }
-            if (r < 0) {
-                ST_ERROR("Creating the log of %s-%" PRId32 ": %s", t->name, i, strerror(-r));
-                return r;
-            }
-        }
-        t->parts[i] = partition_new(reg, t->name, i, log, &t->cfg, -1);
-        if (!t->parts[i])
-            return -ENOMEM;
-    }
-    return 0;
-}
-
-/* Writes the store from the map (+ optionally one topic marked as being deleted). Under admin. */
-static int save_store(st_registry_t *reg, const st_topic_t *extra, bool extra_deleting)
-{
-    if (reg->cluster)
-        return 0;                     /* the topics live in ZooKeeper */
-    size_t n = reg->n_topics + (extra ? 1 : 0);
-    st_stored_topic_t *st = calloc(n ? n : 1, sizeof(*st));
-    if (!st)
-        return -ENOMEM;
-    size_t k = 0;
-    for (size_t b = 0; b < reg->n_buckets; b++) {
-        for (st_topic_t *t = reg->buckets[b]; t; t = t->next) {
-            if (t == extra)
-                continue;
-            st[k++] = (st_stored_topic_t){ t->name, t->n_partitions, t->n_configs,
-                                           t->config_names, t->config_values, false };
-        }
-    }
-    if (extra)
-        st[k++] = (st_stored_topic_t){ extra->name, extra->n_partitions, extra->n_configs,
-                                       extra->config_names, extra->config_values, extra_deleting };
-    int r = st_topic_store_save(reg->cfg->dirs[0], reg->cluster_id, st, k);
-    free(st);   /* the strings belong to the topics */
-    return r;
-}
-
-/* Two names that differ only by '.' vs '_' collide in metric names (Kafka refuses them). */
-static const st_topic_t *colliding_topic(st_registry_t *reg, const char *name)
-{
-    if (!strpbrk(name, "._"))
-        return NULL;
-    for (size_t b = 0; b < reg->n_buckets; b++)
-        for (st_topic_t *t = reg->buckets[b]; t; t = t->next)
-            if (st_topic_names_collide(t->name, name))
-                return t;
-    return NULL;
-}
-
-int st_registry_create_topic(st_registry_t *reg, const char *name, int32_t n_partitions,
-                             const char *const *config_names, const char *const *config_values,
-                             size_t n_configs, bool validate_only, char *msg, size_t msg_len)
-{
-    if (!st_topic_name_valid(name, msg, msg_len))
-        return ST_ERR_INVALID_TOPIC_EXCEPTION;
-    if (n_partitions < 1) {
-        snprintf(msg, msg_len, "Number of partitions must be at least 1 (got %" PRId32 ")",
-                 n_partitions);
-        return ST_ERR_INVALID_PARTITIONS;
-    }
-    st_topic_t *t = NULL;
-    int code = topic_build(reg, name, n_partitions, config_names, config_values, n_configs, &t,
-                           msg, msg_len);
-    if (code != ST_ERR_NONE)
-        return code;
-
-    pthread_mutex_lock(&reg->admin);
-    const st_topic_t *collide;
-    if (find_topic(reg, name)) {
-        snprintf(msg, msg_len, "Topic '%s' already exists", name);
-        code = ST_ERR_TOPIC_ALREADY_EXISTS;
-    } else if ((collide = colliding_topic(reg, name)) != NULL) {
-        snprintf(msg, msg_len, "Topic '%s' collides with existing topic '%s' ('.' and '_' are "
-                 "interchangeable in metric names)", name, collide->name);
-        code = ST_ERR_INVALID_TOPIC_EXCEPTION;
-    } else if (!validate_only) {
-        int r = save_store(reg, t, false);
-        if (r == 0)
-            r = topic_open_logs(reg, t, true);
-        if (r == 0) {
-            pthread_rwlock_wrlock(&reg->lock);
-            r = insert_topic(reg, t);
-            pthread_rwlock_unlock(&reg->lock);
-        }
-        if (r < 0) {
-            for (int32_t i = 0; i < t->n_partitions; i++)
-                if (t->parts[i])
-                    partition_delete(reg, t->parts[i]);
-            save_store(reg, NULL, false);
-            snprintf(msg, msg_len, "Could not create the topic's logs: %s", strerror(-r));
-            code = ST_ERR_KAFKA_STORAGE_ERROR;
-        } else {
-            ST_INFO("Created topic %s with %" PRId32 " partition(s)%s", name, n_partitions,
-                    n_configs ? " and config overrides" : "");
-            t = NULL;   /* owned by the map */
-        }
-    }
-    pthread_mutex_unlock(&reg->admin);
-    topic_free(t);
-    return code;
-}
-
-int st_registry_delete_topic(st_registry_t *reg, const char *name, char *msg, size_t msg_len)
-{
-    pthread_mutex_lock(&reg->admin);
-    st_topic_t *t = find_topic(reg, name);
-    if (!t) {
-        pthread_mutex_unlock(&reg->admin);
-        snprintf(msg, msg_len, "Topic '%s' does not exist", name);
-        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    }
-    pthread_rwlock_wrlock(&reg->lock);
-    remove_topic(reg, t);
-    pthread_rwlock_unlock(&reg->lock);
-    /* Record the deletion first so a crash in the middle finishes it at the next start. */
-    save_store(reg, t, true);
-    for (int32_t i = 0; i < t->n_partitions; i++)
-        if (t->parts[i])
-            partition_delete(reg, t->parts[i]);
-    save_store(reg, NULL, false);
-    pthread_mutex_unlock(&reg->admin);
-    ST_INFO("Deleted topic %s (%" PRId32 " partition(s))", name, t->n_partitions);
-    topic_free(t);
-    return ST_ERR_NONE;
-}
-
 st_partition_t *st_registry_get(st_registry_t *reg, const char *topic, int32_t partition)
 {
     st_partition_t *part = NULL;
@@ -599,159 +439,15 @@ int32_t st_registry_topic_min_insync_replicas(st_registry_t *reg, const char *to
     return v;
 }
 
-/* In cluster mode a topic may have partitions this broker does not host (NULL slots): the
- * visitors (Metadata in single-broker mode) see only topics whose every partition is here;
- * cluster-mode Metadata answers from the metadata cache instead. */
-static bool topic_complete(const st_topic_t *t)
-{
-    for (int32_t i = 0; i < t->n_partitions; i++)
-        if (!t->parts[i])
-            return false;
-    return true;
-}
-
-int st_registry_visit(st_registry_t *reg, const char *name, st_topic_visit_fn fn, void *arg)
-{
-    int r = 0;
-    pthread_rwlock_rdlock(&reg->lock);
-    if (name) {
-        st_topic_t *t = find_topic(reg, name);
-        if (t && topic_complete(t))
-            fn(arg, t->name, t->n_partitions, t->parts);
-        else
-            r = -ENOENT;
-    } else {
-        for (size_t b = 0; b < reg->n_buckets; b++)
-            for (st_topic_t *t = reg->buckets[b]; t; t = t->next)
-                if (topic_complete(t))
-                    fn(arg, t->name, t->n_partitions, t->parts);
-    }
-    pthread_rwlock_unlock(&reg->lock);
-    return r;
-}
-
 void st_registry_set_wake(st_registry_t *reg, void (*fn)(void *arg, int loop), void *arg)
 {
     reg->wake = fn;
     reg->wake_arg = arg;
 }
 
-const char *st_registry_cluster_id(const st_registry_t *reg) { return reg->cluster_id; }
 int32_t st_registry_broker_id(const st_registry_t *reg) { return reg->cfg->broker_id; }
 
 /* ---- start-up ---------------------------------------------------------------------------- */
-
-typedef struct found_log {
-    char *topic;
-    int32_t partition;
-} found_log_t;
-
-typedef struct found_logs {
-    found_log_t *items;
-    size_t n, cap;
-    bool oom;
-} found_logs_t;
-
-static void collect_log(st_log_t *log, void *arg)
-{
-    found_logs_t *f = arg;
-    if (f->n == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : 64;
-        found_log_t *n = realloc(f->items, ncap * sizeof(*n));
-        if (!n) {
-            f->oom = true;
-            return;
-        }
-        f->items = n;
-        f->cap = ncap;
-    }
-    f->items[f->n].topic = strdup(st_log_topic(log));
-    f->items[f->n].partition = st_log_partition(log);
-    if (!f->items[f->n].topic) {
-        f->oom = true;
-        return;
-    }
-    f->n++;
-}
-
-/* Adds the stored topics, then adopts unknown partition directories. Single-threaded. */
-static int load_topics(st_registry_t *reg, st_stored_topic_t *stored, size_t n_stored,
-                       bool *ret_changed)
-{
-    char msg[512];
-    found_logs_t found = { 0 };
-    st_log_manager_foreach(reg->mgr, collect_log, &found);
-    int r = found.oom ? -ENOMEM : 0;
-
-    for (size_t i = 0; r == 0 && i < n_stored; i++) {
-        st_stored_topic_t *s = &stored[i];
-        if (s->deleting) {
-            ST_WARN("Finishing the interrupted deletion of topic %s", s->name);
-            for (size_t j = 0; j < found.n; j++)
-                if (found.items[j].topic && strcmp(found.items[j].topic, s->name) == 0)
-                    st_log_manager_delete(reg->mgr, s->name, found.items[j].partition);
-            *ret_changed = true;
-            continue;
-        }
-        /* Partitions on disk beyond the stored count extend the topic. */
-        int32_t n_parts = s->partitions;
-        for (size_t j = 0; j < found.n; j++)
-            if (strcmp(found.items[j].topic, s->name) == 0 && found.items[j].partition >= n_parts)
-                n_parts = found.items[j].partition + 1;
-        st_topic_t *t = NULL;
-        int code = topic_build(reg, s->name, n_parts, (const char *const *)s->config_names,
-                               (const char *const *)s->config_values, s->n_configs, &t, msg,
-                               sizeof(msg));
-        if (code != ST_ERR_NONE) {
-            ST_WARN("Topic %s: stored config ignored: %s", s->name, msg);
-            code = topic_build(reg, s->name, n_parts, NULL, NULL, 0, &t, msg, sizeof(msg));
-            if (code != ST_ERR_NONE) {
-                r = -ENOMEM;
-                break;
-            }
-            *ret_changed = true;
-        }
-        if (n_parts != s->partitions)
-            *ret_changed = true;
-        r = topic_open_logs(reg, t, false);
-        if (r == 0)
-            r = insert_topic(reg, t);
-        if (r < 0)
-            topic_free(t);
-    }
-    for (size_t j = 0; r == 0 && j < found.n; j++) {
-        const char *name = found.items[j].topic;
-        if (find_topic(reg, name))
-            continue;
-        bool deleted = false;
-        for (size_t i = 0; i < n_stored; i++)
-            if (stored[i].deleting && strcmp(stored[i].name, name) == 0)
-                deleted = true;
-        if (deleted)
-            continue;
-        int32_t n_parts = 0;
-        for (size_t k = 0; k < found.n; k++)
-            if (strcmp(found.items[k].topic, name) == 0 && found.items[k].partition >= n_parts)
-                n_parts = found.items[k].partition + 1;
-        ST_WARN("Found partition directories of topic %s that the topic store does not list: "
-                "adopting it with %" PRId32 " partition(s) and the default config", name, n_parts);
-        st_topic_t *t = NULL;
-        if (topic_build(reg, name, n_parts, NULL, NULL, 0, &t, msg, sizeof(msg)) != ST_ERR_NONE) {
-            r = -ENOMEM;
-            break;
-        }
-        r = topic_open_logs(reg, t, false);
-        if (r == 0)
-            r = insert_topic(reg, t);
-        if (r < 0)
-            topic_free(t);
-        *ret_changed = true;
-    }
-    for (size_t j = 0; j < found.n; j++)
-        free(found.items[j].topic);
-    free(found.items);
-    return r;
-}
 
 int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n_loops,
                      st_registry_t **ret_reg)
@@ -774,45 +470,13 @@ int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n
     reg->defaults.max_message_bytes = cfg->message_max_bytes;
     reg->defaults.min_insync_replicas = cfg->min_insync_replicas;
 
-    reg->cluster = st_broker_config_cluster_mode(cfg);
-    if (reg->cluster) {
-        /* Cluster mode: no topic store; the registry starts empty and a partition is hosted
-         * here only once a LeaderAndIsr names it. The cluster id comes from ZooKeeper. */
-        *ret_reg = reg;
-        return 0;
-    }
-    char *cluster_id = NULL;
-    st_stored_topic_t *stored = NULL;
-    size_t n_stored = 0;
-    int r = st_topic_store_load(cfg->dirs[0], &cluster_id, &stored, &n_stored);
-    if (r < 0) {
-        st_registry_close(reg);
-        return r;
-    }
-    bool changed = false;
-    if (cluster_id) {
-        snprintf(reg->cluster_id, sizeof(reg->cluster_id), "%s", cluster_id);
-        free(cluster_id);
-    } else {
-        r = st_cluster_id_generate(reg->cluster_id, sizeof(reg->cluster_id));
-        changed = true;
-        if (r == 0)
-            ST_INFO("Generated cluster id %s", reg->cluster_id);
-    }
-    if (r == 0)
-        r = load_topics(reg, stored, n_stored, &changed);
-    st_stored_topics_free(stored, n_stored);
-    if (r == 0 && changed)
-        r = save_store(reg, NULL, false);
-    if (r < 0) {
-        st_registry_close(reg);
-        return r;
-    }
+    /* The registry starts empty: a partition is hosted here only once a LeaderAndIsr names it
+     * (logs already on disk are reused then; see st_registry_host_partition). */
     *ret_reg = reg;
     return 0;
 }
 
-/* ---- hosted partitions (cluster mode) ------------------------------------------------------- */
+/* ---- hosted partitions --------------------------------------------------------------------- */
 
 int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
                                const char *const *config_names, const char *const *config_values,
@@ -973,8 +637,6 @@ void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_par
     reg->isr_notify = fn;
     reg->isr_notify_arg = arg;
 }
-
-bool st_registry_cluster_mode(const st_registry_t *reg) { return reg->cluster; }
 
 void st_registry_close(st_registry_t *reg)
 {

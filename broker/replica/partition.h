@@ -2,12 +2,10 @@
  * (broker/log), and the partition with its replication state: role (leader / follower / none),
  * leader, leader epoch, replicas, ISR, remote replicas' log ends and the high watermark.
  *
- * Single-broker mode (no zookeeper.connect): topics come from the topic store, this broker
- * leads everything at epoch 0 (or the latest epoch found in the log), replicas = ISR = [self].
- * Cluster mode: no topic store; partitions are hosted only because a LeaderAndIsr said so
- * (st_registry_host_partition from the replica manager), and their role comes from it
- * (st_partition_make_leader / _make_follower, partition_repl.c). The role state machine and
- * its invariants are written in partition_repl.c.
+ * The topics and their assignments live in ZooKeeper; a partition is hosted here only because a
+ * LeaderAndIsr said so (st_registry_host_partition from the replica manager), and its role comes
+ * from it (st_partition_make_leader / _make_follower, partition_repl.c). The role state machine
+ * and its invariants are written in partition_repl.c.
  *
  * Lock order (DESIGN.md): replica-state mutex (replica_manager.c) -> registry admin mutex ->
  * registry rwlock (the hosted-partition map) -> partition rwlock -> log mutex.
@@ -15,8 +13,8 @@
  * Threads and locks (order: registry admin mutex -> registry rwlock -> partition rwlock):
  *  - registry->lock (rwlock) guards the topic map: held shared for lookups (any network
  *    thread), exclusively to insert/remove a topic. Never held across I/O.
- *  - registry->admin (mutex) serialises CreateTopics / DeleteTopics / auto-create and the topic
- *    store file: held across their file I/O, never on the produce/fetch path.
+ *  - registry->admin (mutex) serialises hosting and dropping partitions (replica-state thread):
+ *    held across log creation and deletion, never on the produce/fetch path.
  *  - partition->lock (rwlock) is held SHARED while the st_log is used (append, read
  *    positioning: st_log has its own mutex for that) and EXCLUSIVELY for state transitions
  *    (deletion, and leadership changes later). The high watermark is an atomic that only grows
@@ -69,37 +67,22 @@ typedef struct st_partition_offsets {
     int32_t leader_epoch;
 } st_partition_offsets_t;
 
-/* Opens the registry: reads the topic store of the first log dir (creating the cluster id on
- * first start), opens or creates every partition of every stored topic, adopts partition
- * directories the store does not know (default config), finishes interrupted deletions. */
+/* Opens an empty registry over the log manager (the logs on disk stay in the log manager until
+ * a LeaderAndIsr hosts their partition). */
 int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n_loops,
                      st_registry_t **ret_reg);
 /* Drops the registry's references; the caller closes the log manager afterwards. */
 void st_registry_close(st_registry_t *reg);
 /* fn(arg, loop) is called (from any thread) to wake a loop with parked fetches. */
 void st_registry_set_wake(st_registry_t *reg, void (*fn)(void *arg, int loop), void *arg);
-const char *st_registry_cluster_id(const st_registry_t *reg);
 int32_t st_registry_broker_id(const st_registry_t *reg);
 
-/* A referenced partition, or NULL if the topic or partition does not exist. */
+/* A referenced partition, or NULL if this broker does not host it. */
 st_partition_t *st_registry_get(st_registry_t *reg, const char *topic, int32_t partition);
+/* True while this broker hosts at least one partition of the topic. */
 bool st_registry_has_topic(st_registry_t *reg, const char *topic);
 
-/* Creates a topic (replication is checked by the caller). Returns an st_error_t code; msg gets
- * the reason for anything but NONE. validate_only: every check, nothing created. */
-int st_registry_create_topic(st_registry_t *reg, const char *name, int32_t n_partitions,
-                             const char *const *config_names, const char *const *config_values,
-                             size_t n_configs, bool validate_only, char *msg, size_t msg_len);
-/* Deletes a topic and its logs. Returns an st_error_t code. */
-int st_registry_delete_topic(st_registry_t *reg, const char *name, char *msg, size_t msg_len);
-
-/* Calls fn for one topic (by name; -ENOENT if missing) or for every topic (name NULL), with the
- * registry lock held shared: fn must not block or call back into the registry. */
-typedef void (*st_topic_visit_fn)(void *arg, const char *name, int32_t n_partitions,
-                                  st_partition_t *const *parts);
-int st_registry_visit(st_registry_t *reg, const char *name, st_topic_visit_fn fn, void *arg);
-
-/* ---- hosted partitions (cluster mode; replica-state thread) ---------------------------------- */
+/* ---- hosted partitions (replica-state thread) ------------------------------------------------ */
 
 /* The partition (referenced), created with its log (existing log reused) if not hosted yet;
  * configs (topic overrides from the controller) are applied to the topic. initial_hw: the
@@ -117,7 +100,6 @@ size_t st_registry_snapshot(st_registry_t *reg, st_partition_t ***ret_parts);
  * change (to be sent to the controller as AlterIsr). */
 void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_partition_t *part),
                                 void *arg);
-bool st_registry_cluster_mode(const st_registry_t *reg);
 
 /* ---- partitions -------------------------------------------------------------------------- */
 
@@ -215,8 +197,8 @@ void st_partition_isr_result(st_partition_t *part, int code, int32_t leader_epoc
 void st_partition_watch(st_partition_t *part, int loop);
 void st_partition_unwatch(st_partition_t *part, int loop);
 
-/* The topic's min.insync.replicas (its override, else the broker default; the default for an
- * unknown topic). */
+/* The topic's min.insync.replicas (its override as the controller gave it with a hosted
+ * partition, else the broker default; the default for a topic not hosted here). */
 int32_t st_registry_topic_min_insync_replicas(st_registry_t *reg, const char *topic);
 
 #endif

@@ -1,4 +1,4 @@
-/* The partition struct, shared by partition.c (registry, reads, single-broker appends) and
+/* The partition struct, shared by partition.c (registry, reads, leader appends) and
  * partition_repl.c (roles, ISR, high watermark, follower appends). Private to broker/replica/. */
 #ifndef ST_PARTITION_INT_H
 #define ST_PARTITION_INT_H

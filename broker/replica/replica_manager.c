@@ -439,6 +439,8 @@ static void run_job(void *arg)
 static void discard_job(void *arg)
 {
     rm_job_t *job = arg;
+    if (!job)
+        return;                       /* the stop's wake-up (st_replica_manager_stop) */
     job->error_code = ST_ERR_REQUEST_TIMED_OUT;
     atomic_store(&job->done, true);
     job_unref(job);
@@ -760,7 +762,6 @@ static void *rm_main(void *arg)
     int64_t now = st_now_ms();
     int64_t next_isr = now + isr_every;
     int64_t next_hw = now + cfg->replica_high_watermark_checkpoint_interval_ms;
-    bool cluster = st_registry_cluster_mode(rm->b->reg);
     while (!atomic_load(&rm->stop)) {
         now = st_now_ms();
         int64_t next = next_isr < next_hw ? next_isr : next_hw;
@@ -768,13 +769,11 @@ static void *rm_main(void *arg)
         st_mailbox_wait(rm->mb, wait > 0 ? (int)(wait > 1000 ? 1000 : wait) : 0);
         now = st_now_ms();
         if (now >= next_isr) {
-            if (cluster)
-                shrink_isrs(rm);
+            shrink_isrs(rm);
             next_isr = now + isr_every;
         }
         if (now >= next_hw) {
-            if (cluster)
-                st_replica_manager_checkpoint_hw(rm);
+            st_replica_manager_checkpoint_hw(rm);
             next_hw = now + cfg->replica_high_watermark_checkpoint_interval_ms;
         }
     }
@@ -815,11 +814,17 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     return 0;
 }
 
+static void wake_noop(void *arg)
+{
+    (void)arg;
+}
+
 void st_replica_manager_stop(st_replica_manager_t *rm)
 {
     if (!rm)
         return;
     atomic_store(&rm->stop, true);
+    st_mailbox_post(rm->mb, wake_noop, NULL);   /* no waiting out the thread's 1 s poll */
     pthread_join(rm->thread, NULL);
     pthread_mutex_lock(&rm->isr_lock);
     rm->isr_stop = true;
@@ -833,8 +838,7 @@ void st_replica_manager_stop(st_replica_manager_t *rm)
         st_fetcher_free(rm->fetchers[i]);
     free(rm->fetchers);
     st_registry_set_isr_notify(rm->b->reg, NULL, NULL);
-    if (st_registry_cluster_mode(rm->b->reg))
-        st_replica_manager_checkpoint_hw(rm);
+    st_replica_manager_checkpoint_hw(rm);
     st_mailbox_free(rm->mb, discard_job);
     for (size_t i = 0; i < rm->n_hws; i++)
         free(rm->hws[i].topic);

@@ -242,6 +242,7 @@ Strand__DeleteTopicsResponse *tw_delete_topic(int fd, int32_t corr, const char *
     Strand__DeleteTopicsRequest req = STRAND__DELETE_TOPICS_REQUEST__INIT;
     req.topic_names = names;
     req.n_topic_names = 1;
+    req.timeout_ms = 10000;   /* wait for the deletion, as Kafka's clients ask (0 = don't) */
     return REQUEST(fd, corr, STRAND__API_KEY__DELETE_TOPICS, req,
                    &strand__delete_topics_response__descriptor, NULL, 0, NULL, NULL);
 }

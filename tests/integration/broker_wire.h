@@ -33,7 +33,8 @@ bool tw_wait_closed(int fd, int timeout_ms);
 /* A batch of n records with values of value_len bytes ("v<i>..." padded), key "k<i>". */
 int tw_make_batch(int n, size_t value_len, int64_t timestamp_ms, uint8_t **ret, size_t *ret_len);
 
-/* Request helpers: each sends and waits for the response (NULL on failure). */
+/* Request helpers: each sends and waits for the response (NULL on failure). CreateTopics and
+ * DeleteTopics ask the broker to wait up to 10 s for the controller to finish. */
 Strand__ApiVersionsResponse *tw_api_versions(int fd, int32_t corr);
 Strand__CreateTopicsResponse *tw_create_topic(int fd, int32_t corr, const char *name,
                                               int32_t partitions, int32_t rf,

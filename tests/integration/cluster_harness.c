@@ -15,6 +15,10 @@
 
 #define WAIT_STEP_MS 25
 
+/* Cluster tests start their own ZooKeeper (standalone or an ensemble, which they may stop, pause
+ * or kill): the harness's runner need not start a shared one for them (harness.c). */
+const bool st_test_harness_own_zookeeper = true;
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -58,7 +62,9 @@ int st_test_cluster_start(st_test_cluster_t *c, int n, bool ensemble, const char
         for (size_t j = 0; overrides && overrides[j] && k < 39; j++)
             kv[k++] = overrides[j];
         kv[k] = NULL;
-        r = st_test_broker_start(&c->broker[i], kv);
+        /* Answering is enough here: the cluster waits below (registration, controller) and
+         * the tests' own waits say what "formed" means for them (harness.h). */
+        r = st_test_broker_start_ready(&c->broker[i], kv, ST_TEST_READY_LISTENING);
         if (r < 0) {
             fprintf(stderr, "cluster harness: broker %d did not start: %s\n", i + 1, strerror(-r));
             return r;

@@ -1,11 +1,20 @@
 /* Integration-test harness (see harness.h): starts real strand-broker processes on loopback
- * ports with their own temporary directories, stops them with SIGTERM or SIGKILL, restarts them
- * on the same port and directory, runs command-line tools with a timeout, and opens raw TCP
- * connections for protocol-level tests.
+ * ports with their own temporary directories and ZooKeeper chroots, waits until they are
+ * registered and serving (a Metadata and a ListOffsets round trip over the wire), stops them
+ * with SIGTERM or SIGKILL, restarts them on the same port, directory and chroot, runs
+ * command-line tools with a timeout, and opens raw TCP connections
+ * for protocol-level tests. It also provides the ZooKeeper server: $STRAND_TEST_ZK, or one the
+ * criterion runner starts before the tests (PRE_ALL report hook) and stops after them
+ * (POST_ALL) -- unless the binary starts its own (cluster_harness.c says so through the weak
+ * symbol st_test_harness_own_zookeeper) -- or, when even that is missing, one per test process
+ * on first use.
  *
  * Children get PR_SET_PDEATHSIG(SIGKILL) so that a test process that crashes (criterion runs
- * each test in its own process) never leaves a broker or a tool running behind it. */
+ * each test in its own process) never leaves a broker, a tool or a JVM running behind it. */
 #include "harness.h"
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,8 +36,23 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#define START_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS  15000
+#include <zookeeper/zookeeper.h>
+
+#include "st_buf.h"
+#include "st_frame.h"
+#include "strand.pb-c.h"
+#include "zk_harness.h"
+
+#define START_TIMEOUT_MS      10000   /* until the broker accepts connections */
+#define READY_TIMEOUT_MS      20000   /* then until it is registered and serving */
+#define STOP_TIMEOUT_MS       15000
+#define WIRE_TIMEOUT_MS       2000    /* one readiness round trip */
+/* zookeeper.session.timeout.ms of harness brokers: how long a SIGKILLed broker's ephemeral
+ * znodes outlive it -- its registration (which a restart on the same endpoints replaces at
+ * once) and, if it was the controller, /controller (a restarted lone broker serves again only
+ * once that expired and it won the election). Short, but well above a scheduling hiccup on a
+ * loaded machine (the ZooKeeper client pings every third of it). */
+#define SESSION_TIMEOUT_MS    3000
 
 static int64_t now_ms(void)
 {
@@ -80,6 +105,100 @@ int st_test_connect(int port)
     return fd;
 }
 
+/* ---- ZooKeeper ------------------------------------------------------------------------------ */
+
+static st_test_zk_t own_zk;           /* a server this process started (runner hook or lazily) */
+static pid_t own_zk_owner;            /* the process that started it (workers may inherit the
+                                       * struct when criterion forks them: never theirs) */
+static char zk_server[64];            /* what st_test_zk_server returns, once known */
+
+static int start_own_zk(void)
+{
+    int r = st_test_zk_start(&own_zk);
+    if (r < 0) {
+        fprintf(stderr, "harness: cannot start a ZooKeeper server for the brokers: %s\n",
+                strerror(-r));
+        return r;
+    }
+    own_zk_owner = getpid();
+    return 0;
+}
+
+static void stop_own_zk(void)
+{
+    if (own_zk_owner == getpid() && own_zk.pid > 0)
+        st_test_zk_cleanup(&own_zk);
+}
+
+const char *st_test_zk_server(void)
+{
+    if (zk_server[0])
+        return zk_server;
+    const char *env = getenv("STRAND_TEST_ZK");
+    if (env && *env) {
+        snprintf(zk_server, sizeof(zk_server), "%s", env);
+        return zk_server;
+    }
+    /* Neither the environment nor the runner provided one: this test process starts its own
+     * (about half a second), stopped at exit and killed with the process anyway. */
+    if (start_own_zk() < 0)
+        return NULL;
+    atexit(stop_own_zk);
+    snprintf(zk_server, sizeof(zk_server), "%s", own_zk.connect);
+    return zk_server;
+}
+
+int st_test_zk_chroot(char *buf, size_t len)
+{
+    const char *server = st_test_zk_server();
+    if (!server)
+        return -EHOSTUNREACH;
+    static unsigned counter;
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        rnd = (uint32_t)time(NULL) ^ (uint32_t)clock();
+    int n = snprintf(buf, len, "%s/strand-it-%d-%u-%08x", server, (int)getpid(), ++counter, rnd);
+    return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+int st_test_zk_fake_controller(const char *chroot, int controller_id)
+{
+    const char *slash = strchr(chroot, '/');
+    if (!slash)
+        return ZBADARGUMENTS;
+    char server[128], json[128];
+    snprintf(server, sizeof(server), "%.*s", (int)(slash - chroot), chroot);
+    int rc = st_test_zk_create(server, slash, NULL, 0);
+    if (rc != ZOK && rc != ZNODEEXISTS)
+        return rc;
+    snprintf(json, sizeof(json), "{\"version\":1,\"brokerid\":%d,\"timestamp\":\"0\"}",
+             controller_id);
+    return st_test_zk_create(chroot, "/controller", json, 0);
+}
+
+/* Defined (by cluster_harness.c) in binaries whose tests start their own ZooKeeper. */
+extern const bool st_test_harness_own_zookeeper __attribute__((weak));
+
+/* The criterion runner (the parent of every test process of this binary) starts one server
+ * before the tests and passes it on through the environment, so that each test does not start
+ * its own; it stops it after the last test (and PR_SET_PDEATHSIG kills it if the runner dies). */
+ReportHook(PRE_ALL)(struct criterion_test_set *tests)
+{
+    (void)tests;
+    const char *env = getenv("STRAND_TEST_ZK");
+    if ((env && *env) || &st_test_harness_own_zookeeper || start_own_zk() < 0)
+        return;
+    setenv("STRAND_TEST_ZK", own_zk.connect, 1);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    stop_own_zk();
+}
+
+/* ---- brokers -------------------------------------------------------------------------------- */
+
 static void print_file(const char *path, FILE *out)
 {
     FILE *f = fopen(path, "r");
@@ -103,6 +222,8 @@ static int write_config(const st_test_broker_t *b)
     fprintf(f, "listeners=PLAINTEXT://127.0.0.1:%d\n", b->port);
     fprintf(f, "log.dirs=%s/logs\n", b->dir);
     fprintf(f, "num.network.threads=2\n");
+    fprintf(f, "zookeeper.connect=%s\n", b->zk_connect);
+    fprintf(f, "zookeeper.session.timeout.ms=%d\n", SESSION_TIMEOUT_MS);
     for (int i = 0; i < b->n_overrides; i++) {
         /* "{port}" in an override stands for the picked PLAINTEXT port (extra listeners). */
         const char *o = b->overrides[i], *at = strstr(o, "{port}");
@@ -114,6 +235,19 @@ static int write_config(const st_test_broker_t *b)
     if (fclose(f) != 0)
         return -errno;
     return 0;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[2048];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
 }
 
 /* Returns true and reaps the child if it has exited; fills *ret_status. */
@@ -174,7 +308,7 @@ static int spawn_broker(st_test_broker_t *b)
         int fd = st_test_connect(b->port);
         if (fd >= 0) {
             close(fd);
-            return 0;
+            break;
         }
         if (now_ms() > deadline) {
             fprintf(stderr, "harness: broker on port %d did not accept connections within %d ms\n",
@@ -187,25 +321,294 @@ static int spawn_broker(st_test_broker_t *b)
         }
         sleep_ms(20);
     }
+    int r = st_test_broker_wait_ready(b, READY_TIMEOUT_MS);
+    if (r < 0) {
+        if (r == -ETIMEDOUT) {
+            fprintf(stderr, "harness: broker %d on port %d was not %s within %d ms\n",
+                    b->broker_id, b->port, b->ready == ST_TEST_READY_SERVING
+                    ? "registered and serving (Metadata listing it and a controller, its "
+                      "partitions led)" : "ready", READY_TIMEOUT_MS);
+            print_file(b->log_path, stderr);
+        }
+        if (b->pid > 0) {
+            kill(b->pid, SIGKILL);
+            waitpid(b->pid, NULL, 0);
+            b->pid = 0;
+        }
+    }
+    return r;
+}
+
+/* ---- readiness: a Metadata and a ListOffsets round trip -------------------------------------- */
+
+/* Reads exactly len bytes before the deadline. */
+static int read_full(int fd, uint8_t *p, size_t len, int64_t deadline)
+{
+    while (len) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        int pr = poll(&pfd, 1, (int)left);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            return -ETIMEDOUT;
+        ssize_t n = read(fd, p, len);
+        if (n == 0)
+            return -EPIPE;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* One request on fd; the unpacked response body (free with protobuf_c_message_free_unpacked),
+ * or NULL. */
+static ProtobufCMessage *wire_call(int fd, int32_t api_key, int32_t corr, const ProtobufCMessage *body,
+                                   const ProtobufCMessageDescriptor *desc)
+{
+    Strand__RequestHeader hdr = STRAND__REQUEST_HEADER__INIT;
+    hdr.api_key = api_key;
+    hdr.correlation_id = corr;
+    hdr.client_id = "test-harness";
+    st_buf_t buf = ST_BUF_INIT;
+    ProtobufCMessage *resp = NULL;
+    if (st_frame_encode(&buf, &hdr.base, body, 0) < 0)
+        goto out;
+    size_t off = 0;
+    while (off < buf.len) {
+        ssize_t w = send(fd, buf.data + off, buf.len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto out;
+        off += (size_t)w;
+    }
+    int64_t deadline = now_ms() + WIRE_TIMEOUT_MS;
+    uint8_t prefix[4];
+    if (read_full(fd, prefix, 4, deadline) < 0)
+        goto out;
+    uint32_t size = st_be32(prefix);
+    if (size > (64u << 20))
+        goto out;
+    buf.len = 0;
+    if (st_buf_reserve(&buf, size) < 0 || read_full(fd, buf.data, size, deadline) < 0)
+        goto out;
+    st_frame_view_t v;
+    const char *reason = NULL;
+    if (st_frame_parse(buf.data, size, &v, &reason) < 0)
+        goto out;
+    Strand__ResponseHeader *rh = strand__response_header__unpack(NULL, v.header_len, v.header);
+    bool match = rh && rh->correlation_id == corr;
+    if (rh)
+        strand__response_header__free_unpacked(rh, NULL);
+    if (match)
+        resp = protobuf_c_message_unpack(desc, NULL, v.body_len, v.body);
+out:
+    st_buf_free(&buf);
+    return resp;
+}
+
+/* Whether the broker is registered and serving: Metadata (all topics) on its port lists it
+ * (by id, or by port for a generated id), a controller and every topic of its chroot's
+ * /brokers/topics, and the partitions it leads answer ListOffsets(latest) without error. why
+ * gets what is missing. */
+static bool broker_serving(const st_test_broker_t *b, char *why, size_t why_len)
+{
+    int fd = st_test_connect(b->port);
+    if (fd < 0) {
+        snprintf(why, why_len, "cannot connect: %s", strerror(-fd));
+        return false;
+    }
+    bool ok = false;
+    Strand__MetadataRequest mreq = STRAND__METADATA_REQUEST__INIT;
+    mreq.all_topics = true;
+    Strand__MetadataResponse *md = (Strand__MetadataResponse *)wire_call(
+        fd, STRAND__API_KEY__METADATA, 1, &mreq.base, &strand__metadata_response__descriptor);
+    if (!md) {
+        snprintf(why, why_len, "no Metadata answer");
+        goto out;
+    }
+    int32_t self = -1;
+    for (size_t i = 0; i < md->n_brokers; i++)
+        if (b->broker_id >= 0 ? md->brokers[i]->node_id == b->broker_id
+                              : md->brokers[i]->port == b->port)
+            self = md->brokers[i]->node_id;
+    if (self < 0 || md->controller_id < 0) {
+        snprintf(why, why_len, "Metadata lists %zu broker(s) without broker %d, controller %d",
+                 md->n_brokers, b->broker_id, md->controller_id);
+        goto out;
+    }
+    /* Every topic ZooKeeper has must be in the metadata (after a restart the controller may
+     * describe the brokers before the topics). */
+    char names[8192];
+    int n_zk = b->zk_connect[0] ? st_test_zk_children(b->zk_connect, "/brokers/topics", names,
+                                                      sizeof(names)) : 0;
+    if (n_zk < 0 && n_zk != ZNONODE) {
+        snprintf(why, why_len, "cannot list /brokers/topics (ZooKeeper code %d)", n_zk);
+        goto out;
+    }
+    for (char *name = n_zk > 0 ? names : NULL, *next; name; name = next) {
+        next = strchr(name, ',');
+        if (next)
+            *next++ = '\0';
+        bool found = false;
+        for (size_t i = 0; i < md->n_topics && !found; i++)
+            found = strcmp(md->topics[i]->name, name) == 0;
+        if (!found) {
+            snprintf(why, why_len, "topic %.200s (in ZooKeeper) is not in the metadata yet", name);
+            goto out;
+        }
+    }
+    /* The partitions Metadata says this broker leads: one ListOffsets for all of them. */
+    size_t n_topics = 0;
+    Strand__ListOffsetsTopic *lt = calloc(md->n_topics + 1, sizeof(*lt));
+    Strand__ListOffsetsTopic **ltp = calloc(md->n_topics + 1, sizeof(*ltp));
+    size_t n_parts = 0;
+    for (size_t i = 0; i < md->n_topics; i++)
+        n_parts += md->topics[i]->n_partitions;
+    Strand__ListOffsetsPartition *lp = calloc(n_parts + 1, sizeof(*lp));
+    Strand__ListOffsetsPartition **lpp = calloc(n_parts + 1, sizeof(*lpp));
+    if (!lt || !ltp || !lp || !lpp) {
+        snprintf(why, why_len, "out of memory");
+        goto free_lo;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < md->n_topics; i++) {
+        const Strand__TopicMetadata *t = md->topics[i];
+        size_t first = k;
+        for (size_t j = 0; j < t->n_partitions; j++) {
+            if (t->partitions[j]->leader != self)
+                continue;
+            strand__list_offsets_partition__init(&lp[k]);
+            lp[k].partition = t->partitions[j]->partition;
+            lp[k].current_leader_epoch = -1;
+            lp[k].timestamp = -1;
+            lpp[k] = &lp[k];
+            k++;
+        }
+        if (k == first)
+            continue;
+        strand__list_offsets_topic__init(&lt[n_topics]);
+        lt[n_topics].name = t->name;
+        lt[n_topics].partitions = &lpp[first];
+        lt[n_topics].n_partitions = k - first;
+        ltp[n_topics] = &lt[n_topics];
+        n_topics++;
+    }
+    if (n_topics == 0) {
+        ok = true;
+        goto free_lo;
+    }
+    Strand__ListOffsetsRequest lreq = STRAND__LIST_OFFSETS_REQUEST__INIT;
+    lreq.replica_id = -1;
+    lreq.topics = ltp;
+    lreq.n_topics = n_topics;
+    Strand__ListOffsetsResponse *lo = (Strand__ListOffsetsResponse *)wire_call(
+        fd, STRAND__API_KEY__LIST_OFFSETS, 2, &lreq.base, &strand__list_offsets_response__descriptor);
+    if (!lo) {
+        snprintf(why, why_len, "no ListOffsets answer");
+        goto free_lo;
+    }
+    ok = true;
+    for (size_t i = 0; i < lo->n_topics && ok; i++)
+        for (size_t j = 0; j < lo->topics[i]->n_partitions && ok; j++)
+            if (lo->topics[i]->partitions[j]->error_code != 0) {
+                snprintf(why, why_len, "%s-%d, led by it per Metadata, answers ListOffsets with "
+                         "error %d", lo->topics[i]->name, lo->topics[i]->partitions[j]->partition,
+                         lo->topics[i]->partitions[j]->error_code);
+                ok = false;
+            }
+    strand__list_offsets_response__free_unpacked(lo, NULL);
+free_lo:
+    free(lt);
+    free(ltp);
+    free(lp);
+    free(lpp);
+out:
+    if (md)
+        strand__metadata_response__free_unpacked(md, NULL);
+    close(fd);
+    return ok;
+}
+
+/* Whether the broker answers ApiVersions: its network loops run, which comes after the
+ * registration and the signal handlers (the listening socket alone accepts TCP connections
+ * earlier, while the broker is still connecting to ZooKeeper). */
+static bool broker_answers(const st_test_broker_t *b, char *why, size_t why_len)
+{
+    int fd = st_test_connect(b->port);
+    if (fd < 0) {
+        snprintf(why, why_len, "cannot connect: %s", strerror(-fd));
+        return false;
+    }
+    Strand__ApiVersionsRequest req = STRAND__API_VERSIONS_REQUEST__INIT;
+    ProtobufCMessage *resp = wire_call(fd, STRAND__API_KEY__API_VERSIONS, 1, &req.base,
+                                       &strand__api_versions_response__descriptor);
+    close(fd);
+    if (!resp) {
+        snprintf(why, why_len, "no ApiVersions answer");
+        return false;
+    }
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return true;
+}
+
+int st_test_broker_wait_ready(st_test_broker_t *b, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    char why[512] = "";
+    for (;;) {
+        int status;
+        if (b->pid <= 0)
+            return -ECHILD;
+        if (child_exited(b->pid, &status)) {
+            b->pid = 0;
+            fprintf(stderr, "harness: broker on port %d exited while starting (status 0x%x)\n",
+                    b->port, status);
+            print_file(b->log_path, stderr);
+            return -ECHILD;
+        }
+        if (b->ready == ST_TEST_READY_LISTENING ? broker_answers(b, why, sizeof(why))
+                                                : broker_serving(b, why, sizeof(why)))
+            return 0;
+        if (now_ms() > deadline) {
+            fprintf(stderr, "harness: broker %d on port %d not serving: %s\n", b->broker_id,
+                    b->port, why);
+            return -ETIMEDOUT;
+        }
+        sleep_ms(20);
+    }
 }
 
 int st_test_broker_start(st_test_broker_t *b, const char *const *overrides)
 {
+    return st_test_broker_start_ready(b, overrides, ST_TEST_READY_SERVING);
+}
+
+int st_test_broker_start_ready(st_test_broker_t *b, const char *const *overrides,
+                               st_test_ready_t ready)
+{
     memset(b, 0, sizeof(*b));
+    b->ready = ready;
     for (size_t i = 0; overrides && overrides[i]; i++) {
         if ((size_t)b->n_overrides >= sizeof(b->overrides) / sizeof(b->overrides[0]))
             return -E2BIG;
         if (strncmp(overrides[i], "broker.id=", 10) == 0)
             b->broker_id = atoi(overrides[i] + 10);
+        if (strncmp(overrides[i], "zookeeper.connect=", 18) == 0)
+            snprintf(b->zk_connect, sizeof(b->zk_connect), "%s", overrides[i] + 18);
         b->overrides[b->n_overrides] = strdup(overrides[i]);
         if (!b->overrides[b->n_overrides])
             return -ENOMEM;
         b->n_overrides++;
     }
-    int port = pick_free_port();
-    if (port < 0)
-        return port;
-    b->port = port;
     snprintf(b->dir, sizeof(b->dir), "/tmp/strand-it-XXXXXX");
     if (!mkdtemp(b->dir)) {
         b->dir[0] = '\0';
@@ -213,11 +616,27 @@ int st_test_broker_start(st_test_broker_t *b, const char *const *overrides)
     }
     snprintf(b->config_path, sizeof(b->config_path), "%s/server.properties", b->dir);
     snprintf(b->log_path, sizeof(b->log_path), "%s/broker.log", b->dir);
-    snprintf(b->bootstrap, sizeof(b->bootstrap), "127.0.0.1:%d", b->port);
-    int r = write_config(b);
+    int r = b->zk_connect[0] ? 0 : st_test_zk_chroot(b->zk_connect, sizeof(b->zk_connect));
     if (r < 0)
         return r;
-    return spawn_broker(b);
+    /* The picked port may be taken by someone else before the broker binds it (outgoing
+     * connections use the same range): then the broker exits naming the address, and the
+     * start is retried on another port. */
+    for (int attempt = 1;; attempt++) {
+        int port = pick_free_port();
+        if (port < 0)
+            return port;
+        b->port = port;
+        snprintf(b->bootstrap, sizeof(b->bootstrap), "127.0.0.1:%d", b->port);
+        r = write_config(b);
+        if (r < 0)
+            return r;
+        r = spawn_broker(b);
+        if (r != -ECHILD || attempt == 3 || !file_contains(b->log_path, "Address already in use"))
+            return r;
+        fprintf(stderr, "harness: port %d was taken before the broker bound it, retrying\n", port);
+        truncate(b->log_path, 0);
+    }
 }
 
 int st_test_broker_stop(st_test_broker_t *b, int sig)

@@ -1,10 +1,15 @@
-/* The metadata side of cluster mode against a real strand-broker started with zookeeper.connect
- * (a placeholder: nothing connects to ZooKeeper in this test) and broker.id=1. The test plays
- * the controller: it sends UpdateMetadata over the wire describing 3 brokers and a topic, then
- * checks that Metadata returns exactly that; that older controller epochs and stale broker
- * epochs are refused; that UpdateMetadata on a client-only listener gets
- * CLUSTER_AUTHORIZATION_FAILED and changes nothing; that leader -2 deletes a topic; and
- * strand-topics --describe (Kafka's layout and the four filters) against that broker. */
+/* The metadata side of the cluster against a real strand-broker (broker.id=1, a ZooKeeper chroot
+ * of its own). The test plays the controller: it sends UpdateMetadata over the wire describing 3
+ * brokers and a topic, then checks that Metadata returns exactly that; that older controller
+ * epochs and stale broker epochs are refused; that UpdateMetadata on a client-only listener
+ * gets CLUSTER_AUTHORIZATION_FAILED and changes nothing; that leader -2 deletes a topic; and
+ * strand-topics --describe (Kafka's layout and the four filters) against that broker.
+ *
+ * The controller: before the broker starts, the test writes a persistent /controller naming
+ * broker 2 (the controller_id of its UpdateMetadata) in the chroot (st_test_zk_fake_controller),
+ * so the broker registers, sees that controller and never elects itself: nobody but the test
+ * ever sends it UpdateMetadata, and its metadata cache is exactly what the test said (empty
+ * before the test speaks). The test writes no topic znodes. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,9 +29,13 @@ static int corr = 1;
 
 static void start(void)
 {
-    const char *ov[] = { "broker.id=1", "zookeeper.connect=127.0.0.1:1", "min.insync.replicas=2",
-                         "broker.rack=r1", NULL };
-    cr_assert_eq(st_test_broker_start(&broker, ov), 0);
+    char chroot[200], zk[256];
+    cr_assert_eq(st_test_zk_chroot(chroot, sizeof(chroot)), 0);
+    cr_assert_eq(st_test_zk_fake_controller(chroot, 2), 0);
+    snprintf(zk, sizeof(zk), "zookeeper.connect=%s", chroot);
+    const char *ov[] = { "broker.id=1", zk, "controlled.shutdown.enable=false",
+                         "min.insync.replicas=2", "broker.rack=r1", NULL };
+    cr_assert_eq(st_test_broker_start_ready(&broker, ov, ST_TEST_READY_LISTENING), 0);
 }
 
 static void stop(void)
@@ -203,7 +212,8 @@ Test(cluster_md, empty_before_the_controller_speaks)
     cr_assert_eq(r->n_topics, 1);
     cr_expect_eq(r->topics[0]->error_code, 3 /* UNKNOWN_TOPIC_OR_PARTITION */);
     strand__metadata_response__free_unpacked(r, NULL);
-    /* auto.create.topics.enable (default true) + allow: LEADER_NOT_AVAILABLE, nothing created. */
+    /* auto.create.topics.enable (default true) + allow: LEADER_NOT_AVAILABLE (the topic is
+     * written to ZooKeeper; no controller acts on it here, so it stays out of the metadata). */
     r = metadata_topic(broker.port, "orders", true);
     cr_assert_eq(r->n_topics, 1);
     cr_expect_eq(r->topics[0]->error_code, 5 /* LEADER_NOT_AVAILABLE */);
@@ -294,9 +304,9 @@ Test(cluster_md, stale_broker_epoch_refused)
 {
     um_builder_t u;
     um_orders(&u, 1);
-    /* This broker is unregistered (epoch -1): only a request for an older incarnation, i.e.
-     * an epoch below -1, can be stale here. -1 means "unknown" and is always accepted. */
-    u.req.broker_epoch = -2;
+    /* This broker registered with its czxid as broker epoch: 0 is an older incarnation's
+     * (-1 means "unknown" and is always accepted). */
+    u.req.broker_epoch = 0;
     cr_expect_eq(um_send(&u, broker.port), 77 /* STALE_BROKER_EPOCH */);
     Strand__MetadataResponse *r = metadata_all(broker.port);
     cr_expect_eq(r->n_topics, 0);

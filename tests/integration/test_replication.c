@@ -1,8 +1,18 @@
-/* Replication between real brokers in cluster mode (placeholder zookeeper.connect; the test plays
- * the controller by sending LeaderAndIsr / StopReplica itself): follower fetch and byte-identical
- * logs, acks=all, leadership change and NOT_LEADER_OR_FOLLOWER, controller-epoch fencing,
- * cluster APIs refused on a client-only listener, min.insync.replicas, and truncation of a
- * divergent tail. */
+/* Replication between real brokers (one ZooKeeper chroot shared by the test's brokers; the
+ * test plays the controller by sending LeaderAndIsr / StopReplica itself): follower fetch and
+ * byte-identical logs, acks=all, leadership change and NOT_LEADER_OR_FOLLOWER, controller-epoch
+ * fencing, cluster APIs refused on a client-only listener, min.insync.replicas, and truncation
+ * of a divergent tail.
+ *
+ * The controller: every broker needs ZooKeeper, and left alone the brokers of a chroot elect a
+ * real controller (the first to create /controller), which would send its own LeaderAndIsr and
+ * UpdateMetadata beside the test's. Rather than out-shouting it with a huge controller epoch,
+ * the test takes the controller's place in ZooKeeper too: before the brokers start it writes a
+ * persistent /controller naming broker 100 (the controller_id its requests carry;
+ * st_test_zk_fake_controller), so the brokers register, see a controller and never elect one.
+ * The test is then the one controller, in ZooKeeper and on the wire, and every assertion about
+ * the broker side holds exactly as designed: epochs start at 1, an older one is refused. The
+ * test writes no topic znodes: the partition exists because its LeaderAndIsr says so. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -29,15 +39,30 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static char zk_line[256];            /* zookeeper.connect=<the test's chroot> */
+
+/* A chroot of this test's own whose /controller names the test (controller id 100). */
+static const char *test_cluster(void)
+{
+    char chroot[200];
+    cr_assert_eq(st_test_zk_chroot(chroot, sizeof(chroot)), 0);
+    cr_assert_eq(st_test_zk_fake_controller(chroot, 100), 0, "placeholder /controller in %s",
+                 chroot);
+    snprintf(zk_line, sizeof(zk_line), "zookeeper.connect=%s", chroot);
+    return zk_line;
+}
+
 static void start_cluster_broker(st_test_broker_t *b, int id, const char *extra1, const char *extra2)
 {
     char idl[32];
     snprintf(idl, sizeof(idl), "broker.id=%d", id);
-    const char *ov[] = { idl, "zookeeper.connect=127.0.0.1:1", "replica.fetch.wait.max.ms=100",
-                         "replica.fetch.backoff.ms=100", extra1, extra2, NULL };
-    if (!extra1)
-        ov[4] = NULL;
-    cr_assert_eq(st_test_broker_start(b, ov), 0, "broker %d starts", id);
+    if (!zk_line[0])
+        test_cluster();
+    const char *ov[] = { idl, zk_line, "controlled.shutdown.enable=false",
+                         "replica.fetch.wait.max.ms=100", "replica.fetch.backoff.ms=100", extra1,
+                         extra2, NULL };
+    cr_assert_eq(st_test_broker_start_ready(b, ov, ST_TEST_READY_LISTENING), 0,
+                 "broker %d starts", id);
 }
 
 /* Sends LeaderAndIsr for TOPIC-0 to the broker on fd. */
@@ -240,10 +265,10 @@ Test(replication, cluster_apis_refused_on_client_listener, .timeout = 30)
     char lst[160];
     snprintf(lst, sizeof(lst), "listeners=PLAINTEXT://127.0.0.1:{port},CLIENT://127.0.0.1:%d",
              client_port);
-    const char *ov[] = { "broker.id=1", "zookeeper.connect=127.0.0.1:1",
+    const char *ov[] = { "broker.id=1", test_cluster(), "controlled.shutdown.enable=false",
                          "listener.security.protocol.map=CLIENT:PLAINTEXT",
                          "inter.broker.listener.name=PLAINTEXT", lst, NULL };
-    cr_assert_eq(st_test_broker_start(&b, ov), 0);
+    cr_assert_eq(st_test_broker_start_ready(&b, ov, ST_TEST_READY_LISTENING), 0);
     int cfd = st_test_connect(client_port);
     cr_assert_geq(cfd, 0);
     int32_t reps[] = { 1 };

@@ -670,9 +670,12 @@ static void expect_startup_error(const char *ssl_lines, const char *const *want)
     cr_assert(mkdtemp(dir));
     char cfg[128];
     snprintf(cfg, sizeof(cfg), "%s/server.properties", dir);
+    char zk[200];
+    cr_assert_eq(st_test_zk_chroot(zk, sizeof(zk)), 0);
     FILE *f = fopen(cfg, "w");
-    fprintf(f, "broker.id=0\nlog.dirs=%s/logs\nlisteners=PLAINTEXT://127.0.0.1:%d,"
-            "SSL://127.0.0.1:%d\n%s\n", dir, free_port(), free_port(), ssl_lines);
+    fprintf(f, "broker.id=0\nlog.dirs=%s/logs\nzookeeper.connect=%s\n"
+            "listeners=PLAINTEXT://127.0.0.1:%d,SSL://127.0.0.1:%d\n%s\n", dir, zk, free_port(),
+            free_port(), ssl_lines);
     fclose(f);
     char *out;
     int64_t t0 = now_ms();

@@ -14,12 +14,34 @@
 static st_broker_config_t cfg;
 static st_cfg_error_t err;
 
-static void setup(void) { st_broker_config_init(&cfg); memset(&err, 0, sizeof(err)); }
+static int set(const char *kv) { return st_cfg_set_kv(st_broker_config_table, &cfg, kv, &err); }
+
+/* zookeeper.connect is required: every test starts from a config that has one. */
+static void init_cfg(void)
+{
+    st_broker_config_init(&cfg);
+    memset(&err, 0, sizeof(err));
+    cr_assert_eq(set("zookeeper.connect=127.0.0.1:2181/strand"), 0);
+}
+
+static void setup(void) { init_cfg(); }
 static void teardown(void) { st_broker_config_free(&cfg); }
 
 TestSuite(broker_config, .init = setup, .fini = teardown);
 
-static int set(const char *kv) { return st_cfg_set_kv(st_broker_config_table, &cfg, kv, &err); }
+Test(broker_config, zookeeper_connect_required)
+{
+    st_broker_config_free(&cfg);
+    st_broker_config_init(&cfg);
+    cr_expect_eq(st_broker_config_finish(&cfg, &err), -EINVAL);
+    cr_expect(strstr(err.msg, "Missing required configuration \"zookeeper.connect\""), "%s",
+              err.msg);
+    st_broker_config_free(&cfg);
+    init_cfg();
+    cr_assert_eq(set("zookeeper.connect="), 0);
+    cr_expect_eq(st_broker_config_finish(&cfg, &err), -EINVAL);
+    cr_expect(strstr(err.msg, "zookeeper.connect"), "%s", err.msg);
+}
 
 Test(broker_config, defaults_are_kafkas)
 {
@@ -119,7 +141,7 @@ Test(broker_config, relative_log_dir_and_bad_policy_rejected)
     cr_expect_eq(st_broker_config_finish(&cfg, &err), -EINVAL);
     cr_expect(strstr(err.msg, "log.dirs"), "%s", err.msg);
     st_broker_config_free(&cfg);
-    st_broker_config_init(&cfg);
+    init_cfg();
     cr_assert_eq(set("log.cleanup.policy=shred"), 0);
     cr_expect_eq(st_broker_config_finish(&cfg, &err), -EINVAL);
     cr_expect(strstr(err.msg, "log.cleanup.policy"), "%s", err.msg);

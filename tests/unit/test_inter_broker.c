@@ -30,6 +30,8 @@ static void configure(const char *const *kvs)
     st_broker_config_free(&broker.cfg);
     st_broker_config_init(&broker.cfg);
     st_cfg_error_t err;
+    cr_assert_eq(st_cfg_set_kv(st_broker_config_table, &broker.cfg,
+                               "zookeeper.connect=127.0.0.1:2181", &err), 0);   /* required */
     for (size_t i = 0; kvs[i]; i++)
         cr_assert_eq(st_cfg_set_kv(st_broker_config_table, &broker.cfg, kvs[i], &err), 0, "%s", err.msg);
     cr_assert_eq(st_broker_config_finish(&broker.cfg, &err), 0, "%s", err.msg);
@@ -87,6 +89,8 @@ Test(inter_broker, unknown_listener_name_is_a_config_error)
 {
     st_broker_config_init(&broker.cfg);
     st_cfg_error_t err;
+    cr_assert_eq(st_cfg_set_kv(st_broker_config_table, &broker.cfg,
+                               "zookeeper.connect=127.0.0.1:2181", &err), 0);
     cr_assert_eq(st_cfg_set_kv(st_broker_config_table, &broker.cfg,
                                "inter.broker.listener.name=NOPE", &err), 0);
     cr_expect_lt(st_broker_config_finish(&broker.cfg, &err), 0);

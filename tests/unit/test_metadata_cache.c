@@ -264,15 +264,17 @@ Test(metadata_cache, invalid_input_changes_nothing)
     st_md_snapshot_release(before);
 }
 
-Test(metadata_cache, single_broker_helpers)
+Test(metadata_cache, getters)
 {
-    cr_assert_eq(st_metadata_cache_set_brokers(cache, brokers, 1), 0);
-    st_metadata_cache_set_controller(cache, 3);
-    cr_assert_eq(st_metadata_cache_controller(cache), 3);
-    cr_assert_eq(st_metadata_cache_broker_count(cache), 1);
+    cr_assert_eq(st_metadata_cache_controller(cache), -1);
+    cr_assert_eq(apply(2, true, NULL, 0), 0);
+    cr_assert_eq(st_metadata_cache_controller(cache), 2);
     char id[64];
     st_metadata_cache_cluster_id(cache, id, sizeof(id));
     cr_assert_str_eq(id, "cluster-x");
+    st_metadata_cache_set_cluster_id(cache, "cluster-y");
+    st_metadata_cache_cluster_id(cache, id, sizeof(id));
+    cr_assert_str_eq(id, "cluster-y");
 }
 
 /* Readers acquire and walk snapshots while a writer keeps replacing them: every snapshot seen
