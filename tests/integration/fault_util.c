@@ -270,6 +270,53 @@ int fu_leader_and_isr(int port, int controller_id, int controller_epoch, int64_t
     return code;
 }
 
+int fu_broker_view(int port, const char *topic, int p, int *ret_leader, int *ret_epoch,
+                   int *ret_isr, int *ret_n_isr)
+{
+    int fd = st_test_connect(port);
+    if (fd < 0)
+        return -1;
+    Strand__MetadataResponse *r = tw_metadata(fd, 74, topic, false);
+    close(fd);
+    int rc = -1;
+    for (size_t t = 0; r && t < r->n_topics; t++) {
+        const Strand__TopicMetadata *tm = r->topics[t];
+        if (!tm->name || strcmp(tm->name, topic) != 0)
+            continue;
+        for (size_t i = 0; i < tm->n_partitions; i++) {
+            const Strand__PartitionMetadata *pm = tm->partitions[i];
+            if (pm->partition != p || pm->error_code == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION)
+                continue;
+            if (ret_leader)
+                *ret_leader = pm->leader;
+            if (ret_epoch)
+                *ret_epoch = pm->leader_epoch;
+            if (ret_isr && ret_n_isr) {
+                int n = (int)pm->n_isr < 16 ? (int)pm->n_isr : 16;
+                for (int k = 0; k < n; k++)
+                    ret_isr[k] = pm->isr[k];
+                *ret_n_isr = n;
+            }
+            rc = 0;
+        }
+    }
+    if (r)
+        strand__metadata_response__free_unpacked(r, NULL);
+    return rc;
+}
+
+int fu_wait_broker_view_isr(int port, const char *topic, int p, int n, int timeout_ms)
+{
+    int64_t deadline = fu_now_ms() + timeout_ms;
+    do {
+        int isr[16], ni = -1;
+        if (fu_broker_view(port, topic, p, NULL, NULL, isr, &ni) == 0 && ni == n)
+            return 0;
+        fu_sleep_ms(50);
+    } while (fu_now_ms() < deadline);
+    return -ETIMEDOUT;
+}
+
 /* ---- ZooKeeper --------------------------------------------------------------------------------- */
 
 static void quiet_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
@@ -552,6 +599,29 @@ int fu_segment_bytes(const st_test_broker_t *b, const char *topic, int p, int64_
     *ret = out;
     *ret_len = out_len;
     return 0;
+}
+
+long fu_segment_total(const st_test_broker_t *b, const char *topic, int p)
+{
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/logs/%s-%d", b->dir, topic, p);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    long total = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".log") != 0)
+            continue;
+        char path[900];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0)
+            total += (long)st.st_size;
+    }
+    closedir(d);
+    return total;
 }
 
 int fu_wait_replicas_identical(st_test_cluster_t *c, const char *topic, int p, int64_t upto,

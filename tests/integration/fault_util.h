@@ -54,6 +54,14 @@ int fu_leader_and_isr(int port, int controller_id, int controller_epoch, int64_t
                       const char *topic, int p, int leader, int leader_epoch, const int *isr,
                       int n_isr, const int *replicas, int n_replicas, int leader_port);
 
+/* The partition as the broker at port tells it in Metadata (its metadata cache, which the
+ * controller updates after the LeaderAndIsr for the same change): 0, or -1 when no answer or the
+ * partition is missing. Any out-parameter may be NULL. */
+int fu_broker_view(int port, const char *topic, int p, int *ret_leader, int *ret_epoch,
+                   int *ret_isr, int *ret_n_isr);
+/* Waits until that view shows exactly n ISR members. 0 or -ETIMEDOUT. */
+int fu_wait_broker_view_isr(int port, const char *topic, int p, int n, int timeout_ms);
+
 /* ---- ZooKeeper -------------------------------------------------------------------------------- */
 /* Data (NUL-terminated, may be NULL), czxid and data version of a znode. 0 or a ZooKeeper code. */
 int fu_zk_stat(const char *connect, const char *path, char *buf, size_t len, int64_t *ret_czxid,
@@ -89,6 +97,8 @@ void fu_recs_free(fu_rec_t *recs, size_t n);
  * reach `upto` yet, -EBADMSG when a batch straddles `upto` or is malformed, -errno. */
 int fu_segment_bytes(const st_test_broker_t *b, const char *topic, int p, int64_t upto,
                      uint8_t **ret, size_t *ret_len);
+/* Total bytes of broker b's .log files of topic-p (-1 if the directory is missing). */
+long fu_segment_total(const st_test_broker_t *b, const char *topic, int p);
 /* Waits (bounded) until every running broker hosting topic-p holds the same bytes up to `upto`;
  * returns the number of replicas compared, or -1 (with a message) if they never agreed. */
 int fu_wait_replicas_identical(st_test_cluster_t *c, const char *topic, int p, int64_t upto,
