@@ -131,14 +131,8 @@ strand_conf_t *fu_conf(st_test_cluster_t *c, const char *const *kvs)
 
 /* ---- raw protocol ---------------------------------------------------------------------------- */
 
-int fu_produce(int port, const char *topic, int p, int acks, int n, int timeout_ms,
-               int64_t *ret_base)
+int fu_produce_send(int fd, const char *topic, int p, int acks, int n, int timeout_ms)
 {
-    if (ret_base)
-        *ret_base = -1;
-    int fd = st_test_connect(port);
-    if (fd < 0)
-        return -1;
     uint8_t *batch = NULL;
     size_t len = 0;
     cr_assert_eq(tw_make_batch(n, 20, 1700000000000LL, &batch, &len), 0);
@@ -156,19 +150,39 @@ int fu_produce(int port, const char *topic, int p, int acks, int n, int timeout_
     req.timeout_ms = timeout_ms;
     req.topics = tds;
     req.n_topics = 1;
-    int code = -1;
-    if (tw_send(fd, STRAND__API_KEY__PRODUCE, 0, 71, &req.base, batch, len) == 0) {
-        Strand__ProduceResponse *r = (Strand__ProduceResponse *)tw_recv_response(
-            fd, 71, &strand__produce_response__descriptor, NULL, NULL);
-        if (r && r->n_responses == 1 && r->responses[0]->n_partitions == 1) {
-            code = r->responses[0]->partitions[0]->error_code;
-            if (ret_base && code == 0)
-                *ret_base = r->responses[0]->partitions[0]->base_offset;
-        }
-        if (r)
-            strand__produce_response__free_unpacked(r, NULL);
-    }
+    int r = tw_send(fd, STRAND__API_KEY__PRODUCE, 0, 71, &req.base, batch, len);
     free(batch);
+    return r;
+}
+
+int fu_produce_recv(int fd, int64_t *ret_base)
+{
+    if (ret_base)
+        *ret_base = -1;
+    int code = -1;
+    Strand__ProduceResponse *r = (Strand__ProduceResponse *)tw_recv_response(
+        fd, 71, &strand__produce_response__descriptor, NULL, NULL);
+    if (r && r->n_responses == 1 && r->responses[0]->n_partitions == 1) {
+        code = r->responses[0]->partitions[0]->error_code;
+        if (ret_base && code == 0)
+            *ret_base = r->responses[0]->partitions[0]->base_offset;
+    }
+    if (r)
+        strand__produce_response__free_unpacked(r, NULL);
+    return code;
+}
+
+int fu_produce(int port, const char *topic, int p, int acks, int n, int timeout_ms,
+               int64_t *ret_base)
+{
+    if (ret_base)
+        *ret_base = -1;
+    int fd = st_test_connect(port);
+    if (fd < 0)
+        return -1;
+    int code = -1;
+    if (fu_produce_send(fd, topic, p, acks, n, timeout_ms) == 0)
+        code = fu_produce_recv(fd, ret_base);
     close(fd);
     return code;
 }

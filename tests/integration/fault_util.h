@@ -43,6 +43,10 @@ strand_conf_t *fu_conf(st_test_cluster_t *c, const char *const *kvs);
  * offset (-1 on error). */
 int fu_produce(int port, const char *topic, int p, int acks, int n, int timeout_ms,
                int64_t *ret_base);
+/* The same in two halves over a connection the caller opened (e.g. to a stopped broker, whose
+ * kernel still accepts connections): send, then read the answer (within about 10 s). */
+int fu_produce_send(int fd, const char *topic, int p, int acks, int n, int timeout_ms);
+int fu_produce_recv(int fd, int64_t *ret_base);
 /* ListOffsets latest on the broker at port: replica true asks as a replica (the log end offset),
  * false as a consumer (the high watermark). The partition's error code or -1 (no answer). */
 int fu_list_latest(int port, const char *topic, int p, bool replica, int64_t *ret_offset);
