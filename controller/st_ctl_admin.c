@@ -456,8 +456,11 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
                 pr->current_isr_version = part->lisr.zk_version;
                 continue;
             }
+            /* The state znode names the controller that wrote it (Kafka's processAlterIsr writes
+             * controllerContext.epoch): keeping the previous writer's epoch would make this
+             * write look like one from a deposed controller. */
             st_lisr_t nl = { .leader = part->lisr.leader, .leader_epoch = part->lisr.leader_epoch,
-                             .controller_epoch = part->lisr.controller_epoch,
+                             .controller_epoch = n->epoch,
                              .isr = { rp->new_isr, rp->n_new_isr } };
             ops[k].kind = ZOP_SET;
             st_zpath_partition_state(ops[k].path, sizeof(ops[k].path), t->name, rp->partition);
@@ -482,6 +485,7 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
             st_int_list_free(&part->lisr.isr);
             part->lisr.isr = nisr;
             part->lisr.zk_version = ops[j].stat.version;
+            part->lisr.controller_epoch = n->epoch;
             ctl_batch_update_metadata(n, ref->t, ref->p);
         } else {
             pr->error_code = r == -ESTALE ? ST_ERR_NOT_CONTROLLER : ST_ERR_INVALID_UPDATE_VERSION;
