@@ -367,6 +367,9 @@ void ctl_broker_change(st_node_t *n)
             found = true;
             fresh[j].shutting_down = old[i].shutting_down;
             if (fresh[j].epoch > old[i].epoch) {   /* bounced */
+                ST_INFO("Broker %d bounced: registered again with broker epoch %" PRId64 " (was %"
+                        PRId64 "); handled as a failure and a startup", old[i].reg.id,
+                        fresh[j].epoch, old[i].epoch);
                 fresh[j].shutting_down = false;
                 dead[nd++] = old[i].reg.id;
                 born[nb++] = old[i].reg.id;
