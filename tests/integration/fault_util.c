@@ -187,6 +187,34 @@ int fu_produce(int port, const char *topic, int p, int acks, int n, int timeout_
     return code;
 }
 
+int fu_fetch(int port, const char *topic, int p, int64_t offset, int64_t *ret_hw)
+{
+    if (ret_hw)
+        *ret_hw = -1;
+    int fd = st_test_connect(port);
+    if (fd < 0)
+        return -1000;
+    uint8_t *tail = NULL;
+    size_t tail_len = 0;
+    Strand__FetchResponse *r = tw_fetch(fd, 75, topic, p, offset, 500, 1, 1 << 20, 1 << 20, &tail,
+                                        &tail_len);
+    close(fd);
+    int ret = -1000;
+    if (r && r->n_responses == 1 && r->responses[0]->n_partitions == 1) {
+        const Strand__FetchPartitionResponse *pr = r->responses[0]->partitions[0];
+        if (ret_hw)
+            *ret_hw = pr->high_watermark;
+        if (pr->error_code)
+            ret = -pr->error_code;
+        else
+            ret = tw_count_records(tail, tail_len, NULL, NULL);
+    }
+    if (r)
+        strand__fetch_response__free_unpacked(r, NULL);
+    free(tail);
+    return ret;
+}
+
 int fu_list_latest(int port, const char *topic, int p, bool replica, int64_t *ret_offset)
 {
     *ret_offset = -1;

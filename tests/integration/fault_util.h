@@ -47,6 +47,9 @@ int fu_produce(int port, const char *topic, int p, int acks, int n, int timeout_
  * kernel still accepts connections): send, then read the answer (within about 10 s). */
 int fu_produce_send(int fd, const char *topic, int p, int acks, int n, int timeout_ms);
 int fu_produce_recv(int fd, int64_t *ret_base);
+/* Fetch as a consumer from `offset` (up to 1 MB, max wait 500 ms): the number of records
+ * returned, or -(error code) / -1000 when no answer came; *ret_hw the high watermark. */
+int fu_fetch(int port, const char *topic, int p, int64_t offset, int64_t *ret_hw);
 /* ListOffsets latest on the broker at port: replica true asks as a replica (the log end offset),
  * false as a consumer (the high watermark). The partition's error code or -1 (no answer). */
 int fu_list_latest(int port, const char *topic, int p, bool replica, int64_t *ret_offset);
