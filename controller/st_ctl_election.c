@@ -232,6 +232,14 @@ static int load_topics(st_node_t *n)
     return 0;
 }
 
+static bool id_in(const int32_t *ids, size_t n, int32_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
 static void failover(st_node_t *n)
 {
     int64_t t0 = ctl_now_ms();
@@ -286,24 +294,45 @@ static void failover(st_node_t *n)
                     ctl_batch_leader_and_isr(n, part->replicas.v[k], t, p, false);
         }
     }
-    /* dead replicas in ISRs */
-    for (size_t i = 0; i < n->n_topics && !n->resign_pending; i++) {
-        ctl_topic_t *t = &n->topics[i];
-        for (int32_t p = 0; p < t->n_parts && !n->resign_pending; p++) {
-            ctl_part_t *part = &t->parts[p];
-            if (!part->has_lisr)
-                continue;
-            for (size_t k = 0; k < part->lisr.isr.n; k++) {
-                int32_t b = part->lisr.isr.v[k];
-                if (!ctl_live(n, b) && part->lisr.isr.n > 1 && part->lisr.leader >= 0 &&
-                    ctl_live(n, part->lisr.leader)) {
-                    ctl_tpref_t ref = { t, p, 0 };
-                    ctl_replicas_offline(n, &ref, 1, b);
-                    break;
-                }
+    /* dead replicas -> OfflineReplica (Kafka's replicaStateMachine.startup): every dead broker
+     * named as a leader or ISR member leaves the ISRs (never below one member) and its
+     * leaderships become -1, before the partition state machine elects. Handled per dead
+     * broker, as on_broker_failure does, so that an ISR naming two dead brokers loses both and
+     * a partition whose last ISR member is dead shows no leader rather than the dead one. */
+    size_t total = 0;
+    for (size_t i = 0; i < n->n_topics; i++)
+        total += (size_t)n->topics[i].n_parts;
+    ctl_tpref_t *refs = calloc(total ? total : 1, sizeof(*refs));
+    int32_t done[64];                 /* each dead broker once, even if a write keeps failing */
+    size_t n_done = 0;
+    for (bool more = refs != NULL; more && !n->resign_pending && n_done < 64;) {
+        int32_t dead = -1;
+        for (size_t i = 0; i < n->n_topics && dead < 0; i++)
+            for (int32_t p = 0; p < n->topics[i].n_parts && dead < 0; p++) {
+                const ctl_part_t *part = &n->topics[i].parts[p];
+                if (!part->has_lisr)
+                    continue;
+                if (part->lisr.leader >= 0 && !ctl_live(n, part->lisr.leader) &&
+                    !id_in(done, n_done, part->lisr.leader))
+                    dead = part->lisr.leader;
+                for (size_t k = 0; k < part->lisr.isr.n && dead < 0; k++)
+                    if (!ctl_live(n, part->lisr.isr.v[k]) && part->lisr.isr.n > 1 &&
+                        !id_in(done, n_done, part->lisr.isr.v[k]))
+                        dead = part->lisr.isr.v[k];
             }
-        }
+        more = dead >= 0;
+        if (!more)
+            break;
+        done[n_done++] = dead;
+        size_t k = 0;
+        for (size_t i = 0; i < n->n_topics; i++)
+            for (int32_t p = 0; p < n->topics[i].n_parts; p++)
+                if (n->topics[i].parts[p].has_lisr)
+                    refs[k++] = (ctl_tpref_t){ &n->topics[i], p, 0 };
+        if (ctl_replicas_offline(n, refs, k, dead) < 0)
+            break;
     }
+    free(refs);
     /* partition state machine startup */
     if (!n->resign_pending)
         ctl_trigger_online(n);
