@@ -109,7 +109,7 @@ static long seq_of(const fu_rec_t *r)
     return r && r->value && strncmp(r->value, "seq-", 4) == 0 ? atol(r->value + 4) : -1;
 }
 
-Test(cluster_durability, acked_records_survive_leader_kills, .fini = teardown, .timeout = 900)
+Test(cluster_durability, acked_records_survive_leader_kills, .fini = teardown, .timeout = 580)
 {
     const char *ov[] = { "min.insync.replicas=2", NULL };
     cr_assert_eq(st_test_cluster_start(&cluster, 3, false, ov), 0);
