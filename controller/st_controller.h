@@ -88,7 +88,9 @@ void st_node_config_init(st_node_config_t *cfg);
  * creates /cluster/id once, generates the broker id from /brokers/seqid when asked, registers
  * the ephemeral /brokers/ids/<id> (an id held by another live broker is an error naming the id
  * and the holder's endpoints), then starts the node thread, which stands for controller.
- * 0 or -errno with errbuf set; nothing to free on failure. */
+ * A registration advertising exactly cfg->listeners is taken for one left by a previous process
+ * of this broker (killed before its session expired) and replaced at once: the caller must have
+ * bound those listeners before calling. 0 or -errno with errbuf set; nothing to free on failure. */
 int st_node_start(const st_node_config_t *cfg, st_node_t **ret_node, char *errbuf, size_t errlen);
 /* Resigns (if controller), closes the session (the registration and /controller go at once),
  * joins the thread and frees everything. Pending submissions complete with NOT_CONTROLLER. */

@@ -517,7 +517,9 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
                 pr->current_isr_version = part->lisr.zk_version;
                 continue;
             }
-            /* the controller is the writer: its epoch goes into the znode (KIP-497) */
+            /* The state znode names the controller that wrote it (Kafka's processAlterIsr writes
+             * controllerContext.epoch): keeping the previous writer's epoch would make this
+             * write look like one from a deposed controller. */
             st_lisr_t nl = { .leader = part->lisr.leader, .leader_epoch = part->lisr.leader_epoch,
                              .controller_epoch = n->epoch,
                              .isr = { rp->new_isr, rp->n_new_isr } };

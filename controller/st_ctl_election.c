@@ -301,12 +301,23 @@ static int load_topics(st_node_t *n)
     return 0;
 }
 
-/* Replica state machine startup, second half: dead brokers leave the ISRs of partitions whose
- * leader is alive (one batch of pipelined writes per dead broker, not one write per partition). */
-static void remove_dead_from_isrs(st_node_t *n)
+/* Replica state machine startup, second half (Kafka's replicaStateMachine.startup): every dead
+ * broker named in a partition (assigned replica, leader or ISR member) goes OfflineReplica: it
+ * leaves the ISRs (never below one member) and its leaderships become -1, before the partition
+ * state machine elects -- so an ISR naming two dead brokers loses both, and a partition whose
+ * last ISR member is dead shows no leader rather than the dead one. One batch of pipelined
+ * writes per dead broker, not one write per partition. */
+static bool names_broker(const ctl_part_t *part, int32_t id)
 {
-    size_t total = ctl_partition_count(n), nd = 0;
-    int32_t *dead = malloc((total + 1) * sizeof(*dead));
+    if (part->has_lisr && (part->lisr.leader == id || st_int_list_contains(&part->lisr.isr, id)))
+        return true;
+    return st_int_list_contains(&part->replicas, id);
+}
+
+static void remove_dead_replicas(st_node_t *n)
+{
+    size_t total = ctl_partition_count(n), nd = 0, cap = 64;
+    int32_t *dead = malloc(cap * sizeof(*dead));
     ctl_tpref_t *refs = malloc((total + 1) * sizeof(*refs));
     if (!dead || !refs) {
         free(dead);
@@ -317,13 +328,20 @@ static void remove_dead_from_isrs(st_node_t *n)
         ctl_topic_t *t = &n->topics[i];
         for (int32_t p = 0; p < t->n_parts; p++) {
             ctl_part_t *part = &t->parts[p];
-            if (!part->has_lisr || part->lisr.isr.n < 2 || !ctl_live(n, part->lisr.leader))
-                continue;
-            for (size_t k = 0; k < part->lisr.isr.n && nd < total; k++)
-                if (!ctl_live(n, part->lisr.isr.v[k])) {
-                    dead[nd++] = part->lisr.isr.v[k];
-                    break;
+            for (size_t k = 0; k < part->replicas.n; k++) {
+                if (ctl_live(n, part->replicas.v[k]))
+                    continue;
+                if (nd == cap) {
+                    int32_t *g = realloc(dead, 2 * cap * sizeof(*g));
+                    if (!g)
+                        break;
+                    dead = g;
+                    cap *= 2;
                 }
+                dead[nd++] = part->replicas.v[k];
+            }
+            if (nd > 32 * 1024)        /* bound the scratch: duplicates go on normalising */
+                nd = st_assign_idset_normalize(dead, nd);
         }
     }
     nd = st_assign_idset_normalize(dead, nd);
@@ -331,15 +349,12 @@ static void remove_dead_from_isrs(st_node_t *n)
         size_t k = 0;
         for (size_t i = 0; i < n->n_topics; i++) {
             ctl_topic_t *t = &n->topics[i];
-            for (int32_t p = 0; p < t->n_parts; p++) {
-                ctl_part_t *part = &t->parts[p];
-                if (part->has_lisr && part->lisr.isr.n > 1 && ctl_live(n, part->lisr.leader) &&
-                    st_int_list_contains(&part->lisr.isr, dead[d]))
+            for (int32_t p = 0; p < t->n_parts; p++)
+                if (names_broker(&t->parts[p], dead[d]))
                     refs[k++] = (ctl_tpref_t){ t, p, 0 };
-            }
         }
-        if (k)
-            ctl_replicas_offline(n, refs, k, dead[d]);
+        if (k && ctl_replicas_offline(n, refs, k, dead[d]) < 0)
+            break;
     }
     free(dead);
     free(refs);
@@ -408,7 +423,7 @@ static void failover(st_node_t *n)
                 ctl_batch_update_metadata(n, t, p);
         }
     }
-    remove_dead_from_isrs(n);
+    remove_dead_replicas(n);
     /* partition state machine startup */
     if (!n->resign_pending)
         ctl_trigger_online(n);
@@ -474,6 +489,9 @@ void ctl_broker_change(st_node_t *n)
             found = true;
             fresh[j].shutting_down = old[i].shutting_down;
             if (fresh[j].epoch > old[i].epoch) {   /* bounced */
+                ST_INFO("Broker %d bounced: registered again with broker epoch %" PRId64 " (was %"
+                        PRId64 "); handled as a failure and a startup", old[i].reg.id,
+                        fresh[j].epoch, old[i].epoch);
                 fresh[j].shutting_down = false;
                 dead[nd++] = old[i].reg.id;
                 born[nb++] = old[i].reg.id;

@@ -228,8 +228,34 @@ static int generate_broker_id(st_node_t *n, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* True if the registration `data` advertises exactly the endpoints this node advertises.
+ * This process has already bound those listeners (main.c binds before registering), so nobody
+ * else can be serving on them: a registration naming them is a dead incarnation of this broker
+ * (SIGKILLed and restarted before ZooKeeper expired its session). Two machines advertising the
+ * same host:port under the same broker.id would be indistinguishable to clients anyway. */
+static bool reg_is_ours(const st_node_t *n, const char *path, const char *data, int len)
+{
+    st_broker_reg_t reg;
+    char err[256];
+    if (st_znode_broker_decode(path, data, data ? (size_t)len : 0, &reg, err, sizeof(err)) < 0)
+        return false;
+    bool same = reg.n_endpoints == n->cfg.n_listeners && reg.n_endpoints > 0;
+    for (size_t i = 0; same && i < reg.n_endpoints; i++) {
+        const st_endpoint_t *e = &reg.endpoints[i];
+        const st_node_listener_t *l = &n->cfg.listeners[i];
+        same = e->listener && e->host && l->name && l->host && strcmp(e->listener, l->name) == 0 &&
+               strcmp(e->host, l->host) == 0 && e->port == l->port;
+    }
+    st_broker_reg_free(&reg);
+    return same;
+}
+
 /* Kafka's CheckedEphemeral: our znode from this session is fine, one left by our previous
- * session (after a reopen) is replaced, anyone else's is an error naming the holder. */
+ * session (after a reopen) is replaced, anyone else's is an error naming the holder -- except
+ * one left by a previous process of this very broker (reg_is_ours), which is replaced in one
+ * multi (delete at its version + create), so that the controller sees the same id with a new
+ * czxid at once: a bounce (KIP-380), handled as a failure plus a startup, instead of a broker
+ * that cannot start until the old session expires. */
 static int register_broker(st_node_t *n, char *errbuf, size_t errlen)
 {
     char path[64];
@@ -265,8 +291,24 @@ static int register_broker(st_node_t *n, char *errbuf, size_t errlen)
             }
             char *data = NULL;
             int dlen = 0;
-            char holder[512] = "unknown endpoints", mine[512] = "";
-            if (st_zk_get(n->zk, path, false, &data, &dlen, NULL) == 0) {
+            char holder[512] = "unknown endpoints";
+            struct Stat gst;
+            if (st_zk_get(n->zk, path, false, &data, &dlen, &gst) == 0) {
+                if (owner != 0 && gst.ephemeralOwner == owner && reg_is_ours(n, path, data, dlen)) {
+                    free(data);
+                    ST_WARN("%s is held by ZooKeeper session 0x%" PRIx64 " of a previous process "
+                            "of this broker (same endpoints, which this process holds now): "
+                            "replacing it", path, (uint64_t)owner);
+                    zoo_op_t ops[2];
+                    zoo_op_result_t res[2];
+                    zoo_delete_op_init(&ops[0], path, gst.version);
+                    zoo_create_op_init(&ops[1], path, n->reg_json, len, &ZOO_OPEN_ACL_UNSAFE,
+                                       ZOO_EPHEMERAL, NULL, 0);
+                    int mr = st_zk_multi(n->zk, 2, ops, res, NULL);
+                    if (mr < 0)
+                        ST_WARN("Replacing %s: %s; trying again", path, st_zk_strerror(mr));
+                    continue;   /* the next attempt finds our znode (or whatever is there) */
+                }
                 st_broker_reg_t reg;
                 char derr[256];
                 if (st_znode_broker_decode(path, data, data ? (size_t)dlen : 0, &reg, derr,
@@ -275,24 +317,6 @@ static int register_broker(st_node_t *n, char *errbuf, size_t errlen)
                     st_broker_reg_free(&reg);
                 }
                 free(data);
-                if (st_znode_broker_decode(path, n->reg_json, (size_t)len, &reg, derr,
-                                           sizeof(derr)) == 0) {
-                    st_broker_reg_describe(&reg, mine, sizeof(mine));
-                    st_broker_reg_free(&reg);
-                }
-            }
-            /* A fast bounce: the holder advertises exactly our endpoints, whose ports this
-             * process has just bound (and whose log dirs it has locked), so the holder is a
-             * previous incarnation of this broker whose session has not expired yet (a
-             * SIGKILL a moment ago). Its registration is removed (version-checked) and ours
-             * replaces it, with a new czxid: the controller sees the bounce through the broker
-             * epoch (KIP-380) instead of waiting out the old session. */
-            if (mine[0] && strcmp(mine, holder) == 0) {
-                int d = st_zk_delete(n->zk, path, st.version);
-                ST_INFO("Replacing %s left by a previous run of broker %d at %s (session 0x%"
-                        PRIx64 " not expired yet): %s", path, n->broker_id, holder,
-                        (uint64_t)owner, d == 0 ? "deleted" : st_zk_strerror(d));
-                continue;
             }
             snprintf(errbuf, errlen,
                      "broker.id %d is already registered in ZooKeeper (%s) by a live broker at %s "

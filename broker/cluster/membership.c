@@ -15,6 +15,7 @@
 #include "fencing.h"
 #include "metadata_cache.h"
 #include "net.h"
+#include "partition.h"
 #include "st_checkpoint.h"
 #include "st_controller.h"
 #include "st_error.h"
@@ -351,6 +352,47 @@ static int shutdown_once(st_broker_t *b, size_t *ret_remaining, char *why, size_
     return code;
 }
 
+#define HANDOVER_WAIT_MS 5000
+
+/* Partitions (with other replicas) this broker still leads; the first one's name in first. */
+static size_t count_led(st_broker_t *b, char *first, size_t first_len)
+{
+    st_partition_t **parts = NULL;
+    size_t n = st_registry_snapshot(b->reg, &parts), led = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t replicas[ST_MAX_REPLICAS], isr[ST_MAX_REPLICAS];
+        size_t n_rep = ST_MAX_REPLICAS, n_isr = ST_MAX_REPLICAS;
+        if (st_partition_role(parts[i]) == ST_ROLE_LEADER &&
+            (st_partition_leader(parts[i], replicas, &n_rep, isr, &n_isr), n_rep > 1)) {
+            if (led++ == 0)
+                snprintf(first, first_len, "%s-%" PRId32, st_partition_topic(parts[i]),
+                         st_partition_id(parts[i]));
+        }
+        st_partition_unref(parts[i]);
+    }
+    free(parts);
+    return led;
+}
+
+/* The controller answers ControlledShutdown once it has moved this broker's leaderships in
+ * ZooKeeper; the LeaderAndIsr that makes this broker a follower is sent in the same batch but
+ * may arrive after the answer. Stopping the network before it is applied would leave this
+ * broker leading (taking acks=1 writes that no one replicates) until it exits, so wait for it,
+ * bounded. */
+static void wait_for_handover(st_broker_t *b)
+{
+    if (!b->reg)
+        return;
+    int64_t deadline = st_now_ms() + HANDOVER_WAIT_MS;
+    char first[300] = "";
+    size_t led;
+    while ((led = count_led(b, first, sizeof(first))) > 0 && st_now_ms() < deadline)
+        sleep_ms(20);
+    if (led)
+        ST_WARN("Controlled shutdown: still leading %zu partition(s) (%s, ...) after %d ms: no "
+                "LeaderAndIsr moved them", led, first, HANDOVER_WAIT_MS);
+}
+
 bool st_membership_controlled_shutdown(st_broker_t *b)
 {
     if (!b->node || !b->cfg.controlled_shutdown_enable)
@@ -362,6 +404,7 @@ bool st_membership_controlled_shutdown(st_broker_t *b)
         char why[2048] = "";
         int r = shutdown_once(b, &remaining, why, sizeof(why));
         if (r == 0 && remaining == 0) {
+            wait_for_handover(b);
             ST_INFO("Controlled shutdown succeeded");
             return true;
         }

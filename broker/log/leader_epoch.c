@@ -130,7 +130,15 @@ int64_t st_epoch_cache_end_offset_for(const st_epoch_cache_t *cache, int32_t epo
 {
     int32_t found = -1;
     int64_t off = -1;
-    if (cache->n > 0 && epoch >= cache->entries[0].epoch) {
+    if (cache->n > 0 && epoch >= 0 && epoch < cache->entries[0].epoch) {
+        /* Older than every epoch we know (Kafka's LeaderEpochFileCache.endOffsetFor with no
+         * floor entry): it ended, at the latest, where our earliest epoch starts. Answering
+         * "unknown" instead made a follower whose only epoch was a leadership without data
+         * (e.g. (1, 0) on an empty log) diverge on every fetch from a leader that started at
+         * (2, 0): nothing to truncate, the same question again, forever. */
+        found = epoch;
+        off = cache->entries[0].start_offset;
+    } else if (cache->n > 0 && epoch >= cache->entries[0].epoch) {
         if (epoch == cache->entries[cache->n - 1].epoch) {
             found = epoch;
             off = log_end;

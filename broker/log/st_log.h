@@ -132,7 +132,8 @@ int32_t st_log_latest_epoch(st_log_t *log);                       /* -1 if none 
  * entries with a higher-or-equal epoch or start are dropped). Written to the checkpoint. */
 int st_log_assign_epoch(st_log_t *log, int32_t epoch, int64_t start_offset);
 /* Kafka's OffsetsForLeaderEpoch: end offset of `epoch` (start offset of the next higher epoch,
- * or the log end for the latest); -1 if epoch is below the earliest known. */
+ * or the log end for the latest; for an epoch below the earliest known, that epoch and the
+ * earliest one's start offset); -1 if there is no epoch at all or epoch is above the latest. */
 int64_t st_log_end_offset_for_epoch(st_log_t *log, int32_t epoch, int32_t *ret_epoch);
 
 /* Background work, called from a timer (never the request path). The log knows nothing of

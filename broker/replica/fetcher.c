@@ -106,9 +106,25 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
                 continue;
             }
             if (pr->diverging_epoch) {
+                int64_t leo0 = -1, leo1 = -1;
+                int32_t last0 = -1, last1 = -1, ep;
+                st_partition_fetch_position(e->part, &leo0, &last0, &ep);
                 st_partition_truncate_diverging(e->part, e->leader_epoch,
                                                 pr->diverging_epoch->leader_epoch,
                                                 pr->diverging_epoch->end_offset);
+                st_partition_fetch_position(e->part, &leo1, &last1, &ep);
+                if (leo1 == leo0 && last1 == last0) {
+                    /* Nothing changed, so the next fetch would diverge the same way: back off
+                     * instead of spinning (a leader and follower that disagree on epoch
+                     * history must not turn into a busy loop of fetches and log lines). */
+                    ST_WARN("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": the leader reports a "
+                            "divergence (epoch %" PRId32 " ends at %" PRId64 ") that truncates "
+                            "nothing at offset %" PRId64 ", last epoch %" PRId32 "; backing off",
+                            f->leader, f->index, tr->topic, pr->partition,
+                            pr->diverging_epoch->leader_epoch, pr->diverging_epoch->end_offset,
+                            leo1, last1);
+                    e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                }
                 continue;
             }
             int r = st_partition_append_as_follower(e->part, e->leader_epoch, data, len,

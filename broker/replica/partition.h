@@ -178,7 +178,7 @@ int st_partition_truncate_to_hw(st_partition_t *part);
 
 /* acks=all: the state of an append at leader_epoch that needs HW >= required_offset:
  * ST_ERR_NONE, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, ST_ERR_NOT_LEADER_OR_FOLLOWER
- * (leadership lost or the epoch moved), or -1 still pending. */
+ * (leadership lost since the append, even if regained), or -1 still pending. */
 int st_partition_acks_status(st_partition_t *part, int32_t leader_epoch, int64_t required_offset);
 
 /* ISR expiry (replica-state thread, every replica.lag.time.max.ms / 2): proposes removing

@@ -29,6 +29,10 @@ struct st_partition {
     int32_t proposed_isr[ST_MAX_REPLICAS];
     size_t n_proposed;
     int64_t leader_epoch_start;       /* LEO when this broker became leader at leader_epoch */
+    int32_t term_epoch;               /* leader: the epoch at which this broker's current,
+                                         uninterrupted leadership began (later LeaderAndIsr
+                                         that keep it leader, e.g. an ISR shrink by the
+                                         controller, bump leader_epoch but not this) */
     st_remote_replica_t remotes[ST_MAX_REPLICAS];   /* replicas other than self (leader only) */
     size_t n_remotes;
     int64_t lag_ms;                   /* replica.lag.time.max.ms */

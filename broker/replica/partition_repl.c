@@ -11,7 +11,8 @@
  * Invariants (st_partition_check):
  *   P1. deleted == (log == NULL).
  *   P2. while not deleted: log_start <= high_watermark <= log_end.
- *   P3. role == LEADER  =>  leader == self, leader_epoch >= 0, self in replicas and in isr.
+ *   P3. role == LEADER  =>  leader == self, leader_epoch >= 0, self in replicas and in isr,
+ *       term_epoch <= leader_epoch.
  *   P4. role == FOLLOWER => leader != self, leader >= 0, self in replicas, leader_epoch >= 0.
  *   P5. role == LEADER  =>  remotes are exactly replicas \ {self}, in order.
  *   P6. isr_pending  =>  role == LEADER and self in proposed_isr.
@@ -61,6 +62,7 @@ void st_partition_check(st_partition_t *part)
            part->n_proposed <= ST_MAX_REPLICAS);                                   /* P7 */
     if (part->role == ST_ROLE_LEADER) {
         assert(part->leader == part->self && part->leader_epoch >= 0);             /* P3 */
+        assert(part->term_epoch <= part->leader_epoch);
         assert(st_isr_contains(part->replicas, part->n_replicas, part->self));
         assert(st_isr_contains(part->isr, part->n_isr, part->self));
         size_t k = 0;                                                              /* P5 */
@@ -168,6 +170,8 @@ int st_partition_make_leader(st_partition_t *part, const st_partition_state_t *s
     int32_t old_leader = part->leader;
     set_state(part, st);
     part->role = ST_ROLE_LEADER;
+    if (old_role != ST_ROLE_LEADER)
+        part->term_epoch = st->leader_epoch;
     int64_t leo = st_log_end_offset(part->log);
     part->leader_epoch_start = leo;
     int r = st_log_assign_epoch(part->log, st->leader_epoch, leo);
@@ -263,11 +267,19 @@ int st_partition_append(st_partition_t *part, void *batches, size_t len, int32_t
     return r;
 }
 
+/* The append at leader_epoch still stands if this broker has led without interruption since
+ * then: a leader never truncates, so offsets below required_offset still hold what was
+ * appended. A LeaderAndIsr that keeps this broker leader at a higher epoch (the controller
+ * bumps the epoch when it drops a dead follower from the ISR) must not fail the parked
+ * acks=all requests: they would be retried and written twice although nothing was lost, as
+ * Kafka's DelayedProduce (which checks leadership and the HW only) does not. Losing leadership,
+ * even if regained later, fails them (term_epoch moves past leader_epoch). */
 int st_partition_acks_status(st_partition_t *part, int32_t leader_epoch, int64_t required_offset)
 {
     pthread_rwlock_rdlock(&part->lock);
     int code;
-    if (!part->log || part->role != ST_ROLE_LEADER || part->leader_epoch != leader_epoch)
+    if (!part->log || part->role != ST_ROLE_LEADER || leader_epoch < part->term_epoch ||
+        leader_epoch > part->leader_epoch)
         code = ST_ERR_NOT_LEADER_OR_FOLLOWER;
     else if (atomic_load(&part->high_watermark) < required_offset)
         code = -1;

@@ -65,6 +65,10 @@ struct st_replica_manager {
     st_partition_t **isr_pending;     /* referenced */
     size_t n_isr_pending, cap_isr_pending;
     bool isr_stop;
+    /* where the AlterIsr channel is connected (AlterIsr thread only) */
+    int32_t isr_ch_controller;
+    char isr_ch_host[256];
+    int isr_ch_port;
 };
 
 typedef struct rm_result {
@@ -635,7 +639,19 @@ static bool send_alter_isr(st_replica_manager_t *rm, st_partition_t **parts, siz
     if (k > 0) {
         char err[256] = "";
         int r = 0;
+        if (*ch && (rm->isr_ch_controller != controller || rm->isr_ch_port != port ||
+                    strcmp(rm->isr_ch_host, host) != 0)) {
+            /* The controller moved: the open channel still goes to the old one, which would
+             * answer NOT_CONTROLLER for ever (the connection itself stays healthy). */
+            ST_INFO("AlterIsr: the controller is now %" PRId32 " at %s:%d (was %" PRId32 ")",
+                    controller, host, port, rm->isr_ch_controller);
+            st_channel_close(*ch);
+            *ch = NULL;
+        }
         if (!*ch) {
+            rm->isr_ch_controller = controller;
+            snprintf(rm->isr_ch_host, sizeof(rm->isr_ch_host), "%s", host);
+            rm->isr_ch_port = port;
             st_channel_conf_t cc;
             st_channel_conf_inter_broker(cfg, "alter-isr", &cc);
             r = st_channel_open(&cc, host, port, cfg->replica_socket_timeout_ms, ch, err,
@@ -665,6 +681,10 @@ static bool send_alter_isr(st_replica_manager_t *rm, st_partition_t **parts, siz
         } else if (resp->error_code != ST_ERR_NONE) {
             ST_WARN("AlterIsr: controller %" PRId32 " answered %s; retrying", controller,
                     st_error_name(resp->error_code));
+            if (resp->error_code == ST_ERR_NOT_CONTROLLER) {
+                st_channel_close(*ch);   /* reconnect to whoever the metadata names next */
+                *ch = NULL;
+            }
         } else {
             ok = true;
             for (size_t t = 0; t < resp->n_topics; t++) {

@@ -81,6 +81,7 @@ struct st_ppart {
     atomic_int leader;
     /* I/O thread only */
     st_pbatch_t *ready_head, *ready_tail;
+    int inflight;                 /* ProduceRequests holding batches of this partition */
     bool on_ready_list;
     st_ppart_t *ready_next;
 };
@@ -806,6 +807,7 @@ static void preq_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
         while (j < rq->n && rq->batches[j]->part == rq->batches[i]->part)
             j++;
         st_ppart_t *part = rq->batches[i]->part;
+        part->inflight--;   /* before group_result: a retry may be sent right away */
         if (err) {
             group_result(p, rq, i, j, err, errstr, -1, -1);
         } else if (!pr) {
@@ -919,7 +921,22 @@ static void preq_send(strand_producer_t *p, st_preq_t *rq)
     req->tail_cnt = (int)rq->n;
     req->no_response = cl->acks == 0;
     rq->broker->produce_inflight++;
+    for (size_t i = 0; i < rq->n; i++)   /* batches are sorted: one count per partition */
+        if (i == 0 || rq->batches[i]->part != rq->batches[i - 1]->part)
+            rq->batches[i]->part->inflight++;
     st_client_send(cl, req);
+}
+
+/* With max.in.flight.requests.per.connection=1 the producer promises Kafka's ordering: a
+ * partition's records are written in the order they were produced, retries included. The
+ * per-broker in-flight limit alone does not give that: when a partition's leader moves, its next
+ * batch could go to the new leader while an earlier one is still in flight to the old one, and
+ * the earlier one, retried, would land after it. So, as Kafka's Sender does when it guarantees
+ * ordering, a partition with a request in flight sends nothing more until that request is done
+ * (its retries go back to the front of its queue). I/O thread. */
+static bool part_muted(const strand_producer_t *p, const st_ppart_t *part)
+{
+    return p->cl.conf.max_in_flight == 1 && part->inflight > 0;
 }
 
 /* Fails the batches at the head of part's ready queue that outlived delivery.timeout.ms. The
@@ -965,7 +982,7 @@ static void send_ready(strand_producer_t *p, int64_t now)
             continue;
         }
         link = &part->ready_next;
-        if (part->ready_head->retry_at_ms > now)
+        if (part->ready_head->retry_at_ms > now || part_muted(p, part))
             continue;
         int32_t leader = atomic_load(&part->leader);
         st_broker_t *broker = leader >= 0 ? st_client_broker(cl, leader) : NULL;
@@ -1063,7 +1080,7 @@ static int64_t producer_next_wakeup(st_client_t *cl, int64_t now)
         next = atomic_load(&p->flushing) ? now : p->lq[p->lq_head].deadline_ms;
     pthread_mutex_unlock(&p->lq_lock);
     for (st_ppart_t *part = p->ready_list; part; part = part->ready_next)
-        if (part->ready_head && part->ready_head->retry_at_ms < next)
+        if (part->ready_head && !part_muted(p, part) && part->ready_head->retry_at_ms < next)
             next = part->ready_head->retry_at_ms > now ? part->ready_head->retry_at_ms : now + 1;
     return next;
 }

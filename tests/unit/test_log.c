@@ -441,7 +441,9 @@ Test(log, leader_epoch_cache)
     cr_assert_eq(epoch, 2);
     cr_assert_eq(st_log_end_offset_for_epoch(log_, 5, &epoch), 12, "latest: the log end");
     cr_assert_eq(epoch, 5);
-    cr_assert_eq(st_log_end_offset_for_epoch(log_, 0, &epoch), -1, "below the earliest");
+    cr_assert_eq(st_log_end_offset_for_epoch(log_, 0, &epoch), 0,
+                 "below the earliest: it ended where the earliest known epoch starts (Kafka)");
+    cr_assert_eq(epoch, 0);
     cr_assert_eq(st_log_end_offset_for_epoch(log_, 6, &epoch), -1, "above the latest");
 
     /* the checkpoint, in Kafka's format */
