@@ -15,11 +15,12 @@
 #   buffered writes at ~130 MB/s the 1 KiB producer run measures the disk, not Strand: use
 #   BENCH_TMP=/dev/shm to measure the software path.
 #
-# What it does: starts a broker on a free loopback port with its log in a temp dir, creates the
+# What it does: starts a standalone ZooKeeper (bench_zk.sh) and a broker on a free loopback port
+# with its log in a temp dir (a cluster of one: its own controller), creates the
 # topics bench-100 and bench-1k (1 partition each), runs the producer perf test (acks=1,
 # --throughput -1) and then the consumer perf test from the beginning of the same topic, for
-# each record size, printing the tools' Kafka-style output. The broker and temp dir are removed
-# on exit (also on Ctrl-C).
+# each record size, printing the tools' Kafka-style output. The broker, ZooKeeper and the temp
+# dir are removed on exit (also on Ctrl-C).
 #
 # Targets: producer >= 2,000,000 records/s at 100 B; consumer >= 4,000,000 records/s at 100 B
 # and >= 1.5 GB/s at 1 KiB.
@@ -34,20 +35,24 @@ for f in "$BROKER" "$TOOLS/strand-topics" "$TOOLS/strand-producer-perf-test" "$T
     [[ -x "$f" ]] || { echo "bench_client.sh: $f not found: build first (see the header)" >&2; exit 1; }
 done
 
+. "$(dirname "$0")/bench_zk.sh"
 DIR=$(mktemp -d "${BENCH_TMP:-/tmp}/strand-bench-XXXXXX")
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 BOOT="127.0.0.1:$PORT"
 BROKER_PID=
 cleanup() {
     if [[ -n "$BROKER_PID" ]]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
+    bench_zk_stop
     rm -rf "$DIR"
 }
 trap cleanup EXIT INT TERM
+bench_zk_start "$DIR/zk"
 
 cat > "$DIR/server.properties" <<PROPS
 broker.id=1
 listeners=PLAINTEXT://$BOOT
 log.dirs=$DIR/logs
+zookeeper.connect=$ZK
 PROPS
 "$BROKER" "$DIR/server.properties" > "$DIR/broker.log" 2>&1 &
 BROKER_PID=$!

@@ -39,6 +39,7 @@ for f in "$BROKER" "$TOOLS/strand-topics" "$TOOLS/strand-producer-perf-test" "$T
 done
 tmpbase=${BENCH_TMP:-$([[ -d /dev/shm ]] && echo /dev/shm || echo /tmp)}
 
+. "$(dirname "$0")/bench_zk.sh"
 DIR=$(mktemp -d "$tmpbase/strand-bench-tls-XXXXXX")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 PLAIN_PORT=$(free_port)
@@ -48,9 +49,11 @@ SSL="127.0.0.1:$SSL_PORT"
 BROKER_PID=
 cleanup() {
     if [[ -n "$BROKER_PID" ]]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
+    bench_zk_stop
     rm -rf "$DIR"
 }
 trap cleanup EXIT INT TERM
+bench_zk_start "$DIR/zk"
 
 "$root/deploy/gen-certs.sh" "$DIR/certs" > /dev/null
 cat > "$DIR/server.properties" <<PROPS
@@ -61,6 +64,7 @@ ssl.certificate.location=$DIR/certs/broker.pem
 ssl.key.location=$DIR/certs/broker.key
 ssl.ca.location=$DIR/certs/ca.pem
 ssl.client.auth=requested
+zookeeper.connect=$ZK
 PROPS
 "$BROKER" "$DIR/server.properties" > "$DIR/broker.log" 2>&1 &
 BROKER_PID=$!
