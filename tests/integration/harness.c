@@ -225,12 +225,20 @@ static int write_config(const st_test_broker_t *b)
     fprintf(f, "zookeeper.connect=%s\n", b->zk_connect);
     fprintf(f, "zookeeper.session.timeout.ms=%d\n", SESSION_TIMEOUT_MS);
     for (int i = 0; i < b->n_overrides; i++) {
-        /* "{port}" in an override stands for the picked PLAINTEXT port (extra listeners). */
-        const char *o = b->overrides[i], *at = strstr(o, "{port}");
-        if (at)
-            fprintf(f, "%.*s%d%s\n", (int)(at - o), o, b->port, at + 6);
-        else
-            fprintf(f, "%s\n", o);
+        /* "{port}" in an override stands for the picked PLAINTEXT port, "{port2}" for the
+         * second port (extra listeners). */
+        for (const char *o = b->overrides[i]; *o;) {
+            if (strncmp(o, "{port}", 6) == 0) {
+                fprintf(f, "%d", b->port);
+                o += 6;
+            } else if (strncmp(o, "{port2}", 7) == 0) {
+                fprintf(f, "%d", b->port2);
+                o += 7;
+            } else {
+                fputc(*o++, f);
+            }
+        }
+        fputc('\n', f);
     }
     if (fclose(f) != 0)
         return -errno;
@@ -627,6 +635,9 @@ int st_test_broker_start_ready(st_test_broker_t *b, const char *const *overrides
         if (port < 0)
             return port;
         b->port = port;
+        b->port2 = pick_free_port();
+        if (b->port2 < 0)
+            return b->port2;
         snprintf(b->bootstrap, sizeof(b->bootstrap), "127.0.0.1:%d", b->port);
         r = write_config(b);
         if (r < 0)

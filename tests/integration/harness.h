@@ -32,6 +32,7 @@ typedef enum st_test_ready {
 typedef struct st_test_broker {
     pid_t pid;                  /* 0 when not running */
     int port;                   /* PLAINTEXT port on 127.0.0.1 */
+    int port2;                  /* a second free port, for "{port2}" in overrides (an extra listener) */
     int broker_id;              /* from a broker.id= override; 0 by default */
     char dir[256];              /* temp dir holding server.properties, logs/ and broker.log */
     char config_path[300];
@@ -46,7 +47,8 @@ typedef struct st_test_broker {
 /* Picks a free port, makes a temp dir, writes server.properties (the harness's defaults:
  * broker.id, listeners, log.dirs, zookeeper.connect with a fresh chroot and a short
  * zookeeper.session.timeout.ms; then the NULL-terminated key=value overrides, which may be NULL
- * and win over the defaults; "{port}" in one is replaced by the picked port), starts the broker
+ * and win over the defaults; "{port}" in one is replaced by the picked port and "{port2}" by a
+ * second free port, for an extra listener), starts the broker
  * and waits (up to 20 s) until it is registered and serving (ST_TEST_READY_SERVING). 0 or
  * -errno; on failure the broker log is printed to stderr. */
 int st_test_broker_start(st_test_broker_t *b, const char *const *overrides);
