@@ -322,7 +322,7 @@ static int srv_handshake(st_transport_conn_t *t)
             if (st->buffered)
                 flush_out(st);   /* best effort: the alert tells the client why */
             if (BIO_number_read(SSL_get_rbio(st->ssl)) == 0)
-                return -ECONNRESET;   /* port probes, health checks: transport.h */
+                return -ECONNRESET;   /* port probes, health checks: st_transport.h */
             return code == SSL_ERROR_SYSCALL && saved ? -saved : -ECONNABORTED;
         }
         st->handshake_ok = true;
