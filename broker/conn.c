@@ -57,7 +57,7 @@ typedef struct out_chunk {
 struct st_conn {
     st_loop_t *loop;
     st_listener_t *listener;
-    st_transport_t *tr;
+    st_transport_conn_t *tr;
     struct event *ev_read, *ev_write, *ev_timer;
     bool ev_read_added, ev_write_added;
     bool kick;                /* an activation of ev_read is owed (budget spent, un-paused):
@@ -213,7 +213,7 @@ void st_conn_accept(st_loop_t *loop, st_listener_t *listener, int fd, const char
         close(fd);
         return;
     }
-    c->tr = listener->factory(fd, peer, listener->factory_ctx);
+    c->tr = listener->tp->accept(fd, peer, listener->tp_ctx);
     if (!c->tr) {
         ST_ERROR("Cannot set up the %s transport for %s: %s", listener->cfg.name, peer,
                  strerror(errno));

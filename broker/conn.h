@@ -13,7 +13,7 @@
 #include "net.h"
 #include "st_log.h"
 
-/* Creates the connection (transport from the listener's factory) and starts its handshake.
+/* Creates the connection (transport from the listener's table: tp->accept) and starts its handshake.
  * On failure closes fd and logs. Loop thread. */
 void st_conn_accept(st_loop_t *loop, st_listener_t *listener, int fd, const char *peer);
 

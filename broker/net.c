@@ -28,7 +28,6 @@
 #include <event2/thread.h>
 
 #include "conn.h"
-#include "transport_ssl.h"
 #include "st_logger.h"
 
 #define LISTEN_BACKLOG 1024
@@ -47,16 +46,32 @@ int64_t st_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The transport of each security protocol. The TLS transport plugs in here. */
-static st_transport_factory_t transport_factory_for(st_security_protocol_t protocol)
+/* The transport of each security protocol (common/net/st_transport.h). */
+static const st_transport_t *transport_for(st_security_protocol_t protocol)
 {
     switch (protocol) {
     case ST_PROTO_PLAINTEXT:
-        return st_transport_plain_new;
+        return &st_transport_plain;
     case ST_PROTO_SSL:
-        return st_transport_ssl_new;
+        return &st_transport_ssl;
     }
     return NULL;
+}
+
+/* The listener context from the broker's ssl.* settings (SSL listeners). */
+static int listener_ctx_new(const st_broker_config_t *cfg, st_listener_t *l, char *errbuf,
+                            size_t errlen)
+{
+    st_tls_conf_t tls = {
+        .certificate_location = cfg->ssl_certificate_location,
+        .key_location = cfg->ssl_key_location,
+        .key_password = cfg->ssl_key_password,
+        .ca_location = cfg->ssl_ca_location,
+        .client_auth = cfg->ssl_client_auth,
+        .enabled_protocols = cfg->ssl_enabled_protocols,
+        .cipher_suites = cfg->ssl_cipher_suites,
+    };
+    return l->tp->listener_new(&tls, l->cfg.name, &l->tp_ctx, errbuf, errlen);
 }
 
 static void format_addr(const struct sockaddr *sa, char *out, size_t len)
@@ -184,8 +199,7 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     st_listener_t *l = arg;
     st_net_t *net = l->net;
     const st_broker_config_t *cfg = &net->broker->cfg;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    st_transport_socket_options(fd);
     if (cfg->socket_send_buffer_bytes > 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->socket_send_buffer_bytes, sizeof(int));
     if (cfg->socket_receive_buffer_bytes > 0)
@@ -306,23 +320,21 @@ int st_net_create(st_broker_t *broker, struct event_base *main_base, st_net_t **
         l->index = (int)i;
         l->fd = -1;
         l->net = net;
-        l->factory = transport_factory_for(l->cfg.protocol);
-        if (!l->factory) {
+        l->tp = transport_for(l->cfg.protocol);
+        if (!l->tp) {
             ST_ERROR("Listener %s://%s:%d: the %s transport is not available in this build",
                      l->cfg.name, l->cfg.host, l->cfg.port, l->cfg.name);
             r = -ENOTSUP;
             break;
         }
-        if (l->factory == st_transport_ssl_new) {
+        if (l->tp->listener_new) {
             /* Certificates and keys are loaded here: a bad one stops start-up (exit 1). */
             char err[1024];
-            st_ssl_listener_t *ssl = NULL;
-            r = st_ssl_listener_new(cfg, l->cfg.name, &ssl, err, sizeof(err));
+            r = listener_ctx_new(cfg, l, err, sizeof(err));
             if (r < 0) {
                 ST_ERROR("Listener %s://%s:%d: %s", l->cfg.name, l->cfg.host, l->cfg.port, err);
                 break;
             }
-            l->factory_ctx = ssl;
         }
         r = bind_listener(net, l);
     }
@@ -420,8 +432,8 @@ void st_net_free(st_net_t *net)
     }
     free(net->loops);
     for (size_t i = 0; net->listeners && i < net->n_listeners; i++)
-        if (net->listeners[i].factory == st_transport_ssl_new)
-            st_ssl_listener_free(net->listeners[i].factory_ctx);
+        if (net->listeners[i].tp && net->listeners[i].tp->listener_free)
+            net->listeners[i].tp->listener_free(net->listeners[i].tp_ctx);
     free(net->listeners);
     free(net);
 }

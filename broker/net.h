@@ -18,7 +18,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
-#include "transport.h"
+#include "st_transport.h"
 
 typedef struct st_conn st_conn_t;
 typedef struct st_net st_net_t;
@@ -30,8 +30,8 @@ typedef struct st_listener {
     int port;                         /* the bound port (cfg.port may be 0) */
     struct evconnlistener *ev;
     struct event *retry_ev;           /* re-enables accepting after EMFILE and friends */
-    st_transport_factory_t factory;
-    void *factory_ctx;
+    const st_transport_t *tp;         /* its protocol's transport table */
+    void *tp_ctx;                     /* tp->listener_new's context (SSL), or NULL */
     st_net_t *net;
 } st_listener_t;
 

@@ -15,7 +15,7 @@
 #include "strand.pb-c.h"
 
 struct st_channel {
-    st_conn_t conn;                   /* the client transport's connection */
+    st_transport_conn_t conn;         /* the client transport's connection */
     const st_transport_t *tp;
     void *tp_ctx;
     int32_t next_corr;

@@ -94,7 +94,7 @@ struct st_broker {
     char host[256];
     int port;
     char addr[300];              /* "host:port" for messages */
-    st_conn_t conn;
+    st_transport_conn_t conn;
     st_bstate_t state;
     int64_t state_since_ms;
     int64_t reconnect_at_ms;

@@ -1,5 +1,5 @@
-/* Unit tests of the broker's TLS transport (broker/transport_ssl.c) against an OpenSSL client
- * on a loopback TCP pair with small socket buffers, so that every WANT_WRITE / retry path is
+/* Unit tests of the TLS transport's accept side (common/net/st_transport_ssl.c) against an
+ * OpenSSL client on a loopback TCP pair with small socket buffers, so that every WANT_WRITE / retry path is
  * taken: the handshake and principal, writev gathering and its retries, and sendfile's copy
  * path (pread + SSL_write) for several MiB of a file, in both of the transport's modes --
  * buffered (the default without kTLS: records collected and sent with one send(2)) and direct
@@ -26,7 +26,7 @@
 #include <openssl/err.h>
 
 #include "st_tls.h"
-#include "transport_ssl.h"
+#include "st_transport.h"
 
 #define CERTS_ENV "STRAND_TLS_TRANSPORT_CERTS"
 
@@ -70,8 +70,8 @@ static void find_certs(void)
 TestSuite(transport_ssl, .init = find_certs);
 
 typedef struct pair {
-    st_ssl_listener_t *listener;
-    st_transport_t *server;
+    void *listener;                   /* st_transport_ssl.listener_new's context */
+    st_transport_conn_t *server;
     SSL_CTX *cctx;
     SSL *client;
     int cfd;
@@ -128,7 +128,7 @@ static void pair_make(pair_t *p, bool with_client_cert)
     snprintf(ckey, sizeof(ckey), "%s/client.key", certs);
     st_tls_conf_t sc = { .certificate_location = bpem, .key_location = bkey, .ca_location = ca,
                          .client_auth = "requested" };
-    cr_assert_eq(st_ssl_listener_new_from(&sc, "SSL", &p->listener, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st_transport_ssl.listener_new(&sc, "SSL", &p->listener, err, sizeof(err)), 0, "%s", err);
     st_tls_conf_t cc = { .ca_location = ca };
     if (with_client_cert) {
         cc.certificate_location = cpem;
@@ -137,7 +137,7 @@ static void pair_make(pair_t *p, bool with_client_cert)
     cr_assert_eq(st_tls_client_ctx_new(&cc, &p->cctx, err, sizeof(err)), 0, "%s", err);
     int sfd;
     tcp_pair(&sfd, &p->cfd);
-    p->server = st_transport_ssl_new(sfd, "127.0.0.1:1", p->listener);
+    p->server = st_transport_ssl.accept(sfd, "127.0.0.1:1", p->listener);
     cr_assert(p->server);
     p->client = SSL_new(p->cctx);
     SSL_set_fd(p->client, p->cfd);
@@ -157,7 +157,7 @@ static void pair_free(pair_t *p)
     SSL_free(p->client);
     close(p->cfd);
     SSL_CTX_free(p->cctx);
-    st_ssl_listener_free(p->listener);
+    st_transport_ssl.listener_free(p->listener);
 }
 
 static void handshake(pair_t *p)

@@ -1,4 +1,7 @@
-/* PLAINTEXT transport: non-blocking TCP sockets with TCP_NODELAY (see st_transport.h). */
+/* PLAINTEXT transport, both sides (see st_transport.h): non-blocking TCP sockets with
+ * TCP_NODELAY; the connect side resolves and connects, the accept side wraps the broker's
+ * accepted sockets and sends fetched record data with sendfile(2). Read, writev and close are
+ * the same code on both sides. */
 #include "st_transport.h"
 
 #include <errno.h>
@@ -7,12 +10,23 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int plain_connect(st_conn_t *conn, const char *host, int port, char *errbuf, size_t errlen)
+void st_transport_socket_options(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- connect side ---------------------------------------------------------------------------- */
+
+static int plain_connect(st_transport_conn_t *conn, const char *host, int port, char *errbuf,
+                         size_t errlen)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *res = NULL;
@@ -31,8 +45,7 @@ static int plain_connect(st_conn_t *conn, const char *host, int port, char *errb
             err = -errno;
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        st_transport_socket_options(fd);
         int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
         if (r == 0 || errno == EINPROGRESS) {
             conn->fd = fd;
@@ -47,7 +60,7 @@ static int plain_connect(st_conn_t *conn, const char *host, int port, char *errb
     return err;
 }
 
-static int plain_finish_connect(st_conn_t *conn)
+static int plain_finish_connect(st_transport_conn_t *conn)
 {
     int soerr = 0;
     socklen_t len = sizeof(soerr);
@@ -56,7 +69,48 @@ static int plain_finish_connect(st_conn_t *conn)
     return soerr ? -soerr : 0;
 }
 
-static int plain_handshake(st_conn_t *conn, char *errbuf, size_t errlen)
+/* ---- accept side ----------------------------------------------------------------------------- */
+
+static st_transport_conn_t *plain_accept(int fd, const char *peer, void *ctx)
+{
+    (void)ctx;
+    st_transport_conn_t *conn = calloc(1, sizeof(*conn));
+    if (!conn)
+        return NULL;
+    conn->fd = fd;
+    conn->tp = &st_transport_plain;
+    conn->accepted = true;
+    snprintf(conn->peer, sizeof(conn->peer), "%s", peer ? peer : "?");
+    return conn;
+}
+
+static ssize_t plain_sendfile(st_transport_conn_t *conn, int fd, off_t *pos, size_t len)
+{
+    for (;;) {
+        ssize_t r = sendfile(conn->fd, fd, pos, len);
+        if (r > 0)
+            return r;
+        if (r == 0)   /* the file is shorter than the slice said: truncated under us */
+            return -ENODATA;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            conn->want_write = true;
+            return -EAGAIN;
+        }
+        return -errno;
+    }
+}
+
+static const char *plain_principal(const st_transport_conn_t *conn)
+{
+    (void)conn;
+    return "User:ANONYMOUS";
+}
+
+/* ---- both sides ------------------------------------------------------------------------------ */
+
+static int plain_handshake(st_transport_conn_t *conn, char *errbuf, size_t errlen)
 {
     (void)conn;
     (void)errbuf;
@@ -64,7 +118,7 @@ static int plain_handshake(st_conn_t *conn, char *errbuf, size_t errlen)
     return 0;
 }
 
-static ssize_t plain_read(st_conn_t *conn, void *buf, size_t len)
+static ssize_t plain_read(st_transport_conn_t *conn, void *buf, size_t len)
 {
     for (;;) {
         ssize_t n = read(conn->fd, buf, len);
@@ -80,11 +134,12 @@ static ssize_t plain_read(st_conn_t *conn, void *buf, size_t len)
     }
 }
 
-static ssize_t plain_writev(st_conn_t *conn, const struct iovec *iov, int iovcnt)
+static ssize_t plain_writev(st_transport_conn_t *conn, const struct iovec *iov, int iovcnt)
 {
+    struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+    int flags = MSG_NOSIGNAL | (conn->more ? MSG_MORE : 0);
     for (;;) {
-        struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
-        ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(conn->fd, &msg, flags);
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -97,17 +152,22 @@ static ssize_t plain_writev(st_conn_t *conn, const struct iovec *iov, int iovcnt
     }
 }
 
-static void plain_close(st_conn_t *conn)
+static void plain_close(st_transport_conn_t *conn)
 {
     if (conn->fd >= 0)
         close(conn->fd);
     conn->fd = -1;
+    if (conn->accepted)
+        free(conn);
 }
 
 const st_transport_t st_transport_plain = {
     .name = "PLAINTEXT",
     .connect = plain_connect,
     .finish_connect = plain_finish_connect,
+    .accept = plain_accept,
+    .sendfile = plain_sendfile,
+    .principal = plain_principal,
     .handshake = plain_handshake,
     .read = plain_read,
     .writev = plain_writev,
