@@ -1,4 +1,4 @@
-/* Blocking inter-broker connection over the client library's transports (see channel.h). */
+/* Blocking inter-broker connection over the one transport table, common/net/st_transport.h (see channel.h). */
 #include "channel.h"
 
 #include "broker_config.h"

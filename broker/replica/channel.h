@@ -5,7 +5,7 @@
  * Why not the client core (common/client/st_client.h): its I/O thread, metadata and retry
  * logic are built for producers and consumers; a fetcher issues one request at a time to one
  * known broker and must see every error itself (to back off, truncate, or drop partitions).
- * This file reuses the client library's transport table (st_transport.h: plain and TLS), so
+ * This file uses the one transport table (common/net/st_transport.h: plain and TLS), so
  * security.inter.broker.protocol=SSL works with the broker's ssl.* keys, and nothing about TLS
  * is written twice.
  *
