@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     --asan) builddir=build-asan; setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false) ;;
     --tsan) builddir=build-tsan-tests; tsan=1; setup_args+=(-Dtest_bin_dir="$root/build-tsan") ;;
     --suite) suite_args+=(--suite "$2"); shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
