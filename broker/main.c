@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,18 +59,21 @@ static void on_unknown_key(const char *path, int line, const char *key, void *ar
 typedef struct shutdown_ctx {
     st_broker_t *b;
     struct event_base *base;
-    bool started;
+    bool started;                  /* main thread only */
+    pthread_t thread;
+    atomic_bool give_up;           /* a second signal: stop retrying */
 } shutdown_ctx_t;
 
 static void *controlled_shutdown_main(void *arg)
 {
     shutdown_ctx_t *ctx = arg;
-    st_membership_controlled_shutdown(ctx->b);
+    st_membership_controlled_shutdown(ctx->b, &ctx->give_up);
     event_base_loopbreak(ctx->base);
     return NULL;
 }
 
-/* Main thread. A second signal during the controlled shutdown stops at once. */
+/* Main thread. A second signal during the controlled shutdown stops its retries; main joins the
+ * thread before anything it uses is torn down. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -77,23 +81,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
     if (ctx->started || !ctx->b->node || !ctx->b->cfg.controlled_shutdown_enable) {
         ST_INFO("Received %s: shutting down%s", name, ctx->started ? " now" : "");
+        atomic_store(&ctx->give_up, true);
         event_base_loopbreak(ctx->base);
         return;
     }
     ST_INFO("Received %s: shutting down", name);
-    ctx->started = true;
-    pthread_t t;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int r = pthread_create(&t, NULL, controlled_shutdown_main, ctx);
+    int r = pthread_create(&ctx->thread, NULL, controlled_shutdown_main, ctx);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {
         ST_WARN("Cannot start the controlled shutdown (%s): shutting down uncleanly", strerror(r));
         event_base_loopbreak(ctx->base);
         return;
     }
-    pthread_detach(t);
+    ctx->started = true;
 }
 
 /* Reads the file and the overrides into cfg. Returns 0, or 1 after logging the problem. */
@@ -331,7 +334,9 @@ int main(int argc, char **argv)
         goto out;
     }
     static shutdown_ctx_t shutdown_ctx;
-    shutdown_ctx = (shutdown_ctx_t){ b, main_base, false };
+    shutdown_ctx.b = b;
+    shutdown_ctx.base = main_base;
+    atomic_init(&shutdown_ctx.give_up, false);
     sigterm_ev = evsignal_new(main_base, SIGTERM, on_signal, &shutdown_ctx);
     sigint_ev = evsignal_new(main_base, SIGINT, on_signal, &shutdown_ctx);
     if (!sigterm_ev || !sigint_ev || evsignal_add(sigterm_ev, NULL) < 0 ||
@@ -348,6 +353,8 @@ int main(int argc, char **argv)
 
     event_base_dispatch(main_base);
     exit_code = 0;
+    if (shutdown_ctx.started)
+        pthread_join(shutdown_ctx.thread, NULL);
 
 out:
     if (b->net) {

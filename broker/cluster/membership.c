@@ -5,6 +5,7 @@
 #include "membership.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,13 +394,13 @@ static void wait_for_handover(st_broker_t *b)
                 "LeaderAndIsr moved them", led, first, HANDOVER_WAIT_MS);
 }
 
-bool st_membership_controlled_shutdown(st_broker_t *b)
+bool st_membership_controlled_shutdown(st_broker_t *b, const atomic_bool *give_up)
 {
     if (!b->node || !b->cfg.controlled_shutdown_enable)
         return false;
     ST_INFO("Starting controlled shutdown");
     int attempts = b->cfg.controlled_shutdown_max_retries;
-    for (int i = 0; i <= attempts; i++) {
+    for (int i = 0; i <= attempts && !atomic_load(give_up); i++) {
         size_t remaining = 0;
         char why[2048] = "";
         int r = shutdown_once(b, &remaining, why, sizeof(why));
@@ -409,8 +410,10 @@ bool st_membership_controlled_shutdown(st_broker_t *b)
             return true;
         }
         ST_WARN("Controlled shutdown attempt %d of %d failed: %s", i + 1, attempts + 1, why);
-        if (i < attempts)
-            sleep_ms(b->cfg.controlled_shutdown_retry_backoff_ms);
+        /* the backoff in short steps, so that a second signal ends it at once */
+        for (int waited = 0; i < attempts && waited < b->cfg.controlled_shutdown_retry_backoff_ms &&
+                             !atomic_load(give_up); waited += 50)
+            sleep_ms(50);
     }
     ST_WARN("Proceeding to do an unclean shutdown as all the controlled shutdown attempts failed");
     return false;

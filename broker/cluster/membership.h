@@ -9,6 +9,7 @@
 #ifndef ST_CLUSTER_MEMBERSHIP_H
 #define ST_CLUSTER_MEMBERSHIP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,8 +34,9 @@ void st_membership_check_stray_logs(st_broker_t *b);
 /* Kafka's controlled shutdown: asks the controller (ControlledShutdown over the inter-broker
  * listener) to move this broker's leaderships away, retrying controlled.shutdown.max.retries
  * times every controlled.shutdown.retry.backoff.ms until none remain. Returns true when it
- * succeeded; false (logged) means an unclean shutdown follows. */
-bool st_membership_controlled_shutdown(st_broker_t *b);
+ * succeeded; false (logged) means an unclean shutdown follows. give_up (set by a second signal)
+ * stops the retries and backoffs; an attempt in flight ends within its request timeout. */
+bool st_membership_controlled_shutdown(st_broker_t *b, const atomic_bool *give_up);
 
 /* Closes the session (registration and, if held, /controller go at once) and stops the node. */
 void st_membership_stop(st_broker_t *b);

@@ -597,7 +597,7 @@ int st_registry_drop_partition(st_registry_t *reg, const char *topic, int32_t pa
         partition_delete(reg, part);
     } else {
         pthread_rwlock_wrlock(&part->lock);
-        part->role = ST_ROLE_NONE;
+        __atomic_store_n(&part->role, ST_ROLE_NONE, __ATOMIC_RELAXED);   /* read lock-free */
         part->isr_pending = false;
         st_partition_check(part);
         pthread_rwlock_unlock(&part->lock);

@@ -134,7 +134,7 @@ static bool maybe_increment_hw(st_partition_t *part, int64_t now_ms)
 static void set_state(st_partition_t *part, const st_partition_state_t *st)
 {
     part->leader = st->leader;
-    part->leader_epoch = st->leader_epoch;
+    __atomic_store_n(&part->leader_epoch, st->leader_epoch, __ATOMIC_RELAXED);   /* read lock-free */
     part->controller_epoch = st->controller_epoch;
     part->zk_version = st->zk_version;
     memcpy(part->replicas, st->replicas, st->n_replicas * sizeof(int32_t));
@@ -169,7 +169,7 @@ int st_partition_make_leader(st_partition_t *part, const st_partition_state_t *s
     st_replica_role_t old_role = part->role;
     int32_t old_leader = part->leader;
     set_state(part, st);
-    part->role = ST_ROLE_LEADER;
+    __atomic_store_n(&part->role, ST_ROLE_LEADER, __ATOMIC_RELAXED);
     if (old_role != ST_ROLE_LEADER)
         part->term_epoch = st->leader_epoch;
     int64_t leo = st_log_end_offset(part->log);
@@ -215,7 +215,7 @@ int st_partition_make_follower(st_partition_t *part, const st_partition_state_t 
     st_replica_role_t old_role = part->role;
     int32_t old_leader = part->leader;
     set_state(part, st);
-    part->role = ST_ROLE_FOLLOWER;
+    __atomic_store_n(&part->role, ST_ROLE_FOLLOWER, __ATOMIC_RELAXED);
     part->n_remotes = 0;
     log_change(part, old_role, old_leader, st);
     st_partition_check(part);

@@ -452,21 +452,23 @@ static void discard_job(void *arg)
 
 /* ---- the parked request (loop thread) ---------------------------------------------------- */
 
-static int job_respond(rm_job_t *job)
+/* Answers with code and results: the job's own once it is done, or (expiry while the
+ * replica-state thread may still be filling them) a bare timeout that reads none of them. */
+static int job_respond_with(rm_job_t *job, int32_t code, const rm_result_t *results,
+                            size_t n_results)
 {
     st_request_t *req = &job->req;
-    Strand__PartitionError *pe = st_arena_calloc(req->arena, job->n_results, sizeof(*pe));
-    Strand__PartitionError **pp = st_arena_calloc(req->arena, job->n_results, sizeof(*pp));
-    if (job->n_results && (!pe || !pp))
+    Strand__PartitionError *pe = st_arena_calloc(req->arena, n_results, sizeof(*pe));
+    Strand__PartitionError **pp = st_arena_calloc(req->arena, n_results, sizeof(*pp));
+    if (n_results && (!pe || !pp))
         return st_reply_fatal(req->conn, req, "out of memory");
-    for (size_t i = 0; i < job->n_results; i++) {
+    for (size_t i = 0; i < n_results; i++) {
         strand__partition_error__init(&pe[i]);
-        pe[i].topic = st_arena_strdup(req->arena, job->results[i].topic ? job->results[i].topic : "");
-        pe[i].partition = job->results[i].partition;
-        pe[i].error_code = job->results[i].error_code;
+        pe[i].topic = st_arena_strdup(req->arena, results[i].topic ? results[i].topic : "");
+        pe[i].partition = results[i].partition;
+        pe[i].error_code = results[i].error_code;
         pp[i] = &pe[i];
     }
-    int32_t code = job->error_code;
     if (code != ST_ERR_NONE)
         code = st_reply_error(req, code, NULL, "%s from controller refused",
                               st_api_name(req->api_key));
@@ -474,17 +476,23 @@ static int job_respond(rm_job_t *job)
     if (job->lai) {
         Strand__LeaderAndIsrResponse resp = STRAND__LEADER_AND_ISR_RESPONSE__INIT;
         resp.error_code = code;
-        resp.n_partition_errors = job->n_results;
+        resp.n_partition_errors = n_results;
         resp.partition_errors = pp;
         r = st_request_respond(req, &resp.base, NULL, 0);
     } else {
         Strand__StopReplicaResponse resp = STRAND__STOP_REPLICA_RESPONSE__INIT;
         resp.error_code = code;
-        resp.n_partition_errors = job->n_results;
+        resp.n_partition_errors = n_results;
         resp.partition_errors = pp;
         r = st_request_respond(req, &resp.base, NULL, 0);
     }
     return r < 0 ? r : 1;
+}
+
+/* Only once job->done: the replica-state thread no longer writes the job. */
+static int job_respond(rm_job_t *job)
+{
+    return job_respond_with(job, job->error_code, job->results, job->n_results);
 }
 
 static int job_try_complete(st_delayed_t *op)
@@ -504,14 +512,9 @@ static int job_on_expire(st_delayed_t *op)
     if (atomic_load(&job->done)) {
         r = job_respond(job);
     } else {
-        /* Still queued or running: the controller retries; the work will still happen. */
-        job->error_code = ST_ERR_REQUEST_TIMED_OUT;
-        rm_result_t *keep = job->results;
-        size_t keep_n = job->n_results;
-        job->n_results = 0;
-        r = job_respond(job);
-        job->results = keep;
-        job->n_results = keep_n;
+        /* Still queued or running: the controller retries; the work will still happen. The
+         * replica-state thread may be writing error_code/results right now: none is touched. */
+        r = job_respond_with(job, ST_ERR_REQUEST_TIMED_OUT, NULL, 0);
     }
     job_unref(job);
     return r;
