@@ -59,48 +59,6 @@ int st_zpath_delete_topic(char *buf, size_t size, const char *topic)
     return pathf(buf, size, "/admin/delete_topics/%s", topic);
 }
 
-bool st_int_list_contains(const st_int_list_t *l, int32_t x)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i] == x)
-            return true;
-    return false;
-}
-
-int st_int_list_copy(st_int_list_t *dst, const st_int_list_t *src)
-{
-    int32_t *v = NULL;
-    if (src->n) {
-        v = malloc(src->n * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        memcpy(v, src->v, src->n * sizeof(*v));
-    }
-    dst->v = v;
-    dst->n = src->n;
-    return 0;
-}
-
-void st_int_list_free(st_int_list_t *l)
-{
-    if (!l)
-        return;
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-void st_tp_list_free(st_tp_list_t *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].topic);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
 /* ---- /brokers/ids/<id> ------------------------------------------------------------------- */
 
 char *st_znode_broker_encode(const st_broker_reg_t *reg)
@@ -138,19 +96,12 @@ char *st_znode_broker_encode(const st_broker_reg_t *reg)
     return dump(root);
 }
 
-static void endpoint_free(st_endpoint_t *ep)
-{
-    free(ep->listener);
-    free(ep->security_protocol);
-    free(ep->host);
-}
-
 void st_broker_reg_free(st_broker_reg_t *reg)
 {
     if (!reg)
         return;
     for (size_t i = 0; i < reg->n_endpoints; i++)
-        endpoint_free(&reg->endpoints[i]);
+        st_endpoint_free(&reg->endpoints[i]);
     free(reg->endpoints);
     free(reg->rack);
     free(reg->host);
@@ -184,7 +135,7 @@ static int parse_endpoint(const char *path, const char *s, st_endpoint_t *ep, ch
     ep->host = strndup(h, (size_t)(hend - h));
     ep->port = (int32_t)port;
     if (!ep->listener || !ep->host) {
-        endpoint_free(ep);
+        st_endpoint_free(ep);
         return -ENOMEM;
     }
     return 0;
@@ -593,21 +544,6 @@ int st_znode_lisr_decode(const char *path, const char *data, size_t len, st_lisr
     if (r < 0)
         return r;
     *ret = l;
-    return 0;
-}
-
-void st_lisr_free(st_lisr_t *lisr)
-{
-    if (lisr)
-        st_int_list_free(&lisr->isr);
-}
-
-int st_lisr_copy(st_lisr_t *dst, const st_lisr_t *src)
-{
-    st_lisr_t c = *src;
-    if (st_int_list_copy(&c.isr, &src->isr) < 0)
-        return -ENOMEM;
-    *dst = c;
     return 0;
 }
 

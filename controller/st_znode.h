@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "st_cluster.h"   /* shared types: st_int_list_t, st_tp_t, st_endpoint_t, st_lisr_t */
+
 /* ---- paths ----------------------------------------------------------------------------- */
 #define ST_ZPATH_BROKERS_IDS        "/brokers/ids"
 #define ST_ZPATH_BROKERS_TOPICS     "/brokers/topics"
@@ -36,10 +38,6 @@
 /* The persistent paths every broker ensures at startup (ZkData.PersistentZkPaths), NULL-ended. */
 extern const char *const st_znode_persistent_paths[];
 
-#define ST_LEADER_NONE          (-1)   /* no leader */
-#define ST_LEADER_DURING_DELETE (-2)   /* the topic is being deleted */
-#define ST_BROKER_ID_RESERVED_MAX 1000 /* reserved.broker.max.id: generated ids start above */
-
 /* snprintf helpers for per-entity paths; return -ENAMETOOLONG when buf is too small. */
 int st_zpath_broker(char *buf, size_t size, int32_t id);                       /* /brokers/ids/<id> */
 int st_zpath_topic(char *buf, size_t size, const char *topic);              /* /brokers/topics/<t> */
@@ -47,35 +45,7 @@ int st_zpath_partition_state(char *buf, size_t size, const char *topic, int32_t 
 int st_zpath_topic_config(char *buf, size_t size, const char *topic);        /* /config/topics/<t> */
 int st_zpath_delete_topic(char *buf, size_t size, const char *topic);  /* /admin/delete_topics/<t> */
 
-/* ---- shared types ------------------------------------------------------------------------ */
-typedef struct st_int_list {
-    int32_t *v;
-    size_t n;
-} st_int_list_t;
-
-typedef struct st_tp {
-    char *topic;
-    int32_t partition;
-} st_tp_t;
-
-typedef struct st_tp_list {
-    st_tp_t *v;
-    size_t n;
-} st_tp_list_t;
-
-bool st_int_list_contains(const st_int_list_t *l, int32_t x);
-int st_int_list_copy(st_int_list_t *dst, const st_int_list_t *src);   /* 0 or -ENOMEM */
-void st_int_list_free(st_int_list_t *l);
-void st_tp_list_free(st_tp_list_t *l);
-
 /* ---- /brokers/ids/<id> ------------------------------------------------------------------- */
-typedef struct st_endpoint {
-    char *listener;            /* listener name: PLAINTEXT, SSL, INTERNAL, ... */
-    char *security_protocol;   /* PLAINTEXT or SSL */
-    char *host;
-    int32_t port;
-} st_endpoint_t;
-
 typedef struct st_broker_reg {
     int32_t id;                /* not in the JSON: from the path (decode) */
     int version;               /* 4 or 5 (encode writes 5) */
@@ -115,19 +85,10 @@ int st_znode_topic_decode(const char *path, const char *data, size_t len,
 void st_topic_assignment_free(st_topic_assignment_t *ta);
 
 /* ---- /brokers/topics/<t>/partitions/<p>/state -------------------------------------------- */
-typedef struct st_lisr {
-    int32_t leader;            /* -1 none, -2 topic being deleted */
-    int32_t leader_epoch;
-    int32_t controller_epoch;
-    st_int_list_t isr;
-    int32_t zk_version;        /* not in the JSON: the znode's dataVersion (set by the caller) */
-} st_lisr_t;
-
+/* st_lisr_t (st_cluster.h); zk_version is set by the caller from the znode's stat. */
 char *st_znode_lisr_encode(const st_lisr_t *lisr);
 int st_znode_lisr_decode(const char *path, const char *data, size_t len, st_lisr_t *ret,
                          char *errbuf, size_t errlen);
-void st_lisr_free(st_lisr_t *lisr);
-int st_lisr_copy(st_lisr_t *dst, const st_lisr_t *src);   /* 0 or -ENOMEM */
 
 /* ---- /controller and /controller_epoch ---------------------------------------------------- */
 char *st_znode_controller_encode(int32_t broker_id, int64_t timestamp_ms);
