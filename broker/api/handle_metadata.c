@@ -124,20 +124,20 @@ static void add_topic(md_ctx_t *ctx, const st_md_snapshot_t *snap, const st_md_t
         const st_md_partition_t *p = &mt->parts[i];
         strand__partition_metadata__init(&pm[i]);
         pm[i].partition = p->partition;
-        pm[i].leader = p->leader;
-        pm[i].leader_epoch = p->leader_epoch;
-        pm[i].replicas = copy_ids(arena, p->replicas, p->n_replicas);
-        pm[i].n_replicas = p->n_replicas;
-        pm[i].isr = copy_ids(arena, p->isr, p->n_isr);
-        pm[i].n_isr = p->n_isr;
-        pm[i].offline_replicas = copy_ids(arena, p->offline, p->n_offline);
-        pm[i].n_offline_replicas = p->n_offline;
+        pm[i].leader = p->lisr.leader;
+        pm[i].leader_epoch = p->lisr.leader_epoch;
+        pm[i].replicas = copy_ids(arena, p->replicas.v, p->replicas.n);
+        pm[i].n_replicas = p->replicas.n;
+        pm[i].isr = copy_ids(arena, p->lisr.isr.v, p->lisr.isr.n);
+        pm[i].n_isr = p->lisr.isr.n;
+        pm[i].offline_replicas = copy_ids(arena, p->offline.v, p->offline.n);
+        pm[i].n_offline_replicas = p->offline.n;
         if (!pm[i].replicas || !pm[i].isr || !pm[i].offline_replicas) {
             ctx->oom = true;
             return;
         }
-        const st_broker_endpoint_t *lb = p->leader >= 0 ? st_md_snapshot_broker(snap, p->leader)
-                                                        : NULL;
+        const st_broker_endpoint_t *lb =
+            p->lisr.leader >= 0 ? st_md_snapshot_broker(snap, p->lisr.leader) : NULL;
         if (!lb) {
             pm[i].leader = -1;
             pm[i].error_code = ST_ERR_LEADER_NOT_AVAILABLE;

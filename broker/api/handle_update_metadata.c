@@ -110,16 +110,13 @@ int st_handle_update_metadata(st_request_t *req)
         st_md_partition_t *p = &parts[i].state;
         parts[i].topic = ps->topic ? ps->topic : "";
         p->partition = ps->partition;
-        p->controller_epoch = ps->controller_epoch;
-        p->leader = ps->leader;
-        p->leader_epoch = ps->leader_epoch;
-        p->zk_version = ps->zk_version;
-        p->replicas = ps->replicas;
-        p->n_replicas = ps->n_replicas;
-        p->isr = ps->isr;
-        p->n_isr = ps->n_isr;
-        p->offline = ps->offline_replicas;
-        p->n_offline = ps->n_offline_replicas;
+        p->lisr.controller_epoch = ps->controller_epoch;
+        p->lisr.leader = ps->leader;
+        p->lisr.leader_epoch = ps->leader_epoch;
+        p->lisr.zk_version = ps->zk_version;
+        p->lisr.isr = (st_int_list_t){ ps->isr, ps->n_isr };
+        p->replicas = (st_int_list_t){ ps->replicas, ps->n_replicas };
+        p->offline = (st_int_list_t){ ps->offline_replicas, ps->n_offline_replicas };
     }
     st_md_update_t update = {
         .controller_id = msg->controller_id,

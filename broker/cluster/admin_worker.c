@@ -91,8 +91,8 @@ static bool topic_ready(st_broker_t *b, const char *topic, int32_t n)
     bool ready = t && (int64_t)t->n_parts >= n;
     for (int32_t p = 0; ready && p < n; p++) {
         const st_md_partition_t *mp = st_md_topic_partition(t, p);
-        ready = mp && mp->leader >= 0;
-        if (ready && mp->leader == b->cfg.broker_id) {
+        ready = mp && mp->lisr.leader >= 0;
+        if (ready && mp->lisr.leader == b->cfg.broker_id) {
             st_partition_t *part = st_registry_get(b->reg, topic, p);
             ready = part && st_partition_role(part) == ST_ROLE_LEADER;
             st_partition_unref(part);

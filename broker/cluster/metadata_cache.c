@@ -31,9 +31,9 @@ struct st_metadata_cache {
 
 static void free_partition(st_md_partition_t *p)
 {
-    free(p->replicas);
-    free(p->isr);
-    free(p->offline);
+    st_int_list_free(&p->replicas);
+    st_lisr_free(&p->lisr);
+    st_int_list_free(&p->offline);
 }
 
 static void free_brokers(st_broker_endpoint_t *brokers, size_t n)
@@ -77,10 +77,10 @@ static int32_t *dup_ids(const int32_t *ids, size_t n)
 static int copy_partition(st_md_partition_t *dst, const st_md_partition_t *src)
 {
     *dst = *src;
-    dst->replicas = dup_ids(src->replicas, src->n_replicas);
-    dst->isr = dup_ids(src->isr, src->n_isr);
-    dst->offline = dup_ids(src->offline, src->n_offline);
-    if (!dst->replicas || !dst->isr || !dst->offline) {
+    dst->replicas.v = dup_ids(src->replicas.v, src->replicas.n);
+    dst->lisr.isr.v = dup_ids(src->lisr.isr.v, src->lisr.isr.n);
+    dst->offline.v = dup_ids(src->offline.v, src->offline.n);
+    if (!dst->replicas.v || !dst->lisr.isr.v || !dst->offline.v) {
         free_partition(dst);
         memset(dst, 0, sizeof(*dst));
         return -ENOMEM;
@@ -115,13 +115,13 @@ static int cmp_broker(const void *a, const void *b)
 
 /* ---- the checker --------------------------------------------------------------------------- */
 
-static bool ids_valid(const int32_t *ids, size_t n)
+static bool ids_valid(const st_int_list_t *ids)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0)
+    for (size_t i = 0; i < ids->n; i++) {
+        if (ids->v[i] < 0)
             return false;
         for (size_t j = 0; j < i; j++)
-            if (ids[i] == ids[j])
+            if (ids->v[i] == ids->v[j])
                 return false;
     }
     return true;
@@ -150,10 +150,10 @@ void st_md_snapshot_check(const st_md_snapshot_t *snap)
             const st_md_partition_t *p = &t->parts[j];
             MD_ASSERT(p->partition >= 0);                                        /* 3 */
             MD_ASSERT(j == 0 || t->parts[j - 1].partition < p->partition);
-            MD_ASSERT(p->leader >= ST_MD_LEADER_NONE);                           /* 4 */
-            MD_ASSERT(ids_valid(p->replicas, p->n_replicas));
-            MD_ASSERT(ids_valid(p->isr, p->n_isr));
-            MD_ASSERT(ids_valid(p->offline, p->n_offline));
+            MD_ASSERT(p->lisr.leader >= ST_MD_LEADER_NONE);                      /* 4 */
+            MD_ASSERT(ids_valid(&p->replicas));
+            MD_ASSERT(ids_valid(&p->lisr.isr));
+            MD_ASSERT(ids_valid(&p->offline));
         }
     }
 }
@@ -352,11 +352,10 @@ static int validate_partition(const st_md_partition_update_t *u, char *why, size
         return why_fmt(why, len, "a partition state has no topic name");
     if (p->partition < 0)
         return why_fmt(why, len, "%s: partition %d is negative", u->topic, (int)p->partition);
-    if (p->leader < ST_MD_LEADER_DURING_DELETE)
+    if (p->lisr.leader < ST_MD_LEADER_DURING_DELETE)
         return why_fmt(why, len, "%s-%d: leader %d is invalid", u->topic, (int)p->partition,
-                       (int)p->leader);
-    if (!ids_valid(p->replicas, p->n_replicas) || !ids_valid(p->isr, p->n_isr) ||
-        !ids_valid(p->offline, p->n_offline))
+                       (int)p->lisr.leader);
+    if (!ids_valid(&p->replicas) || !ids_valid(&p->lisr.isr) || !ids_valid(&p->offline))
         return why_fmt(why, len, "%s-%d: replicas, isr and offline_replicas must hold distinct "
                        "non-negative broker ids", u->topic, (int)p->partition);
     return 0;
@@ -417,7 +416,7 @@ static int merge_topic(st_md_topic_t *dst, const char *name, const st_md_topic_t
             if (ci < n_cur && cp == up)
                 ci++;                        /* replaced */
             ui = ue + 1;
-            if (src->leader == ST_MD_LEADER_DURING_DELETE)
+            if (src->lisr.leader == ST_MD_LEADER_DURING_DELETE)
                 continue;
         }
         if (copy_partition(&dst->parts[dst->n_parts], src) < 0)

@@ -44,9 +44,10 @@
 #include <stdint.h>
 
 #include "broker_config.h"
+#include "st_cluster.h"
 
-#define ST_MD_LEADER_NONE (-1)
-#define ST_MD_LEADER_DURING_DELETE (-2)    /* in an update only: drop the partition */
+#define ST_MD_LEADER_NONE ST_LEADER_NONE
+#define ST_MD_LEADER_DURING_DELETE ST_LEADER_DURING_DELETE   /* in an update only: drop it */
 
 /* A live broker: endpoints are st_listener_cfg_t (name = listener name, protocol, host, port). */
 typedef struct st_broker_endpoint {
@@ -56,15 +57,14 @@ typedef struct st_broker_endpoint {
     size_t n_listeners;
 } st_broker_endpoint_t;
 
+/* A partition's state: the shared leader-and-ISR (st_cluster.h: leader -1 = none, leader epoch,
+ * controller epoch of the controller that made this leadership decision, ISR, zk_version) plus
+ * the replicas and offline replicas. In a snapshot the id lists are never NULL (even empty). */
 typedef struct st_md_partition {
     int32_t partition;
-    int32_t controller_epoch;          /* of the controller that made this leadership decision */
-    int32_t leader;                    /* -1: none */
-    int32_t leader_epoch;
-    int32_t zk_version;
-    int32_t *replicas; size_t n_replicas;
-    int32_t *isr; size_t n_isr;
-    int32_t *offline; size_t n_offline;
+    st_lisr_t lisr;
+    st_int_list_t replicas;
+    st_int_list_t offline;
 } st_md_partition_t;
 
 typedef struct st_md_topic {

@@ -48,13 +48,11 @@ static st_md_partition_update_t pstate(const char *topic, int32_t partition, int
     memset(&u, 0, sizeof(u));
     u.topic = topic;
     u.state.partition = partition;
-    u.state.leader = leader;
-    u.state.leader_epoch = epoch;
-    u.state.replicas = replicas;
-    u.state.n_replicas = n_replicas;
-    u.state.isr = isr;
-    u.state.n_isr = n_isr;
-    u.state.zk_version = epoch;
+    u.state.lisr.leader = leader;
+    u.state.lisr.leader_epoch = epoch;
+    u.state.replicas = (st_int_list_t){ replicas, n_replicas };
+    u.state.lisr.isr = (st_int_list_t){ isr, n_isr };
+    u.state.lisr.zk_version = epoch;
     return u;
 }
 
@@ -103,8 +101,7 @@ Test(metadata_cache, apply_brokers_and_partitions)
         pstate("b-topic", 0, 1, 4, r123, 3, r123, 3),
         pstate("c-topic", 0, -1, 7, r3, 1, NULL, 0),
     };
-    ps[3].state.offline = r3;
-    ps[3].state.n_offline = 1;
+    ps[3].state.offline = (st_int_list_t){ r3, 1 };
     cr_assert_eq(apply(3, true, ps, 4), 0);
     st_md_snapshot_t *s = st_metadata_cache_acquire(cache);
     st_md_snapshot_check(s);
@@ -130,15 +127,15 @@ Test(metadata_cache, apply_brokers_and_partitions)
     cr_assert_eq(bt->n_parts, 2);
     cr_assert_eq(bt->parts[0].partition, 0);
     const st_md_partition_t *p1 = st_md_topic_partition(bt, 1);
-    cr_assert_eq(p1->leader, 2);
-    cr_assert_eq(p1->leader_epoch, 5);
-    cr_assert_eq(p1->n_replicas, 3);
-    cr_assert_eq(p1->replicas[0], 2);
-    cr_assert_eq(p1->n_isr, 2);
+    cr_assert_eq(p1->lisr.leader, 2);
+    cr_assert_eq(p1->lisr.leader_epoch, 5);
+    cr_assert_eq(p1->replicas.n, 3);
+    cr_assert_eq(p1->replicas.v[0], 2);
+    cr_assert_eq(p1->lisr.isr.n, 2);
     const st_md_partition_t *c0 = st_md_topic_partition(st_md_snapshot_topic(s, "c-topic"), 0);
-    cr_assert_eq(c0->leader, -1);
-    cr_assert_eq(c0->n_offline, 1);
-    cr_assert_eq(c0->offline[0], 3);
+    cr_assert_eq(c0->lisr.leader, -1);
+    cr_assert_eq(c0->offline.n, 1);
+    cr_assert_eq(c0->offline.v[0], 3);
     cr_assert_null(st_md_snapshot_topic(s, "zzz"));
     st_md_snapshot_release(s);
 
@@ -148,9 +145,9 @@ Test(metadata_cache, apply_brokers_and_partitions)
     s = st_metadata_cache_acquire(cache);
     cr_assert_eq(s->n_brokers, 3);
     cr_assert_eq(s->n_topics, 3);
-    cr_assert_eq(st_md_snapshot_topic(s, "a-topic")->parts[0].leader, 2);
-    cr_assert_eq(st_md_snapshot_topic(s, "a-topic")->parts[0].n_isr, 3);
-    cr_assert_eq(st_md_topic_partition(st_md_snapshot_topic(s, "b-topic"), 1)->leader, 2);
+    cr_assert_eq(st_md_snapshot_topic(s, "a-topic")->parts[0].lisr.leader, 2);
+    cr_assert_eq(st_md_snapshot_topic(s, "a-topic")->parts[0].lisr.isr.n, 3);
+    cr_assert_eq(st_md_topic_partition(st_md_snapshot_topic(s, "b-topic"), 1)->lisr.leader, 2);
     st_md_snapshot_release(s);
 }
 
@@ -163,7 +160,7 @@ Test(metadata_cache, later_state_of_a_partition_wins)
     cr_assert_eq(apply(1, true, ps, 2), 0);
     st_md_snapshot_t *s = st_metadata_cache_acquire(cache);
     cr_assert_eq(st_md_snapshot_topic(s, "t")->n_parts, 1);
-    cr_assert_eq(st_md_snapshot_topic(s, "t")->parts[0].leader, 3);
+    cr_assert_eq(st_md_snapshot_topic(s, "t")->parts[0].lisr.leader, 3);
     st_md_snapshot_release(s);
 }
 
@@ -233,7 +230,7 @@ Test(metadata_cache, older_controller_epoch_refused)
     cr_assert_eq(apply(4, true, &q, 1), -ESTALE);
     cr_assert_eq(apply(5, true, &q, 1), 0);       /* equal epoch: accepted */
     st_md_snapshot_t *s = st_metadata_cache_acquire(cache);
-    cr_assert_eq(st_md_snapshot_topic(s, "t")->parts[0].leader_epoch, 9);
+    cr_assert_eq(st_md_snapshot_topic(s, "t")->parts[0].lisr.leader_epoch, 9);
     cr_assert_eq(s->controller_epoch, 5);
     st_md_snapshot_release(s);
 }
@@ -292,7 +289,7 @@ static void *reader(void *arg)
         st_md_snapshot_check(s);
         const st_md_topic_t *t = st_md_snapshot_topic(s, "t");
         if (t)
-            cr_assert_eq(t->parts[0].leader_epoch, t->parts[0].zk_version);
+            cr_assert_eq(t->parts[0].lisr.leader_epoch, t->parts[0].lisr.zk_version);
         st_md_snapshot_release(s);
     }
     return NULL;
@@ -306,7 +303,7 @@ Test(metadata_cache, concurrent_readers_one_writer)
     for (int32_t e = 0; e < 2000; e++) {
         st_md_partition_update_t p = pstate("t", 0, 1 + e % 3, e, r123, 3, r123, 1 + e % 3);
         if (e % 7 == 6)
-            p.state.leader = -2;
+            p.state.lisr.leader = -2;
         cr_assert_eq(apply(e / 100, e % 2 == 0, &p, 1), 0);
     }
     atomic_store(&stop_readers, true);
