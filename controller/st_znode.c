@@ -550,7 +550,7 @@ static int decode_replica_map(const char *path, const char *what, json_t *obj, i
     const char *key;
     json_t *val;
     json_object_foreach(obj, key, val) {
-        int32_t p;
+        int32_t p = 0;
         int r = partition_key(path, what, key, n, &p, errbuf, errlen);
         if (r < 0)
             return r;
@@ -610,7 +610,7 @@ int st_znode_topic_decode(const char *path, const char *data, size_t len,
     const char *key;
     json_t *val;
     json_object_foreach(parts, key, val) {
-        int32_t p;
+        int32_t p = 0;
         int64_t raw;
         if (parse_i64(key, &raw) && raw >= (int64_t)n && raw >= 0) {
             r = fail(errbuf, errlen, path,
@@ -753,7 +753,7 @@ int st_znode_controller_decode(const char *path, const char *data, size_t len,
     json_t *root = load_object(path, data, len, errbuf, errlen);
     if (!root)
         return -EINVAL;
-    int32_t id;
+    int32_t id = 0;
     int r = get_i32(path, root, "brokerid", true, 0, &id, errbuf, errlen);
     json_decref(root);
     if (r == 0 && id < 0)
