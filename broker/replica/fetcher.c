@@ -5,7 +5,9 @@
  *   - diverging_epoch set   -> truncate (st_partition_truncate_diverging) and fetch again;
  *   - records               -> append the leader's bytes UNCHANGED (validated, not re-stamped),
  *                              HW = min(leader HW, LEO);
- *   - an error              -> that partition backs off replica.fetch.backoff.ms.
+ *   - an error              -> that partition backs off: 5 ms, doubled per consecutive error
+ *                              up to replica.fetch.backoff.ms (the fetch in flight meanwhile
+ *                              waits at most until the earliest backed-off partition is due).
  * Connection: a blocking st_channel (channel.h) to the leader's inter-broker endpoint, plain or
  * SSL per security.inter.broker.protocol; reconnects after replica.fetch.backoff.ms.
  *
@@ -34,7 +36,22 @@ typedef struct fetch_entry {
     st_partition_t *part;
     int32_t leader_epoch;
     int64_t delayed_until_ms;
+    int32_t backoff_ms;               /* last error backoff; 0 after a clean response */
 } fetch_entry_t;
+
+/* First backoff of a partition after an error; doubled per consecutive error up to
+ * replica.fetch.backoff.ms. Most partition errors a follower sees are the leader not having
+ * applied the same LeaderAndIsr yet (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER,
+ * UNKNOWN_LEADER_EPOCH right after a topic creation or an election): they clear within
+ * milliseconds, and a flat replica.fetch.backoff.ms (1 s) held acks=all produces that long. */
+#define FIRST_ERROR_BACKOFF_MS 5
+
+static void back_off(fetch_entry_t *e, int32_t max_ms, int64_t now)
+{
+    int32_t b = e->backoff_ms ? e->backoff_ms * 2 : FIRST_ERROR_BACKOFF_MS;
+    e->backoff_ms = b < max_ms ? b : max_ms;
+    e->delayed_until_ms = now + e->backoff_ms;
+}
 
 struct st_fetcher {
     st_broker_t *b;
@@ -102,9 +119,10 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
             if (pr->error_code != ST_ERR_NONE) {
                 ST_DEBUG("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": %s from the leader", f->leader,
                          f->index, tr->topic, pr->partition, st_error_name(pr->error_code));
-                e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                back_off(e, cfg->replica_fetch_backoff_ms, now);
                 continue;
             }
+            e->backoff_ms = 0;
             if (pr->diverging_epoch) {
                 st_partition_truncate_diverging(e->part, e->leader_epoch,
                                                 pr->diverging_epoch->leader_epoch,
@@ -116,7 +134,7 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
             if (r < 0 && r != -ESTALE) {
                 ST_WARN("Fetcher %" PRId32 "-%d: appending %zu bytes to %s-%" PRId32 ": %s",
                         f->leader, f->index, len, tr->topic, pr->partition, strerror(-r));
-                e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                back_off(e, cfg->replica_fetch_backoff_ms, now);
             }
         }
     }
@@ -143,11 +161,13 @@ static void *fetcher_main(void *arg)
         Strand__FetchPartition **pptrs = calloc(f->n ? f->n : 1, sizeof(*pptrs));
         char **names = calloc(f->n ? f->n : 1, sizeof(*names));
         int64_t next_due = now + 1000;
+        bool any_delayed = false;
         for (size_t i = 0; topics && tptrs && parts && pptrs && names && i < f->n; i++) {
             fetch_entry_t *e = &f->entries[i];
             if (e->delayed_until_ms > now) {
                 if (e->delayed_until_ms < next_due)
                     next_due = e->delayed_until_ms;
+                any_delayed = true;
                 continue;
             }
             int64_t leo;
@@ -207,6 +227,9 @@ static void *fetcher_main(void *arg)
                 Strand__FetchRequest req = STRAND__FETCH_REQUEST__INIT;
                 req.replica_id = cfg->broker_id;
                 req.max_wait_ms = cfg->replica_fetch_wait_max_ms;
+                /* A backed-off partition is retried when due, not after a full long poll. */
+                if (any_delayed && next_due - now < req.max_wait_ms)
+                    req.max_wait_ms = next_due - now > 0 ? (int32_t)(next_due - now) : 0;
                 req.min_bytes = cfg->replica_fetch_min_bytes;
                 req.max_bytes = cfg->replica_fetch_response_max_bytes;
                 req.n_topics = n;
@@ -318,6 +341,7 @@ int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch)
     }
     e->leader_epoch = leader_epoch;
     e->delayed_until_ms = 0;
+    e->backoff_ms = 0;
     pthread_cond_signal(&f->cond);
     pthread_mutex_unlock(&f->lock);
     return 0;
