@@ -860,8 +860,15 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         ret = -EIO;
         goto out;
     }
-    if (offset >= log->log_end)
+    if (offset >= log->log_end) {
+        /* No record to remove, but the epoch cache may end with an epoch that starts at the
+         * log end and holds no record (this broker led it without an append, then another
+         * leader was elected): Kafka's UnifiedLog.truncateTo drops it here too. Kept, it makes
+         * this follower send that epoch as its last fetched one for ever, the leader answer
+         * "diverging" each time, and the fetch loop spin without appending. */
+        ret = st_epoch_cache_truncate_from_end(&log->epochs, log->log_end);
         goto out;
+    }
     if (offset < log->log_start) {
         ret = truncate_fully_locked(log, offset);
         goto out;

@@ -142,13 +142,32 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
                 back_off(e, cfg->replica_fetch_backoff_ms, now);
                 continue;
             }
-            e->backoff_ms = 0;
             if (pr->diverging_epoch) {
+                /* A truncation that leaves the fetch position (LEO, last fetched epoch) as it
+                 * was would send the same fetch and get the same answer: back off instead of
+                 * spinning (a guard; the known cause, an empty epoch at the LEO, is dropped by
+                 * the truncation itself). */
+                int64_t leo0 = -1, leo1 = -1;
+                int32_t last0 = -1, last1 = -1, ep;
+                st_partition_fetch_position(e->part, &leo0, &last0, &ep);
                 st_partition_truncate_diverging(e->part, e->leader_epoch,
                                                 pr->diverging_epoch->leader_epoch,
                                                 pr->diverging_epoch->end_offset);
+                st_partition_fetch_position(e->part, &leo1, &last1, &ep);
+                if (leo1 == leo0 && last1 == last0) {
+                    ST_WARN("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": the leader answers diverging "
+                            "(its epoch %" PRId32 " ends at %" PRId64 ") but truncating changed "
+                            "nothing (log end %" PRId64 ", last epoch %" PRId32 "); backing off",
+                            f->leader, f->index, tr->topic, pr->partition,
+                            pr->diverging_epoch->leader_epoch, pr->diverging_epoch->end_offset,
+                            leo1, last1);
+                    back_off(e, cfg->replica_fetch_backoff_ms, now);
+                } else {
+                    e->backoff_ms = 0;
+                }
                 continue;
             }
+            e->backoff_ms = 0;
             int r = st_partition_append_as_follower(e->part, e->leader_epoch, data, len,
                                                     pr->high_watermark);
             if (r < 0 && r != -ESTALE) {
