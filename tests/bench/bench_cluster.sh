@@ -406,7 +406,7 @@ fi
 
 # ---- 3. failover of the leader of PARTITIONS partitions --------------------------------------
 FO=bench-fo
-if want failover || want cs; then
+if want failover || want cs || want ctl; then
     CTL=$(controller_id)
     L=1
     [[ "$L" == "$CTL" ]] && L=2
