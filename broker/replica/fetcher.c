@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "channel.h"
@@ -61,9 +62,12 @@ struct st_fetcher {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
+    atomic_bool stopping;             /* = stop, readable without the lock */
     char host[256];
     int port;
     bool endpoint_changed;
+    int sock;                         /* the channel's socket while it is open, else -1 (lock):
+                                       * st_fetcher_stop shuts it down to end a long poll */
     fetch_entry_t *entries;
     size_t n, cap;
 };
@@ -251,6 +255,7 @@ static void *fetcher_main(void *arg)
         int port = f->port;
         if (f->endpoint_changed) {
             f->endpoint_changed = false;
+            f->sock = -1;
             st_channel_close(ch);
             ch = NULL;
         }
@@ -277,8 +282,15 @@ static void *fetcher_main(void *arg)
                             name, f->leader, host, port, err);
                     warned = true;
                 }
+                if (ch) {
+                    pthread_mutex_lock(&f->lock);
+                    f->sock = st_channel_fd(ch);
+                    pthread_mutex_unlock(&f->lock);
+                }
             }
-            if (ch) {
+            if (ch && atomic_load_explicit(&f->stopping, memory_order_acquire))
+                r = -ECANCELED;       /* stopped before the socket could be shut down */
+            else if (ch) {
                 Strand__FetchRequest req = STRAND__FETCH_REQUEST__INIT;
                 req.replica_id = cfg->broker_id;
                 req.max_wait_ms = cfg->replica_fetch_wait_max_ms;
@@ -297,14 +309,18 @@ static void *fetcher_main(void *arg)
                     if (!resp)
                         r = -EBADMSG;
                 }
-                if (r < 0) {
+                if (r < 0 && !atomic_load_explicit(&f->stopping, memory_order_acquire))
                     ST_WARN("Replica fetcher %s: fetch from leader %" PRId32 " at %s failed: %s",
                             name, f->leader, st_channel_peer(ch), strerror(-r));
-                    st_channel_close(ch);
-                    ch = NULL;
-                } else {
+                else if (r == 0)
                     warned = false;
-                }
+            }
+            if (ch && r < 0) {
+                pthread_mutex_lock(&f->lock);
+                f->sock = -1;
+                pthread_mutex_unlock(&f->lock);
+                st_channel_close(ch);
+                ch = NULL;
             }
         }
         for (size_t i = 0; i < nt; i++)
@@ -332,6 +348,7 @@ static void *fetcher_main(void *arg)
         free(req_entry);
         free(req_part);
     }
+    f->sock = -1;
     pthread_mutex_unlock(&f->lock);
     st_channel_close(ch);
     st_buf_free(&frame);
@@ -346,6 +363,7 @@ int st_fetcher_new(st_broker_t *b, int32_t leader_id, int index, st_fetcher_t **
     f->b = b;
     f->leader = leader_id;
     f->index = index;
+    f->sock = -1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     int r = pthread_create(&f->thread, NULL, fetcher_main, f);
@@ -421,14 +439,26 @@ bool st_fetcher_remove(st_fetcher_t *f, st_partition_t *part)
     return found;
 }
 
-void st_fetcher_free(st_fetcher_t *f)
+void st_fetcher_stop(st_fetcher_t *f)
 {
     if (!f)
         return;
     pthread_mutex_lock(&f->lock);
     f->stop = true;
+    atomic_store_explicit(&f->stopping, true, memory_order_release);
     pthread_cond_signal(&f->cond);
+    /* A fetch in flight may be a long poll of replica.fetch.wait.max.ms on the leader: end it
+     * now (the socket stays open until the fetcher thread closes it, which needs this lock). */
+    if (f->sock >= 0)
+        shutdown(f->sock, SHUT_RDWR);
     pthread_mutex_unlock(&f->lock);
+}
+
+void st_fetcher_free(st_fetcher_t *f)
+{
+    if (!f)
+        return;
+    st_fetcher_stop(f);
     pthread_join(f->thread, NULL);
     for (size_t i = 0; i < f->n; i++)
         st_partition_unref(f->entries[i].part);

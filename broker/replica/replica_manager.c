@@ -439,6 +439,8 @@ static void run_job(void *arg)
 static void discard_job(void *arg)
 {
     rm_job_t *job = arg;
+    if (!job)
+        return;                       /* st_replica_manager_stop's wake-up */
     job->error_code = ST_ERR_REQUEST_TIMED_OUT;
     atomic_store(&job->done, true);
     job_unref(job);
@@ -815,11 +817,16 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     return 0;
 }
 
+static void wake_only(void *arg) { (void)arg; }
+
 void st_replica_manager_stop(st_replica_manager_t *rm)
 {
     if (!rm)
         return;
     atomic_store(&rm->stop, true);
+    /* rm_main sleeps in st_mailbox_wait up to 1 s between periodic tasks: without a post the
+     * join (and every broker shutdown, controlled ones included) waited for that. */
+    st_mailbox_post(rm->mb, wake_only, NULL);
     pthread_join(rm->thread, NULL);
     pthread_mutex_lock(&rm->isr_lock);
     rm->isr_stop = true;
@@ -829,6 +836,8 @@ void st_replica_manager_stop(st_replica_manager_t *rm)
     for (size_t i = 0; i < rm->n_isr_pending; i++)
         st_partition_unref(rm->isr_pending[i]);
     free(rm->isr_pending);
+    for (size_t i = 0; i < rm->n_fetchers; i++)
+        st_fetcher_stop(rm->fetchers[i]);   /* all at once: no long poll waits for another */
     for (size_t i = 0; i < rm->n_fetchers; i++)
         st_fetcher_free(rm->fetchers[i]);
     free(rm->fetchers);
