@@ -68,6 +68,12 @@ struct st_fetcher {
     bool endpoint_changed;
     int sock;                         /* the channel's socket while it is open, else -1 (lock):
                                        * st_fetcher_stop shuts it down to end a long poll */
+    /* Partitions added while a fetch is in flight (see st_fetcher_add): */
+    uint64_t add_gen;                 /* bumped by every add that changes what to fetch */
+    int64_t last_add_ms;
+    bool in_call;                     /* a fetch is on the wire */
+    bool call_short;                  /* ... built with a short max_wait (adds were recent) */
+    bool kicked;                      /* st_fetcher_add shut its socket down */
     fetch_entry_t *entries;
     size_t n, cap;
 };
@@ -78,6 +84,12 @@ static int64_t mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* After a partition is added, fetches wait at most this long on the leader for this long:
+ * a LeaderAndIsr adds its partitions one by one, and each would otherwise have to wait for the
+ * long poll of the fetch sent before it (replica.fetch.wait.max.ms). */
+#define ADD_SETTLE_MS 100
+#define ADD_SHORT_WAIT_MS 5
 
 /* Waits on the condition up to ms (f->lock held). */
 static void wait_locked(st_fetcher_t *f, int64_t ms)
@@ -211,6 +223,8 @@ static void *fetcher_main(void *arg)
         st_partition_t **req_part = calloc(cap, sizeof(*req_part));
         int64_t next_due = now + 1000;
         bool any_delayed = false;
+        uint64_t gen = f->add_gen;
+        bool short_wait = now - f->last_add_ms < ADD_SETTLE_MS;
         for (size_t i = 0; topics && tptrs && parts && pptrs && names && req_entry && req_part &&
                            i < f->n; i++) {
             fetch_entry_t *e = &f->entries[i];
@@ -267,6 +281,7 @@ static void *fetcher_main(void *arg)
 
         /* ---- network, no lock ---- */
         int r = -EAGAIN;
+        bool kicked = false;
         Strand__FetchResponse *resp = NULL;
         st_frame_view_t view;
         memset(&view, 0, sizeof(view));
@@ -288,8 +303,23 @@ static void *fetcher_main(void *arg)
                     pthread_mutex_unlock(&f->lock);
                 }
             }
+            bool stale = false;
+            if (ch) {
+                /* Partitions added since the request was built: build it again rather than
+                 * send a long poll without them. Else mark the call in flight, so that an add
+                 * from now on can end it (st_fetcher_add). */
+                pthread_mutex_lock(&f->lock);
+                stale = f->add_gen != gen;
+                if (!stale) {
+                    f->in_call = true;
+                    f->call_short = short_wait;
+                }
+                pthread_mutex_unlock(&f->lock);
+            }
             if (ch && atomic_load_explicit(&f->stopping, memory_order_acquire))
                 r = -ECANCELED;       /* stopped before the socket could be shut down */
+            else if (stale)
+                r = -EAGAIN;          /* rebuilt at once, connection kept */
             else if (ch) {
                 Strand__FetchRequest req = STRAND__FETCH_REQUEST__INIT;
                 req.replica_id = cfg->broker_id;
@@ -297,6 +327,8 @@ static void *fetcher_main(void *arg)
                 /* A backed-off partition is retried when due, not after a full long poll. */
                 if (any_delayed && next_due - now < req.max_wait_ms)
                     req.max_wait_ms = next_due - now > 0 ? (int32_t)(next_due - now) : 0;
+                if (short_wait && req.max_wait_ms > ADD_SHORT_WAIT_MS)
+                    req.max_wait_ms = ADD_SHORT_WAIT_MS;
                 req.min_bytes = cfg->replica_fetch_min_bytes;
                 req.max_bytes = cfg->replica_fetch_response_max_bytes;
                 req.n_topics = nt;
@@ -309,13 +341,18 @@ static void *fetcher_main(void *arg)
                     if (!resp)
                         r = -EBADMSG;
                 }
-                if (r < 0 && !atomic_load_explicit(&f->stopping, memory_order_acquire))
+                pthread_mutex_lock(&f->lock);
+                f->in_call = false;
+                kicked = f->kicked;
+                f->kicked = false;
+                pthread_mutex_unlock(&f->lock);
+                if (r < 0 && !kicked && !atomic_load_explicit(&f->stopping, memory_order_acquire))
                     ST_WARN("Replica fetcher %s: fetch from leader %" PRId32 " at %s failed: %s",
                             name, f->leader, st_channel_peer(ch), strerror(-r));
                 else if (r == 0)
                     warned = false;
             }
-            if (ch && r < 0) {
+            if (ch && (kicked || (r < 0 && !stale))) {
                 pthread_mutex_lock(&f->lock);
                 f->sock = -1;
                 pthread_mutex_unlock(&f->lock);
@@ -342,7 +379,7 @@ static void *fetcher_main(void *arg)
                                req_part);
             }
             strand__fetch_response__free_unpacked(resp, NULL);
-        } else if (n > 0 && r < 0 && !f->stop) {
+        } else if (n > 0 && r < 0 && r != -EAGAIN && !kicked && !f->stop) {
             wait_locked(f, cfg->replica_fetch_backoff_ms);
         }
         free(req_entry);
@@ -396,6 +433,7 @@ int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch)
 {
     pthread_mutex_lock(&f->lock);
     fetch_entry_t *e = find_entry(f, st_partition_topic(part), st_partition_id(part));
+    bool changed = !e || e->part != part || e->leader_epoch != leader_epoch;
     if (!e) {
         if (f->n == f->cap) {
             size_t cap = f->cap ? f->cap * 2 : 16;
@@ -418,6 +456,19 @@ int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch)
     e->leader_epoch = leader_epoch;
     e->delayed_until_ms = 0;
     e->backoff_ms = 0;
+    if (changed) {
+        /* A fetch in flight does not carry this partition and may sit in a long poll on the
+         * leader for replica.fetch.wait.max.ms, while acks=all produces to the partition wait
+         * for this follower. End it (the fetcher reconnects at once, and its next fetches
+         * wait only ADD_SHORT_WAIT_MS while adds keep coming) -- once: a fetch already built
+         * with the short wait ends soon enough by itself. */
+        f->add_gen++;
+        f->last_add_ms = mono_ms();
+        if (f->in_call && !f->call_short && f->sock >= 0 && !f->kicked) {
+            f->kicked = true;
+            shutdown(f->sock, SHUT_RDWR);
+        }
+    }
     pthread_cond_signal(&f->cond);
     pthread_mutex_unlock(&f->lock);
     return 0;
