@@ -35,7 +35,9 @@
 #             TPUT_PARTITIONS-partition RF 3 topic (min.insync.replicas=2); then
 #             /work/shared/peers/run_nats.sh NATS_RECORDS 3 (JetStream R3, file storage) and the ratio.
 #   lat       strand-producer-perf-test acks=all at --throughput 100000 on a 3-partition RF 3
-#             topic: the tool's p50/p99 (Kafka's latency: send() to acknowledgement).
+#             topic: the tool's p50/p99 (Kafka's latency: send() to acknowledgement), with the
+#             producer defaults (linger.ms=5) and again with linger.ms=0, and how long the
+#             brokers' threads waited for a CPU meanwhile (schedstat).
 #   failover  a PARTITIONS-partition RF 3 topic whose leaders all sit on one broker L (not the
 #             controller; --replica-assignment); VmRSS of the brokers with those replicas;
 #             SIGKILL L; detection = SIGKILL -> the controller's "Broker L failed" line
@@ -49,12 +51,14 @@
 #             survivors' leader-change lines; failed sends and the log end offsets against the
 #             acknowledged count (fewer = lost).
 #   ctl       SIGKILL the controller: SIGKILL -> the new controller's "Ready to serve as the new
-#             controller" line, against SESSION_MS + 200 ms.
+#             controller" line, against SESSION_MS + 200 ms (split by ZooKeeper's "Expiring
+#             session" line and the election line).
+#   Every duration comes from log stamps (ms, one wall clock for all processes on the machine) or
+#   `date +%s%3N` around signals; nothing polls for a timing.
 # It prints one summary table: target, measured, PASS/MISS. Everything it starts is killed on
 # exit (also on Ctrl-C) and the temp dir removed (KEEP=1 keeps it).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD=${1:-${STRAND_BUILD_DIR:-./build-release}}
 RECORDS=${2:-5000000}
 PARTS=${3:-1000}
@@ -544,7 +548,7 @@ if want cs; then
         cnt_all+="$cnt "
         (( last > moved )) && moved=$last
     done
-    read -r n rate p50 p99 mx failed <<< "$(perf_summary "$DIR/cs.out")"
+    read -r n _ _ _ _ failed <<< "$(perf_summary "$DIR/cs.out")"
     sum=$("$TOOLS/strand-get-offsets" --bootstrap-server "$BOOT" --topic "$FO" --time -1 2>/dev/null |
           awk -F: '{ s += $3 } END { print s + 0 }')
     lost=$(( n > sum ? n - sum : 0 ))
