@@ -358,7 +358,7 @@ if want tput; then
             --throughput -1 --producer-props bootstrap.servers="$BOOT" acks=all $PRODUCER_PROPS \
             > "$DIR/tput$r.out" 2>&1 || true
         tail -1 "$DIR/tput$r.out" | sed 's/^/   /'
-        read -r n rate p50 p99 mx failed <<< "$(perf_summary "$DIR/tput$r.out")"
+        read -r n rate _ _ _ failed <<< "$(perf_summary "$DIR/tput$r.out")"
         [[ "$n" == "$RECORDS" && "$failed" == 0 ]] || { echo "bench_cluster.sh: round $r: $n of $RECORDS acknowledged, $failed failed" >&2; cat "$DIR/tput$r.out" >&2; }
         rates+=("$rate")
     done
@@ -416,7 +416,7 @@ if want lat; then
     read -r c1 w1 <<< "$(sched_ms)"
     sed 's/^/   /' "$DIR/lat.out"
     say "   broker threads: $((c1 - c0)) ms on a CPU, $((w1 - w0)) ms runnable but waiting for one (load $(load))"
-    read -r n rate p50 p99 mx failed <<< "$(perf_summary "$DIR/lat.out")"
+    read -r _ _ p50 p99 _ _ <<< "$(perf_summary "$DIR/lat.out")"
     result "latency 100k rec/s acks=all, linger.ms=5 (default), $prio: p50" "-" "$p50 ms" "-"
     result "latency 100k rec/s acks=all, linger.ms=5 (default), $prio: p99" "<= 5 ms" "$p99 ms" "$(verdict "$p99" '<=' 5)"
     result "  that run: broker threads on a CPU / waiting for one" "-" "$((c1 - c0)) / $((w1 - w0)) ms" "-"
