@@ -35,6 +35,7 @@ typedef struct st_fetch_wait {
     bool follower;
     bool watching;
     size_t n;                         /* partitions, in request order */
+    Strand__FetchPartition **fps;     /* the request's partitions, flattened */
     st_partition_t **parts;           /* referenced; NULL when unknown */
     int32_t *static_error;            /* errors known before reading (unknown, fenced, ...) */
     char **static_msg;
@@ -44,15 +45,11 @@ typedef struct st_fetch_wait {
     Strand__EpochEndOffset **diverging;   /* followers: set when the follower's log diverges */
 } st_fetch_wait_t;
 
+/* O(1): a walk over the topics here made every evaluation quadratic in the partitions of a
+ * follower's fetch (1,000 partitions: 500,000 steps per wake-up). */
 static Strand__FetchPartition *request_partition(const st_fetch_wait_t *w, size_t i)
 {
-    size_t k = 0;
-    for (size_t t = 0; t < w->msg->n_topics; t++) {
-        if (i < k + w->msg->topics[t]->n_partitions)
-            return w->msg->topics[t]->partitions[i - k];
-        k += w->msg->topics[t]->n_partitions;
-    }
-    return NULL;
+    return i < w->n ? w->fps[i] : NULL;
 }
 
 static void release_slices(st_fetch_wait_t *w)
@@ -305,15 +302,19 @@ int st_handle_fetch(st_request_t *req)
     w->follower = msg->replica_id >= 0;
     for (size_t t = 0; t < msg->n_topics; t++)
         w->n += msg->topics[t]->n_partitions;
+    w->fps = st_arena_calloc(req->arena, w->n, sizeof(*w->fps));
     w->parts = st_arena_calloc(req->arena, w->n, sizeof(*w->parts));
     w->static_error = st_arena_calloc(req->arena, w->n, sizeof(*w->static_error));
     w->slices = st_arena_calloc(req->arena, w->n, sizeof(*w->slices));
     w->offs = st_arena_calloc(req->arena, w->n, sizeof(*w->offs));
     w->read_result = st_arena_calloc(req->arena, w->n, sizeof(*w->read_result));
     w->diverging = st_arena_calloc(req->arena, w->n, sizeof(*w->diverging));
-    if (w->n && (!w->parts || !w->static_error || !w->slices || !w->offs || !w->read_result ||
-                 !w->diverging))
+    if (w->n && (!w->fps || !w->parts || !w->static_error || !w->slices || !w->offs ||
+                 !w->read_result || !w->diverging))
         return st_reply_fatal(req->conn, req, "out of memory");
+    for (size_t t = 0, k = 0; t < msg->n_topics; t++)
+        for (size_t p = 0; p < msg->topics[t]->n_partitions; p++)
+            w->fps[k++] = msg->topics[t]->partitions[p];
 
     bool authorized = !w->follower || st_request_is_inter_broker(req, NULL, 0);
     size_t k = 0;

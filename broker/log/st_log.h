@@ -117,7 +117,8 @@ int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *re
                                 int64_t *ret_timestamp);
 
 /* Removes everything at and above offset (replication's truncation). Offsets below the log
- * start -> truncate fully and restart the log at offset. */
+ * start -> truncate fully and restart the log at offset. At or past the log end no record goes,
+ * but leader epochs starting at the log end (led without an append) are dropped, as Kafka does. */
 int st_log_truncate_to(st_log_t *log, int64_t offset);
 /* Moves the log start forward (deleting whole segments below it where possible). */
 int st_log_advance_start(st_log_t *log, int64_t new_start);

@@ -201,6 +201,7 @@ void st_channel_close(st_channel_t *ch)
 }
 
 const char *st_channel_peer(const st_channel_t *ch) { return ch->peer; }
+int st_channel_fd(const st_channel_t *ch) { return ch ? ch->conn.fd : -1; }
 
 void st_channel_conf_inter_broker(const struct st_broker_config *cfg, const char *client_id,
                                   st_channel_conf_t *ret)

@@ -52,5 +52,8 @@ int st_channel_call(st_channel_t *ch, int32_t api_key, int32_t api_version,
                     st_frame_view_t *ret_view);
 void st_channel_close(st_channel_t *ch);
 const char *st_channel_peer(const st_channel_t *ch);
+/* The socket, for another thread to shutdown(2) it and so end a blocked st_channel_call early
+ * (the owner must make sure the channel is not closed meanwhile). -1 if none. */
+int st_channel_fd(const st_channel_t *ch);
 
 #endif

@@ -5,7 +5,9 @@
  *   - diverging_epoch set   -> truncate (st_partition_truncate_diverging) and fetch again;
  *   - records               -> append the leader's bytes UNCHANGED (validated, not re-stamped),
  *                              HW = min(leader HW, LEO);
- *   - an error              -> that partition backs off replica.fetch.backoff.ms.
+ *   - an error              -> that partition backs off: 5 ms, doubled per consecutive error
+ *                              up to replica.fetch.backoff.ms (the fetch in flight meanwhile
+ *                              waits at most until the earliest backed-off partition is due).
  * Connection: a blocking st_channel (channel.h) to the leader's inter-broker endpoint, plain or
  * SSL per security.inter.broker.protocol; reconnects after replica.fetch.backoff.ms.
  *
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "channel.h"
@@ -34,7 +37,22 @@ typedef struct fetch_entry {
     st_partition_t *part;
     int32_t leader_epoch;
     int64_t delayed_until_ms;
+    int32_t backoff_ms;               /* last error backoff; 0 after a clean response */
 } fetch_entry_t;
+
+/* First backoff of a partition after an error; doubled per consecutive error up to
+ * replica.fetch.backoff.ms. Most partition errors a follower sees are the leader not having
+ * applied the same LeaderAndIsr yet (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER,
+ * UNKNOWN_LEADER_EPOCH right after a topic creation or an election): they clear within
+ * milliseconds, and a flat replica.fetch.backoff.ms (1 s) held acks=all produces that long. */
+#define FIRST_ERROR_BACKOFF_MS 5
+
+static void back_off(fetch_entry_t *e, int32_t max_ms, int64_t now)
+{
+    int32_t b = e->backoff_ms ? e->backoff_ms * 2 : FIRST_ERROR_BACKOFF_MS;
+    e->backoff_ms = b < max_ms ? b : max_ms;
+    e->delayed_until_ms = now + e->backoff_ms;
+}
 
 struct st_fetcher {
     st_broker_t *b;
@@ -44,9 +62,18 @@ struct st_fetcher {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
+    atomic_bool stopping;             /* = stop, readable without the lock */
     char host[256];
     int port;
     bool endpoint_changed;
+    int sock;                         /* the channel's socket while it is open, else -1 (lock):
+                                       * st_fetcher_stop shuts it down to end a long poll */
+    /* Partitions added while a fetch is in flight (see st_fetcher_add): */
+    uint64_t add_gen;                 /* bumped by every add that changes what to fetch */
+    int64_t last_add_ms;
+    bool in_call;                     /* a fetch is on the wire */
+    bool call_short;                  /* ... built with a short max_wait (adds were recent) */
+    bool kicked;                      /* st_fetcher_add shut its socket down */
     fetch_entry_t *entries;
     size_t n, cap;
 };
@@ -57,6 +84,12 @@ static int64_t mono_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/* After a partition is added, fetches wait at most this long on the leader for this long:
+ * a LeaderAndIsr adds its partitions one by one, and each would otherwise have to wait for the
+ * long poll of the fetch sent before it (replica.fetch.wait.max.ms). */
+#define ADD_SETTLE_MS 100
+#define ADD_SHORT_WAIT_MS 5
 
 /* Waits on the condition up to ms (f->lock held). */
 static void wait_locked(st_fetcher_t *f, int64_t ms)
@@ -81,31 +114,55 @@ static fetch_entry_t *find_entry(st_fetcher_t *f, const char *topic, int32_t par
     return NULL;
 }
 
+/* The entry a response partition is for. The leader answers in request order, so the k-th
+ * partition of the response is the k-th of the request, whose entry index and partition were
+ * noted when it was built (req_entry, req_part); entries may have been added or removed since
+ * (the lock is not held during the call), so the hint is checked and a scan is the fallback.
+ * Without the hint every response cost n x n comparisons (1,000 partitions: 10^6 strcmp). */
+static fetch_entry_t *response_entry(st_fetcher_t *f, size_t k, size_t n_req,
+                                     const size_t *req_entry, st_partition_t *const *req_part,
+                                     const char *topic, int32_t partition)
+{
+    if (k < n_req && req_entry[k] < f->n) {
+        fetch_entry_t *e = &f->entries[req_entry[k]];
+        if (e->part == req_part[k] && st_partition_id(e->part) == partition &&
+            strcmp(st_partition_topic(e->part), topic) == 0)
+            return e;
+    }
+    return find_entry(f, topic, partition);
+}
+
 /* Applies one response (f->lock held). */
 static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const uint8_t *tail,
-                           size_t tail_len, int64_t now)
+                           size_t tail_len, int64_t now, size_t n_req, const size_t *req_entry,
+                           st_partition_t *const *req_part)
 {
     const st_broker_config_t *cfg = &f->b->cfg;
-    size_t pos = 0;
+    size_t pos = 0, k = 0;
     for (size_t t = 0; t < resp->n_responses; t++) {
         Strand__FetchTopicResponse *tr = resp->responses[t];
-        for (size_t p = 0; p < tr->n_partitions; p++) {
+        for (size_t p = 0; p < tr->n_partitions; p++, k++) {
             Strand__FetchPartitionResponse *pr = tr->partitions[p];
             size_t len = pr->records_size;
             if (len > tail_len - pos)
                 return;
             const uint8_t *data = tail + pos;
             pos += len;
-            fetch_entry_t *e = find_entry(f, tr->topic, pr->partition);
+            fetch_entry_t *e = response_entry(f, k, n_req, req_entry, req_part, tr->topic,
+                                              pr->partition);
             if (!e)
                 continue;
             if (pr->error_code != ST_ERR_NONE) {
                 ST_DEBUG("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": %s from the leader", f->leader,
                          f->index, tr->topic, pr->partition, st_error_name(pr->error_code));
-                e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                back_off(e, cfg->replica_fetch_backoff_ms, now);
                 continue;
             }
             if (pr->diverging_epoch) {
+                /* A truncation that leaves the fetch position (LEO, last fetched epoch) as it
+                 * was would send the same fetch and get the same answer: back off instead of
+                 * spinning (a guard; the known cause, an empty epoch at the LEO, is dropped by
+                 * the truncation itself). */
                 int64_t leo0 = -1, leo1 = -1;
                 int32_t last0 = -1, last1 = -1, ep;
                 st_partition_fetch_position(e->part, &leo0, &last0, &ep);
@@ -114,25 +171,25 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
                                                 pr->diverging_epoch->end_offset);
                 st_partition_fetch_position(e->part, &leo1, &last1, &ep);
                 if (leo1 == leo0 && last1 == last0) {
-                    /* Nothing changed, so the next fetch would diverge the same way: back off
-                     * instead of spinning (a leader and follower that disagree on epoch
-                     * history must not turn into a busy loop of fetches and log lines). */
-                    ST_WARN("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": the leader reports a "
-                            "divergence (epoch %" PRId32 " ends at %" PRId64 ") that truncates "
-                            "nothing at offset %" PRId64 ", last epoch %" PRId32 "; backing off",
+                    ST_WARN("Fetcher %" PRId32 "-%d: %s-%" PRId32 ": the leader answers diverging "
+                            "(its epoch %" PRId32 " ends at %" PRId64 ") but truncating changed "
+                            "nothing (log end %" PRId64 ", last epoch %" PRId32 "); backing off",
                             f->leader, f->index, tr->topic, pr->partition,
                             pr->diverging_epoch->leader_epoch, pr->diverging_epoch->end_offset,
                             leo1, last1);
-                    e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                    back_off(e, cfg->replica_fetch_backoff_ms, now);
+                } else {
+                    e->backoff_ms = 0;
                 }
                 continue;
             }
+            e->backoff_ms = 0;
             int r = st_partition_append_as_follower(e->part, e->leader_epoch, data, len,
                                                     pr->high_watermark);
             if (r < 0 && r != -ESTALE) {
                 ST_WARN("Fetcher %" PRId32 "-%d: appending %zu bytes to %s-%" PRId32 ": %s",
                         f->leader, f->index, len, tr->topic, pr->partition, strerror(-r));
-                e->delayed_until_ms = now + cfg->replica_fetch_backoff_ms;
+                back_off(e, cfg->replica_fetch_backoff_ms, now);
             }
         }
     }
@@ -151,19 +208,30 @@ static void *fetcher_main(void *arg)
     pthread_mutex_lock(&f->lock);
     while (!f->stop) {
         int64_t now = mono_ms();
-        /* ---- build the request (under the lock) ---- */
-        size_t n = 0;
-        Strand__FetchTopic *topics = calloc(f->n ? f->n : 1, sizeof(*topics));
-        Strand__FetchTopic **tptrs = calloc(f->n ? f->n : 1, sizeof(*tptrs));
-        Strand__FetchPartition *parts = calloc(f->n ? f->n : 1, sizeof(*parts));
-        Strand__FetchPartition **pptrs = calloc(f->n ? f->n : 1, sizeof(*pptrs));
-        char **names = calloc(f->n ? f->n : 1, sizeof(*names));
+        /* ---- build the request (under the lock) ----
+         * Consecutive entries of one topic share a FetchTopic (entries are added a
+         * LeaderAndIsr at a time, so a topic's partitions are mostly adjacent): one name per
+         * topic on the wire and on the leader instead of one per partition. */
+        size_t n = 0, nt = 0;
+        size_t cap = f->n ? f->n : 1;
+        Strand__FetchTopic *topics = calloc(cap, sizeof(*topics));
+        Strand__FetchTopic **tptrs = calloc(cap, sizeof(*tptrs));
+        Strand__FetchPartition *parts = calloc(cap, sizeof(*parts));
+        Strand__FetchPartition **pptrs = calloc(cap, sizeof(*pptrs));
+        char **names = calloc(cap, sizeof(*names));
+        size_t *req_entry = calloc(cap, sizeof(*req_entry));
+        st_partition_t **req_part = calloc(cap, sizeof(*req_part));
         int64_t next_due = now + 1000;
-        for (size_t i = 0; topics && tptrs && parts && pptrs && names && i < f->n; i++) {
+        bool any_delayed = false;
+        uint64_t gen = f->add_gen;
+        bool short_wait = now - f->last_add_ms < ADD_SETTLE_MS;
+        for (size_t i = 0; topics && tptrs && parts && pptrs && names && req_entry && req_part &&
+                           i < f->n; i++) {
             fetch_entry_t *e = &f->entries[i];
             if (e->delayed_until_ms > now) {
                 if (e->delayed_until_ms < next_due)
                     next_due = e->delayed_until_ms;
+                any_delayed = true;
                 continue;
             }
             int64_t leo;
@@ -179,12 +247,21 @@ static void *fetcher_main(void *arg)
             parts[n].partition_max_bytes = cfg->replica_fetch_max_bytes;
             parts[n].last_fetched_epoch = last_epoch;
             pptrs[n] = &parts[n];
-            strand__fetch_topic__init(&topics[n]);
-            names[n] = strdup(st_partition_topic(e->part));
-            topics[n].topic = names[n];
-            topics[n].n_partitions = 1;
-            topics[n].partitions = &pptrs[n];
-            tptrs[n] = &topics[n];
+            req_entry[n] = i;
+            req_part[n] = e->part;
+            const char *topic = st_partition_topic(e->part);
+            if (nt == 0 || strcmp(names[nt - 1], topic) != 0) {
+                char *copy = strdup(topic);   /* the entry may go while the lock is released */
+                if (!copy)
+                    break;
+                strand__fetch_topic__init(&topics[nt]);
+                names[nt] = copy;
+                topics[nt].topic = copy;
+                topics[nt].partitions = &pptrs[n];
+                tptrs[nt] = &topics[nt];
+                nt++;
+            }
+            topics[nt - 1].n_partitions++;
             n++;
         }
         char host[256];
@@ -192,6 +269,7 @@ static void *fetcher_main(void *arg)
         int port = f->port;
         if (f->endpoint_changed) {
             f->endpoint_changed = false;
+            f->sock = -1;
             st_channel_close(ch);
             ch = NULL;
         }
@@ -203,6 +281,7 @@ static void *fetcher_main(void *arg)
 
         /* ---- network, no lock ---- */
         int r = -EAGAIN;
+        bool kicked = false;
         Strand__FetchResponse *resp = NULL;
         st_frame_view_t view;
         memset(&view, 0, sizeof(view));
@@ -218,14 +297,41 @@ static void *fetcher_main(void *arg)
                             name, f->leader, host, port, err);
                     warned = true;
                 }
+                if (ch) {
+                    pthread_mutex_lock(&f->lock);
+                    f->sock = st_channel_fd(ch);
+                    pthread_mutex_unlock(&f->lock);
+                }
             }
+            bool stale = false;
             if (ch) {
+                /* Partitions added since the request was built: build it again rather than
+                 * send a long poll without them. Else mark the call in flight, so that an add
+                 * from now on can end it (st_fetcher_add). */
+                pthread_mutex_lock(&f->lock);
+                stale = f->add_gen != gen;
+                if (!stale) {
+                    f->in_call = true;
+                    f->call_short = short_wait;
+                }
+                pthread_mutex_unlock(&f->lock);
+            }
+            if (ch && atomic_load_explicit(&f->stopping, memory_order_acquire))
+                r = -ECANCELED;       /* stopped before the socket could be shut down */
+            else if (stale)
+                r = -EAGAIN;          /* rebuilt at once, connection kept */
+            else if (ch) {
                 Strand__FetchRequest req = STRAND__FETCH_REQUEST__INIT;
                 req.replica_id = cfg->broker_id;
                 req.max_wait_ms = cfg->replica_fetch_wait_max_ms;
+                /* A backed-off partition is retried when due, not after a full long poll. */
+                if (any_delayed && next_due - now < req.max_wait_ms)
+                    req.max_wait_ms = next_due - now > 0 ? (int32_t)(next_due - now) : 0;
+                if (short_wait && req.max_wait_ms > ADD_SHORT_WAIT_MS)
+                    req.max_wait_ms = ADD_SHORT_WAIT_MS;
                 req.min_bytes = cfg->replica_fetch_min_bytes;
                 req.max_bytes = cfg->replica_fetch_response_max_bytes;
-                req.n_topics = n;
+                req.n_topics = nt;
                 req.topics = tptrs;
                 r = st_channel_call(ch, STRAND__API_KEY__FETCH, 0, &req.base,
                                     cfg->replica_fetch_wait_max_ms + cfg->replica_socket_timeout_ms,
@@ -235,17 +341,26 @@ static void *fetcher_main(void *arg)
                     if (!resp)
                         r = -EBADMSG;
                 }
-                if (r < 0) {
+                pthread_mutex_lock(&f->lock);
+                f->in_call = false;
+                kicked = f->kicked;
+                f->kicked = false;
+                pthread_mutex_unlock(&f->lock);
+                if (r < 0 && !kicked && !atomic_load_explicit(&f->stopping, memory_order_acquire))
                     ST_WARN("Replica fetcher %s: fetch from leader %" PRId32 " at %s failed: %s",
                             name, f->leader, st_channel_peer(ch), strerror(-r));
-                    st_channel_close(ch);
-                    ch = NULL;
-                } else {
+                else if (r == 0)
                     warned = false;
-                }
+            }
+            if (ch && (kicked || (r < 0 && !stale))) {
+                pthread_mutex_lock(&f->lock);
+                f->sock = -1;
+                pthread_mutex_unlock(&f->lock);
+                st_channel_close(ch);
+                ch = NULL;
             }
         }
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < nt; i++)
             free(names[i]);
         free(names);
         free(topics);
@@ -260,13 +375,17 @@ static void *fetcher_main(void *arg)
                         st_error_name(resp->error_code));
                 wait_locked(f, cfg->replica_fetch_backoff_ms);
             } else {
-                apply_response(f, resp, view.tail, view.tail_len, mono_ms());
+                apply_response(f, resp, view.tail, view.tail_len, mono_ms(), n, req_entry,
+                               req_part);
             }
             strand__fetch_response__free_unpacked(resp, NULL);
-        } else if (n > 0 && r < 0 && !f->stop) {
+        } else if (n > 0 && r < 0 && r != -EAGAIN && !kicked && !f->stop) {
             wait_locked(f, cfg->replica_fetch_backoff_ms);
         }
+        free(req_entry);
+        free(req_part);
     }
+    f->sock = -1;
     pthread_mutex_unlock(&f->lock);
     st_channel_close(ch);
     st_buf_free(&frame);
@@ -281,6 +400,7 @@ int st_fetcher_new(st_broker_t *b, int32_t leader_id, int index, st_fetcher_t **
     f->b = b;
     f->leader = leader_id;
     f->index = index;
+    f->sock = -1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->cond, NULL);
     int r = pthread_create(&f->thread, NULL, fetcher_main, f);
@@ -313,6 +433,7 @@ int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch)
 {
     pthread_mutex_lock(&f->lock);
     fetch_entry_t *e = find_entry(f, st_partition_topic(part), st_partition_id(part));
+    bool changed = !e || e->part != part || e->leader_epoch != leader_epoch;
     if (!e) {
         if (f->n == f->cap) {
             size_t cap = f->cap ? f->cap * 2 : 16;
@@ -334,6 +455,20 @@ int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch)
     }
     e->leader_epoch = leader_epoch;
     e->delayed_until_ms = 0;
+    e->backoff_ms = 0;
+    if (changed) {
+        /* A fetch in flight does not carry this partition and may sit in a long poll on the
+         * leader for replica.fetch.wait.max.ms, while acks=all produces to the partition wait
+         * for this follower. End it (the fetcher reconnects at once, and its next fetches
+         * wait only ADD_SHORT_WAIT_MS while adds keep coming) -- once: a fetch already built
+         * with the short wait ends soon enough by itself. */
+        f->add_gen++;
+        f->last_add_ms = mono_ms();
+        if (f->in_call && !f->call_short && f->sock >= 0 && !f->kicked) {
+            f->kicked = true;
+            shutdown(f->sock, SHUT_RDWR);
+        }
+    }
     pthread_cond_signal(&f->cond);
     pthread_mutex_unlock(&f->lock);
     return 0;
@@ -355,14 +490,26 @@ bool st_fetcher_remove(st_fetcher_t *f, st_partition_t *part)
     return found;
 }
 
-void st_fetcher_free(st_fetcher_t *f)
+void st_fetcher_stop(st_fetcher_t *f)
 {
     if (!f)
         return;
     pthread_mutex_lock(&f->lock);
     f->stop = true;
+    atomic_store_explicit(&f->stopping, true, memory_order_release);
     pthread_cond_signal(&f->cond);
+    /* A fetch in flight may be a long poll of replica.fetch.wait.max.ms on the leader: end it
+     * now (the socket stays open until the fetcher thread closes it, which needs this lock). */
+    if (f->sock >= 0)
+        shutdown(f->sock, SHUT_RDWR);
     pthread_mutex_unlock(&f->lock);
+}
+
+void st_fetcher_free(st_fetcher_t *f)
+{
+    if (!f)
+        return;
+    st_fetcher_stop(f);
     pthread_join(f->thread, NULL);
     for (size_t i = 0; i < f->n; i++)
         st_partition_unref(f->entries[i].part);

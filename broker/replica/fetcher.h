@@ -22,7 +22,10 @@ int st_fetcher_add(st_fetcher_t *f, st_partition_t *part, int32_t leader_epoch);
 /* Stops fetching part; when it returns, this fetcher no longer touches part's log. True if it
  * was there. Replica-state thread. */
 bool st_fetcher_remove(st_fetcher_t *f, st_partition_t *part);
-/* Stops the thread, drops every partition, frees. */
+/* Tells the thread to stop and ends its fetch in flight (no wait): call it on every fetcher
+ * before freeing them, so that their long polls end together rather than one after another. */
+void st_fetcher_stop(st_fetcher_t *f);
+/* Stops the thread (st_fetcher_stop, then joins it), drops every partition, frees. */
 void st_fetcher_free(st_fetcher_t *f);
 
 #endif

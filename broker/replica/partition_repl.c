@@ -530,8 +530,18 @@ int st_partition_append_as_follower(st_partition_t *part, int32_t leader_epoch, 
 static int truncate_locked(st_partition_t *part, int64_t offset, const char *why)
 {
     int64_t leo = st_log_end_offset(part->log);
-    if (offset >= leo)
-        return st_log_truncate_to(part->log, offset);   /* drops empty trailing epochs only */
+    if (offset >= leo) {
+        /* Nothing to remove, but an epoch this broker led without appending (it starts at the
+         * LEO) must go, or it stays our "last fetched epoch" and the leader keeps answering
+         * diverging: st_log_truncate_to drops it. */
+        int32_t before = st_log_latest_epoch(part->log);
+        int r = st_log_truncate_to(part->log, leo);
+        int32_t after = st_log_latest_epoch(part->log);
+        if (after != before)
+            ST_INFO("%s-%" PRId32 ": dropped leader epoch %" PRId32 " (it starts at the log end %"
+                    PRId64 " and holds no record; %s)", part->topic, part->id, before, leo, why);
+        return r;
+    }
     int r = st_log_truncate_to(part->log, offset);
     int64_t end = st_log_end_offset(part->log);
     if (atomic_load(&part->high_watermark) > end)

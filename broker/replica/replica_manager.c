@@ -858,6 +858,8 @@ void st_replica_manager_stop(st_replica_manager_t *rm)
         st_partition_unref(rm->isr_pending[i]);
     free(rm->isr_pending);
     for (size_t i = 0; i < rm->n_fetchers; i++)
+        st_fetcher_stop(rm->fetchers[i]);   /* all at once: no long poll waits for another */
+    for (size_t i = 0; i < rm->n_fetchers; i++)
         st_fetcher_free(rm->fetchers[i]);
     free(rm->fetchers);
     st_registry_set_isr_notify(rm->b->reg, NULL, NULL);

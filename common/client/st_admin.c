@@ -147,6 +147,10 @@ int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic
         }
         ct.n_assignments = n;
         ct.assignments = asgp;
+        /* As Kafka's admin client: with assignments the counts are implied (-1); the broker
+         * refuses both at once (INVALID_REQUEST). */
+        ct.num_partitions = -1;
+        ct.replication_factor = -1;
     }
     Strand__CreatableTopic *ctp = &ct;
     Strand__CreateTopicsRequest req = STRAND__CREATE_TOPICS_REQUEST__INIT;

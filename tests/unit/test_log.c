@@ -345,23 +345,27 @@ Test(log, follower_bytes_unchanged_and_assigned_epochs)
     free(b);
 }
 
-/* A broker that led an epoch without appending to it, then truncates as a follower to its own
- * log end: the empty epoch must go, or it keeps reporting it as its last fetched epoch and the
- * leader answers "diverging" forever (found by the quickstart: a tight fetch loop). */
-Test(log, truncate_to_the_end_drops_an_empty_trailing_epoch)
+/* A broker that led an epoch without appending (the epoch starts at its LEO) and then follows
+ * another leader: truncating at or past the log end removes no record but drops that epoch, so
+ * its next fetch names the epoch its records really carry (Kafka's UnifiedLog.truncateTo). */
+Test(log, truncate_at_the_end_drops_an_empty_trailing_epoch)
 {
     open_log(1 << 20);
     size_t len;
-    uint8_t *b = tu_batch(1, 1, false, 10, &len);
-    st_batch_stamp(b, 0, 0);
-    cr_assert_eq(st_log_append_follower(log_, b, len, NULL), 0);
-    cr_assert_eq(st_log_assign_epoch(log_, 1, 1), 0, "led epoch 1 from offset 1, appended nothing");
+    uint8_t *b = tu_batch(3, 1, false, 10, &len);
+    cr_assert_eq(st_log_append(log_, b, len, 0, NULL), 0);
+    cr_assert_eq(st_log_assign_epoch(log_, 1, 3), 0, "led epoch 1 from offset 3, no append");
     cr_assert_eq(st_log_latest_epoch(log_), 1);
-    cr_assert_eq(st_log_truncate_to(log_, 1), 0, "truncating to the log end");
-    cr_assert_eq(st_log_end_offset(log_), 1, "no batch removed");
+    cr_assert_eq(st_log_truncate_to(log_, 5), 0, "past the end");
+    cr_assert_eq(st_log_end_offset(log_), 3, "no record removed");
     cr_assert_eq(st_log_latest_epoch(log_), 0, "the empty epoch 1 is gone");
-    cr_assert_eq(st_log_truncate_to(log_, 5), 0, "past the end: nothing to do");
+    cr_assert_eq(st_log_assign_epoch(log_, 2, 3), 0);
+    cr_assert_eq(st_log_truncate_to(log_, 3), 0, "at the end");
+    cr_assert_eq(st_log_end_offset(log_), 3);
     cr_assert_eq(st_log_latest_epoch(log_), 0);
+    int32_t epoch;
+    cr_assert_eq(st_log_end_offset_for_epoch(log_, 0, &epoch), 3);
+    cr_assert_eq(epoch, 0);
     free(b);
 }
 
