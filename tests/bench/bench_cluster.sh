@@ -33,7 +33,8 @@
 #             ports; start-to-serving of each (spawn -> its "Broker N started" line) and RSS.
 #   tput      ROUNDS x strand-producer-perf-test acks=all, 100 B, --throughput -1 on a
 #             TPUT_PARTITIONS-partition RF 3 topic (min.insync.replicas=2); then
-#             /work/shared/peers/run_nats.sh NATS_RECORDS 3 (JetStream R3, file storage) and the ratio.
+#             ../shared/peers/run_nats.sh NATS_RECORDS 3 (JetStream R3, file storage; $NATS_SCRIPT
+#             overrides the path) and the ratio.
 #   lat       strand-producer-perf-test acks=all at --throughput 100000 on a 3-partition RF 3
 #             topic: the tool's p50/p99 (Kafka's latency: send() to acknowledgement), with the
 #             producer defaults (linger.ms=5) and again with linger.ms=0, and how long the
@@ -72,7 +73,7 @@ CS_RATE=${CS_RATE:-20000}
 NATS=${NATS:-1}
 NATS_RECORDS=${NATS_RECORDS:-1000000}
 ONLY=${ONLY:-tput lat failover cs ctl}
-NATS_SCRIPT=${NATS_SCRIPT:-/work/shared/peers/run_nats.sh}
+NATS_SCRIPT=${NATS_SCRIPT:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/peers/run_nats.sh}
 BROKER="$BUILD/broker/strand-broker"
 TOOLS="$BUILD/tools"
 for f in "$BROKER" "$TOOLS/strand-topics" "$TOOLS/strand-producer-perf-test" \
