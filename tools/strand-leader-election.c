@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "tool_common.h"
 
 static tool_opt_t opts[] = {
@@ -40,71 +38,6 @@ static tool_opt_t opts[] = {
       false, NULL, NULL, 0 },
     TOOL_OPT_END
 };
-
-/* Reads {"partitions":[{"topic":T,"partition":P},...]}; exits 1 naming the file and the entry
- * on anything malformed, and on duplicates (Kafka's message). */
-static strand_topic_partition_t *read_json_file(const char *path, size_t *ret_n)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        tool_die("cannot read %s: %s (line %d, column %d)", path, jerr.text, jerr.line,
-                 jerr.column);
-    json_t *arr = json_object_get(root, "partitions");
-    if (!json_is_array(arr))
-        tool_die("%s: expected an object with a \"partitions\" array", path);
-    size_t n = json_array_size(arr);
-    strand_topic_partition_t *tps = calloc(n ? n : 1, sizeof(*tps));
-    if (!tps)
-        tool_die("out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(arr, i);
-        json_t *t = json_object_get(e, "topic"), *p = json_object_get(e, "partition");
-        if (!json_is_string(t) || !json_is_integer(p) || json_integer_value(p) < 0 ||
-            json_integer_value(p) > INT32_MAX)
-            tool_die("%s: partitions[%zu] needs a \"topic\" string and a non-negative "
-                     "\"partition\" integer", path, i);
-        tps[i].topic = strdup(json_string_value(t));
-        tps[i].partition = (int32_t)json_integer_value(p);
-        if (!tps[i].topic)
-            tool_die("out of memory");
-    }
-    json_decref(root);
-    /* Duplicates, as Kafka reports them. */
-    char dups[2048] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (tps[i].partition == tps[j].partition && strcmp(tps[i].topic, tps[j].topic) == 0) {
-                int w = snprintf(dups + used, sizeof(dups) - used, "%s%s-%d", used ? "," : "",
-                                 tps[i].topic, tps[i].partition);
-                if (w > 0 && (size_t)w < sizeof(dups) - used)
-                    used += (size_t)w;
-                break;
-            }
-        }
-    }
-    if (used)
-        tool_die("Replica election data contains duplicate partitions: %s", dups);
-    *ret_n = n;
-    return tps;
-}
-
-/* Prints "<prefix>foo-0, foo-1" for the results whose error satisfies want(). */
-static size_t print_group(const strand_election_result_t *res, size_t n, const char *prefix,
-                          int code)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (res[i].error != code)
-            continue;
-        printf("%s%s-%d", k ? ", " : prefix, res[i].topic, res[i].partition);
-        k++;
-    }
-    if (k)
-        printf("\n");
-    return k;
-}
 
 int main(int argc, char **argv)
 {
@@ -142,21 +75,23 @@ int main(int argc, char **argv)
     if (!by_topic && tool_opt(opts, "--partition")->given)
         tool_die("Option partition is only allowed if topic is used");
 
-    strand_topic_partition_t one = { 0 };
-    strand_topic_partition_t *tps = NULL;
-    size_t n_tps = 0;
+    st_tp_t one = { 0 };
+    st_tp_list_t file = { NULL, 0 };
+    st_tp_list_t chosen = { NULL, 0 };           /* empty: every partition */
     if (by_topic) {
-        one.topic = tool_opt(opts, "--topic")->value;
+        one.topic = (char *)tool_opt(opts, "--topic")->value;
         one.partition = (int32_t)tool_int("--partition", tool_opt(opts, "--partition")->value, 0,
                                           INT32_MAX);
-        tps = &one;
-        n_tps = 1;
+        chosen = (st_tp_list_t){ &one, 1 };
     } else if (by_file) {
-        tps = read_json_file(tool_opt(opts, "--path-to-json-file")->value, &n_tps);
-        if (n_tps == 0)
+        tool_read_partitions_json(tool_opt(opts, "--path-to-json-file")->value,
+                                  "Replica election data", &file);
+        if (file.n == 0)
             tool_die("%s: the \"partitions\" array is empty",
                      tool_opt(opts, "--path-to-json-file")->value);
+        chosen = file;
     }
+    strand_topic_partition_t *tps = tool_tp_array(&chosen);
 
     strand_conf_t *conf = tool_conf(tool_opt(opts, "--bootstrap-server")->value,
                                     tool_opt(opts, "--admin.config")->value, NULL, NULL, 0);
@@ -168,14 +103,11 @@ int main(int argc, char **argv)
 
     strand_election_result_t *res = NULL;
     size_t n_res = 0;
-    int e = strand_admin_elect_leaders(admin, type, tps, n_tps, 30000, &res, &n_res, err,
+    int e = strand_admin_elect_leaders(admin, type, tps, chosen.n, 30000, &res, &n_res, err,
                                        sizeof(err));
     strand_admin_destroy(admin);
-    if (by_file) {
-        for (size_t i = 0; i < n_tps; i++)
-            free((char *)tps[i].topic);
-        free(tps);
-    }
+    free(tps);
+    st_tp_list_free(&file);
     if (e == ST_ERR_TIMED_OUT)
         tool_die("Timeout waiting for election results");
     if (e == ST_ERR_CLUSTER_AUTHORIZATION_FAILED)
@@ -186,9 +118,9 @@ int main(int argc, char **argv)
     char prefix[128];
     snprintf(prefix, sizeof(prefix), "Successfully completed leader election (%s) for partitions ",
              type_name);
-    print_group(res, n_res, prefix, ST_ERR_NONE);
-    print_group(res, n_res, "Valid replica already elected for partitions ",
-                ST_ERR_ELECTION_NOT_NEEDED);
+    tool_print_elected(res, n_res, prefix, ST_ERR_NONE);
+    tool_print_elected(res, n_res, "Valid replica already elected for partitions ",
+                       ST_ERR_ELECTION_NOT_NEEDED);
     size_t failed = 0;
     for (size_t i = 0; i < n_res; i++) {
         if (res[i].error == ST_ERR_NONE || res[i].error == ST_ERR_ELECTION_NOT_NEEDED)

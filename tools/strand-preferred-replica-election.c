@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "tool_common.h"
 #include "tool_zk.h"
 
@@ -37,42 +35,6 @@ static tool_opt_t opts[] = {
       "partitions", false, NULL, NULL, 0 },
     TOOL_OPT_END
 };
-
-static void read_json(const char *path, st_tp_list_t *ret)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        tool_die("cannot read %s: %s (line %d, column %d)", path, jerr.text, jerr.line,
-                 jerr.column);
-    json_t *arr = json_object_get(root, "partitions");
-    if (!json_is_array(arr))
-        tool_die("%s: expected an object with a \"partitions\" array", path);
-    size_t n = json_array_size(arr);
-    ret->v = calloc(n ? n : 1, sizeof(*ret->v));
-    ret->n = 0;
-    if (!ret->v)
-        tool_die("out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(arr, i);
-        json_t *t = json_object_get(e, "topic"), *p = json_object_get(e, "partition");
-        if (!json_is_string(t) || !json_is_integer(p) || json_integer_value(p) < 0 ||
-            json_integer_value(p) > INT32_MAX)
-            tool_die("%s: partitions[%zu] needs a \"topic\" string and a non-negative "
-                     "\"partition\" integer", path, i);
-        for (size_t j = 0; j < ret->n; j++)
-            if (ret->v[j].partition == json_integer_value(p) &&
-                strcmp(ret->v[j].topic, json_string_value(t)) == 0)
-                tool_die("Preferred replica election data contains duplicate partitions: %s-%d",
-                         json_string_value(t), (int)json_integer_value(p));
-        ret->v[ret->n].topic = strdup(json_string_value(t));
-        ret->v[ret->n].partition = (int32_t)json_integer_value(p);
-        if (!ret->v[ret->n].topic)
-            tool_die("out of memory");
-        ret->n++;
-    }
-    json_decref(root);
-}
 
 /* Drops (with Kafka's message) the partitions that do not exist. */
 static void keep_existing(st_zk_t *zk, st_tp_list_t *tps)
@@ -102,7 +64,7 @@ static int run_zookeeper(const char *connect, const char *json_path)
     st_zk_t *zk = tool_zk_open(connect);
     st_tp_list_t tps = { NULL, 0 };
     if (json_path) {
-        read_json(json_path, &tps);
+        tool_read_partitions_json(json_path, "Preferred replica election data", &tps);
         keep_existing(zk, &tps);
     } else {
         tool_zk_all_partitions(zk, &tps);
@@ -125,29 +87,12 @@ static int run_zookeeper(const char *connect, const char *json_path)
     return 0;
 }
 
-static void print_list(const strand_election_result_t *res, size_t n, const char *prefix,
-                       int code)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (res[i].error == code)
-            printf("%s%s-%d", k++ ? ", " : prefix, res[i].topic, res[i].partition);
-    if (k)
-        printf("\n");
-}
-
 static int run_bootstrap(const char *bootstrap, const char *config, const char *json_path)
 {
     st_tp_list_t tps = { NULL, 0 };
     if (json_path)
-        read_json(json_path, &tps);
-    strand_topic_partition_t *req = calloc(tps.n ? tps.n : 1, sizeof(*req));
-    if (!req)
-        tool_die("out of memory");
-    for (size_t i = 0; i < tps.n; i++) {
-        req[i].topic = tps.v[i].topic;
-        req[i].partition = tps.v[i].partition;
-    }
+        tool_read_partitions_json(json_path, "Preferred replica election data", &tps);
+    strand_topic_partition_t *req = tool_tp_array(&tps);
     strand_conf_t *conf = tool_conf(bootstrap, config, NULL, NULL, 0);
     char err[1024];
     strand_admin_t *admin = strand_admin_new(conf, err, sizeof(err));
@@ -163,10 +108,10 @@ static int run_bootstrap(const char *bootstrap, const char *config, const char *
     st_tp_list_free(&tps);
     if (e)
         tool_die("Error while making request: %s", err);
-    print_list(res, n, "Successfully completed preferred leader election for partitions ",
-               ST_ERR_NONE);
-    print_list(res, n, "Preferred replica already elected for partitions ",
-               ST_ERR_ELECTION_NOT_NEEDED);
+    tool_print_elected(res, n, "Successfully completed preferred leader election for partitions ",
+                       ST_ERR_NONE);
+    tool_print_elected(res, n, "Preferred replica already elected for partitions ",
+                       ST_ERR_ELECTION_NOT_NEEDED);
     size_t failed = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i].error == ST_ERR_NONE || res[i].error == ST_ERR_ELECTION_NOT_NEEDED)

@@ -1,6 +1,8 @@
 /* Shared plumbing of the command-line tools (see tool_common.h). */
 #include "tool_common.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -375,4 +377,64 @@ strand_consumer_t *tool_consumer_for_topic(strand_conf_t *conf, const char *topi
     strand_conf_destroy(conf);
     *ret_count = tool_partition_count(consumer, topic);
     return consumer;
+}
+
+void tool_read_partitions_json(const char *path, const char *what, st_tp_list_t *ret)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root)
+        tool_die("cannot read %s: %s (line %d, column %d)", path, jerr.text, jerr.line,
+                 jerr.column);
+    json_t *arr = json_object_get(root, "partitions");
+    if (!json_is_array(arr))
+        tool_die("%s: expected an object with a \"partitions\" array", path);
+    size_t n = json_array_size(arr);
+    ret->v = calloc(n ? n : 1, sizeof(*ret->v));
+    ret->n = 0;
+    if (!ret->v)
+        tool_die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        json_t *t = json_object_get(e, "topic"), *p = json_object_get(e, "partition");
+        if (!json_is_string(t) || !json_is_integer(p) || json_integer_value(p) < 0 ||
+            json_integer_value(p) > INT32_MAX)
+            tool_die("%s: partitions[%zu] needs a \"topic\" string and a non-negative "
+                     "\"partition\" integer", path, i);
+        for (size_t j = 0; j < ret->n; j++)
+            if (ret->v[j].partition == json_integer_value(p) &&
+                strcmp(ret->v[j].topic, json_string_value(t)) == 0)
+                tool_die("%s contains duplicate partitions: %s-%d", what, json_string_value(t),
+                         (int)json_integer_value(p));
+        ret->v[ret->n].topic = strdup(json_string_value(t));
+        ret->v[ret->n].partition = (int32_t)json_integer_value(p);
+        if (!ret->v[ret->n].topic)
+            tool_die("out of memory");
+        ret->n++;
+    }
+    json_decref(root);
+}
+
+strand_topic_partition_t *tool_tp_array(const st_tp_list_t *tps)
+{
+    strand_topic_partition_t *a = calloc(tps->n ? tps->n : 1, sizeof(*a));
+    if (!a)
+        tool_die("out of memory");
+    for (size_t i = 0; i < tps->n; i++) {
+        a[i].topic = tps->v[i].topic;
+        a[i].partition = tps->v[i].partition;
+    }
+    return a;
+}
+
+size_t tool_print_elected(const strand_election_result_t *res, size_t n, const char *prefix,
+                          int code)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].error == code)
+            printf("%s%s-%d", k++ ? ", " : prefix, res[i].topic, res[i].partition);
+    if (k)
+        printf("\n");
+    return k;
 }

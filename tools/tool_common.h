@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "st_cluster.h"
 #include "strand.h"
 
 typedef enum tool_arg {
@@ -92,6 +93,17 @@ void tool_props_check(const tool_props_t *props, const char *known);
 int64_t tool_now_ms(void);
 int64_t tool_now_us(void);
 int64_t tool_wall_ms(void);
+
+/* Kafka's partitions file ({"partitions":[{"topic":"foo","partition":1},...]}, the elections'
+ * --path-to-json-file) into *ret (st_tp_list_free). Exits 1 naming the file and the entry when
+ * malformed, and with "<what> contains duplicate partitions: foo-1" on a repeated partition. */
+void tool_read_partitions_json(const char *path, const char *what, st_tp_list_t *ret);
+/* The same partitions as the admin client takes them (pointing into tps; free() the array). */
+strand_topic_partition_t *tool_tp_array(const st_tp_list_t *tps);
+/* Prints "<prefix>foo-0, foo-1" and a newline for the election results whose error is `code`
+ * (nothing when none); returns how many. */
+size_t tool_print_elected(const strand_election_result_t *res, size_t n, const char *prefix,
+                          int code);
 
 /* Installs SIGINT/SIGTERM handlers that set the returned flag. */
 volatile int *tool_stop_flag(void);
