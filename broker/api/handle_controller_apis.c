@@ -44,6 +44,57 @@ static bool active(const st_request_t *req)
     return req->broker->node && st_node_is_controller(req->broker->node);
 }
 
+static int submit_elect(st_node_t *node, const void *msg, st_await_t *aw)
+{
+    return st_node_submit_elect_leaders(node, msg, elect_done, aw);
+}
+
+static int submit_shutdown(st_node_t *node, const void *msg, st_await_t *aw)
+{
+    return st_node_submit_controlled_shutdown(node, msg, shutdown_done, aw);
+}
+
+static int submit_alter_isr(st_node_t *node, const void *msg, st_await_t *aw)
+{
+    return st_node_submit_alter_isr(node, msg, alter_isr_done, aw);
+}
+
+/* Hands a decoded request to the controller: NOT_CONTROLLER at once when this broker is not
+ * the active one, else parked until the controller answers (or REQUEST_TIMED_OUT after
+ * wait_ms). resp is the handler's empty response, *code its error_code field. */
+static int forward(st_request_t *req, ProtobufCMessage *resp, int32_t *code, int32_t wait_ms,
+                   int (*submit)(st_node_t *node, const void *msg, st_await_t *aw),
+                   const void *msg)
+{
+    if (!active(req)) {
+        *code = not_controller(req);
+        return st_request_respond(req, resp, NULL, 0);
+    }
+    *code = ST_ERR_REQUEST_TIMED_OUT;
+    st_await_t *aw = st_await_park(req, wait_ms, resp, NULL);
+    if (!aw)
+        return st_reply_fatal(req->conn, req, "out of memory");
+    int r = submit(req->broker->node, msg, aw);
+    if (r < 0) {
+        *code = r == -ENOTCONN ? not_controller(req) : ST_ERR_UNKNOWN_SERVER_ERROR;
+        st_await_done(aw, resp);
+    }
+    return 0;
+}
+
+/* The broker-only APIs: refused (CLUSTER_AUTHORIZATION_FAILED, nothing done) unless they came
+ * on the inter-broker listener from a broker. False after answering. */
+static bool from_broker(st_request_t *req, ProtobufCMessage *resp, int32_t *code, int *ret)
+{
+    char why[256];
+    if (st_request_is_inter_broker(req, why, sizeof(why)))
+        return true;
+    *code = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL, "%s refused: %s",
+                           st_api_name(req->api_key), why);
+    *ret = st_request_respond(req, resp, NULL, 0);
+    return false;
+}
+
 int st_handle_elect_leaders(st_request_t *req)
 {
     Strand__ElectLeadersRequest *msg = strand__elect_leaders_request__unpack(&req->arena->pb,
@@ -57,79 +108,34 @@ int st_handle_elect_leaders(st_request_t *req)
                                          PRId32 " (0 preferred, 1 unclean)", msg->election_type);
         return st_request_respond(req, &resp.base, NULL, 0);
     }
-    if (!active(req)) {
-        resp.error_code = not_controller(req);
-        return st_request_respond(req, &resp.base, NULL, 0);
-    }
-    resp.error_code = ST_ERR_REQUEST_TIMED_OUT;
-    int32_t wait = msg->timeout_ms > 0 ? msg->timeout_ms : CONTROLLER_WAIT_MS;
-    st_await_t *aw = st_await_park(req, wait, &resp.base, NULL);
-    if (!aw)
-        return st_reply_fatal(req->conn, req, "out of memory");
-    int r = st_node_submit_elect_leaders(req->broker->node, msg, elect_done, aw);
-    if (r < 0) {
-        resp.error_code = r == -ENOTCONN ? not_controller(req) : ST_ERR_UNKNOWN_SERVER_ERROR;
-        st_await_done(aw, &resp.base);
-    }
-    return 0;
+    return forward(req, &resp.base, &resp.error_code,
+                   msg->timeout_ms > 0 ? msg->timeout_ms : CONTROLLER_WAIT_MS, submit_elect, msg);
 }
 
 int st_handle_controlled_shutdown(st_request_t *req)
 {
     Strand__ControlledShutdownResponse resp = STRAND__CONTROLLED_SHUTDOWN_RESPONSE__INIT;
-    char why[256];
-    if (!st_request_is_inter_broker(req, why, sizeof(why))) {
-        resp.error_code = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL,
-                                         "ControlledShutdown refused: %s", why);
-        return st_request_respond(req, &resp.base, NULL, 0);
-    }
+    int r = 0;
+    if (!from_broker(req, &resp.base, &resp.error_code, &r))
+        return r;
     Strand__ControlledShutdownRequest *msg =
         strand__controlled_shutdown_request__unpack(&req->arena->pb, req->body_len, req->body);
     if (!msg)
         return st_reply_fatal(req->conn, req, "ControlledShutdownRequest body of %zu bytes does "
                               "not decode (invalid protobuf)", req->body_len);
-    if (!active(req)) {
-        resp.error_code = not_controller(req);
-        return st_request_respond(req, &resp.base, NULL, 0);
-    }
-    resp.error_code = ST_ERR_REQUEST_TIMED_OUT;
-    st_await_t *aw = st_await_park(req, CONTROLLER_WAIT_MS, &resp.base, NULL);
-    if (!aw)
-        return st_reply_fatal(req->conn, req, "out of memory");
-    int r = st_node_submit_controlled_shutdown(req->broker->node, msg, shutdown_done, aw);
-    if (r < 0) {
-        resp.error_code = r == -ENOTCONN ? not_controller(req) : ST_ERR_UNKNOWN_SERVER_ERROR;
-        st_await_done(aw, &resp.base);
-    }
-    return 0;
+    return forward(req, &resp.base, &resp.error_code, CONTROLLER_WAIT_MS, submit_shutdown, msg);
 }
 
 int st_handle_alter_isr(st_request_t *req)
 {
     Strand__AlterIsrResponse resp = STRAND__ALTER_ISR_RESPONSE__INIT;
-    char why[256];
-    if (!st_request_is_inter_broker(req, why, sizeof(why))) {
-        resp.error_code = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL,
-                                         "AlterIsr refused: %s", why);
-        return st_request_respond(req, &resp.base, NULL, 0);
-    }
+    int r = 0;
+    if (!from_broker(req, &resp.base, &resp.error_code, &r))
+        return r;
     Strand__AlterIsrRequest *msg = strand__alter_isr_request__unpack(&req->arena->pb,
                                                                      req->body_len, req->body);
     if (!msg)
         return st_reply_fatal(req->conn, req, "AlterIsrRequest body of %zu bytes does not "
                               "decode (invalid protobuf)", req->body_len);
-    if (!active(req)) {
-        resp.error_code = not_controller(req);
-        return st_request_respond(req, &resp.base, NULL, 0);
-    }
-    resp.error_code = ST_ERR_REQUEST_TIMED_OUT;
-    st_await_t *aw = st_await_park(req, CONTROLLER_WAIT_MS, &resp.base, NULL);
-    if (!aw)
-        return st_reply_fatal(req->conn, req, "out of memory");
-    int r = st_node_submit_alter_isr(req->broker->node, msg, alter_isr_done, aw);
-    if (r < 0) {
-        resp.error_code = r == -ENOTCONN ? not_controller(req) : ST_ERR_UNKNOWN_SERVER_ERROR;
-        st_await_done(aw, &resp.base);
-    }
-    return 0;
+    return forward(req, &resp.base, &resp.error_code, CONTROLLER_WAIT_MS, submit_alter_isr, msg);
 }
