@@ -16,6 +16,7 @@
 
 #include "st_batch.h"
 #include "st_frame.h"
+#include "strand.h"
 
 #define MAX_CONNS 8
 
@@ -98,6 +99,88 @@ void mock_send_resp(int fd, int32_t corr, const ProtobufCMessage *body, const vo
     ssize_t w = write(fd, out.data, out.len);
     (void)w;
     st_buf_free(&out);
+}
+
+void mock_send_api_versions(int fd, int32_t corr, const int *keys, size_t n)
+{
+    Strand__ApiVersionRange r[16], *rp[16];
+    if (n > 16)
+        n = 16;
+    for (size_t i = 0; i < n; i++) {
+        strand__api_version_range__init(&r[i]);
+        r[i].api_key = keys[i];
+        rp[i] = &r[i];
+    }
+    Strand__ApiVersionsResponse resp = STRAND__API_VERSIONS_RESPONSE__INIT;
+    resp.n_api_keys = n;
+    resp.api_keys = rp;
+    mock_send_resp(fd, corr, &resp.base, NULL, 0);
+}
+
+void mock_send_metadata(int fd, int32_t corr, const Strand__MetadataRequest *req,
+                        Strand__BrokerMetadata **brokers, size_t n_brokers,
+                        Strand__PartitionMetadata *pm)
+{
+    Strand__TopicMetadata tm[4], *tmp[4];
+    size_t n = 0;
+    for (size_t i = 0; req && i < req->n_topics && n < 4; i++) {
+        strand__topic_metadata__init(&tm[n]);
+        tm[n].name = req->topics[i];
+        if (strcmp(req->topics[i], "t") == 0) {
+            tm[n].n_partitions = 1;
+            tm[n].partitions = &pm;
+        } else {
+            tm[n].error_code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        tmp[n] = &tm[n];
+        n++;
+    }
+    Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
+    resp.n_brokers = n_brokers;
+    resp.brokers = brokers;
+    resp.controller_id = 1;
+    resp.n_topics = n;
+    resp.topics = tmp;
+    mock_send_resp(fd, corr, &resp.base, NULL, 0);
+}
+
+void mock_send_list_offsets(int fd, int32_t corr, const char *topic,
+                            Strand__ListOffsetsPartitionResponse *pr)
+{
+    Strand__ListOffsetsTopicResponse tr = STRAND__LIST_OFFSETS_TOPIC_RESPONSE__INIT, *trp = &tr;
+    tr.name = (char *)topic;
+    tr.n_partitions = 1;
+    tr.partitions = &pr;
+    Strand__ListOffsetsResponse resp = STRAND__LIST_OFFSETS_RESPONSE__INIT;
+    resp.n_topics = 1;
+    resp.topics = &trp;
+    mock_send_resp(fd, corr, &resp.base, NULL, 0);
+}
+
+void mock_send_fetch(int fd, int32_t corr, const char *topic, Strand__FetchPartitionResponse *pr,
+                     const void *records, size_t len)
+{
+    Strand__FetchTopicResponse tr = STRAND__FETCH_TOPIC_RESPONSE__INIT, *trp = &tr;
+    tr.topic = (char *)topic;
+    tr.n_partitions = 1;
+    tr.partitions = &pr;
+    Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
+    resp.n_responses = 1;
+    resp.responses = &trp;
+    mock_send_resp(fd, corr, &resp.base, records, len);
+}
+
+void mock_send_produce(int fd, int32_t corr, const char *topic,
+                       Strand__ProducePartitionResponse *pr)
+{
+    Strand__ProduceTopicResponse tr = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *trp = &tr;
+    tr.name = (char *)topic;
+    tr.n_partitions = 1;
+    tr.partitions = &pr;
+    Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
+    resp.n_responses = 1;
+    resp.responses = &trp;
+    mock_send_resp(fd, corr, &resp.base, NULL, 0);
 }
 
 static void *mock_main(void *arg)

@@ -1,7 +1,8 @@
 /* In-process mock brokers for the client unit tests (test_client_mock.c, test_client_failover.c):
  * a thread per mock accepts loopback connections, reads Strand request frames and hands each
- * parsed request to the test's handler; the test answers with mock_send_resp(). Also the mock's
- * partition log (stamped batches of "v<offset>" records) and a monotonic clock. */
+ * parsed request to the test's handler; the test answers with mock_send_resp() or one of the
+ * mock_send_<api>() builders (single-partition responses). Also the mock's partition log
+ * (stamped batches of "v<offset>" records) and a monotonic clock. */
 #ifndef STRAND_TEST_MOCK_BROKER_H
 #define STRAND_TEST_MOCK_BROKER_H
 
@@ -47,6 +48,22 @@ void mock_server_join(mock_server_t *s);
 /* Writes one response frame: header with corr, body, then tail_len raw bytes of tail. */
 void mock_send_resp(int fd, int32_t corr, const ProtobufCMessage *body, const void *tail,
                     size_t tail_len);
+
+/* The responses the mocks send (one topic, one partition, as the clients ask): */
+/* ApiVersions listing keys[0..n-1] (at most 16). */
+void mock_send_api_versions(int fd, int32_t corr, const int *keys, size_t n);
+/* Metadata with the brokers, controller 1, and for each requested topic (at most 4): `pm` as
+ * partition 0 of "t", UNKNOWN_TOPIC_OR_PARTITION for any other. req may be NULL. */
+void mock_send_metadata(int fd, int32_t corr, const Strand__MetadataRequest *req,
+                        Strand__BrokerMetadata **brokers, size_t n_brokers,
+                        Strand__PartitionMetadata *pm);
+void mock_send_list_offsets(int fd, int32_t corr, const char *topic,
+                            Strand__ListOffsetsPartitionResponse *pr);
+/* pr->records_size must be len: the records follow the body. */
+void mock_send_fetch(int fd, int32_t corr, const char *topic, Strand__FetchPartitionResponse *pr,
+                     const void *records, size_t len);
+void mock_send_produce(int fd, int32_t corr, const char *topic,
+                       Strand__ProducePartitionResponse *pr);
 
 /* Appends a batch of n records with values "v<offset>": exactly that string when value_size is 0,
  * else value_size bytes ("v<offset>" padded with 'x'). */

@@ -65,16 +65,7 @@ static bool handle(void *arg, int fd, const Strand__RequestHeader *h, const uint
     switch (h->api_key) {
     case STRAND__API_KEY__API_VERSIONS: {
         static const int keys[] = { 0, 1, 2, 3, 18 };
-        Strand__ApiVersionRange r[5], *rp[5];
-        for (int i = 0; i < 5; i++) {
-            strand__api_version_range__init(&r[i]);
-            r[i].api_key = keys[i];
-            rp[i] = &r[i];
-        }
-        Strand__ApiVersionsResponse resp = STRAND__API_VERSIONS_RESPONSE__INIT;
-        resp.n_api_keys = 5;
-        resp.api_keys = rp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_api_versions(fd, corr, keys, 5);
         return true;
     }
     case STRAND__API_KEY__METADATA: {
@@ -90,59 +81,32 @@ static bool handle(void *arg, int fd, const Strand__RequestHeader *h, const uint
         }
         int32_t leader = atomic_load(&cl.leader);
         int32_t replicas[2] = { 1, 2 };
-        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT, *pmp = &pm;
+        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT;
         pm.leader = leader;
         pm.leader_epoch = leader;
         pm.error_code = leader < 0 ? ST_ERR_LEADER_NOT_AVAILABLE : 0;
         pm.n_replicas = pm.n_isr = 2;
         pm.replicas = pm.isr = replicas;
-        Strand__TopicMetadata tm[4], *tmp[4];
-        size_t n = 0;
-        for (size_t i = 0; req && i < req->n_topics && n < 4; i++) {
-            strand__topic_metadata__init(&tm[n]);
-            tm[n].name = req->topics[i];
-            if (strcmp(req->topics[i], "t") == 0) {
-                tm[n].n_partitions = 1;
-                tm[n].partitions = &pmp;
-            } else {
-                tm[n].error_code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            }
-            tmp[n] = &tm[n];
-            n++;
-        }
-        Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
-        resp.n_brokers = 2;
-        resp.brokers = bp;
-        resp.controller_id = 1;
-        resp.n_topics = n;
-        resp.topics = tmp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_metadata(fd, corr, req, bp, 2, &pm);
         strand__metadata_request__free_unpacked(req, NULL);
         return true;
     }
     case STRAND__API_KEY__LIST_OFFSETS: {
         Strand__ListOffsetsRequest *req = strand__list_offsets_request__unpack(NULL, body_len, body);
-        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT;
         pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : cl.log.end;
         if (!leads(mb) && !refuse(mb, &pr.error_code)) {
             strand__list_offsets_request__free_unpacked(req, NULL);
             return false;
         }
-        Strand__ListOffsetsTopicResponse tr = STRAND__LIST_OFFSETS_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ListOffsetsResponse resp = STRAND__LIST_OFFSETS_RESPONSE__INIT;
-        resp.n_topics = 1;
-        resp.topics = &trp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_list_offsets(fd, corr, req->topics[0]->name, &pr);
         strand__list_offsets_request__free_unpacked(req, NULL);
         return true;
     }
     case STRAND__API_KEY__FETCH: {
         Strand__FetchRequest *req = strand__fetch_request__unpack(NULL, body_len, body);
         const Strand__FetchPartition *fp = req->topics[0]->partitions[0];
-        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT;
         pr.high_watermark = cl.log.end;
         size_t from = 0, len = 0;
         if (!leads(mb)) {
@@ -163,20 +127,13 @@ static bool handle(void *arg, int fd, const Strand__RequestHeader *h, const uint
             }
         }
         pr.records_size = (uint32_t)len;
-        Strand__FetchTopicResponse tr = STRAND__FETCH_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.topic = req->topics[0]->topic;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
-        mock_send_resp(fd, corr, &resp.base, cl.log.buf.data + from, len);
+        mock_send_fetch(fd, corr, req->topics[0]->topic, &pr, cl.log.buf.data + from, len);
         strand__fetch_request__free_unpacked(req, NULL);
         return true;
     }
     case STRAND__API_KEY__PRODUCE: {
         Strand__ProduceRequest *req = strand__produce_request__unpack(NULL, body_len, body);
-        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT;
         pr.partition = req->topics[0]->partitions[0]->partition;
         pr.log_append_time_ms = -1;
         if (!leads(mb)) {
@@ -189,14 +146,7 @@ static bool handle(void *arg, int fd, const Strand__RequestHeader *h, const uint
             atomic_fetch_add(&mb->n_produce_ok, 1);
             pr.base_offset = 0;
         }
-        Strand__ProduceTopicResponse tr = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_produce(fd, corr, req->topics[0]->name, &pr);
         strand__produce_request__free_unpacked(req, NULL);
         return true;
     }

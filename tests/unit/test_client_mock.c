@@ -40,16 +40,7 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
     switch (h->api_key) {
     case STRAND__API_KEY__API_VERSIONS: {
         static const int keys[] = { 0, 1, 2, 3, 18, 19, 20 };
-        Strand__ApiVersionRange r[7], *rp[7];
-        for (int i = 0; i < 7; i++) {
-            strand__api_version_range__init(&r[i]);
-            r[i].api_key = keys[i];
-            rp[i] = &r[i];
-        }
-        Strand__ApiVersionsResponse resp = STRAND__API_VERSIONS_RESPONSE__INIT;
-        resp.n_api_keys = 7;
-        resp.api_keys = rp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_api_versions(fd, corr, keys, 7);
         break;
     }
     case STRAND__API_KEY__METADATA: {
@@ -59,48 +50,21 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
         b.node_id = 1;
         b.host = "127.0.0.1";
         b.port = mock.srv.port;
-        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT, *pmp = &pm;
+        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT;
         int32_t one = 1;
         pm.leader = 1;
         pm.n_replicas = pm.n_isr = 1;
         pm.replicas = pm.isr = &one;
-        Strand__TopicMetadata tm[4], *tmp[4];
-        size_t n = 0;
-        for (size_t i = 0; req && i < req->n_topics && n < 4; i++) {
-            strand__topic_metadata__init(&tm[n]);
-            tm[n].name = req->topics[i];
-            if (strcmp(req->topics[i], "t") == 0) {
-                tm[n].n_partitions = 1;
-                tm[n].partitions = &pmp;
-            } else {
-                tm[n].error_code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            }
-            tmp[n] = &tm[n];
-            n++;
-        }
-        Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
-        resp.n_brokers = 1;
-        resp.brokers = &bp;
-        resp.controller_id = 1;
-        resp.n_topics = n;
-        resp.topics = tmp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_metadata(fd, corr, req, &bp, 1, &pm);
         strand__metadata_request__free_unpacked(req, NULL);
         break;
     }
     case STRAND__API_KEY__LIST_OFFSETS: {
         Strand__ListOffsetsRequest *req = strand__list_offsets_request__unpack(NULL, body_len, body);
-        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT;
         pr.partition = 0;
         pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : mock.log.end;
-        Strand__ListOffsetsTopicResponse tr = STRAND__LIST_OFFSETS_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ListOffsetsResponse resp = STRAND__LIST_OFFSETS_RESPONSE__INIT;
-        resp.n_topics = 1;
-        resp.topics = &trp;
-        mock_send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_list_offsets(fd, corr, req->topics[0]->name, &pr);
         strand__list_offsets_request__free_unpacked(req, NULL);
         break;
     }
@@ -116,7 +80,7 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
         const Strand__FetchPartition *fp = req->topics[0]->partitions[0];
         if (fp->partition_max_bytes > atomic_load(&mock.max_fetch_bytes_seen))
             atomic_store(&mock.max_fetch_bytes_seen, fp->partition_max_bytes);
-        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT;
         pr.high_watermark = mock.log.end;
         size_t from = 0, len = 0;
         if (fp->fetch_offset > mock.log.end) {
@@ -131,14 +95,7 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
                 usleep(20000);   /* "max wait" */
         }
         pr.records_size = (uint32_t)len;
-        Strand__FetchTopicResponse tr = STRAND__FETCH_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.topic = req->topics[0]->topic;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
-        mock_send_resp(fd, corr, &resp.base, mock.log.buf.data + from, len);
+        mock_send_fetch(fd, corr, req->topics[0]->topic, &pr, mock.log.buf.data + from, len);
         strand__fetch_request__free_unpacked(req, NULL);
         break;
     }
@@ -147,7 +104,7 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
         if (mock.produce_silent)
             break;
         Strand__ProduceRequest *req = strand__produce_request__unpack(NULL, body_len, body);
-        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT;
         pr.partition = req->topics[0]->partitions[0]->partition;
         pr.log_append_time_ms = -1;
         if (atomic_fetch_sub(&mock.produce_fail_left, 1) > 0) {
@@ -157,15 +114,8 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
             pr.base_offset = mock.log.end;
             mock.log.end += 1000;   /* offsets are not checked by these tests */
         }
-        Strand__ProduceTopicResponse tr = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
         if (req->acks != 0)
-            mock_send_resp(fd, corr, &resp.base, NULL, 0);
+            mock_send_produce(fd, corr, req->topics[0]->name, &pr);
         strand__produce_request__free_unpacked(req, NULL);
         break;
     }
