@@ -1,5 +1,6 @@
 /* In-process mock brokers for the client unit tests: the server thread (accept, read frames,
- * dispatch to the test's handler), responses, the mock partition log. See mock_broker.h. */
+ * dispatch to the test's handler), responses, the mock partition log, delivery-report counting.
+ * See mock_broker.h. */
 #include "mock_broker.h"
 
 #include <criterion/criterion.h>
@@ -19,6 +20,17 @@
 #include "strand.h"
 
 #define MAX_CONNS 8
+
+void mock_on_report(const strand_delivery_report_t *rep, void *opaque)
+{
+    mock_reports_t *r = opaque;
+    if (rep->error) {
+        atomic_fetch_add(&r->errors, 1);
+        r->last_error = rep->error;
+        snprintf(r->last_errstr, sizeof(r->last_errstr), "%s", rep->errstr);
+    }
+    atomic_fetch_add(&r->n, 1);
+}
 
 int64_t mock_now_ms(void)
 {

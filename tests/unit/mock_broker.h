@@ -2,7 +2,7 @@
  * a thread per mock accepts loopback connections, reads Strand request frames and hands each
  * parsed request to the test's handler; the test answers with mock_send_resp() or one of the
  * mock_send_<api>() builders (single-partition responses). Also the mock's partition log
- * (stamped batches of "v<offset>" records) and a monotonic clock. */
+ * (stamped batches of "v<offset>" records), a delivery-report counter and a monotonic clock. */
 #ifndef STRAND_TEST_MOCK_BROKER_H
 #define STRAND_TEST_MOCK_BROKER_H
 
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "st_buf.h"
+#include "strand.h"
 #include "strand.pb-c.h"
 
 /* Handles one request on connection fd; returns false to close the connection. */
@@ -32,6 +33,14 @@ typedef struct mock_log {
     st_buf_t buf;
     int64_t end;
 } mock_log_t;
+
+/* Delivery reports a producer's callback counted (mock_on_report, opaque = the mock_reports_t). */
+typedef struct mock_reports {
+    atomic_int n, errors;
+    int last_error;
+    char last_errstr[256];
+} mock_reports_t;
+void mock_on_report(const strand_delivery_report_t *rep, void *opaque);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t mock_now_ms(void);

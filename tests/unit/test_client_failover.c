@@ -202,27 +202,10 @@ static const char *broker1(void)
     return s;
 }
 
-typedef struct reports {
-    atomic_int n, errors;
-    int last_error;
-    char last_errstr[256];
-} reports_t;
-
-static void on_report(const strand_delivery_report_t *rep, void *opaque)
-{
-    reports_t *r = opaque;
-    if (rep->error) {
-        atomic_fetch_add(&r->errors, 1);
-        r->last_error = rep->error;
-        snprintf(r->last_errstr, sizeof(r->last_errstr), "%s", rep->errstr);
-    }
-    atomic_fetch_add(&r->n, 1);
-}
-
-static strand_producer_t *producer(reports_t *r, const char *servers, const char *const *kvs)
+static strand_producer_t *producer(mock_reports_t *r, const char *servers, const char *const *kvs)
 {
     strand_conf_t *conf = conf_with(servers, kvs);
-    strand_conf_set_delivery_cb(conf, on_report, r);
+    strand_conf_set_delivery_cb(conf, mock_on_report, r);
     char err[512];
     strand_producer_t *p = strand_producer_new(conf, err, sizeof(err));
     cr_assert_not_null(p, "%s", err);
@@ -246,7 +229,7 @@ Test(client_failover, bootstrap_skips_a_dead_first_server)
     close(dead_fd);                   /* nothing listens there any more: connection refused */
     char servers[128];
     snprintf(servers, sizeof(servers), "127.0.0.1:%d,127.0.0.1:%d", dead, cl.b[1].srv.port);
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer(&r, servers, NULL);
     produce_n(p, 3);
     strand_producer_destroy(p);
@@ -263,7 +246,7 @@ static void producer_follows_move(int code, bool drop)
 {
     cl.refuse_code = code;
     atomic_store(&cl.drop_on_refuse, drop);
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer(&r, broker1(), (const char *[]){ "acks=1", NULL });
     produce_n(p, 2);
     cr_expect_geq(atomic_load(&cl.b[0].n_produce_ok), 1);
@@ -307,7 +290,7 @@ Test(client_failover, producer_broker_disconnect)
 Test(client_failover, producer_no_leader_until_delivery_timeout)
 {
     atomic_store(&cl.leader, -1);
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer(&r, broker1(),
                                     (const char *[]){ "delivery.timeout.ms=1500", "linger.ms=0",
                                                       "request.timeout.ms=1000", NULL });

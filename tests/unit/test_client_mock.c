@@ -214,27 +214,10 @@ Test(client_mock, beginning_and_end_through_list_offsets)
     consume_all(NULL, STRAND_OFFSET_BEGINNING);
 }
 
-typedef struct reports {
-    atomic_int n, errors;
-    int last_error;
-    char last_errstr[256];
-} reports_t;
-
-static void on_report(const strand_delivery_report_t *rep, void *opaque)
-{
-    reports_t *r = opaque;
-    if (rep->error) {
-        atomic_fetch_add(&r->errors, 1);
-        r->last_error = rep->error;
-        snprintf(r->last_errstr, sizeof(r->last_errstr), "%s", rep->errstr);
-    }
-    atomic_fetch_add(&r->n, 1);
-}
-
-static strand_producer_t *producer_for(reports_t *r, const char *const *kvs)
+static strand_producer_t *producer_for(mock_reports_t *r, const char *const *kvs)
 {
     strand_conf_t *conf = conf_for(kvs);
-    strand_conf_set_delivery_cb(conf, on_report, r);
+    strand_conf_set_delivery_cb(conf, mock_on_report, r);
     char err[512];
     strand_producer_t *p = strand_producer_new(conf, err, sizeof(err));
     cr_assert_not_null(p, "%s", err);
@@ -246,7 +229,7 @@ Test(client_mock, not_leader_is_retried_after_metadata_refresh)
 {
     atomic_store(&mock.produce_fail_left, 2);
     mock.produce_fail_code = ST_ERR_NOT_LEADER_OR_FOLLOWER;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     const char *kvs[] = { "retry.backoff.ms=10", "acks=1", NULL };
     strand_producer_t *p = producer_for(&r, kvs);
     int md_before = atomic_load(&mock.n_metadata);
@@ -264,7 +247,7 @@ Test(client_mock, non_retriable_error_reported_with_message)
 {
     atomic_store(&mock.produce_fail_left, 100);
     mock.produce_fail_code = ST_ERR_RECORD_LIST_TOO_LARGE;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer_for(&r, NULL);
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
     cr_assert_eq(strand_producer_flush(p, 10000), 0);
@@ -280,7 +263,7 @@ Test(client_mock, retries_exhausted)
 {
     atomic_store(&mock.produce_fail_left, 100);
     mock.produce_fail_code = ST_ERR_NOT_ENOUGH_REPLICAS;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     const char *kvs[] = { "retries=2", "retry.backoff.ms=5", NULL };
     strand_producer_t *p = producer_for(&r, kvs);
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
@@ -294,7 +277,7 @@ Test(client_mock, retries_exhausted)
 Test(client_mock, silent_broker_times_out_request)
 {
     mock.produce_silent = true;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     const char *kvs[] = { "request.timeout.ms=300", "retries=0", NULL };
     strand_producer_t *p = producer_for(&r, kvs);
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
