@@ -14,29 +14,6 @@
 #include "st_batch.h"
 #include "st_frame.h"
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int tw_send_raw(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int tw_send(int fd, int32_t api_key, int32_t api_version, int32_t correlation_id,
             const ProtobufCMessage *body, const void *tail, size_t tail_len)
 {
@@ -50,43 +27,16 @@ int tw_send(int fd, int32_t api_key, int32_t api_version, int32_t correlation_id
     if (r == 0 && tail_len)
         r = st_buf_append(&buf, tail, tail_len);
     if (r == 0)
-        r = tw_send_raw(fd, buf.data, buf.len);
+        r = st_test_send_all(fd, buf.data, buf.len);
     st_buf_free(&buf);
     return r;
 }
 
-/* Reads exactly len bytes before the deadline. */
-static int read_full(int fd, uint8_t *p, size_t len, int64_t deadline)
-{
-    while (len) {
-        int64_t left = deadline - mono_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int pr = poll(&pfd, 1, (int)left);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0)
-            return -ETIMEDOUT;
-        ssize_t n = read(fd, p, len);
-        if (n == 0)
-            return -EPIPE;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return errno == ECONNRESET ? -EPIPE : -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int tw_recv_frame(int fd, st_buf_t *buf, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     uint8_t prefix[4];
-    int r = read_full(fd, prefix, 4, deadline);
+    int r = st_test_read_full(fd, prefix, 4, deadline);
     if (r < 0)
         return r;
     size_t size = st_be32(prefix);
@@ -94,7 +44,7 @@ int tw_recv_frame(int fd, st_buf_t *buf, int timeout_ms)
     r = st_buf_reserve(buf, size);
     if (r < 0)
         return r;
-    r = read_full(fd, buf->data, size, deadline);
+    r = st_test_read_full(fd, buf->data, size, deadline);
     if (r < 0)
         return r;
     buf->len = size;
@@ -148,10 +98,10 @@ out:
 
 bool tw_wait_closed(int fd, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     char sink[65536];
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - st_test_now_ms();
         if (left <= 0)
             return false;
         struct pollfd pfd = { fd, POLLIN, 0 };
@@ -262,8 +212,8 @@ Strand__MetadataResponse *tw_metadata(int fd, int32_t corr, const char *topic, b
                    NULL, 0, NULL, NULL);
 }
 
-Strand__ProduceResponse *tw_produce(int fd, int32_t corr, const char *topic, int32_t partition,
-                                    int32_t acks, const void *records, size_t len)
+int tw_send_produce(int fd, int32_t corr, const char *topic, int32_t partition, int32_t acks,
+                    int32_t timeout_ms, const void *records, size_t len)
 {
     Strand__ProducePartitionData pd = STRAND__PRODUCE_PARTITION_DATA__INIT;
     Strand__ProducePartitionData *pds[1] = { &pd };
@@ -276,15 +226,68 @@ Strand__ProduceResponse *tw_produce(int fd, int32_t corr, const char *topic, int
     td.n_partitions = 1;
     Strand__ProduceRequest req = STRAND__PRODUCE_REQUEST__INIT;
     req.acks = acks;
-    req.timeout_ms = 10000;
+    req.timeout_ms = timeout_ms;
     req.topics = tds;
     req.n_topics = 1;
-    if (acks == 0) {
-        tw_send(fd, STRAND__API_KEY__PRODUCE, 0, corr, &req.base, records, len);
+    return tw_send(fd, STRAND__API_KEY__PRODUCE, 0, corr, &req.base, records, len);
+}
+
+Strand__ProduceResponse *tw_produce(int fd, int32_t corr, const char *topic, int32_t partition,
+                                    int32_t acks, const void *records, size_t len)
+{
+    if (tw_send_produce(fd, corr, topic, partition, acks, 10000, records, len) < 0 || acks == 0)
         return NULL;
+    return (Strand__ProduceResponse *)tw_recv_response(fd, corr,
+                                                       &strand__produce_response__descriptor,
+                                                       NULL, NULL);
+}
+
+Strand__LeaderAndIsrResponse *tw_leader_and_isr(int fd, int32_t corr, const tw_lai_t *a)
+{
+    Strand__LeaderAndIsrPartitionState ps = STRAND__LEADER_AND_ISR_PARTITION_STATE__INIT;
+    ps.partition = a->partition;
+    ps.controller_epoch = a->controller_epoch;
+    ps.leader = a->leader;
+    ps.leader_epoch = a->leader_epoch;
+    ps.isr = (int32_t *)a->isr;
+    ps.n_isr = a->n_isr;
+    ps.replicas = (int32_t *)a->replicas;
+    ps.n_replicas = a->n_replicas;
+    Strand__LeaderAndIsrPartitionState *pss[] = { &ps };
+    Strand__TopicConfigEntry ce = STRAND__TOPIC_CONFIG_ENTRY__INIT;
+    ce.name = (char *)a->cfg_name;
+    ce.value = (char *)a->cfg_value;
+    Strand__TopicConfigEntry *ces[] = { &ce };
+    Strand__LeaderAndIsrTopicState ts = STRAND__LEADER_AND_ISR_TOPIC_STATE__INIT;
+    ts.topic = (char *)a->topic;
+    ts.partitions = pss;
+    ts.n_partitions = 1;
+    if (a->cfg_name) {
+        ts.configs = ces;
+        ts.n_configs = 1;
     }
-    return REQUEST(fd, corr, STRAND__API_KEY__PRODUCE, req, &strand__produce_response__descriptor,
-                   records, len, NULL, NULL);
+    Strand__LeaderAndIsrTopicState *tss[] = { &ts };
+    Strand__UpdateMetadataEndpoint ep = STRAND__UPDATE_METADATA_ENDPOINT__INIT;
+    ep.host = "127.0.0.1";
+    ep.port = a->leader_port;
+    ep.listener = "PLAINTEXT";
+    ep.security_protocol = "PLAINTEXT";
+    Strand__UpdateMetadataEndpoint *eps[] = { &ep };
+    Strand__UpdateMetadataBroker lb = STRAND__UPDATE_METADATA_BROKER__INIT;
+    lb.id = a->leader;
+    lb.endpoints = eps;
+    lb.n_endpoints = 1;
+    Strand__UpdateMetadataBroker *lbs[] = { &lb };
+    Strand__LeaderAndIsrRequest req = STRAND__LEADER_AND_ISR_REQUEST__INIT;
+    req.controller_id = a->controller_id;
+    req.controller_epoch = a->controller_epoch;
+    req.broker_epoch = a->broker_epoch;
+    req.topics = tss;
+    req.n_topics = 1;
+    req.live_leaders = lbs;
+    req.n_live_leaders = 1;
+    return REQUEST(fd, corr, STRAND__API_KEY__LEADER_AND_ISR, req,
+                   &strand__leader_and_isr_response__descriptor, NULL, 0, NULL, NULL);
 }
 
 static void fill_fetch(Strand__FetchRequest *req, Strand__FetchTopic *ft, Strand__FetchTopic **fts,
@@ -409,29 +412,13 @@ int tw_count_records(const uint8_t *tail, size_t len, int64_t *ret_first_offset,
     return count;
 }
 
-bool tw_file_contains(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    char *line = NULL;
-    size_t cap = 0;
-    bool found = false;
-    while (!found && getline(&line, &cap, f) >= 0)
-        found = strstr(line, needle) != NULL;
-    free(line);
-    fclose(f);
-    return found;
-}
-
 bool tw_wait_file_contains(const char *path, const char *needle, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
-    while (mono_ms() < deadline) {
-        if (tw_file_contains(path, needle))
+    int64_t deadline = st_test_now_ms() + timeout_ms;
+    while (st_test_now_ms() < deadline) {
+        if (st_test_file_contains(path, needle))
             return true;
-        struct timespec ts = { 0, 20 * 1000000L };
-        nanosleep(&ts, NULL);
+        st_test_sleep_ms(20);
     }
-    return tw_file_contains(path, needle);
+    return st_test_file_contains(path, needle);
 }

@@ -16,8 +16,6 @@
 /* Sends one request frame (header + body + raw tail). 0 or -errno. */
 int tw_send(int fd, int32_t api_key, int32_t api_version, int32_t correlation_id,
             const ProtobufCMessage *body, const void *tail, size_t tail_len);
-/* Sends raw bytes. 0 or -errno. */
-int tw_send_raw(int fd, const void *data, size_t len);
 /* Reads one whole frame payload (after the size prefix) into buf. 0, -ETIMEDOUT, or -EPIPE when
  * the broker closed the connection. */
 int tw_recv_frame(int fd, st_buf_t *buf, int timeout_ms);
@@ -41,8 +39,25 @@ Strand__CreateTopicsResponse *tw_create_topic(int fd, int32_t corr, const char *
                                               const char *const *configs /* k, v, ..., NULL */);
 Strand__DeleteTopicsResponse *tw_delete_topic(int fd, int32_t corr, const char *name);
 Strand__MetadataResponse *tw_metadata(int fd, int32_t corr, const char *topic, bool auto_create);
+/* Sends a Produce of records to topic-partition (one partition), reading nothing. 0 or -errno. */
+int tw_send_produce(int fd, int32_t corr, const char *topic, int32_t partition, int32_t acks,
+                    int32_t timeout_ms, const void *records, size_t len);
 Strand__ProduceResponse *tw_produce(int fd, int32_t corr, const char *topic, int32_t partition,
                                     int32_t acks, const void *records, size_t len);
+/* A LeaderAndIsr for one partition from a test playing the controller, naming the leader's
+ * endpoint 127.0.0.1:leader_port (PLAINTEXT) and at most one topic config. */
+typedef struct tw_lai {
+    int32_t controller_id, controller_epoch;
+    int64_t broker_epoch;                 /* -1: none */
+    const char *topic;
+    int32_t partition, leader, leader_epoch;
+    const int32_t *isr, *replicas;
+    size_t n_isr, n_replicas;
+    int32_t leader_port;
+    const char *cfg_name, *cfg_value;     /* NULL: no config */
+} tw_lai_t;
+/* Sends it and reads the response; NULL on failure. */
+Strand__LeaderAndIsrResponse *tw_leader_and_isr(int fd, int32_t corr, const tw_lai_t *a);
 Strand__FetchResponse *tw_fetch(int fd, int32_t corr, const char *topic, int32_t partition,
                                 int64_t offset, int32_t max_wait_ms, int32_t min_bytes,
                                 int32_t max_bytes, int32_t partition_max_bytes,
@@ -58,9 +73,8 @@ bool tw_broker_serves(int port);
 /* Counts the whole batches and records in a fetch tail; -1 if one is corrupt. */
 int tw_count_records(const uint8_t *tail, size_t len, int64_t *ret_first_offset,
                      int64_t *ret_last_offset);
-/* True if the file contains needle (e.g. the broker log). */
-bool tw_file_contains(const char *path, const char *needle);
-/* Polls until the file contains needle or timeout_ms passes. */
+/* Polls until the file contains needle (st_test_file_contains, test_util.h; e.g. the broker log)
+ * or timeout_ms passes. */
 bool tw_wait_file_contains(const char *path, const char *needle, int timeout_ms);
 
 #endif

@@ -19,19 +19,6 @@
  * or kill): the harness's runner need not start a shared one for them (harness.c). */
 const bool st_test_harness_own_zookeeper = true;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 st_test_broker_t *st_test_cluster_broker(st_test_cluster_t *c, int id)
 {
     return id >= 1 && id <= c->n ? &c->broker[id - 1] : NULL;
@@ -98,7 +85,7 @@ void st_test_cluster_cleanup(st_test_cluster_t *c)
 
 int st_test_cluster_wait_registered(st_test_cluster_t *c, const int *ids, int n_ids, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     char want[256] = "";
     size_t used = 0;
     int sorted[ST_TEST_CLUSTER_MAX];
@@ -121,8 +108,8 @@ int st_test_cluster_wait_registered(st_test_cluster_t *c, const int *ids, int n_
         int r = st_test_zk_children(c->zk_connect, "/brokers/ids", got, sizeof(got));
         if (r >= 0 && strcmp(got, want) == 0)
             return 0;
-        sleep_ms(WAIT_STEP_MS * 2);
-    } while (now_ms() < deadline);
+        st_test_sleep_ms(WAIT_STEP_MS * 2);
+    } while (st_test_now_ms() < deadline);
     fprintf(stderr, "cluster harness: /brokers/ids is [%s], expected [%s]\n", got, want);
     return -ETIMEDOUT;
 }
@@ -141,13 +128,13 @@ int st_test_cluster_controller(st_test_cluster_t *c)
 
 int st_test_cluster_wait_controller(st_test_cluster_t *c, int not_id, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         int id = st_test_cluster_controller(c);
         if (id >= 0 && id != not_id)
             return id;
-        sleep_ms(WAIT_STEP_MS);
-    } while (now_ms() < deadline);
+        st_test_sleep_ms(WAIT_STEP_MS);
+    } while (st_test_now_ms() < deadline);
     return -1;
 }
 
@@ -182,15 +169,15 @@ int st_test_cluster_partition(st_test_cluster_t *c, const char *topic, int parti
 int st_test_cluster_wait_partition(st_test_cluster_t *c, const char *topic, int partition,
                                    st_test_partition_pred *pred, void *arg, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     int leader = -1, isr[16], n_isr = 0;
     do {
         n_isr = 16;
         if (st_test_cluster_partition(c, topic, partition, &leader, NULL, isr, &n_isr) == 0 &&
             pred(arg, leader, isr, n_isr))
             return 0;
-        sleep_ms(WAIT_STEP_MS);
-    } while (now_ms() < deadline);
+        st_test_sleep_ms(WAIT_STEP_MS);
+    } while (st_test_now_ms() < deadline);
     fprintf(stderr, "cluster harness: %s-%d stayed at leader %d, isr of %d\n", topic, partition,
             leader, n_isr);
     return -ETIMEDOUT;

@@ -18,20 +18,6 @@
 #include "st_error.h"
 #include "st_znode.h"
 
-int64_t fu_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void fu_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 bool fu_has(const int *ids, int n, int id)
 {
     for (int i = 0; i < n; i++)
@@ -81,40 +67,40 @@ int fu_leader(st_test_cluster_t *c, const char *topic, int p, int *ret_epoch, in
 
 int fu_wait_leader(st_test_cluster_t *c, const char *topic, int p, int not_id, int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         int leader = fu_leader(c, topic, p, NULL, NULL, NULL);
         if (leader > 0 && leader != not_id)
             return leader;
-        fu_sleep_ms(25);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(25);
+    } while (st_test_now_ms() < deadline);
     return -1;
 }
 
 int fu_wait_isr_size(st_test_cluster_t *c, const char *topic, int p, int n, int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         int isr[16], ni = 0;
         int leader = fu_leader(c, topic, p, NULL, isr, &ni);
         if (leader > 0 && ni == n)
             return 0;
-        fu_sleep_ms(25);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(25);
+    } while (st_test_now_ms() < deadline);
     return -ETIMEDOUT;
 }
 
 int fu_wait_isr_has(st_test_cluster_t *c, const char *topic, int p, int id, bool present,
                     int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         int isr[16], ni = 0;
         fu_leader(c, topic, p, NULL, isr, &ni);
         if (ni > 0 && fu_has(isr, ni, id) == present)
             return 0;
-        fu_sleep_ms(25);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(25);
+    } while (st_test_now_ms() < deadline);
     return -ETIMEDOUT;
 }
 
@@ -136,21 +122,7 @@ int fu_produce_send(int fd, const char *topic, int p, int acks, int n, int timeo
     uint8_t *batch = NULL;
     size_t len = 0;
     cr_assert_eq(tw_make_batch(n, 20, 1700000000000LL, &batch, &len), 0);
-    Strand__ProducePartitionData pd = STRAND__PRODUCE_PARTITION_DATA__INIT;
-    Strand__ProducePartitionData *pds[1] = { &pd };
-    Strand__ProduceTopicData td = STRAND__PRODUCE_TOPIC_DATA__INIT;
-    Strand__ProduceTopicData *tds[1] = { &td };
-    pd.partition = p;
-    pd.records_size = (uint32_t)len;
-    td.name = (char *)topic;
-    td.partitions = pds;
-    td.n_partitions = 1;
-    Strand__ProduceRequest req = STRAND__PRODUCE_REQUEST__INIT;
-    req.acks = acks;
-    req.timeout_ms = timeout_ms;
-    req.topics = tds;
-    req.n_topics = 1;
-    int r = tw_send(fd, STRAND__API_KEY__PRODUCE, 0, 71, &req.base, batch, len);
+    int r = tw_send_produce(fd, 71, topic, p, acks, timeout_ms, batch, len);
     free(batch);
     return r;
 }
@@ -260,53 +232,20 @@ int fu_leader_and_isr(int port, int controller_id, int controller_epoch, int64_t
         isr32[i] = isr[i];
     for (int i = 0; i < n_replicas && i < 16; i++)
         rep32[i] = replicas[i];
-    Strand__LeaderAndIsrPartitionState ps = STRAND__LEADER_AND_ISR_PARTITION_STATE__INIT;
-    ps.partition = p;
-    ps.controller_epoch = controller_epoch;
-    ps.leader = leader;
-    ps.leader_epoch = leader_epoch;
-    ps.isr = isr32;
-    ps.n_isr = (size_t)n_isr;
-    ps.replicas = rep32;
-    ps.n_replicas = (size_t)n_replicas;
-    Strand__LeaderAndIsrPartitionState *pss[] = { &ps };
-    Strand__LeaderAndIsrTopicState ts = STRAND__LEADER_AND_ISR_TOPIC_STATE__INIT;
-    ts.topic = (char *)topic;
-    ts.partitions = pss;
-    ts.n_partitions = 1;
-    Strand__LeaderAndIsrTopicState *tss[] = { &ts };
-    Strand__UpdateMetadataEndpoint ep = STRAND__UPDATE_METADATA_ENDPOINT__INIT;
-    ep.host = "127.0.0.1";
-    ep.port = leader_port;
-    ep.listener = "PLAINTEXT";
-    ep.security_protocol = "PLAINTEXT";
-    Strand__UpdateMetadataEndpoint *eps[] = { &ep };
-    Strand__UpdateMetadataBroker lb = STRAND__UPDATE_METADATA_BROKER__INIT;
-    lb.id = leader;
-    lb.endpoints = eps;
-    lb.n_endpoints = 1;
-    Strand__UpdateMetadataBroker *lbs[] = { &lb };
-    Strand__LeaderAndIsrRequest req = STRAND__LEADER_AND_ISR_REQUEST__INIT;
-    req.controller_id = controller_id;
-    req.controller_epoch = controller_epoch;
-    req.broker_epoch = broker_epoch;
-    req.topics = tss;
-    req.n_topics = 1;
-    req.live_leaders = lbs;
-    req.n_live_leaders = 1;
+    tw_lai_t a = { .controller_id = controller_id, .controller_epoch = controller_epoch,
+                   .broker_epoch = broker_epoch, .topic = topic, .partition = p, .leader = leader,
+                   .leader_epoch = leader_epoch, .isr = isr32, .n_isr = (size_t)n_isr,
+                   .replicas = rep32, .n_replicas = (size_t)n_replicas, .leader_port = leader_port };
     int fd = st_test_connect(port);
     if (fd < 0)
         return -1;
     int code = -1;
-    if (tw_send(fd, STRAND__API_KEY__LEADER_AND_ISR, 0, 73, &req.base, NULL, 0) == 0) {
-        Strand__LeaderAndIsrResponse *r = (Strand__LeaderAndIsrResponse *)tw_recv_response(
-            fd, 73, &strand__leader_and_isr_response__descriptor, NULL, NULL);
-        if (r) {
-            code = r->error_code;
-            if (code == 0 && r->n_partition_errors == 1)
-                code = r->partition_errors[0]->error_code;
-            strand__leader_and_isr_response__free_unpacked(r, NULL);
-        }
+    Strand__LeaderAndIsrResponse *r = tw_leader_and_isr(fd, 73, &a);
+    if (r) {
+        code = r->error_code;
+        if (code == 0 && r->n_partition_errors == 1)
+            code = r->partition_errors[0]->error_code;
+        strand__leader_and_isr_response__free_unpacked(r, NULL);
     }
     close(fd);
     return code;
@@ -349,13 +288,13 @@ int fu_broker_view(int port, const char *topic, int p, int *ret_leader, int *ret
 
 int fu_wait_broker_view_isr(int port, const char *topic, int p, int n, int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         int isr[16], ni = -1;
         if (fu_broker_view(port, topic, p, NULL, NULL, isr, &ni) == 0 && ni == n)
             return 0;
-        fu_sleep_ms(50);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(50);
+    } while (st_test_now_ms() < deadline);
     return -ETIMEDOUT;
 }
 
@@ -373,9 +312,9 @@ int fu_zk_stat(const char *connect, const char *path, char *buf, size_t len, int
     zhandle_t *zh = zookeeper_init(connect, quiet_watcher, 10000, NULL, NULL, 0);
     if (!zh)
         return ZSYSTEMERROR;
-    int64_t deadline = fu_now_ms() + 10000;
-    while (zoo_state(zh) != ZOO_CONNECTED_STATE && fu_now_ms() < deadline)
-        fu_sleep_ms(10);
+    int64_t deadline = st_test_now_ms() + 10000;
+    while (zoo_state(zh) != ZOO_CONNECTED_STATE && st_test_now_ms() < deadline)
+        st_test_sleep_ms(10);
     char local[16];
     char *b = buf && len ? buf : local;
     int blen = (int)(buf && len ? len : sizeof(local)) - 1;
@@ -454,12 +393,12 @@ int fu_count_in_file(const char *path, const char *needle, long from)
 
 bool fu_wait_in_file(const char *path, const char *needle, long from, int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         if (fu_count_in_file(path, needle, from) > 0)
             return true;
-        fu_sleep_ms(50);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(50);
+    } while (st_test_now_ms() < deadline);
     return false;
 }
 
@@ -490,17 +429,17 @@ size_t fu_consume_all(st_test_cluster_t *c, const char *topic, int p, int timeou
     strand_consumer_t *cons = strand_consumer_new(conf, err, sizeof(err));
     strand_conf_destroy(conf);
     cr_assert_not_null(cons, "%s", err);
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     strand_topic_partition_t tp = { topic, p, STRAND_OFFSET_END, 0 };
     int64_t hw = -1;
-    while (fu_now_ms() < deadline) {
+    while (st_test_now_ms() < deadline) {
         tp.offset = STRAND_OFFSET_END;
         tp.error = 0;
         if (strand_consumer_list_offsets(cons, &tp, 1, 10000) == 0 && tp.error == 0) {
             hw = tp.offset;
             break;
         }
-        fu_sleep_ms(200);
+        st_test_sleep_ms(200);
     }
     cr_assert_geq(hw, 0, "%s-%d: no high watermark from ListOffsets", topic, p);
     strand_topic_partition_t as = { topic, p, STRAND_OFFSET_BEGINNING, 0 };
@@ -509,7 +448,7 @@ size_t fu_consume_all(st_test_cluster_t *c, const char *topic, int p, int timeou
     fu_rec_t *recs = calloc(cap, sizeof(*recs));
     int64_t next = 0;
     int errors = 0;
-    while (next < hw && fu_now_ms() < deadline) {
+    while (next < hw && st_test_now_ms() < deadline) {
         const strand_message_t *msgs;
         size_t got = 0;
         cr_assert_eq(strand_consumer_poll(cons, 200, &msgs, &got), 0);
@@ -669,7 +608,7 @@ long fu_segment_total(const st_test_broker_t *b, const char *topic, int p)
 int fu_wait_replicas_identical(st_test_cluster_t *c, const char *topic, int p, int64_t upto,
                                int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     char last_why[512] = "";
     do {
         uint8_t *ref = NULL;
@@ -714,8 +653,8 @@ int fu_wait_replicas_identical(st_test_cluster_t *c, const char *topic, int p, i
                    compared, (long long)upto, ref_len);
             return compared;
         }
-        fu_sleep_ms(100);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(100);
+    } while (st_test_now_ms() < deadline);
     fprintf(stderr, "%s-%d: replicas never agreed up to offset %lld: %s\n", topic, p,
             (long long)upto, last_why);
     return -1;

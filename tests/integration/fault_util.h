@@ -14,9 +14,6 @@
 #include "cluster_harness.h"
 #include "strand.h"
 
-int64_t fu_now_ms(void);
-void fu_sleep_ms(int ms);
-
 /* strand-topics --create --zookeeper (asserts exit 0), then waits until every partition has a
  * leader and `rf` ISR members. configs: NULL-terminated "k=v" (may be NULL). */
 void fu_create_topic(st_test_cluster_t *c, const char *topic, int partitions, int rf,

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -54,38 +53,13 @@
  * loaded machine (the ZooKeeper client pings every third of it). */
 #define SESSION_TIMEOUT_MS    3000
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* Asks the kernel for a free loopback port. Another process could take it before the broker
  * binds it; the broker then fails to start and the start-up wait reports it. */
 static int pick_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof(addr);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&addr, &alen) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    close(fd);
-    return ntohs(addr.sin_port);
+    int port;
+    int r = st_test_free_ports(&port, 1);
+    return r < 0 ? r : port;
 }
 
 int st_test_connect(int port)
@@ -245,31 +219,6 @@ static int write_config(const st_test_broker_t *b)
     return 0;
 }
 
-static bool file_contains(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    char line[2048];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
-/* Returns true and reaps the child if it has exited; fills *ret_status. */
-static bool child_exited(pid_t pid, int *ret_status)
-{
-    int status;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-        *ret_status = status;
-        return true;
-    }
-    return false;
-}
-
 static int spawn_broker(st_test_broker_t *b)
 {
     const char *exe = getenv("STRAND_BROKER");
@@ -277,36 +226,16 @@ static int spawn_broker(st_test_broker_t *b)
         fprintf(stderr, "harness: $STRAND_BROKER is not set (run the tests through meson)\n");
         return -ENOENT;
     }
-    int log_fd = open(b->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0)
-        return -errno;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        close(log_fd);
-        return err;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(log_fd, STDOUT_FILENO);
-        dup2(log_fd, STDERR_FILENO);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        execl(exe, exe, b->config_path, (char *)NULL);
-        fprintf(stderr, "harness: exec %s: %s\n", exe, strerror(errno));
-        _exit(127);
-    }
-    close(log_fd);
+    const char *const argv[] = { exe, b->config_path, NULL };
+    pid_t pid = st_test_spawn_logged(exe, argv, NULL, b->log_path, "harness");
+    if (pid < 0)
+        return pid;
     b->pid = pid;
 
-    int64_t deadline = now_ms() + START_TIMEOUT_MS;
+    int64_t deadline = st_test_now_ms() + START_TIMEOUT_MS;
     for (;;) {
         int status;
-        if (child_exited(pid, &status)) {
+        if (st_test_child_exited(pid, &status)) {
             b->pid = 0;
             fprintf(stderr, "harness: broker on port %d exited during start-up (status 0x%x)\n",
                     b->port, status);
@@ -318,7 +247,7 @@ static int spawn_broker(st_test_broker_t *b)
             close(fd);
             break;
         }
-        if (now_ms() > deadline) {
+        if (st_test_now_ms() > deadline) {
             fprintf(stderr, "harness: broker on port %d did not accept connections within %d ms\n",
                     b->port, START_TIMEOUT_MS);
             print_file(b->log_path, stderr);
@@ -327,7 +256,7 @@ static int spawn_broker(st_test_broker_t *b)
             b->pid = 0;
             return -ETIMEDOUT;
         }
-        sleep_ms(20);
+        st_test_sleep_ms(20);
     }
     int r = st_test_broker_wait_ready(b, READY_TIMEOUT_MS);
     if (r < 0) {
@@ -349,33 +278,6 @@ static int spawn_broker(st_test_broker_t *b)
 
 /* ---- readiness: a Metadata and a ListOffsets round trip -------------------------------------- */
 
-/* Reads exactly len bytes before the deadline. */
-static int read_full(int fd, uint8_t *p, size_t len, int64_t deadline)
-{
-    while (len) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int pr = poll(&pfd, 1, (int)left);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0)
-            return -ETIMEDOUT;
-        ssize_t n = read(fd, p, len);
-        if (n == 0)
-            return -EPIPE;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* One request on fd; the unpacked response body (free with protobuf_c_message_free_unpacked),
  * or NULL. */
 static ProtobufCMessage *wire_call(int fd, int32_t api_key, int32_t corr, const ProtobufCMessage *body,
@@ -389,24 +291,17 @@ static ProtobufCMessage *wire_call(int fd, int32_t api_key, int32_t corr, const 
     ProtobufCMessage *resp = NULL;
     if (st_frame_encode(&buf, &hdr.base, body, 0) < 0)
         goto out;
-    size_t off = 0;
-    while (off < buf.len) {
-        ssize_t w = send(fd, buf.data + off, buf.len - off, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto out;
-        off += (size_t)w;
-    }
-    int64_t deadline = now_ms() + WIRE_TIMEOUT_MS;
+    if (st_test_send_all(fd, buf.data, buf.len) < 0)
+        goto out;
+    int64_t deadline = st_test_now_ms() + WIRE_TIMEOUT_MS;
     uint8_t prefix[4];
-    if (read_full(fd, prefix, 4, deadline) < 0)
+    if (st_test_read_full(fd, prefix, 4, deadline) < 0)
         goto out;
     uint32_t size = st_be32(prefix);
     if (size > (64u << 20))
         goto out;
     buf.len = 0;
-    if (st_buf_reserve(&buf, size) < 0 || read_full(fd, buf.data, size, deadline) < 0)
+    if (st_buf_reserve(&buf, size) < 0 || st_test_read_full(fd, buf.data, size, deadline) < 0)
         goto out;
     st_frame_view_t v;
     const char *reason = NULL;
@@ -570,13 +465,13 @@ static bool broker_answers(const st_test_broker_t *b, char *why, size_t why_len)
 
 int st_test_broker_wait_ready(st_test_broker_t *b, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     char why[512] = "";
     for (;;) {
         int status;
         if (b->pid <= 0)
             return -ECHILD;
-        if (child_exited(b->pid, &status)) {
+        if (st_test_child_exited(b->pid, &status)) {
             b->pid = 0;
             fprintf(stderr, "harness: broker on port %d exited while starting (status 0x%x)\n",
                     b->port, status);
@@ -586,12 +481,12 @@ int st_test_broker_wait_ready(st_test_broker_t *b, int timeout_ms)
         if (b->ready == ST_TEST_READY_LISTENING ? broker_answers(b, why, sizeof(why))
                                                 : broker_serving(b, why, sizeof(why)))
             return 0;
-        if (now_ms() > deadline) {
+        if (st_test_now_ms() > deadline) {
             fprintf(stderr, "harness: broker %d on port %d not serving: %s\n", b->broker_id,
                     b->port, why);
             return -ETIMEDOUT;
         }
-        sleep_ms(20);
+        st_test_sleep_ms(20);
     }
 }
 
@@ -643,7 +538,7 @@ int st_test_broker_start_ready(st_test_broker_t *b, const char *const *overrides
         if (r < 0)
             return r;
         r = spawn_broker(b);
-        if (r != -ECHILD || attempt == 3 || !file_contains(b->log_path, "Address already in use"))
+        if (r != -ECHILD || attempt == 3 || !st_test_file_contains(b->log_path, "Address already in use"))
             return r;
         fprintf(stderr, "harness: port %d was taken before the broker bound it, retrying\n", port);
         truncate(b->log_path, 0);
@@ -654,19 +549,7 @@ int st_test_broker_stop(st_test_broker_t *b, int sig)
 {
     if (b->pid <= 0)
         return -ESRCH;
-    kill(b->pid, sig);
-    int64_t deadline = now_ms() + STOP_TIMEOUT_MS;
-    int status = 0;
-    while (!child_exited(b->pid, &status)) {
-        if (now_ms() > deadline) {
-            fprintf(stderr, "harness: broker pid %d ignored signal %d for %d ms, killing it\n",
-                    (int)b->pid, sig, STOP_TIMEOUT_MS);
-            kill(b->pid, SIGKILL);
-            waitpid(b->pid, &status, 0);
-            break;
-        }
-        sleep_ms(10);
-    }
+    int status = st_test_stop_child(b->pid, sig, false, STOP_TIMEOUT_MS, "harness: broker");
     b->pid = 0;
     return status;
 }
@@ -680,15 +563,6 @@ int st_test_broker_restart(st_test_broker_t *b)
     return spawn_broker(b);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void st_test_broker_cleanup(st_test_broker_t *b)
 {
     /* $STRAND_TEST_GRACEFUL_CLEANUP: SIGTERM first, so that sanitizer builds run their leak
@@ -698,7 +572,7 @@ void st_test_broker_cleanup(st_test_broker_t *b)
     if (b->pid > 0)
         st_test_broker_stop(b, SIGKILL);
     if (b->dir[0] && getenv("STRAND_KEEP_TEST_DIRS") == NULL)
-        nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        st_test_remove_tree(b->dir);
     b->dir[0] = '\0';
     for (int i = 0; i < b->n_overrides; i++)
         free(b->overrides[i]);
@@ -794,7 +668,7 @@ int st_test_run_tool(const char *const *argv, const char *stdin_data, char **ret
         in_fd = -1;
     }
     int out_fd = out_p[0], err_fd = err_p[0];
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     bool timed_out = false;
     while (out_fd >= 0 || err_fd >= 0) {
         struct pollfd pfd[3];
@@ -802,7 +676,7 @@ int st_test_run_tool(const char *const *argv, const char *stdin_data, char **ret
         if (in_fd >= 0) { i_in = n; pfd[n++] = (struct pollfd){ in_fd, POLLOUT, 0 }; }
         if (out_fd >= 0) { i_out = n; pfd[n++] = (struct pollfd){ out_fd, POLLIN, 0 }; }
         if (err_fd >= 0) { i_err = n; pfd[n++] = (struct pollfd){ err_fd, POLLIN, 0 }; }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - st_test_now_ms();
         if (left <= 0) {
             timed_out = true;
             break;
@@ -839,14 +713,14 @@ int st_test_run_tool(const char *const *argv, const char *stdin_data, char **ret
         waitpid(pid, &status, 0);
     } else {
         /* Output closed: the tool is exiting (or closed its stdio and keeps running). */
-        while (!child_exited(pid, &status)) {
-            if (now_ms() > deadline) {
+        while (!st_test_child_exited(pid, &status)) {
+            if (st_test_now_ms() > deadline) {
                 timed_out = true;
                 kill(pid, SIGKILL);
                 waitpid(pid, &status, 0);
                 break;
             }
-            sleep_ms(5);
+            st_test_sleep_ms(5);
         }
     }
     if (ret_stdout)

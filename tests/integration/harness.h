@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "test_util.h"   /* st_test_now_ms, st_test_sleep_ms, ... */
+
 /* What starting (and restarting) a broker waits for. */
 typedef enum st_test_ready {
     /* Registered and serving: Metadata on the harness port lists this broker, a controller and

@@ -294,7 +294,7 @@ Test(broker_data, message_too_large)
     cr_assert_eq(tw_make_batch(100, 1000, 1, &batch, &len), 0);   /* ~100 KB > 64 KiB */
     cr_expect_eq(produce_error(batch, len, "big", 1), ST_ERR_MESSAGE_TOO_LARGE);
     free(batch);
-    cr_expect(tw_file_contains(broker.log_path, "max.message.bytes"));
+    cr_expect(st_test_file_contains(broker.log_path, "max.message.bytes"));
     /* The same connection keeps working. */
     cr_expect_eq(produce("big", 0, 10, 100), 0);
     cr_expect(tw_broker_serves(broker.port));

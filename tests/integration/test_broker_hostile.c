@@ -62,13 +62,6 @@ static size_t rnd_below(uint64_t *s, size_t n)
     return n ? (size_t)(rnd(s) % n) : 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- request templates -------------------------------------------------------------------- */
 
 typedef struct tmpl {
@@ -254,10 +247,10 @@ static int sentinel_frame(st_buf_t *out, int32_t corr)
 static int drain_until(int fd, int32_t sentinel, int timeout_ms, char *why, size_t why_len)
 {
     st_buf_t buf = ST_BUF_INIT;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     int ret;
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - st_test_now_ms();
         if (left <= 0) {
             ret = -ETIMEDOUT;
             break;
@@ -308,7 +301,7 @@ static void *worker_main(void *arg)
     uint64_t s = w->seed | 1;
     st_buf_t frame = ST_BUF_INIT, out = ST_BUF_INIT;
     int fd = -1;
-    for (int i = 0; i < w->count && !w->failure[0] && mono_ms() < w->deadline_ms; i++) {
+    for (int i = 0; i < w->count && !w->failure[0] && st_test_now_ms() < w->deadline_ms; i++) {
         if (fd < 0) {
             fd = st_test_connect(broker.port);
             if (fd < 0) {
@@ -327,7 +320,7 @@ static void *worker_main(void *arg)
             sentinel_frame(&out, sentinel);
         w->sent++;
         w->kind_sent[kind]++;
-        int r = tw_send_raw(fd, out.data, out.len);
+        int r = st_test_send_all(fd, out.data, out.len);
         if (r < 0) {                              /* closed by an earlier answer: fine */
             close(fd);
             fd = -1;
@@ -370,7 +363,7 @@ static void check_log_clean(void)
     static const char *const bad[] = { "AddressSanitizer", "LeakSanitizer", "runtime error:",
                                        "Assertion", "assertion", NULL };
     for (int i = 0; bad[i]; i++)
-        cr_assert_not(tw_file_contains(broker.log_path, bad[i]),
+        cr_assert_not(st_test_file_contains(broker.log_path, bad[i]),
                       "broker log contains '%s' (see %s)", bad[i], broker.log_path);
 }
 
@@ -576,7 +569,7 @@ static void extreme_api_versions(void)
     hdr.client_id = "evil\nFORGED-LOG-LINE from client id";
     st_buf_t buf = ST_BUF_INIT;
     cr_assert_eq(st_frame_encode(&buf, &hdr.base, &av.base, 0), 0);
-    cr_assert_eq(tw_send_raw(fd, buf.data, buf.len), 0);
+    cr_assert_eq(st_test_send_all(fd, buf.data, buf.len), 0);
     r = (Strand__ApiVersionsResponse *)tw_recv_response(fd, 31,
                                                         &strand__api_versions_response__descriptor,
                                                         NULL, NULL);
@@ -586,7 +579,7 @@ static void extreme_api_versions(void)
     st_buf_free(&buf);
     close(fd);
     cr_expect(tw_wait_file_contains(broker.log_path, "FORGED-LOG-LINE", 5000));
-    cr_expect_not(tw_file_contains(broker.log_path, "\nFORGED-LOG-LINE"),
+    cr_expect_not(st_test_file_contains(broker.log_path, "\nFORGED-LOG-LINE"),
                   "a client id started a new log line");
 }
 
@@ -1039,9 +1032,9 @@ static void stalled_frames(void)
         cr_assert_geq(fds[i], 0);
         uint8_t pre[4];
         put_be32(pre, 1048576 - 4);
-        cr_assert_eq(tw_send_raw(fds[i], pre, 4), 0);
+        cr_assert_eq(st_test_send_all(fds[i], pre, 4), 0);
         uint8_t some[100] = { 0 };
-        cr_assert_eq(tw_send_raw(fds[i], some, sizeof(some)), 0);
+        cr_assert_eq(st_test_send_all(fds[i], some, sizeof(some)), 0);
     }
     cr_assert(tw_broker_serves(broker.port));
     for (int i = 0; i < N; i++)
@@ -1076,7 +1069,7 @@ static uint64_t pick_seed(void)
 
 Test(broker_hostile, mutated_requests_of_every_api)
 {
-    int64_t t0 = mono_ms();
+    int64_t t0 = st_test_now_ms();
     uint64_t seed = pick_seed();
     seed_data();
     check_health("start-up");
@@ -1098,7 +1091,7 @@ Test(broker_hostile, mutated_requests_of_every_api)
             rw[a].t = &t[a];
             rw[a].seed = seed * 0x9E3779B97F4A7C15ULL + (uint64_t)(round * N_APIS + a);
             rw[a].count = BURST;
-            rw[a].deadline_ms = mono_ms() + ROUND_MS;
+            rw[a].deadline_ms = st_test_now_ms() + ROUND_MS;
             cr_assert_eq(pthread_create(&th[a], NULL, worker_main, &rw[a]), 0);
         }
         for (int a = 0; a < N_APIS; a++)
@@ -1138,18 +1131,18 @@ Test(broker_hostile, mutated_requests_of_every_api)
         free(t[a].frame);
     }
     free(batch);
-    fprintf(stderr, "test_broker_hostile: mutation phase took %" PRId64 " ms\n", mono_ms() - t0);
-    int64_t t1 = mono_ms();
+    fprintf(stderr, "test_broker_hostile: mutation phase took %" PRId64 " ms\n", st_test_now_ms() - t0);
+    int64_t t1 = st_test_now_ms();
     run_extremes();
     fprintf(stderr, "test_broker_hostile: extreme-field requests took %" PRId64 " ms\n",
-            mono_ms() - t1);
+            st_test_now_ms() - t1);
     /* Connections the broker dropped were each logged naming the peer and the reason. */
     static const char *const logged[] = { "Closing connection from 127.0.0.1:",
                                           "exceeds socket.request.max.bytes",
                                           "does not decode (invalid protobuf)",
                                           "in the middle of a frame", NULL };
     for (int i = 0; logged[i]; i++)
-        cr_expect(tw_file_contains(broker.log_path, logged[i]), "broker log lacks '%s'", logged[i]);
+        cr_expect(st_test_file_contains(broker.log_path, logged[i]), "broker log lacks '%s'", logged[i]);
     int status = st_test_broker_stop(&broker, SIGTERM);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "broker did not exit cleanly on SIGTERM (status 0x%x, log %s)", status, broker.log_path);

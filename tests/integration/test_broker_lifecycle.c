@@ -113,7 +113,7 @@ static void restart_and_verify(int sig)
     if (sig == SIGTERM) {
         cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "SIGTERM exit status 0x%x", status);
         cr_expect_eq(access(marker, F_OK), 0, "no clean-shutdown marker after SIGTERM");
-        cr_expect(tw_file_contains(broker.log_path, "shut down cleanly"));
+        cr_expect(st_test_file_contains(broker.log_path, "shut down cleanly"));
     } else {
         cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
         cr_expect_neq(access(marker, F_OK), 0, "clean-shutdown marker after SIGKILL");
@@ -185,46 +185,46 @@ Test(broker_lifecycle, config_errors)
     /* zookeeper.connect is required (the other errors below come before any connection). */
     snprintf(text, sizeof(text), "listeners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s/l\n", dir);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "Missing required configuration \"zookeeper.connect\""));
+    cr_expect(st_test_file_contains(out, "Missing required configuration \"zookeeper.connect\""));
 
     snprintf(text, sizeof(text), ZK_LINE "listeners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s/l\n"
              "num.partitions=zero\n", dir);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "num.partitions=zero"));
-    cr_expect(tw_file_contains(out, "[1, 2147483647]"));
+    cr_expect(st_test_file_contains(out, "num.partitions=zero"));
+    cr_expect(st_test_file_contains(out, "[1, 2147483647]"));
 
     snprintf(text, sizeof(text), ZK_LINE "listeners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s/l\n"
              "num.network.threads=1000\n", dir);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "num.network.threads=1000"));
+    cr_expect(st_test_file_contains(out, "num.network.threads=1000"));
 
     snprintf(text, sizeof(text), ZK_LINE "listeners=FOO://127.0.0.1:1\nlog.dirs=%s/l\n", dir);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "unknown security protocol 'FOO'"));
+    cr_expect(st_test_file_contains(out, "unknown security protocol 'FOO'"));
 
     snprintf(text, sizeof(text), ZK_LINE "listeners=PLAINTEXT://127.0.0.1:99999\nlog.dirs=%s/l\n",
              dir);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "listeners"));
+    cr_expect(st_test_file_contains(out, "listeners"));
 
     snprintf(text, sizeof(text), ZK_LINE "listeners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s/l\n"
              "auto.create.topics.enable=maybe\n", dir);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "auto.create.topics.enable=maybe"));
+    cr_expect(st_test_file_contains(out, "auto.create.topics.enable=maybe"));
 
     snprintf(text, sizeof(text), ZK_LINE "listeners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s/l\n", dir);
     cr_expect_eq(run_broker(dir, text, "--override ssl.client.auth=sometimes", out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "none,requested,required"));
+    cr_expect(st_test_file_contains(out, "none,requested,required"));
 
     /* Unknown keys only warn (file:line); --version and --help-config exit 0. */
     snprintf(text, sizeof(text), ZK_LINE "listeners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s/l\n"
              "no.such.key=1\n", dir);
     cr_expect_eq(run_broker(dir, text, "--version", out, sizeof(out)), 0);
-    cr_expect(tw_file_contains(out, "strand-broker "));
+    cr_expect(st_test_file_contains(out, "strand-broker "));
     cr_expect_eq(run_broker(dir, text, "--help-config", out, sizeof(out)), 0);
-    cr_expect(tw_file_contains(out, "log.retention.hours"));
-    cr_expect(tw_file_contains(out, "ssl.certificate.location"));
-    cr_expect(tw_file_contains(out, "zookeeper.connect"));
+    cr_expect(st_test_file_contains(out, "log.retention.hours"));
+    cr_expect(st_test_file_contains(out, "ssl.certificate.location"));
+    cr_expect(st_test_file_contains(out, "zookeeper.connect"));
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
@@ -234,9 +234,9 @@ Test(broker_lifecycle, unknown_key_warns)
 {
     static const char *const overrides[] = { "no.such.key=1", NULL };
     cr_assert_eq(st_test_broker_start(&broker, overrides), 0);
-    cr_expect(tw_file_contains(broker.log_path, "unknown configuration key 'no.such.key'"));
-    cr_expect(tw_file_contains(broker.log_path, "server.properties:"));
-    cr_expect(tw_file_contains(broker.log_path, "Non-default configuration"));
+    cr_expect(st_test_file_contains(broker.log_path, "unknown configuration key 'no.such.key'"));
+    cr_expect(st_test_file_contains(broker.log_path, "server.properties:"));
+    cr_expect(st_test_file_contains(broker.log_path, "Non-default configuration"));
     cr_expect(tw_broker_serves(broker.port));
 }
 
@@ -343,7 +343,7 @@ Test(broker_lifecycle, log_dir_locked)
     snprintf(text, sizeof(text), "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s/logs\n"
              "zookeeper.connect=%s\nbroker.id=1\n", broker.dir, broker.zk_connect);
     cr_expect_eq(run_broker(broker.dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "is in use by another process"));
+    cr_expect(st_test_file_contains(out, "is in use by another process"));
     cr_expect(tw_broker_serves(broker.port));
 }
 
@@ -386,10 +386,10 @@ Test(broker_lifecycle, zookeeper_unreachable_exits_1_naming_the_ensemble)
                   (long long)took);
     cr_expect_lt(took, 1500 + 3000, "exited %lld ms after start, long past the 1500 ms timeout",
                  (long long)took);
-    cr_expect(tw_file_contains(out, ensemble), "the message does not name the ensemble %s",
+    cr_expect(st_test_file_contains(out, ensemble), "the message does not name the ensemble %s",
               ensemble);
-    cr_expect(tw_file_contains(out, "zookeeper.connection.timeout.ms"));
-    cr_expect_not(tw_file_contains(out, "started"), "a broker without ZooKeeper started");
+    cr_expect(st_test_file_contains(out, "zookeeper.connection.timeout.ms"));
+    cr_expect_not(st_test_file_contains(out, "started"), "a broker without ZooKeeper started");
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
@@ -407,9 +407,9 @@ Test(broker_lifecycle, broker_id_taken_exits_1_naming_id_and_holder)
     snprintf(text, sizeof(text), "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s/l\n"
              "zookeeper.connect=%s\nbroker.id=7\n", dir, broker.zk_connect);
     cr_expect_eq(run_broker(dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "broker.id 7 is already registered"));
+    cr_expect(st_test_file_contains(out, "broker.id 7 is already registered"));
     snprintf(holder, sizeof(holder), "PLAINTEXT://127.0.0.1:%d", broker.port);
-    cr_expect(tw_file_contains(out, holder), "the message does not name the holder %s", holder);
+    cr_expect(st_test_file_contains(out, holder), "the message does not name the holder %s", holder);
     cr_expect(tw_broker_serves(broker.port));
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -423,15 +423,15 @@ Test(broker_lifecycle, log_dir_of_another_cluster_refused)
     cr_assert_eq(st_test_broker_start(&broker, NULL), 0);
     char meta[400];
     snprintf(meta, sizeof(meta), "%s/logs/meta.properties", broker.dir);
-    cr_assert(tw_file_contains(meta, "cluster.id="), "meta.properties records no cluster id");
+    cr_assert(st_test_file_contains(meta, "cluster.id="), "meta.properties records no cluster id");
     cr_assert_eq(WEXITSTATUS(st_test_broker_stop(&broker, SIGTERM)), 0);
     char other[200], out[600], text[1024];
     cr_assert_eq(st_test_zk_chroot(other, sizeof(other)), 0);
     snprintf(text, sizeof(text), "listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s/logs\n"
              "zookeeper.connect=%s\nbroker.id=0\n", broker.dir, other);
     cr_expect_eq(run_broker(broker.dir, text, NULL, out, sizeof(out)), 1);
-    cr_expect(tw_file_contains(out, "doesn't match stored clusterId"));
-    cr_expect(tw_file_contains(out, "The broker is trying to join the wrong cluster"));
+    cr_expect(st_test_file_contains(out, "doesn't match stored clusterId"));
+    cr_expect(st_test_file_contains(out, "The broker is trying to join the wrong cluster"));
     /* Its own cluster still takes it back. */
     cr_expect_eq(st_test_broker_restart(&broker), 0);
 }
@@ -469,7 +469,7 @@ Test(broker_lifecycle, stray_logs_kept_not_served)
     cr_assert_eq(st_test_broker_restart(&broker), 0);
     cr_expect(tw_wait_file_contains(broker.log_path, "stray log(s) of topic kept on disk "
                                     "(partition(s) 0,1)", 2000));
-    cr_expect_not(tw_file_contains(broker.log_path, "stray log(s) of topic served"));
+    cr_expect_not(st_test_file_contains(broker.log_path, "stray log(s) of topic served"));
     fd = st_test_connect(broker.port);
     verify_all(fd, "served", 1, 30);
     uint8_t *batch;

@@ -97,17 +97,17 @@ Test(broker_protocol, garbage_frame_closes_connection)
     cr_assert_geq(fd, 0);
     /* size 8, header_len 0xffff: inner lengths run past the frame. */
     const uint8_t garbage[] = { 0, 0, 0, 8, 0xff, 0xff, 1, 2, 3, 4, 5, 6 };
-    cr_assert_eq(tw_send_raw(fd, garbage, sizeof(garbage)), 0);
+    cr_assert_eq(st_test_send_all(fd, garbage, sizeof(garbage)), 0);
     cr_expect(tw_wait_closed(fd, 5000), "broker kept a connection that sent garbage");
     close(fd);
     cr_expect(tw_broker_serves(broker.port));
     cr_expect(tw_wait_file_contains(broker.log_path, "malformed frame", 2000));
-    cr_expect(tw_file_contains(broker.log_path, "Closing connection from 127.0.0.1:"));
+    cr_expect(st_test_file_contains(broker.log_path, "Closing connection from 127.0.0.1:"));
 
     /* A frame shorter than its 6 bytes of inner lengths. */
     fd = st_test_connect(broker.port);
     const uint8_t tiny[] = { 0, 0, 0, 2, 0, 0 };
-    cr_assert_eq(tw_send_raw(fd, tiny, sizeof(tiny)), 0);
+    cr_assert_eq(st_test_send_all(fd, tiny, sizeof(tiny)), 0);
     cr_expect(tw_wait_closed(fd, 5000));
     close(fd);
     cr_expect(tw_broker_serves(broker.port));
@@ -123,7 +123,7 @@ Test(broker_protocol, random_bytes_close_connection)
     junk[0] = 0;   /* keep the size under socket.request.max.bytes */
     junk[1] = 0;
     junk[2] = 0x0f;
-    tw_send_raw(fd, junk, sizeof(junk));
+    st_test_send_all(fd, junk, sizeof(junk));
     cr_expect(tw_wait_closed(fd, 5000));
     close(fd);
     cr_expect(tw_broker_serves(broker.port));
@@ -135,7 +135,7 @@ Test(broker_protocol, truncated_frame_peer_closes)
     cr_assert_geq(fd, 0);
     /* Claim 1000 bytes, send 10, hang up. */
     const uint8_t part[] = { 0, 0, 0x03, 0xe8, 0, 2, 8, 18, 16, 0, 0, 0, 0, 0 };
-    cr_assert_eq(tw_send_raw(fd, part, sizeof(part)), 0);
+    cr_assert_eq(st_test_send_all(fd, part, sizeof(part)), 0);
     close(fd);
     cr_expect(tw_wait_file_contains(broker.log_path, "in the middle of a frame", 5000));
     cr_expect(tw_broker_serves(broker.port));
@@ -148,11 +148,11 @@ Test(broker_protocol, oversized_frame_closes_and_logs_peer)
     /* socket.request.max.bytes is 1 MiB here: announce 2 MiB. */
     uint8_t prefix[4];
     st_put_be32(prefix, 2 * 1024 * 1024);
-    cr_assert_eq(tw_send_raw(fd, prefix, 4), 0);
+    cr_assert_eq(st_test_send_all(fd, prefix, 4), 0);
     cr_expect(tw_wait_closed(fd, 5000), "oversized frame did not close the connection");
     close(fd);
     cr_expect(tw_wait_file_contains(broker.log_path, "exceeds socket.request.max.bytes", 2000));
-    cr_expect(tw_file_contains(broker.log_path, "Closing connection from 127.0.0.1:"));
+    cr_expect(st_test_file_contains(broker.log_path, "Closing connection from 127.0.0.1:"));
     cr_expect(tw_broker_serves(broker.port));
 }
 
@@ -161,7 +161,7 @@ Test(broker_protocol, invalid_protobuf_header_and_body)
     /* Header that is not a RequestHeader: field 1 with wire type 7 (invalid). */
     int fd = st_test_connect(broker.port);
     const uint8_t bad_hdr[] = { 0, 0, 0, 9, 0, 3, 0x0f, 0xff, 0xff, 0, 0, 0, 0 };
-    cr_assert_eq(tw_send_raw(fd, bad_hdr, sizeof(bad_hdr)), 0);
+    cr_assert_eq(st_test_send_all(fd, bad_hdr, sizeof(bad_hdr)), 0);
     cr_expect(tw_wait_closed(fd, 5000));
     close(fd);
     cr_expect(tw_wait_file_contains(broker.log_path, "invalid protobuf", 2000));
@@ -182,7 +182,7 @@ Test(broker_protocol, invalid_protobuf_header_and_body)
     buf.len += hl;
     st_buf_append_be32(&buf, sizeof(body));
     st_buf_append(&buf, body, sizeof(body));
-    cr_assert_eq(tw_send_raw(fd, buf.data, buf.len), 0);
+    cr_assert_eq(st_test_send_all(fd, buf.data, buf.len), 0);
     st_buf_free(&buf);
     cr_expect(tw_wait_closed(fd, 5000));
     close(fd);
@@ -286,6 +286,6 @@ Test(broker_idle, idle_connections_closed)
     strand__api_versions_response__free_unpacked(resp, NULL);
     cr_expect(tw_wait_closed(fd, 5000), "idle connection not closed");
     close(fd);
-    cr_expect(tw_file_contains(broker.log_path, "connections.max.idle.ms=1000"));
+    cr_expect(st_test_file_contains(broker.log_path, "connections.max.idle.ms=1000"));
     cr_expect(tw_broker_serves(broker.port));
 }

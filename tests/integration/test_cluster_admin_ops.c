@@ -65,15 +65,15 @@ static int tool(const char *const *argv, char **out, char **err)
  * Returns the base offset, or -1. */
 static int64_t produce(const char *topic, int p, int n)
 {
-    int64_t deadline = fu_now_ms() + 30000;
+    int64_t deadline = st_test_now_ms() + 30000;
     do {
         int leader = fu_leader(&cluster, topic, p, NULL, NULL, NULL);
         int64_t base = -1;
         if (leader > 0 && fu_produce(st_test_cluster_broker(&cluster, leader)->port, topic, p, -1,
                                      n, 10000, &base) == 0)
             return base;
-        fu_sleep_ms(100);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(100);
+    } while (st_test_now_ms() < deadline);
     return -1;
 }
 
@@ -122,15 +122,15 @@ static bool wait_gone(const char *topic, int timeout_ms)
 {
     char path[128], buf[16];
     snprintf(path, sizeof(path), "/brokers/topics/%s", topic);
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         bool gone = st_test_zk_get(cluster.zk_connect, path, buf, sizeof(buf)) < 0;
         for (int id = 1; id <= 3 && gone; id++)
             gone = fu_segment_total(st_test_cluster_broker(&cluster, id), topic, 0) < 0;
         if (gone)
             return true;
-        fu_sleep_ms(100);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(100);
+    } while (st_test_now_ms() < deadline);
     return false;
 }
 
@@ -143,20 +143,20 @@ Test(cluster_admin_ops, delete_and_recreate)
         cr_assert_eq(base, 0, "round %d: a fresh topic starts at offset 0", round);
         const char *del[] = { "strand-topics", "--delete", how[round], "--topic", "phoenix", NULL };
         cr_assert_eq(tool(del, NULL, NULL), 0);
-        int64_t t0 = fu_now_ms();
+        int64_t t0 = st_test_now_ms();
         cr_assert(wait_gone("phoenix", 30000), "round %d: phoenix still in ZooKeeper or on disk",
                   round);
         printf("admin_ops: phoenix deleted through %s: gone from ZooKeeper and every log dir after "
-               "%lld ms\n", how[round], (long long)(fu_now_ms() - t0));
+               "%lld ms\n", how[round], (long long)(st_test_now_ms() - t0));
     }
     fu_create_topic(&cluster, "phoenix", 1, 3, NULL);
     int leader = fu_leader(&cluster, "phoenix", 0, NULL, NULL, NULL);
     int64_t leo = -1;
     int code = -1;
-    int64_t deadline = fu_now_ms() + 20000;   /* until the leader has applied its LeaderAndIsr */
+    int64_t deadline = st_test_now_ms() + 20000;   /* until the leader has applied its LeaderAndIsr */
     while ((code = fu_list_latest(st_test_cluster_broker(&cluster, leader)->port, "phoenix", 0,
-                                  true, &leo)) != 0 && fu_now_ms() < deadline)
-        fu_sleep_ms(50);
+                                  true, &leo)) != 0 && st_test_now_ms() < deadline)
+        st_test_sleep_ms(50);
     cr_assert_eq(code, 0, "ListOffsets on the new leader %d: %d", leader, code);
     cr_assert_eq(leo, 0, "the re-created topic holds %lld old records", (long long)leo);
     cr_assert_eq(produce("phoenix", 0, 3), 0);
@@ -266,14 +266,14 @@ Test(cluster_admin_ops, unclean_election_only_through_the_tool)
     int ids[] = { 2 };
     cr_assert_eq(st_test_cluster_wait_registered(&cluster, ids, 1, 30000), 0);
     cr_assert_eq(st_test_cluster_wait_controller(&cluster, -1, 30000), 2);
-    int64_t deadline = fu_now_ms() + 30000;
+    int64_t deadline = st_test_now_ms() + 30000;
     int leader = 0, isr[16], n_isr = 0;
     while ((leader = fu_leader(&cluster, "dirty", 0, NULL, isr, &n_isr)) != -1 &&
-           fu_now_ms() < deadline)
-        fu_sleep_ms(50);
+           st_test_now_ms() < deadline)
+        st_test_sleep_ms(50);
     cr_assert_eq(leader, -1, "dirty-0 still led by %d with every ISR member dead", leader);
     cr_assert(n_isr == 1 && isr[0] == 1, "the ISR keeps its last member 1");
-    fu_sleep_ms(4000);   /* longer than a session timeout: no election on its own */
+    st_test_sleep_ms(4000);   /* longer than a session timeout: no election on its own */
     leader = fu_leader(&cluster, "dirty", 0, NULL, isr, &n_isr);
     printf("admin_ops: dirty-0 with ISR [1] dead and broker 2 alive: leader %d after 4 s\n", leader);
     cr_assert_eq(leader, -1, "broker %d became leader without an unclean election", leader);
@@ -336,7 +336,7 @@ static void *cs_main(void *arg)
             i++;
             atomic_store(&c->sent, i);
         }
-        fu_sleep_ms(2);
+        st_test_sleep_ms(2);
     }
     return NULL;
 }
@@ -362,15 +362,15 @@ Test(cluster_admin_ops, controlled_shutdown_moves_leaders_first)
     cr_assert_not_null(c.p, "%s", err);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, cs_main, &c), 0);
-    fu_sleep_ms(1500);
+    st_test_sleep_ms(1500);
 
     st_test_broker_t *b = st_test_cluster_broker(&cluster, victim);
     st_test_broker_t *cb = st_test_cluster_broker(&cluster, ctl);
     long b_mark = fu_file_size(b->log_path), c_mark = fu_file_size(cb->log_path);
     long acked_before = atomic_load(&c.acked);
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     int status = st_test_broker_stop(b, SIGTERM);
-    int64_t t_exit = fu_now_ms() - t0;
+    int64_t t_exit = st_test_now_ms() - t0;
     printf("admin_ops: broker %d (leader of %d partitions) SIGTERMed: exited with status %d after "
            "%lld ms\n", victim, n_led, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
            (long long)t_exit);
@@ -389,7 +389,7 @@ Test(cluster_admin_ops, controlled_shutdown_moves_leaders_first)
     char needle[64];
     snprintf(needle, sizeof(needle), "Controlled shutdown of broker %d", victim);
     int ctl_lines = fu_count_in_file(cb->log_path, needle, c_mark);
-    fu_sleep_ms(1500);
+    st_test_sleep_ms(1500);
     /* the producer stops before any assertion (a failed one must not leave it running) */
     atomic_store(&c.stop, true);
     pthread_join(th, NULL);
@@ -442,7 +442,7 @@ Test(cluster_admin_ops, describe_filters_with_a_broker_down)
     st_test_broker_stop(st_test_cluster_broker(&cluster, 3), SIGKILL);
     for (int p = 0; p < 3; p++)
         cr_assert_eq(fu_wait_isr_has(&cluster, "wide", p, 3, false, 30000), 0);
-    int64_t deadline = fu_now_ms() + 30000;
+    int64_t deadline = st_test_now_ms() + 30000;
     for (int i = 0; i < 2; i++) {
         char *out = NULL;
         /* the brokers' metadata follows ZooKeeper shortly: poll until the filter shows it */
@@ -454,8 +454,8 @@ Test(cluster_admin_ops, describe_filters_with_a_broker_down)
             cr_assert_eq(tool(ur, &out, NULL), 0);
             if (count_lines(out, "\tTopic: wide\tPartition: ") == 3)
                 break;
-            fu_sleep_ms(200);
-        } while (fu_now_ms() < deadline);
+            st_test_sleep_ms(200);
+        } while (st_test_now_ms() < deadline);
         cr_assert_eq(count_lines(out, "\tTopic: wide\tPartition: "), 3, "%s: %s", how[i], out);
         cr_assert_eq(count_lines(out, "\tTopic: solo\tPartition: "), 0,
                      "solo (ISR = replicas = [3]) is not under-replicated: %s", out);

@@ -77,12 +77,12 @@ static bool all_led_without(const char *topic, int parts, int id)
 
 static bool wait_all_led_without(const char *topic, int parts, int id, int timeout_ms)
 {
-    int64_t deadline = fu_now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     do {
         if (all_led_without(topic, parts, id))
             return true;
-        fu_sleep_ms(50);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(50);
+    } while (st_test_now_ms() < deadline);
     return false;
 }
 
@@ -101,10 +101,10 @@ Test(cluster_controller_failover, kill_and_pause_the_controller, .fini = teardow
         if (fu_leader(&cluster, TOPIC, p, NULL, NULL, NULL) == c1)
             led[n_led++] = p;
     cr_assert_gt(n_led, 0, "the controller leads none of %d partitions", N_PART);
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     st_test_broker_stop(st_test_cluster_broker(&cluster, c1), SIGKILL);
     int c2 = st_test_cluster_wait_controller(&cluster, c1, 30000);
-    int64_t t_ctl = fu_now_ms() - t0;
+    int64_t t_ctl = st_test_now_ms() - t0;
     cr_assert_gt(c2, 0, "no successor after controller %d died", c1);
     int e2 = fu_controller_epoch(&cluster);
     cr_assert_gt(e2, e1, "/controller_epoch %d after %d", e2, e1);
@@ -112,7 +112,7 @@ Test(cluster_controller_failover, kill_and_pause_the_controller, .fini = teardow
     for (int i = 0; i < n_led; i++) {
         int nl = fu_wait_leader(&cluster, TOPIC, led[i], c1, 30000);
         cr_assert_gt(nl, 0, "%s-%d (led by the dead controller) got no leader", TOPIC, led[i]);
-        t_lead = fu_now_ms() - t0;
+        t_lead = st_test_now_ms() - t0;
     }
     printf("controller_failover: controller %d (epoch %d) SIGKILLed; controller %d (epoch %d) "
            "after %lld ms; its %d partitions led again after %lld ms\n", c1, e1, c2, e2,
@@ -139,30 +139,30 @@ Test(cluster_controller_failover, kill_and_pause_the_controller, .fini = teardow
     cr_assert_eq(fu_wait_isr_has(&cluster, BYSTANDER, 0, b, false, 30000), 0);
     cr_assert_eq(fu_state_controller_epoch(&cluster, BYSTANDER, 0), es);
     cr_assert_eq(kill(sb->pid, SIGSTOP), 0);
-    t0 = fu_now_ms();
+    t0 = st_test_now_ms();
     const char *create[] = { "strand-topics", "--create", "@ZK", "--topic", NEW_TOPIC,
                              "--partitions", "4", "--replication-factor", "2", NULL };
     char *out = NULL, *err = NULL;
     int rc = st_test_cluster_tool(&cluster, create, &out, &err, 30000);
-    int64_t t_created = fu_now_ms() - t0;
+    int64_t t_created = st_test_now_ms() - t0;
     if (rc != 0)
         kill(sb->pid, SIGCONT);
     cr_assert_eq(rc, 0, "create while the controller is stopped: %s%s", out, err);
     free(out);
     free(err);
     int cn = st_test_cluster_wait_controller(&cluster, cs, 30000);
-    int64_t t_succ = fu_now_ms() - t0;
+    int64_t t_succ = st_test_now_ms() - t0;
     int en = fu_controller_epoch(&cluster);
     bool complete = true;
     for (int p = 0; p < NEW_PARTS && cn > 0; p++)
         complete &= fu_wait_leader(&cluster, NEW_TOPIC, p, cs, 30000) > 0;
-    int64_t t_complete = fu_now_ms() - t0;
+    int64_t t_complete = st_test_now_ms() - t0;
     bool shrunk = cn > 0 && wait_all_led_without(TOPIC, N_PART, cs, 30000);
     /* what ZooKeeper holds while the old controller is still stopped */
     state_rec_t before[64];
     int n_before = cn > 0 ? read_states(before, 64) : 0;
     long log_mark = fu_file_size(sb->log_path);
-    int64_t stopped_ms = fu_now_ms() - t0;
+    int64_t stopped_ms = st_test_now_ms() - t0;
     cr_assert_eq(kill(sb->pid, SIGCONT), 0);
     cr_assert_eq(st_test_broker_restart(st_test_cluster_broker(&cluster, b)), 0);
     cr_assert_gt(cn, 0, "no successor while controller %d was stopped", cs);

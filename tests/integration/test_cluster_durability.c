@@ -66,7 +66,7 @@ static void dr_cb(const strand_delivery_report_t *rep, void *opaque)
     } else {
         atomic_fetch_add(&pr->acked, 1);
         int64_t zero = 0;
-        atomic_compare_exchange_strong(&pr->first_ack_ms, &zero, fu_now_ms());
+        atomic_compare_exchange_strong(&pr->first_ack_ms, &zero, st_test_now_ms());
     }
 }
 
@@ -82,12 +82,12 @@ static void *produce_main(void *arg)
         int r = strand_produce(pr->p, TOPIC, (int32_t)(seq % N_PART), NULL, 0, v, strlen(v),
                                NULL, 0, 0, (void *)(intptr_t)seq);
         if (r != 0) {
-            fu_sleep_ms(10);   /* queue full or no metadata: try the same record again */
+            st_test_sleep_ms(10);   /* queue full or no metadata: try the same record again */
             continue;
         }
         seq++;
         atomic_store(&pr->produced, seq);
-        fu_sleep_ms(1);
+        st_test_sleep_ms(1);
     }
     return NULL;
 }
@@ -131,7 +131,7 @@ Test(cluster_durability, acked_records_survive_leader_kills, .fini = teardown, .
     cr_assert_not_null(pr.p, "%s", err);
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, produce_main, &pr), 0);
-    fu_sleep_ms(1000);
+    st_test_sleep_ms(1000);
 
     int64_t failover_ms[N_KILLS], rejoin_ms[N_KILLS];
     int killed[N_KILLS];
@@ -141,21 +141,21 @@ Test(cluster_durability, acked_records_survive_leader_kills, .fini = teardown, .
         cr_assert_gt(leader, 0, "kill %d: %s-%d has no leader", k, TOPIC, part);
         killed[k] = leader;
         long before = atomic_load(&pr.acked);
-        int64_t t0 = fu_now_ms();
+        int64_t t0 = st_test_now_ms();
         atomic_store(&pr.first_ack_ms, 0);
         st_test_broker_stop(st_test_cluster_broker(&cluster, leader), SIGKILL);
         int nl = fu_wait_leader(&cluster, TOPIC, part, leader, 60000);
-        failover_ms[k] = fu_now_ms() - t0;
+        failover_ms[k] = st_test_now_ms() - t0;
         cr_assert_gt(nl, 0, "kill %d: %s-%d got no new leader after broker %d died", k, TOPIC,
                      part, leader);
         cr_assert_eq(st_test_broker_restart(st_test_cluster_broker(&cluster, leader)), 0,
                      "kill %d: broker %d restarts", k, leader);
-        int64_t t1 = fu_now_ms();
+        int64_t t1 = st_test_now_ms();
         for (int p = 0; p < N_PART; p++)
             cr_assert_eq(fu_wait_isr_size(&cluster, TOPIC, p, 3, 90000), 0,
                          "kill %d: %s-%d: broker %d never rejoined the ISR", k, TOPIC, p, leader);
-        rejoin_ms[k] = fu_now_ms() - t1;
-        fu_sleep_ms(500);
+        rejoin_ms[k] = st_test_now_ms() - t1;
+        st_test_sleep_ms(500);
         int64_t first_ack = atomic_load(&pr.first_ack_ms);
         printf("kill %2d: broker %d (leader of %s-%d) SIGKILLed; new leader %d after %lld ms; "
                "back in every ISR %lld ms after restart; first ack %lld ms after the kill; %ld "

@@ -47,16 +47,16 @@ Test(cluster_fast_bounce, bounce_detected_by_broker_epoch, .fini = teardown, .ti
     cr_assert_gt(old_epoch, 0);
     long b_mark = fu_file_size(b->log_path), c_mark = fu_file_size(cb->log_path);
 
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     st_test_broker_stop(b, SIGKILL);
     int r = st_test_broker_restart(b);
-    int64_t t_up = fu_now_ms() - t0;
+    int64_t t_up = st_test_now_ms() - t0;
     cr_assert_eq(r, 0, "broker %d did not come back up", id);
     int64_t new_epoch = -1;
-    int64_t deadline = fu_now_ms() + 30000;
-    while ((new_epoch = broker_epoch(id)) <= old_epoch && fu_now_ms() < deadline)
-        fu_sleep_ms(20);
-    int64_t t_reg = fu_now_ms() - t0;
+    int64_t deadline = st_test_now_ms() + 30000;
+    while ((new_epoch = broker_epoch(id)) <= old_epoch && st_test_now_ms() < deadline)
+        st_test_sleep_ms(20);
+    int64_t t_reg = st_test_now_ms() - t0;
     printf("fast_bounce: broker %d SIGKILLed and accepting connections again after %lld ms; "
            "registered with broker epoch %lld (was %lld) after %lld ms\n", id, (long long)t_up,
            (long long)new_epoch, (long long)old_epoch, (long long)t_reg);
@@ -81,14 +81,14 @@ Test(cluster_fast_bounce, bounce_detected_by_broker_epoch, .fini = teardown, .ti
         cr_assert(fu_wait_in_file(b->log_path, role, b_mark, 20000),
                   "broker %d got no LeaderAndIsr for %s-%d after the bounce", id, TOPIC, p);
     }
-    int64_t t1 = fu_now_ms();
+    int64_t t1 = st_test_now_ms();
     for (int p = 0; p < N_PART; p++)
         cr_assert_eq(fu_wait_isr_has(&cluster, TOPIC, p, id, true, 60000), 0,
                      "broker %d not back in the ISR of %s-%d", id, TOPIC, p);
     for (int p = 0; p < N_PART; p++)
         cr_assert_eq(fu_wait_isr_size(&cluster, TOPIC, p, 3, 60000), 0);
     printf("fast_bounce: broker %d in every ISR %lld ms after the kill\n", id,
-           (long long)(fu_now_ms() - t0));
+           (long long)(st_test_now_ms() - t0));
     (void)t1;
 
     /* a LeaderAndIsr for the previous incarnation, which would change the broker's role */

@@ -38,11 +38,11 @@ Test(cluster_leadership_log, one_info_line_per_change, .fini = teardown, .timeou
     long mark[4] = { 0 };
     for (int id = 1; id <= 3; id++)
         mark[id] = fu_file_size(st_test_cluster_broker(&cluster, id)->log_path);
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     st_test_broker_stop(st_test_cluster_broker(&cluster, old), SIGKILL);
     int nl = fu_wait_leader(&cluster, TOPIC, 0, old, 30000);
     cr_assert_gt(nl, 0);
-    int64_t t_new = fu_now_ms() - t0;
+    int64_t t_new = st_test_now_ms() - t0;
     int epoch = -1, isr[16], n_isr = 0;
     cr_assert_eq(fu_leader(&cluster, TOPIC, 0, &epoch, isr, &n_isr), nl);
     char isr_s[64];

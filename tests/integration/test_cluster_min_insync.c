@@ -39,14 +39,14 @@ Test(cluster_min_insync, acks_all_refused_below_min_isr, .fini = teardown, .time
             followers[nf++] = id;
     for (int i = 0; i < 2; i++)
         st_test_broker_stop(st_test_cluster_broker(&cluster, followers[i]), SIGKILL);
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     cr_assert_eq(fu_wait_isr_size(&cluster, TOPIC, 0, 1, 30000), 0,
                  "the ISR never shrank to the leader alone in ZooKeeper");
     n_isr = 0;
     cr_assert_eq(fu_leader(&cluster, TOPIC, 0, NULL, isr, &n_isr), leader,
                  "the leader stays leader");
     cr_assert(n_isr == 1 && isr[0] == leader);
-    int64_t t_zk = fu_now_ms() - t0;
+    int64_t t_zk = st_test_now_ms() - t0;
     cr_assert_eq(fu_wait_broker_view_isr(lb->port, TOPIC, 0, 1, 20000), 0,
                  "the leader never learnt ISR = [%d]", leader);
     printf("min_insync: followers %d and %d killed; ISR = [%d] in ZooKeeper after %lld ms\n",
@@ -79,10 +79,10 @@ Test(cluster_min_insync, acks_all_refused_below_min_isr, .fini = teardown, .time
 
     for (int i = 0; i < 2; i++)
         cr_assert_eq(st_test_broker_restart(st_test_cluster_broker(&cluster, followers[i])), 0);
-    int64_t t1 = fu_now_ms();
+    int64_t t1 = st_test_now_ms();
     cr_assert_eq(fu_wait_isr_size(&cluster, TOPIC, 0, 3, 60000), 0, "the followers never rejoined");
     cr_assert_eq(fu_wait_broker_view_isr(lb->port, TOPIC, 0, 3, 20000), 0);
-    int64_t t_rejoin = fu_now_ms() - t1;
+    int64_t t_rejoin = st_test_now_ms() - t1;
     int now_leader = fu_leader(&cluster, TOPIC, 0, NULL, NULL, NULL);
     st_test_broker_t *nb = st_test_cluster_broker(&cluster, now_leader);
     code = fu_produce(nb->port, TOPIC, 0, -1, 5, 10000, &base);

@@ -30,7 +30,7 @@ static void teardown(void)
  * have applied its LeaderAndIsr yet). Returns the error code of the last try. */
 static int produce_to_leader(int n, int64_t *ret_base, int *ret_leader)
 {
-    int64_t deadline = fu_now_ms() + 30000;
+    int64_t deadline = st_test_now_ms() + 30000;
     int code = -1;
     do {
         int leader = fu_leader(&cluster, TOPIC, 0, NULL, NULL, NULL);
@@ -41,8 +41,8 @@ static int produce_to_leader(int n, int64_t *ret_base, int *ret_leader)
             if (code == 0)
                 return 0;
         }
-        fu_sleep_ms(100);
-    } while (fu_now_ms() < deadline);
+        st_test_sleep_ms(100);
+    } while (st_test_now_ms() < deadline);
     return code;
 }
 
@@ -59,9 +59,9 @@ Test(cluster_zombie_leader, paused_leader_never_acknowledges, .fini = teardown, 
 
     /* pause the leader past the session timeout */
     cr_assert_eq(kill(old->pid, SIGSTOP), 0);
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     int nl = fu_wait_leader(&cluster, TOPIC, 0, leader, 30000);
-    int64_t t_elect = fu_now_ms() - t0;
+    int64_t t_elect = st_test_now_ms() - t0;
     if (nl < 0)
         kill(old->pid, SIGCONT);
     cr_assert_gt(nl, 0, "no new leader while broker %d was stopped", leader);
@@ -82,7 +82,7 @@ Test(cluster_zombie_leader, paused_leader_never_acknowledges, .fini = teardown, 
     cr_assert(fd_all >= 0 && fd_one >= 0, "the stopped broker's kernel accepts connections");
     cr_assert_eq(fu_produce_send(fd_all, TOPIC, 0, -1, 7, 5000), 0);
     cr_assert_eq(fu_produce_send(fd_one, TOPIC, 0, 1, 3, 5000), 0);
-    int64_t stopped_ms = fu_now_ms() - t0;
+    int64_t stopped_ms = st_test_now_ms() - t0;
     cr_assert_eq(kill(old->pid, SIGCONT), 0);
     int64_t b_all = -1, b_one = -1;
     int code_all = fu_produce_recv(fd_all, &b_all);
@@ -97,10 +97,10 @@ Test(cluster_zombie_leader, paused_leader_never_acknowledges, .fini = teardown, 
                   (long long)b_all);
 
     /* it follows the new leader and rejoins the ISR */
-    int64_t t1 = fu_now_ms();
+    int64_t t1 = st_test_now_ms();
     cr_assert_eq(fu_wait_isr_has(&cluster, TOPIC, 0, leader, true, 60000), 0,
                  "broker %d never rejoined the ISR", leader);
-    int64_t t_rejoin = fu_now_ms() - t1;
+    int64_t t_rejoin = st_test_now_ms() - t1;
     cr_assert_eq(fu_leader(&cluster, TOPIC, 0, NULL, NULL, NULL), nl, "the new leader kept it");
     char needle[128];
     snprintf(needle, sizeof(needle), "%s-0: leader -> follower, leader %d -> %d", TOPIC, leader, nl);

@@ -51,12 +51,12 @@ static int produce_and_fetch(const snap_t *s, int acks, const char *when)
         int64_t base = -1, hw = -1;
         int code = fu_produce(b->port, TOPIC, p, acks, 5, 10000, &base);
         int got = -1;
-        int64_t deadline = fu_now_ms() + 10000;
-        while (code == 0 && fu_now_ms() < deadline) {
+        int64_t deadline = st_test_now_ms() + 10000;
+        while (code == 0 && st_test_now_ms() < deadline) {
             got = fu_fetch(b->port, TOPIC, p, base, &hw);
             if (got >= 5)
                 break;
-            fu_sleep_ms(50);
+            st_test_sleep_ms(50);
         }
         printf("zookeeper_outage: %s: %s-%d leader %d: acks=%d produce %d (%s) at %lld, fetched "
                "%d records back (HW %lld)\n", when, TOPIC, p, s->leader[p], acks, code,
@@ -96,7 +96,7 @@ Test(cluster_zookeeper_outage, brokers_ride_out_zookeeper, .fini = teardown, .ti
     st_test_zk_stop(&cluster.ens.node[victim], SIGKILL);
     printf("zookeeper_outage: ZooKeeper node %d (a follower; leader is node %d) SIGKILLed\n",
            victim + 1, zl + 1);
-    fu_sleep_ms(4000);                             /* twice the session timeout */
+    st_test_sleep_ms(4000);                             /* twice the session timeout */
     snap_t s1;
     snapshot(&s1);
     assert_unchanged(&s0, &s1);
@@ -108,14 +108,14 @@ Test(cluster_zookeeper_outage, brokers_ride_out_zookeeper, .fini = teardown, .ti
     for (int i = 0; i < 3; i++)
         if (cluster.ens.node[i].pid > 0)
             st_test_zk_stop(&cluster.ens.node[i], SIGKILL);
-    int64_t t0 = fu_now_ms();
+    int64_t t0 = st_test_now_ms();
     int rounds = 0, served = 0;
-    while (fu_now_ms() - t0 < OUTAGE_MS) {
+    while (st_test_now_ms() - t0 < OUTAGE_MS) {
         char when[64];
-        snprintf(when, sizeof(when), "ZooKeeper down %lld ms", (long long)(fu_now_ms() - t0));
+        snprintf(when, sizeof(when), "ZooKeeper down %lld ms", (long long)(st_test_now_ms() - t0));
         served += produce_and_fetch(&s0, 1, when);
         rounds++;
-        fu_sleep_ms(1000);
+        st_test_sleep_ms(1000);
     }
     printf("zookeeper_outage: %d of %d acks=1 produce+fetch rounds served during %d ms without "
            "ZooKeeper\n", served, rounds * N_PART, OUTAGE_MS);
@@ -127,14 +127,14 @@ Test(cluster_zookeeper_outage, brokers_ride_out_zookeeper, .fini = teardown, .ti
     for (int i = 0; i < 3; i++)
         cr_assert_eq(st_test_zk_restart_nowait(&cluster.ens.node[i]), 0);
     cr_assert_eq(st_test_zk_ensemble_wait(&cluster.ens, 3, 60000), 0, "the ensemble came back");
-    int64_t t1 = fu_now_ms();
+    int64_t t1 = st_test_now_ms();
     int ids[] = { 1, 2, 3 };
     cr_assert_eq(st_test_cluster_wait_registered(&cluster, ids, 3, 60000), 0);
     cr_assert_gt(st_test_cluster_wait_controller(&cluster, -1, 60000), 0);
     for (int p = 0; p < N_PART; p++)
         cr_assert_eq(fu_wait_isr_size(&cluster, TOPIC, p, 3, 60000), 0, "%s-%d did not recover",
                      TOPIC, p);
-    int64_t t_rec = fu_now_ms() - t1;
+    int64_t t_rec = st_test_now_ms() - t1;
     snap_t s2;
     snapshot(&s2);
     printf("zookeeper_outage: recovered %lld ms after the ensemble served again: controller %d "

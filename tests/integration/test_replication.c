@@ -71,52 +71,11 @@ static Strand__LeaderAndIsrResponse *lai(int fd, int corr, int controller_epoch,
                                          int32_t *replicas, size_t n_replicas, int leader_port,
                                          const char *cfg_name, const char *cfg_value)
 {
-    Strand__LeaderAndIsrPartitionState ps = STRAND__LEADER_AND_ISR_PARTITION_STATE__INIT;
-    ps.partition = 0;
-    ps.controller_epoch = controller_epoch;
-    ps.leader = leader;
-    ps.leader_epoch = leader_epoch;
-    ps.isr = isr;
-    ps.n_isr = n_isr;
-    ps.replicas = replicas;
-    ps.n_replicas = n_replicas;
-    Strand__LeaderAndIsrPartitionState *pss[] = { &ps };
-    Strand__TopicConfigEntry ce = STRAND__TOPIC_CONFIG_ENTRY__INIT;
-    ce.name = (char *)cfg_name;
-    ce.value = (char *)cfg_value;
-    Strand__TopicConfigEntry *ces[] = { &ce };
-    Strand__LeaderAndIsrTopicState ts = STRAND__LEADER_AND_ISR_TOPIC_STATE__INIT;
-    ts.topic = TOPIC;
-    ts.partitions = pss;
-    ts.n_partitions = 1;
-    if (cfg_name) {
-        ts.configs = ces;
-        ts.n_configs = 1;
-    }
-    Strand__LeaderAndIsrTopicState *tss[] = { &ts };
-    Strand__UpdateMetadataEndpoint ep = STRAND__UPDATE_METADATA_ENDPOINT__INIT;
-    ep.host = "127.0.0.1";
-    ep.port = leader_port;
-    ep.listener = "PLAINTEXT";
-    ep.security_protocol = "PLAINTEXT";
-    Strand__UpdateMetadataEndpoint *eps[] = { &ep };
-    Strand__UpdateMetadataBroker lb = STRAND__UPDATE_METADATA_BROKER__INIT;
-    lb.id = leader;
-    lb.endpoints = eps;
-    lb.n_endpoints = 1;
-    Strand__UpdateMetadataBroker *lbs[] = { &lb };
-    Strand__LeaderAndIsrRequest req = STRAND__LEADER_AND_ISR_REQUEST__INIT;
-    req.controller_id = 100;
-    req.controller_epoch = controller_epoch;
-    req.broker_epoch = -1;
-    req.topics = tss;
-    req.n_topics = 1;
-    req.live_leaders = lbs;
-    req.n_live_leaders = 1;
-    if (tw_send(fd, STRAND__API_KEY__LEADER_AND_ISR, 0, corr, &req.base, NULL, 0) < 0)
-        return NULL;
-    return (Strand__LeaderAndIsrResponse *)tw_recv_response(
-        fd, corr, &strand__leader_and_isr_response__descriptor, NULL, NULL);
+    tw_lai_t a = { .controller_id = 100, .controller_epoch = controller_epoch, .broker_epoch = -1,
+                   .topic = TOPIC, .partition = 0, .leader = leader, .leader_epoch = leader_epoch,
+                   .isr = isr, .n_isr = n_isr, .replicas = replicas, .n_replicas = n_replicas,
+                   .leader_port = leader_port, .cfg_name = cfg_name, .cfg_value = cfg_value };
+    return tw_leader_and_isr(fd, corr, &a);
 }
 
 static int lai_ok(Strand__LeaderAndIsrResponse *r)
@@ -238,7 +197,7 @@ Test(replication, leader_follower_acks_all_and_leader_change, .timeout = 60)
     int32_t others[] = { 2, 3 };
     cr_assert_eq(lai_ok(lai(fd[0], 12, 1, 2, 3, others, 2, others, 2, b[1].port, NULL, NULL)),
                  ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
-    cr_assert(tw_file_contains(b[0].log_path, "leader 1 -> 2 at leader epoch 2"));
+    cr_assert(st_test_file_contains(b[0].log_path, "leader 1 -> 2 at leader epoch 2"));
     for (int i = 0; i < 3; i++) {
         close(fd[i]);
         st_test_broker_cleanup(&b[i]);

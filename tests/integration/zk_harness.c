@@ -4,7 +4,8 @@
  * checks readiness with the `srvr` four-letter word; and offers synchronous znode helpers over
  * libzookeeper_mt.
  *
- * Standalone on purpose: it shares no code with harness.c, so a test can link either or both.
+ * Standalone on purpose: it shares no code with harness.c (both use test_util.c), so a test can
+ * link either or both.
  *
  * Start-up races: a port is found free by binding port 0 and closing the socket, so another
  * process may take it before the JVM binds it. The JVM then exits with "Address already in use"
@@ -13,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +31,8 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "test_util.h"
+
 #define STANDALONE_START_TIMEOUT_MS 20000
 #define ENSEMBLE_START_TIMEOUT_MS   30000
 #define STOP_TIMEOUT_MS             15000
@@ -47,49 +49,6 @@ static const char *const jvm_flags[] = {
     "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
     "-XX:-UsePerfData", "-XX:+ExitOnOutOfMemoryError", "-Dzookeeper.jmx.log4j.disable=true",
 };
-
-/* ---- small utilities (duplicated from harness.c, which keeps its own static) ---------------- */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* Binds n loopback sockets to port 0 at once (so the n ports differ), then closes them. */
-static int pick_free_ports(int *ports, int n)
-{
-    int fds[3 * ST_TEST_ZK_MAX_NODES];
-    int err = 0, i;
-    for (i = 0; i < n; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fds[i] < 0) {
-            err = -errno;
-            break;
-        }
-        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t alen = sizeof(addr);
-        if (bind(fds[i], (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-            getsockname(fds[i], (struct sockaddr *)&addr, &alen) < 0) {
-            err = -errno;
-            close(fds[i]);
-            break;
-        }
-        ports[i] = ntohs(addr.sin_port);
-    }
-    while (i-- > 0)
-        close(fds[i]);
-    return err;
-}
 
 /* Prints the last ~32 KiB of a log file (ZooKeeper logs at INFO: the whole file is long). */
 static void print_log_tail(const char *path, FILE *out)
@@ -114,43 +73,11 @@ static void print_log_tail(const char *path, FILE *out)
     fclose(f);
 }
 
-static bool file_contains(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    char line[2048];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /* Removes dir, unless $STRAND_KEEP_TEST_DIRS asks to keep the test's directories. */
 static void remove_tree(const char *dir, bool always)
 {
     if (dir[0] && (always || getenv("STRAND_KEEP_TEST_DIRS") == NULL))
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static bool child_exited(pid_t pid, int *ret_status)
-{
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-        *ret_status = status;
-        return true;
-    }
-    return false;
+        st_test_remove_tree(dir);
 }
 
 /* ---- four-letter words ---------------------------------------------------------------------- */
@@ -165,7 +92,7 @@ int st_test_zk_4lw(int port, const char *cmd, char *buf, size_t len, int timeout
         return -errno;
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     int err = 0;
     size_t got = 0;
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 && errno != EINPROGRESS) {
@@ -189,7 +116,7 @@ int st_test_zk_4lw(int port, const char *cmd, char *buf, size_t len, int timeout
         goto out;
     }
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - st_test_now_ms();
         if (left <= 0) {
             err = -ETIMEDOUT;
             goto out;
@@ -350,33 +277,9 @@ static int spawn(st_test_zk_t *zk)
     argv[argc++] = zk->cfg_path;
     argv[argc] = NULL;
 
-    int log_fd = open(zk->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0)
-        return -errno;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = -errno;
-        close(log_fd);
-        return err;
-    }
-    if (pid == 0) {
-        /* Dies with the test process; stays in its process group (meson kills the group). */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(log_fd, STDOUT_FILENO);
-        dup2(log_fd, STDERR_FILENO);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        if (chdir(zk->dir) < 0)
-            _exit(127);
-        execvp(java, (char *const *)argv);
-        fprintf(stderr, "zk_harness: exec %s: %s\n", java, strerror(errno));
-        _exit(127);
-    }
-    close(log_fd);
+    pid_t pid = st_test_spawn_logged(java, argv, zk->dir, zk->log_path, "zk_harness");
+    if (pid < 0)
+        return pid;
     zk->pid = pid;
     zk->paused = false;
     return 0;
@@ -384,12 +287,12 @@ static int spawn(st_test_zk_t *zk)
 
 int st_test_zk_wait_serving(st_test_zk_t *zk, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     for (;;) {
         int status;
         if (zk->pid <= 0)
             return -ECHILD;
-        if (child_exited(zk->pid, &status)) {
+        if (st_test_child_exited(zk->pid, &status)) {
             zk->pid = 0;
             fprintf(stderr, "zk_harness: ZooKeeper %s (port %d) exited (status 0x%x)\n",
                     zk->myid ? "node" : "server", zk->port, status);
@@ -398,9 +301,9 @@ int st_test_zk_wait_serving(st_test_zk_t *zk, int timeout_ms)
         }
         if (zk_serving(zk->port, NULL, 0))
             return 0;
-        if (now_ms() > deadline)
+        if (st_test_now_ms() > deadline)
             return -ETIMEDOUT;
-        sleep_ms(50);
+        st_test_sleep_ms(50);
     }
 }
 
@@ -408,22 +311,9 @@ int st_test_zk_stop(st_test_zk_t *zk, int sig)
 {
     if (zk->pid <= 0)
         return -ESRCH;
-    kill(zk->pid, sig);
-    if (zk->paused && sig != SIGKILL)
-        kill(zk->pid, SIGCONT);
+    int status = st_test_stop_child(zk->pid, sig, zk->paused && sig != SIGKILL, STOP_TIMEOUT_MS,
+                                    "zk_harness: ZooKeeper");
     zk->paused = false;
-    int64_t deadline = now_ms() + STOP_TIMEOUT_MS;
-    int status = 0;
-    while (!child_exited(zk->pid, &status)) {
-        if (now_ms() > deadline) {
-            fprintf(stderr, "zk_harness: ZooKeeper pid %d ignored signal %d for %d ms, killing it\n",
-                    (int)zk->pid, sig, STOP_TIMEOUT_MS);
-            kill(zk->pid, SIGKILL);
-            waitpid(zk->pid, &status, 0);
-            break;
-        }
-        sleep_ms(10);
-    }
     zk->pid = 0;
     return status;
 }
@@ -505,14 +395,14 @@ int st_test_zk_start(st_test_zk_t *zk)
     set_paths(zk);
     int r = 0;
     for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-        if ((r = pick_free_ports(&zk->port, 1)) < 0 || (r = write_files(zk, NULL, 0)) < 0 ||
+        if ((r = st_test_free_ports(&zk->port, 1)) < 0 || (r = write_files(zk, NULL, 0)) < 0 ||
             (r = spawn(zk)) < 0)
             return r;
         snprintf(zk->connect, sizeof(zk->connect), "127.0.0.1:%d", zk->port);
         r = st_test_zk_wait_serving(zk, STANDALONE_START_TIMEOUT_MS);
         if (r == 0)
             return 0;
-        if (r == -ECHILD && file_contains(zk->log_path, "Address already in use")) {
+        if (r == -ECHILD && st_test_file_contains(zk->log_path, "Address already in use")) {
             fprintf(stderr, "zk_harness: port %d was taken meanwhile, retrying\n", zk->port);
             continue;
         }
@@ -532,13 +422,13 @@ int st_test_zk_start(st_test_zk_t *zk)
 
 int st_test_zk_ensemble_wait(st_test_zk_ensemble_t *e, int serving, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
     for (;;) {
         int count = 0;
         for (int i = 0; i < e->n; i++) {
             st_test_zk_t *zk = &e->node[i];
             int status;
-            if (zk->pid > 0 && child_exited(zk->pid, &status)) {
+            if (zk->pid > 0 && st_test_child_exited(zk->pid, &status)) {
                 zk->pid = 0;
                 fprintf(stderr, "zk_harness: ZooKeeper node %d (port %d) exited (status 0x%x)\n",
                         zk->myid, zk->port, status);
@@ -549,9 +439,9 @@ int st_test_zk_ensemble_wait(st_test_zk_ensemble_t *e, int serving, int timeout_
         }
         if (count >= serving)
             return 0;
-        if (now_ms() > deadline)
+        if (st_test_now_ms() > deadline)
             return -ETIMEDOUT;
-        sleep_ms(50);
+        st_test_sleep_ms(50);
     }
 }
 
@@ -577,7 +467,7 @@ static void ensemble_kill_all(st_test_zk_ensemble_t *e)
 static int ensemble_try_start(st_test_zk_ensemble_t *e)
 {
     int ports[3 * ST_TEST_ZK_MAX_NODES];
-    int r = pick_free_ports(ports, 3 * e->n);
+    int r = st_test_free_ports(ports, 3 * e->n);
     if (r < 0)
         return r;
     size_t used = 0;
@@ -630,7 +520,7 @@ int st_test_zk_ensemble_start(st_test_zk_ensemble_t *e, int n)
             return 0;
         bool port_taken = false;
         for (int i = 0; i < n; i++)
-            port_taken |= file_contains(e->node[i].log_path, "Address already in use");
+            port_taken |= st_test_file_contains(e->node[i].log_path, "Address already in use");
         ensemble_kill_all(e);
         if (!port_taken)
             break;
@@ -674,16 +564,16 @@ static zhandle_t *client_open(const char *connect)
                                     NULL, 0, client_log);
     if (!zh)
         return NULL;
-    int64_t deadline = now_ms() + CLIENT_CONNECT_TIMEOUT_MS;
+    int64_t deadline = st_test_now_ms() + CLIENT_CONNECT_TIMEOUT_MS;
     while (zoo_state(zh) != ZOO_CONNECTED_STATE) {
-        if (now_ms() > deadline || zoo_state(zh) == ZOO_EXPIRED_SESSION_STATE ||
+        if (st_test_now_ms() > deadline || zoo_state(zh) == ZOO_EXPIRED_SESSION_STATE ||
             zoo_state(zh) == ZOO_AUTH_FAILED_STATE) {
             fprintf(stderr, "zk_harness: no ZooKeeper session on %s within %d ms\n", connect,
                     CLIENT_CONNECT_TIMEOUT_MS);
             zookeeper_close(zh);
             return NULL;
         }
-        sleep_ms(10);
+        st_test_sleep_ms(10);
     }
     return zh;
 }

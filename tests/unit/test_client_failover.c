@@ -9,31 +9,20 @@
  *   - consumers: the leader moves mid-partition; fetching moves to the new leader, the position
  *     is kept (offsets contiguous), and no error reaches poll(). */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "st_batch.h"
+#include "mock_broker.h"
 #include "st_buf.h"
-#include "st_frame.h"
 #include "strand.h"
 #include "strand.pb-c.h"
 
-#define MAX_CONNS 8
-
 typedef struct mbroker {
     int32_t id;
-    int lfd, port;
-    pthread_t thread;
+    mock_server_t srv;
     atomic_int n_produce_ok, n_produce_refused, n_fetch_ok, n_fetch_refused, n_metadata;
 } mbroker_t;
 
@@ -47,82 +36,8 @@ static struct {
     atomic_int move_after_fetches;  /* > 0: after this many served fetches, leader 1 -> 2 */
     atomic_bool move_on_refuse;     /* the first refusal moves the leader to 2 */
     atomic_bool b1_refuses;         /* broker 1 refuses even while named leader */
-    st_buf_t log;
-    int64_t log_end;
+    mock_log_t log;
 } cl;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void log_append(int n)
-{
-    st_batch_writer_t *w = st_batch_writer_new(ST_COMPRESSION_NONE);
-    for (int i = 0; i < n; i++) {
-        char value[32];
-        int len = snprintf(value, sizeof(value), "v%lld", (long long)(cl.log_end + i));
-        cr_assert_eq(st_batch_writer_add(w, 1000 + cl.log_end + i, NULL, -1, value, len, NULL, 0), 0);
-    }
-    const void *data;
-    size_t len;
-    cr_assert_eq(st_batch_writer_finish(w, &data, &len), 0);
-    size_t at = cl.log.len;
-    st_buf_append(&cl.log, data, len);
-    st_batch_stamp(cl.log.data + at, cl.log_end, 0);
-    cl.log_end += n;
-    st_batch_writer_free(w);
-}
-
-/* Byte range of the first whole batch at or after offset (one batch per fetch). */
-static void batch_at(int64_t offset, size_t *ret_from, size_t *ret_len)
-{
-    size_t pos = 0;
-    while (pos < cl.log.len) {
-        st_batch_header_t hdr;
-        st_batch_header_decode(cl.log.data + pos, cl.log.len - pos, &hdr);
-        if (st_batch_last_offset(&hdr) >= offset) {
-            *ret_from = pos;
-            *ret_len = st_batch_total_size(&hdr);
-            return;
-        }
-        pos += st_batch_total_size(&hdr);
-    }
-    *ret_from = pos;
-    *ret_len = 0;
-}
-
-static bool read_full(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-static void send_resp(int fd, int32_t corr, const ProtobufCMessage *body, const void *tail,
-                      size_t tail_len)
-{
-    Strand__ResponseHeader rh = STRAND__RESPONSE_HEADER__INIT;
-    rh.correlation_id = corr;
-    st_buf_t out = ST_BUF_INIT;
-    st_frame_encode(&out, &rh.base, body, tail_len);
-    if (tail_len)
-        st_buf_append(&out, tail, tail_len);
-    ssize_t w = write(fd, out.data, out.len);
-    (void)w;
-    st_buf_free(&out);
-}
 
 /* A non-leader's answer: false = close the connection. */
 static bool leads(const mbroker_t *mb)
@@ -142,23 +57,15 @@ static bool refuse(mbroker_t *mb, int *ret_code)
 }
 
 /* Returns false to close the connection. */
-static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const uint8_t *body,
+static bool handle(void *arg, int fd, const Strand__RequestHeader *h, const uint8_t *body,
                    size_t body_len)
 {
+    mbroker_t *mb = arg;
     int32_t corr = h->correlation_id;
     switch (h->api_key) {
     case STRAND__API_KEY__API_VERSIONS: {
         static const int keys[] = { 0, 1, 2, 3, 18 };
-        Strand__ApiVersionRange r[5], *rp[5];
-        for (int i = 0; i < 5; i++) {
-            strand__api_version_range__init(&r[i]);
-            r[i].api_key = keys[i];
-            rp[i] = &r[i];
-        }
-        Strand__ApiVersionsResponse resp = STRAND__API_VERSIONS_RESPONSE__INIT;
-        resp.n_api_keys = 5;
-        resp.api_keys = rp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_api_versions(fd, corr, keys, 5);
         return true;
     }
     case STRAND__API_KEY__METADATA: {
@@ -169,65 +76,38 @@ static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const 
             strand__broker_metadata__init(&bm[i]);
             bm[i].node_id = cl.b[i].id;
             bm[i].host = "127.0.0.1";
-            bm[i].port = cl.b[i].port;
+            bm[i].port = cl.b[i].srv.port;
             bp[i] = &bm[i];
         }
         int32_t leader = atomic_load(&cl.leader);
         int32_t replicas[2] = { 1, 2 };
-        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT, *pmp = &pm;
+        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT;
         pm.leader = leader;
         pm.leader_epoch = leader;
         pm.error_code = leader < 0 ? ST_ERR_LEADER_NOT_AVAILABLE : 0;
         pm.n_replicas = pm.n_isr = 2;
         pm.replicas = pm.isr = replicas;
-        Strand__TopicMetadata tm[4], *tmp[4];
-        size_t n = 0;
-        for (size_t i = 0; req && i < req->n_topics && n < 4; i++) {
-            strand__topic_metadata__init(&tm[n]);
-            tm[n].name = req->topics[i];
-            if (strcmp(req->topics[i], "t") == 0) {
-                tm[n].n_partitions = 1;
-                tm[n].partitions = &pmp;
-            } else {
-                tm[n].error_code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            }
-            tmp[n] = &tm[n];
-            n++;
-        }
-        Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
-        resp.n_brokers = 2;
-        resp.brokers = bp;
-        resp.controller_id = 1;
-        resp.n_topics = n;
-        resp.topics = tmp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_metadata(fd, corr, req, bp, 2, &pm);
         strand__metadata_request__free_unpacked(req, NULL);
         return true;
     }
     case STRAND__API_KEY__LIST_OFFSETS: {
         Strand__ListOffsetsRequest *req = strand__list_offsets_request__unpack(NULL, body_len, body);
-        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT, *prp = &pr;
-        pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : cl.log_end;
+        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT;
+        pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : cl.log.end;
         if (!leads(mb) && !refuse(mb, &pr.error_code)) {
             strand__list_offsets_request__free_unpacked(req, NULL);
             return false;
         }
-        Strand__ListOffsetsTopicResponse tr = STRAND__LIST_OFFSETS_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ListOffsetsResponse resp = STRAND__LIST_OFFSETS_RESPONSE__INIT;
-        resp.n_topics = 1;
-        resp.topics = &trp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_list_offsets(fd, corr, req->topics[0]->name, &pr);
         strand__list_offsets_request__free_unpacked(req, NULL);
         return true;
     }
     case STRAND__API_KEY__FETCH: {
         Strand__FetchRequest *req = strand__fetch_request__unpack(NULL, body_len, body);
         const Strand__FetchPartition *fp = req->topics[0]->partitions[0];
-        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT, *prp = &pr;
-        pr.high_watermark = cl.log_end;
+        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT;
+        pr.high_watermark = cl.log.end;
         size_t from = 0, len = 0;
         if (!leads(mb)) {
             atomic_fetch_add(&mb->n_fetch_refused, 1);
@@ -236,7 +116,7 @@ static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const 
                 return false;
             }
         } else {
-            batch_at(fp->fetch_offset, &from, &len);
+            from = mock_log_pos(&cl.log, fp->fetch_offset, &len);
             if (len) {
                 atomic_fetch_add(&mb->n_fetch_ok, 1);
                 if (atomic_load(&cl.move_after_fetches) > 0 &&
@@ -247,20 +127,13 @@ static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const 
             }
         }
         pr.records_size = (uint32_t)len;
-        Strand__FetchTopicResponse tr = STRAND__FETCH_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.topic = req->topics[0]->topic;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
-        send_resp(fd, corr, &resp.base, cl.log.data + from, len);
+        mock_send_fetch(fd, corr, req->topics[0]->topic, &pr, cl.log.buf.data + from, len);
         strand__fetch_request__free_unpacked(req, NULL);
         return true;
     }
     case STRAND__API_KEY__PRODUCE: {
         Strand__ProduceRequest *req = strand__produce_request__unpack(NULL, body_len, body);
-        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT;
         pr.partition = req->topics[0]->partitions[0]->partition;
         pr.log_append_time_ms = -1;
         if (!leads(mb)) {
@@ -273,14 +146,7 @@ static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const 
             atomic_fetch_add(&mb->n_produce_ok, 1);
             pr.base_offset = 0;
         }
-        Strand__ProduceTopicResponse tr = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_produce(fd, corr, req->topics[0]->name, &pr);
         strand__produce_request__free_unpacked(req, NULL);
         return true;
     }
@@ -289,87 +155,29 @@ static bool handle(mbroker_t *mb, int fd, const Strand__RequestHeader *h, const 
     }
 }
 
-static void *mock_main(void *arg)
-{
-    mbroker_t *mb = arg;
-    struct pollfd pfd[MAX_CONNS + 1];
-    int n = 1;
-    pfd[0] = (struct pollfd){ mb->lfd, POLLIN, 0 };
-    while (!atomic_load(&cl.stop)) {
-        if (poll(pfd, (nfds_t)n, 50) <= 0)
-            continue;
-        if ((pfd[0].revents & POLLIN) && n <= MAX_CONNS) {
-            int fd = accept(mb->lfd, NULL, NULL);
-            if (fd >= 0)
-                pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
-        }
-        for (int i = 1; i < n; i++) {
-            if (!pfd[i].revents)
-                continue;
-            uint8_t szb[4];
-            uint8_t *frame = NULL;
-            uint32_t size = 0;
-            bool ok = read_full(pfd[i].fd, szb, 4);
-            if (ok) {
-                size = st_be32(szb);
-                frame = malloc(size ? size : 1);
-                ok = frame && read_full(pfd[i].fd, frame, size);
-            }
-            st_frame_view_t v;
-            Strand__RequestHeader *h = NULL;
-            if (ok && st_frame_parse(frame, size, &v, NULL) == 0)
-                h = strand__request_header__unpack(NULL, v.header_len, v.header);
-            bool keep = h && handle(mb, pfd[i].fd, h, v.body, v.body_len);
-            if (h)
-                strand__request_header__free_unpacked(h, NULL);
-            if (!keep) {
-                close(pfd[i].fd);
-                pfd[i--] = pfd[--n];
-            }
-            free(frame);
-        }
-    }
-    for (int i = 1; i < n; i++)
-        close(pfd[i].fd);
-    return NULL;
-}
-
-static int listen_port(int *ret_fd)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof(a);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    getsockname(fd, (struct sockaddr *)&a, &alen);
-    *ret_fd = fd;
-    return ntohs(a.sin_port);
-}
-
 static void cluster_start(void)
 {
     memset(&cl, 0, sizeof(cl));
     atomic_store(&cl.leader, 1);
     cl.refuse_code = ST_ERR_NOT_LEADER_OR_FOLLOWER;
     for (int i = 0; i < 3; i++)
-        log_append(10);
+        mock_log_append(&cl.log, 10, 0);
     for (int i = 0; i < 2; i++) {
         mbroker_t *mb = &cl.b[i];
         mb->id = i + 1;
-        mb->port = listen_port(&mb->lfd);
-        listen(mb->lfd, 8);
-        pthread_create(&mb->thread, NULL, mock_main, mb);
+        mb->srv.stop = &cl.stop;
+        mb->srv.handle = handle;
+        mb->srv.arg = mb;
+        mock_server_start(&mb->srv);
     }
 }
 
 static void cluster_stop(void)
 {
     atomic_store(&cl.stop, true);
-    for (int i = 0; i < 2; i++) {
-        pthread_join(cl.b[i].thread, NULL);
-        close(cl.b[i].lfd);
-    }
-    st_buf_free(&cl.log);
+    for (int i = 0; i < 2; i++)
+        mock_server_join(&cl.b[i].srv);
+    st_buf_free(&cl.log.buf);
 }
 
 TestSuite(client_failover, .init = cluster_start, .fini = cluster_stop, .timeout = 60);
@@ -390,31 +198,14 @@ static strand_conf_t *conf_with(const char *servers, const char *const *kvs)
 static const char *broker1(void)
 {
     static char s[64];
-    snprintf(s, sizeof(s), "127.0.0.1:%d", cl.b[0].port);
+    snprintf(s, sizeof(s), "127.0.0.1:%d", cl.b[0].srv.port);
     return s;
 }
 
-typedef struct reports {
-    atomic_int n, errors;
-    int last_error;
-    char last_errstr[256];
-} reports_t;
-
-static void on_report(const strand_delivery_report_t *rep, void *opaque)
-{
-    reports_t *r = opaque;
-    if (rep->error) {
-        atomic_fetch_add(&r->errors, 1);
-        r->last_error = rep->error;
-        snprintf(r->last_errstr, sizeof(r->last_errstr), "%s", rep->errstr);
-    }
-    atomic_fetch_add(&r->n, 1);
-}
-
-static strand_producer_t *producer(reports_t *r, const char *servers, const char *const *kvs)
+static strand_producer_t *producer(mock_reports_t *r, const char *servers, const char *const *kvs)
 {
     strand_conf_t *conf = conf_with(servers, kvs);
-    strand_conf_set_delivery_cb(conf, on_report, r);
+    strand_conf_set_delivery_cb(conf, mock_on_report, r);
     char err[512];
     strand_producer_t *p = strand_producer_new(conf, err, sizeof(err));
     cr_assert_not_null(p, "%s", err);
@@ -434,11 +225,11 @@ static void produce_n(strand_producer_t *p, int n)
 Test(client_failover, bootstrap_skips_a_dead_first_server)
 {
     int dead_fd;
-    int dead = listen_port(&dead_fd);
+    int dead = mock_bind_loopback(&dead_fd);
     close(dead_fd);                   /* nothing listens there any more: connection refused */
     char servers[128];
-    snprintf(servers, sizeof(servers), "127.0.0.1:%d,127.0.0.1:%d", dead, cl.b[1].port);
-    reports_t r = { 0 };
+    snprintf(servers, sizeof(servers), "127.0.0.1:%d,127.0.0.1:%d", dead, cl.b[1].srv.port);
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer(&r, servers, NULL);
     produce_n(p, 3);
     strand_producer_destroy(p);
@@ -455,7 +246,7 @@ static void producer_follows_move(int code, bool drop)
 {
     cl.refuse_code = code;
     atomic_store(&cl.drop_on_refuse, drop);
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer(&r, broker1(), (const char *[]){ "acks=1", NULL });
     produce_n(p, 2);
     cr_expect_geq(atomic_load(&cl.b[0].n_produce_ok), 1);
@@ -499,15 +290,15 @@ Test(client_failover, producer_broker_disconnect)
 Test(client_failover, producer_no_leader_until_delivery_timeout)
 {
     atomic_store(&cl.leader, -1);
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer(&r, broker1(),
                                     (const char *[]){ "delivery.timeout.ms=1500", "linger.ms=0",
                                                       "request.timeout.ms=1000", NULL });
-    int64_t t0 = now_ms();
+    int64_t t0 = mock_now_ms();
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
-    while (atomic_load(&r.n) == 0 && now_ms() < t0 + 10000)
+    while (atomic_load(&r.n) == 0 && mock_now_ms() < t0 + 10000)
         usleep(10000);
-    int64_t took = now_ms() - t0;
+    int64_t took = mock_now_ms() - t0;
     strand_producer_destroy(p);
     cr_assert_eq(atomic_load(&r.n), 1);
     cr_expect_eq(atomic_load(&r.errors), 1);
@@ -529,8 +320,8 @@ static void consumer_follows_move(int code, bool drop)
     strand_conf_destroy(conf);
     strand_topic_partition_t tp = { "t", 0, STRAND_OFFSET_BEGINNING, 0 };
     cr_assert_eq(strand_consumer_assign(c, &tp, 1), 0);
-    int64_t next = 0, deadline = now_ms() + 15000;
-    while (next < cl.log_end && now_ms() < deadline) {
+    int64_t next = 0, deadline = mock_now_ms() + 15000;
+    while (next < cl.log.end && mock_now_ms() < deadline) {
         const strand_message_t *msgs;
         size_t n = 0;
         cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
@@ -544,8 +335,8 @@ static void consumer_follows_move(int code, bool drop)
     int64_t pos = -1;
     cr_expect_eq(strand_consumer_position(c, "t", 0, &pos), 0);
     strand_consumer_destroy(c);
-    cr_expect_eq(next, cl.log_end);
-    cr_expect_eq(pos, cl.log_end);
+    cr_expect_eq(next, cl.log.end);
+    cr_expect_eq(pos, cl.log.end);
     cr_expect_geq(atomic_load(&cl.b[0].n_fetch_ok), 1);
     cr_expect_geq(atomic_load(&cl.b[0].n_fetch_refused), 1, "the old leader refused");
     cr_expect_geq(atomic_load(&cl.b[1].n_fetch_ok), 2, "fetching moved to the new leader");

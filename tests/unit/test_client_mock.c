@@ -6,34 +6,22 @@
  *     errors reported with the broker's message, a broker that never answers (request timeout),
  *   - a malformed response frame (the connection is dropped, nothing crashes). */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "mock_broker.h"
 #include "st_batch.h"
 #include "st_buf.h"
-#include "st_frame.h"
 #include "strand.h"
 #include "strand.pb-c.h"
 
-#define MAX_CONNS 8
-
 typedef struct mock {
-    int lfd, port;
-    pthread_t thread;
+    mock_server_t srv;
     atomic_bool stop;
-    /* the partition's log: whole batches, stamped */
-    st_buf_t log;
-    int64_t log_end;
+    mock_log_t log;   /* the partition's log */
     /* behaviour */
     atomic_int produce_fail_left;   /* answer this many Produce with produce_fail_code */
     int produce_fail_code;
@@ -46,96 +34,13 @@ typedef struct mock {
 
 static mock_t mock;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Appends a batch of n records (values "v<offset>") to the mock log. */
-static void log_append(int n, size_t value_size)
-{
-    st_batch_writer_t *w = st_batch_writer_new(ST_COMPRESSION_NONE);
-    char *value = malloc(value_size + 32);
-    for (int i = 0; i < n; i++) {
-        memset(value, 'x', value_size + 32);
-        int len = snprintf(value, value_size + 32, "v%lld", (long long)(mock.log_end + i));
-        value[len] = 'x';
-        cr_assert_eq(st_batch_writer_add(w, 1000 + mock.log_end + i, NULL, -1, value,
-                                         (ssize_t)value_size, NULL, 0), 0);
-    }
-    const void *data;
-    size_t len;
-    cr_assert_eq(st_batch_writer_finish(w, &data, &len), 0);
-    size_t at = mock.log.len;
-    st_buf_append(&mock.log, data, len);
-    st_batch_stamp(mock.log.data + at, mock.log_end, 0);
-    mock.log_end += n;
-    st_batch_writer_free(w);
-    free(value);
-}
-
-static bool read_full(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-static void send_resp(int fd, int32_t corr, const ProtobufCMessage *body, const void *tail,
-                      size_t tail_len)
-{
-    Strand__ResponseHeader rh = STRAND__RESPONSE_HEADER__INIT;
-    rh.correlation_id = corr;
-    st_buf_t out = ST_BUF_INIT;
-    st_frame_encode(&out, &rh.base, body, tail_len);
-    if (tail_len)
-        st_buf_append(&out, tail, tail_len);
-    ssize_t w = write(fd, out.data, out.len);
-    (void)w;
-    st_buf_free(&out);
-}
-
-/* Byte position of the batch containing offset (or log end). */
-static size_t log_pos(int64_t offset)
-{
-    size_t pos = 0;
-    while (pos < mock.log.len) {
-        st_batch_header_t hdr;
-        st_batch_header_decode(mock.log.data + pos, mock.log.len - pos, &hdr);
-        if (st_batch_last_offset(&hdr) >= offset)
-            return pos;
-        pos += st_batch_total_size(&hdr);
-    }
-    return pos;
-}
-
 static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, size_t body_len)
 {
     int32_t corr = h->correlation_id;
     switch (h->api_key) {
     case STRAND__API_KEY__API_VERSIONS: {
         static const int keys[] = { 0, 1, 2, 3, 18, 19, 20 };
-        Strand__ApiVersionRange r[7], *rp[7];
-        for (int i = 0; i < 7; i++) {
-            strand__api_version_range__init(&r[i]);
-            r[i].api_key = keys[i];
-            rp[i] = &r[i];
-        }
-        Strand__ApiVersionsResponse resp = STRAND__API_VERSIONS_RESPONSE__INIT;
-        resp.n_api_keys = 7;
-        resp.api_keys = rp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_api_versions(fd, corr, keys, 7);
         break;
     }
     case STRAND__API_KEY__METADATA: {
@@ -144,49 +49,22 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
         Strand__BrokerMetadata b = STRAND__BROKER_METADATA__INIT, *bp = &b;
         b.node_id = 1;
         b.host = "127.0.0.1";
-        b.port = mock.port;
-        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT, *pmp = &pm;
+        b.port = mock.srv.port;
+        Strand__PartitionMetadata pm = STRAND__PARTITION_METADATA__INIT;
         int32_t one = 1;
         pm.leader = 1;
         pm.n_replicas = pm.n_isr = 1;
         pm.replicas = pm.isr = &one;
-        Strand__TopicMetadata tm[4], *tmp[4];
-        size_t n = 0;
-        for (size_t i = 0; req && i < req->n_topics && n < 4; i++) {
-            strand__topic_metadata__init(&tm[n]);
-            tm[n].name = req->topics[i];
-            if (strcmp(req->topics[i], "t") == 0) {
-                tm[n].n_partitions = 1;
-                tm[n].partitions = &pmp;
-            } else {
-                tm[n].error_code = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            }
-            tmp[n] = &tm[n];
-            n++;
-        }
-        Strand__MetadataResponse resp = STRAND__METADATA_RESPONSE__INIT;
-        resp.n_brokers = 1;
-        resp.brokers = &bp;
-        resp.controller_id = 1;
-        resp.n_topics = n;
-        resp.topics = tmp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        mock_send_metadata(fd, corr, req, &bp, 1, &pm);
         strand__metadata_request__free_unpacked(req, NULL);
         break;
     }
     case STRAND__API_KEY__LIST_OFFSETS: {
         Strand__ListOffsetsRequest *req = strand__list_offsets_request__unpack(NULL, body_len, body);
-        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ListOffsetsPartitionResponse pr = STRAND__LIST_OFFSETS_PARTITION_RESPONSE__INIT;
         pr.partition = 0;
-        pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : mock.log_end;
-        Strand__ListOffsetsTopicResponse tr = STRAND__LIST_OFFSETS_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ListOffsetsResponse resp = STRAND__LIST_OFFSETS_RESPONSE__INIT;
-        resp.n_topics = 1;
-        resp.topics = &trp;
-        send_resp(fd, corr, &resp.base, NULL, 0);
+        pr.offset = req->topics[0]->partitions[0]->timestamp == -2 ? 0 : mock.log.end;
+        mock_send_list_offsets(fd, corr, req->topics[0]->name, &pr);
         strand__list_offsets_request__free_unpacked(req, NULL);
         break;
     }
@@ -202,14 +80,14 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
         const Strand__FetchPartition *fp = req->topics[0]->partitions[0];
         if (fp->partition_max_bytes > atomic_load(&mock.max_fetch_bytes_seen))
             atomic_store(&mock.max_fetch_bytes_seen, fp->partition_max_bytes);
-        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT, *prp = &pr;
-        pr.high_watermark = mock.log_end;
+        Strand__FetchPartitionResponse pr = STRAND__FETCH_PARTITION_RESPONSE__INIT;
+        pr.high_watermark = mock.log.end;
         size_t from = 0, len = 0;
-        if (fp->fetch_offset > mock.log_end) {
+        if (fp->fetch_offset > mock.log.end) {
             pr.error_code = ST_ERR_OFFSET_OUT_OF_RANGE;
         } else {
-            from = log_pos(fp->fetch_offset);
-            len = mock.log.len - from;
+            from = mock_log_pos(&mock.log, fp->fetch_offset, NULL);
+            len = mock.log.buf.len - from;
             /* Cut at the partition's max bytes, even mid-batch (a partial trailing batch). */
             if (len > (size_t)fp->partition_max_bytes)
                 len = (size_t)fp->partition_max_bytes;
@@ -217,14 +95,7 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
                 usleep(20000);   /* "max wait" */
         }
         pr.records_size = (uint32_t)len;
-        Strand__FetchTopicResponse tr = STRAND__FETCH_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.topic = req->topics[0]->topic;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__FetchResponse resp = STRAND__FETCH_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
-        send_resp(fd, corr, &resp.base, mock.log.data + from, len);
+        mock_send_fetch(fd, corr, req->topics[0]->topic, &pr, mock.log.buf.data + from, len);
         strand__fetch_request__free_unpacked(req, NULL);
         break;
     }
@@ -233,25 +104,18 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
         if (mock.produce_silent)
             break;
         Strand__ProduceRequest *req = strand__produce_request__unpack(NULL, body_len, body);
-        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT, *prp = &pr;
+        Strand__ProducePartitionResponse pr = STRAND__PRODUCE_PARTITION_RESPONSE__INIT;
         pr.partition = req->topics[0]->partitions[0]->partition;
         pr.log_append_time_ms = -1;
         if (atomic_fetch_sub(&mock.produce_fail_left, 1) > 0) {
             pr.error_code = mock.produce_fail_code;
             pr.error_message = "injected by the mock";
         } else {
-            pr.base_offset = mock.log_end;
-            mock.log_end += 1000;   /* offsets are not checked by these tests */
+            pr.base_offset = mock.log.end;
+            mock.log.end += 1000;   /* offsets are not checked by these tests */
         }
-        Strand__ProduceTopicResponse tr = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *trp = &tr;
-        tr.name = req->topics[0]->name;
-        tr.n_partitions = 1;
-        tr.partitions = &prp;
-        Strand__ProduceResponse resp = STRAND__PRODUCE_RESPONSE__INIT;
-        resp.n_responses = 1;
-        resp.responses = &trp;
         if (req->acks != 0)
-            send_resp(fd, corr, &resp.base, NULL, 0);
+            mock_send_produce(fd, corr, req->topics[0]->name, &pr);
         strand__produce_request__free_unpacked(req, NULL);
         break;
     }
@@ -260,74 +124,30 @@ static void handle(int fd, const Strand__RequestHeader *h, const uint8_t *body, 
     }
 }
 
-static void *mock_main(void *arg)
+static bool handle_req(void *arg, int fd, const Strand__RequestHeader *h, const uint8_t *body,
+                       size_t body_len)
 {
     (void)arg;
-    struct pollfd pfd[MAX_CONNS + 1];
-    int n = 1;
-    pfd[0] = (struct pollfd){ mock.lfd, POLLIN, 0 };
-    while (!atomic_load(&mock.stop)) {
-        if (poll(pfd, (nfds_t)n, 50) <= 0)
-            continue;
-        if ((pfd[0].revents & POLLIN) && n <= MAX_CONNS) {
-            int fd = accept(mock.lfd, NULL, NULL);
-            if (fd >= 0)
-                pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
-        }
-        for (int i = 1; i < n; i++) {
-            if (!pfd[i].revents)
-                continue;
-            uint8_t szb[4];
-            uint8_t *frame = NULL;
-            uint32_t size = 0;
-            bool ok = read_full(pfd[i].fd, szb, 4);
-            if (ok) {
-                size = st_be32(szb);
-                frame = malloc(size ? size : 1);
-                ok = frame && read_full(pfd[i].fd, frame, size);
-            }
-            st_frame_view_t v;
-            Strand__RequestHeader *h = NULL;
-            if (ok && st_frame_parse(frame, size, &v, NULL) == 0)
-                h = strand__request_header__unpack(NULL, v.header_len, v.header);
-            if (h) {
-                handle(pfd[i].fd, h, v.body, v.body_len);
-                strand__request_header__free_unpacked(h, NULL);
-            } else {
-                close(pfd[i].fd);
-                pfd[i--] = pfd[--n];
-            }
-            free(frame);
-        }
-    }
-    for (int i = 1; i < n; i++)
-        close(pfd[i].fd);
-    return NULL;
+    handle(fd, h, body, body_len);
+    return true;
 }
 
 static void mock_start(void)
 {
     memset(&mock, 0, sizeof(mock));
-    mock.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof(a);
-    cr_assert_eq(bind(mock.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    getsockname(mock.lfd, (struct sockaddr *)&a, &alen);
-    mock.port = ntohs(a.sin_port);
-    listen(mock.lfd, 8);
     /* 3 batches of 10 records with 100-byte values (about 1.3 KB each). */
     for (int i = 0; i < 3; i++)
-        log_append(10, 100);
-    pthread_create(&mock.thread, NULL, mock_main, NULL);
+        mock_log_append(&mock.log, 10, 100);
+    mock.srv.stop = &mock.stop;
+    mock.srv.handle = handle_req;
+    mock_server_start(&mock.srv);
 }
 
 static void mock_stop(void)
 {
     atomic_store(&mock.stop, true);
-    pthread_join(mock.thread, NULL);
-    close(mock.lfd);
-    st_buf_free(&mock.log);
+    mock_server_join(&mock.srv);
+    st_buf_free(&mock.log.buf);
 }
 
 TestSuite(client_mock, .init = mock_start, .fini = mock_stop, .timeout = 30);
@@ -336,7 +156,7 @@ static strand_conf_t *conf_for(const char *const *kvs)
 {
     strand_conf_t *conf = strand_conf_new();
     char servers[64], err[512];
-    snprintf(servers, sizeof(servers), "127.0.0.1:%d", mock.port);
+    snprintf(servers, sizeof(servers), "127.0.0.1:%d", mock.srv.port);
     cr_assert_eq(strand_conf_set(conf, "bootstrap.servers", servers, err, sizeof(err)), 0);
     for (size_t i = 0; kvs && kvs[i]; i++)
         cr_assert_eq(strand_conf_set_kv(conf, kvs[i], err, sizeof(err)), 0, "%s", err);
@@ -354,8 +174,8 @@ static void consume_all(const char *const *kvs, int64_t start)
     strand_topic_partition_t tp = { "t", 0, start, 0 };
     cr_assert_eq(strand_consumer_assign(c, &tp, 1), 0);
     int64_t next = start == STRAND_OFFSET_BEGINNING ? 0 : start;
-    int64_t deadline = now_ms() + 10000;
-    while (next < mock.log_end && now_ms() < deadline) {
+    int64_t deadline = mock_now_ms() + 10000;
+    while (next < mock.log.end && mock_now_ms() < deadline) {
         const strand_message_t *msgs;
         size_t n = 0;
         cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
@@ -370,7 +190,7 @@ static void consume_all(const char *const *kvs, int64_t start)
             next++;
         }
     }
-    cr_expect_eq(next, mock.log_end);
+    cr_expect_eq(next, mock.log.end);
     strand_consumer_destroy(c);
 }
 
@@ -394,27 +214,10 @@ Test(client_mock, beginning_and_end_through_list_offsets)
     consume_all(NULL, STRAND_OFFSET_BEGINNING);
 }
 
-typedef struct reports {
-    atomic_int n, errors;
-    int last_error;
-    char last_errstr[256];
-} reports_t;
-
-static void on_report(const strand_delivery_report_t *rep, void *opaque)
-{
-    reports_t *r = opaque;
-    if (rep->error) {
-        atomic_fetch_add(&r->errors, 1);
-        r->last_error = rep->error;
-        snprintf(r->last_errstr, sizeof(r->last_errstr), "%s", rep->errstr);
-    }
-    atomic_fetch_add(&r->n, 1);
-}
-
-static strand_producer_t *producer_for(reports_t *r, const char *const *kvs)
+static strand_producer_t *producer_for(mock_reports_t *r, const char *const *kvs)
 {
     strand_conf_t *conf = conf_for(kvs);
-    strand_conf_set_delivery_cb(conf, on_report, r);
+    strand_conf_set_delivery_cb(conf, mock_on_report, r);
     char err[512];
     strand_producer_t *p = strand_producer_new(conf, err, sizeof(err));
     cr_assert_not_null(p, "%s", err);
@@ -426,7 +229,7 @@ Test(client_mock, not_leader_is_retried_after_metadata_refresh)
 {
     atomic_store(&mock.produce_fail_left, 2);
     mock.produce_fail_code = ST_ERR_NOT_LEADER_OR_FOLLOWER;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     const char *kvs[] = { "retry.backoff.ms=10", "acks=1", NULL };
     strand_producer_t *p = producer_for(&r, kvs);
     int md_before = atomic_load(&mock.n_metadata);
@@ -444,7 +247,7 @@ Test(client_mock, non_retriable_error_reported_with_message)
 {
     atomic_store(&mock.produce_fail_left, 100);
     mock.produce_fail_code = ST_ERR_RECORD_LIST_TOO_LARGE;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     strand_producer_t *p = producer_for(&r, NULL);
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
     cr_assert_eq(strand_producer_flush(p, 10000), 0);
@@ -460,7 +263,7 @@ Test(client_mock, retries_exhausted)
 {
     atomic_store(&mock.produce_fail_left, 100);
     mock.produce_fail_code = ST_ERR_NOT_ENOUGH_REPLICAS;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     const char *kvs[] = { "retries=2", "retry.backoff.ms=5", NULL };
     strand_producer_t *p = producer_for(&r, kvs);
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
@@ -474,13 +277,13 @@ Test(client_mock, retries_exhausted)
 Test(client_mock, silent_broker_times_out_request)
 {
     mock.produce_silent = true;
-    reports_t r = { 0 };
+    mock_reports_t r = { 0 };
     const char *kvs[] = { "request.timeout.ms=300", "retries=0", NULL };
     strand_producer_t *p = producer_for(&r, kvs);
     cr_assert_eq(strand_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), 0);
-    int64_t t0 = now_ms();
+    int64_t t0 = mock_now_ms();
     cr_assert_eq(strand_producer_flush(p, 10000), 0);
-    cr_expect_lt(now_ms() - t0, 5000);
+    cr_expect_lt(mock_now_ms() - t0, 5000);
     strand_producer_destroy(p);
     cr_expect_eq(atomic_load(&r.errors), 1);
     cr_expect(r.last_error == ST_ERR_REQUEST_TIMED_OUT, "%s: %s", strand_err_name(r.last_error),
@@ -497,8 +300,8 @@ Test(client_mock, malformed_response_drops_connection)
     strand_conf_destroy(conf);
     strand_topic_partition_t tp = { "t", 0, 0, 0 };
     cr_assert_eq(strand_consumer_assign(c, &tp, 1), 0);
-    int64_t deadline = now_ms() + 1500;
-    while (now_ms() < deadline) {
+    int64_t deadline = mock_now_ms() + 1500;
+    while (mock_now_ms() < deadline) {
         const strand_message_t *msgs;
         size_t n;
         cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
@@ -515,9 +318,9 @@ Test(client_mock, unknown_topic_fails_fast_for_consumers)
     strand_consumer_t *c = strand_consumer_new(conf, err, sizeof(err));
     cr_assert_not_null(c, "%s", err);
     strand_conf_destroy(conf);
-    int64_t t0 = now_ms();
+    int64_t t0 = mock_now_ms();
     int32_t n;
     cr_expect_eq(strand_consumer_partition_count(c, "nope", 10000, &n), ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
-    cr_expect_lt(now_ms() - t0, 2000);
+    cr_expect_lt(mock_now_ms() - t0, 2000);
     strand_consumer_destroy(c);
 }
