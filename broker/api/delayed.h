@@ -22,6 +22,9 @@
 #ifndef ST_DELAYED_H
 #define ST_DELAYED_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 typedef struct st_delayed st_delayed_t;
 
 typedef struct st_delayed_ops {
@@ -35,5 +38,21 @@ typedef struct st_delayed_ops {
 struct st_delayed {
     const st_delayed_ops_t *ops;
 };
+
+/* The keys of the kinds that wait on partitions (fetch long-poll, acks=all): the referenced
+ * partitions an operation watches from its loop. Registered BEFORE the operation's last check
+ * (see "Keys" above). NULL entries (unknown partitions) are skipped. Loop thread. */
+typedef struct st_partition st_partition_t;
+typedef struct st_delayed_keys {
+    st_partition_t **parts;       /* referenced by the operation */
+    size_t n;
+    int loop;                     /* the owning loop's index */
+    bool watching;
+} st_delayed_keys_t;
+
+/* Starts or stops watching every key (idempotent). */
+void st_delayed_watch(st_delayed_keys_t *keys, bool on);
+/* Stops watching and drops the references (the entries become NULL). */
+void st_delayed_release(st_delayed_keys_t *keys);
 
 #endif

@@ -60,29 +60,24 @@ static void release_slices(st_fetch_wait_t *w)
     memset(w->slices, 0, w->n * sizeof(*w->slices));
 }
 
+/* The partitions are the operation's keys (delayed.h). */
+static st_delayed_keys_t keys_of(st_fetch_wait_t *w)
+{
+    return (st_delayed_keys_t){ w->parts, w->n, st_conn_loop(w->req.conn)->index, w->watching };
+}
+
 static void set_watch(st_fetch_wait_t *w, bool on)
 {
-    if (w->watching == on)
-        return;
-    int loop = st_conn_loop(w->req.conn)->index;
-    for (size_t i = 0; i < w->n; i++) {
-        if (!w->parts[i])
-            continue;
-        if (on)
-            st_partition_watch(w->parts[i], loop);
-        else
-            st_partition_unwatch(w->parts[i], loop);
-    }
-    w->watching = on;
+    st_delayed_keys_t keys = keys_of(w);
+    st_delayed_watch(&keys, on);
+    w->watching = keys.watching;
 }
 
 static void finish(st_fetch_wait_t *w)
 {
-    set_watch(w, false);
-    for (size_t i = 0; i < w->n; i++) {
-        st_partition_unref(w->parts[i]);
-        w->parts[i] = NULL;
-    }
+    st_delayed_keys_t keys = keys_of(w);
+    st_delayed_release(&keys);
+    w->watching = keys.watching;
 }
 
 static void fetch_abort(st_delayed_t *op)

@@ -209,29 +209,24 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
     resp->error_message = msg;
 }
 
+/* The partitions are the operation's keys (delayed.h). */
+static st_delayed_keys_t keys_of(produce_wait_t *w)
+{
+    return (st_delayed_keys_t){ w->parts, w->n, st_conn_loop(w->req.conn)->index, w->watching };
+}
+
 static void wait_set_watch(produce_wait_t *w, bool on)
 {
-    if (w->watching == on)
-        return;
-    int loop = st_conn_loop(w->req.conn)->index;
-    for (size_t i = 0; i < w->n; i++) {
-        if (!w->parts[i])
-            continue;
-        if (on)
-            st_partition_watch(w->parts[i], loop);
-        else
-            st_partition_unwatch(w->parts[i], loop);
-    }
-    w->watching = on;
+    st_delayed_keys_t keys = keys_of(w);
+    st_delayed_watch(&keys, on);
+    w->watching = keys.watching;
 }
 
 static void wait_release(produce_wait_t *w)
 {
-    wait_set_watch(w, false);
-    for (size_t i = 0; i < w->n; i++) {
-        st_partition_unref(w->parts[i]);
-        w->parts[i] = NULL;
-    }
+    st_delayed_keys_t keys = keys_of(w);
+    st_delayed_release(&keys);
+    w->watching = keys.watching;
 }
 
 /* 1 when every partition is settled (then responds), 0 still waiting. */
