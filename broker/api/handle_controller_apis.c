@@ -8,7 +8,6 @@
 #include <inttypes.h>
 
 #include "await.h"
-#include "inter_broker.h"
 #include "request.h"
 #include "st_controller.h"
 
@@ -82,19 +81,6 @@ static int forward(st_request_t *req, ProtobufCMessage *resp, int32_t *code, int
     return 0;
 }
 
-/* The broker-only APIs: refused (CLUSTER_AUTHORIZATION_FAILED, nothing done) unless they came
- * on the inter-broker listener from a broker. False after answering. */
-static bool from_broker(st_request_t *req, ProtobufCMessage *resp, int32_t *code, int *ret)
-{
-    char why[256];
-    if (st_request_is_inter_broker(req, why, sizeof(why)))
-        return true;
-    *code = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL, "%s refused: %s",
-                           st_api_name(req->api_key), why);
-    *ret = st_request_respond(req, resp, NULL, 0);
-    return false;
-}
-
 int st_handle_elect_leaders(st_request_t *req)
 {
     Strand__ElectLeadersRequest *msg = strand__elect_leaders_request__unpack(&req->arena->pb,
@@ -116,7 +102,7 @@ int st_handle_controlled_shutdown(st_request_t *req)
 {
     Strand__ControlledShutdownResponse resp = STRAND__CONTROLLED_SHUTDOWN_RESPONSE__INIT;
     int r = 0;
-    if (!from_broker(req, &resp.base, &resp.error_code, &r))
+    if (!st_request_require_inter_broker(req, &resp.base, &resp.error_code, &r))
         return r;
     Strand__ControlledShutdownRequest *msg =
         strand__controlled_shutdown_request__unpack(&req->arena->pb, req->body_len, req->body);
@@ -130,7 +116,7 @@ int st_handle_alter_isr(st_request_t *req)
 {
     Strand__AlterIsrResponse resp = STRAND__ALTER_ISR_RESPONSE__INIT;
     int r = 0;
-    if (!from_broker(req, &resp.base, &resp.error_code, &r))
+    if (!st_request_require_inter_broker(req, &resp.base, &resp.error_code, &r))
         return r;
     Strand__AlterIsrRequest *msg = strand__alter_isr_request__unpack(&req->arena->pb,
                                                                      req->body_len, req->body);

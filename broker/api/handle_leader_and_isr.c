@@ -6,19 +6,14 @@
 #include <inttypes.h>
 
 #include "replica_manager.h"
-#include "inter_broker.h"
 #include "request.h"
 
 int st_handle_leader_and_isr(st_request_t *req)
 {
-    if (!st_request_is_inter_broker(req, NULL, 0)) {
-        Strand__LeaderAndIsrResponse resp = STRAND__LEADER_AND_ISR_RESPONSE__INIT;
-        resp.error_code = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL,
-                                         "LeaderAndIsr is accepted only on the inter-broker "
-                                         "listener from a broker principal (peer %s)",
-                                         st_conn_principal(req->conn));
-        return st_request_respond(req, &resp.base, NULL, 0);
-    }
+    Strand__LeaderAndIsrResponse resp = STRAND__LEADER_AND_ISR_RESPONSE__INIT;
+    int r = 0;
+    if (!st_request_require_inter_broker(req, &resp.base, &resp.error_code, &r))
+        return r;
     /* Default allocator: the request outlives this connection's arena turn. */
     Strand__LeaderAndIsrRequest *msg = strand__leader_and_isr_request__unpack(NULL, req->body_len,
                                                                              req->body);

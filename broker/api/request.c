@@ -2,6 +2,8 @@
  * error path st_reply_error with its counters, and response queueing. */
 #include "request.h"
 
+#include "inter_broker.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -174,6 +176,18 @@ void st_error_counts_log(void)
 
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
+
+bool st_request_require_inter_broker(st_request_t *req, ProtobufCMessage *resp, int32_t *code,
+                                     int *ret)
+{
+    char why[256];
+    if (st_request_is_inter_broker(req, why, sizeof(why)))
+        return true;
+    *code = st_reply_error(req, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL, "%s refused: %s",
+                           st_api_name(req->api_key), why);
+    *ret = st_request_respond(req, resp, NULL, 0);
+    return false;
+}
 
 int st_request_respond(st_request_t *req, const ProtobufCMessage *body, st_log_slice_t *slices,
                        size_t n_slices)

@@ -70,6 +70,14 @@ int st_reply_fatal(st_conn_t *conn, const st_request_t *req, const char *fmt, ..
 void st_error_counts_log(void);
 uint64_t st_error_count(int code);
 
+/* For the APIs refused as a whole when they do not come from a broker (LeaderAndIsr,
+ * StopReplica, ControlledShutdown, AlterIsr): true when the request passes the inter-broker
+ * check (broker/cluster/inter_broker.h); otherwise answers it with `resp` (the API's empty
+ * response; *code, its error_code, set to CLUSTER_AUTHORIZATION_FAILED through the error path,
+ * naming the failed rule), stores the handler's return value in *ret and returns false. */
+bool st_request_require_inter_broker(st_request_t *req, ProtobufCMessage *resp, int32_t *code,
+                                     int *ret);
+
 /* Queues the response (see st_conn_queue_response). */
 int st_request_respond(st_request_t *req, const ProtobufCMessage *body, st_log_slice_t *slices,
                        size_t n_slices);

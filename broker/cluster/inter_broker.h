@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "broker_config.h"
 
@@ -36,5 +37,6 @@ bool st_super_user(const st_broker_config_t *cfg, const char *principal);
 
 /* Rules 1 and 2 for this request. On false, why (may be NULL) says which rule failed. */
 bool st_request_is_inter_broker(const st_request_t *req, char *why, size_t why_len);
+
 
 #endif
