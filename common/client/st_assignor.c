@@ -293,6 +293,10 @@ static int asg_build(st_asg_t *a, const st_assign_member_t *members, size_t m,
         a->p += (size_t)a->tparts[a->t];
         a->t++;
     }
+    if (a->p > UINT32_MAX) {
+        rc = fail(errbuf, errlen, "assignor: %zu partitions are too many", a->p);
+        goto out;
+    }
     size_t pp = a->p ? a->p : 1;
     a->ptopic = malloc(pp * sizeof(*a->ptopic));
     a->asg = malloc(pp * sizeof(*a->asg));

@@ -31,6 +31,11 @@
  *            optimal on both counts; otherwise it starts the same way and then cancels improving
  *            move cycles until none is left (a min-cost-flow optimality argument: see
  *            st_assignor_sticky.c).
+ *   Cost: equal subscriptions O(P log P + P log M) time (P partitions, M members); otherwise
+ *   O(P*M) to start plus O(P*M + M^3) per improving cycle (usually few), and O(M^2) memory.
+ *   Measured on the (shared) build machine at -O2: 1,000,000 partitions and 2,000 members take
+ *   under 1 s with equal subscriptions and 4 to 5 s when one member subscribes to a single topic
+ *   (the sizes of Kafka's testLargeAssignmentAndGroupWith{Uniform,NonEqual}Subscription).
  *   Current owner: the member that claims a partition (st_assign_member_t.owned) with the
  *   highest generation. Two claimers in that same generation both lose it (Kafka logs "Found
  *   multiple consumers ... claiming the same TopicPartition"). A claim on a topic the member no

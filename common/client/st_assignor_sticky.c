@@ -201,7 +201,7 @@ static void general_fill(st_asg_t *a, size_t *cnt, topic_key_t *order)
 
 typedef struct cyc_ws {
     int8_t *w;       /* [m*m] member edge weights, W_NONE = no edge */
-    size_t *via;     /* [m*m] the partition each member edge moves */
+    uint32_t *via;   /* [m*m] the partition each member edge moves */
     int64_t *dist;   /* [m+1] */
     size_t *pred;    /* [m+1] */
     size_t *cycle;   /* [m+1] */
@@ -225,7 +225,7 @@ static void member_edges(const st_asg_t *a, cyc_ws_t *ws)
             size_t e = (size_t)from * m + (size_t)to;
             if (d < ws->w[e]) {
                 ws->w[e] = d;
-                ws->via[e] = g;
+                ws->via[e] = (uint32_t)g;
             }
         }
     }
@@ -303,7 +303,7 @@ static int sticky_general(st_asg_t *a, size_t *cnt, const size_t *byrank)
     size_t m = a->m;
     topic_key_t *order = malloc((a->t ? a->t : 1) * sizeof(*order));
     cyc_ws_t ws = {
-        malloc(m * m), malloc(m * m * sizeof(size_t)), malloc((m + 1) * sizeof(int64_t)),
+        malloc(m * m), malloc(m * m * sizeof(uint32_t)), malloc((m + 1) * sizeof(int64_t)),
         malloc((m + 1) * sizeof(size_t)), malloc((m + 1) * sizeof(size_t)),
     };
     int rc = -ENOMEM;

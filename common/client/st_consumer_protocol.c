@@ -274,6 +274,8 @@ static int check_tp_list(const st_tp_list_t *l, const char *what, char *errbuf, 
 {
     if (l->n > INT32_MAX)
         return werr(errbuf, errlen, "%s: %zu partitions do not fit an int32 count", what, l->n);
+    if (l->n && !l->v)
+        return werr(errbuf, errlen, "%s: %zu partitions but no array", what, l->n);
     for (size_t i = 0; i < l->n; i++) {
         if (!str_ok(l->v[i].topic))
             return werr(errbuf, errlen, "%s[%zu]: topic is %s", what, i,
@@ -408,6 +410,9 @@ int st_cp_subscription_encode(const st_cp_subscription_t *sub, int16_t version, 
     if (sub->topic_cnt > INT32_MAX)
         return werr(errbuf, errlen, "ConsumerProtocolSubscription: %zu topics do not fit an "
                     "int32 count", sub->topic_cnt);
+    if (sub->topic_cnt && !sub->topics)
+        return werr(errbuf, errlen, "ConsumerProtocolSubscription: %zu topics but no array",
+                    sub->topic_cnt);
     for (size_t i = 0; i < sub->topic_cnt; i++)
         if (!str_ok(sub->topics[i]))
             return werr(errbuf, errlen, "ConsumerProtocolSubscription: topics[%zu] is %s", i,

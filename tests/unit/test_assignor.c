@@ -1447,7 +1447,7 @@ static void random_group(grp_t *g, size_t maxm, size_t maxt, int32_t maxp, bool 
 {
     size_t nt = 1 + rndn(maxt), nm = 1 + rndn(maxm);
     for (size_t ti = 0; ti < nt; ti++) {
-        char name[8];
+        char name[24];
         snprintf(name, sizeof(name), "t%zu", ti);
         topic(g, name, (int32_t)rndn((size_t)maxp + 1));
     }
