@@ -275,16 +275,23 @@ static size_t find_negative_cycle(const st_asg_t *a, const size_t *cnt, const si
         if (last == none)
             return 0;
     }
-    /* relaxed in round `nodes`: walk back into the cycle, then collect it */
+    /* relaxed in round `nodes`: walk back into the cycle, then collect it. The predecessor
+     * chain of a node relaxed that late runs into a cycle; should it ever end instead (a chain
+     * back to an unrelaxed node), report no cycle -- the assignment stays valid, only possibly
+     * short of optimal -- rather than follow a missing pointer. */
     size_t y = last;
-    for (size_t k = 0; k < nodes; k++)
+    for (size_t k = 0; k < nodes && y != none; k++)
         y = ws->pred[y];
+    if (y == none)
+        return 0;
     size_t len = 0, c = y;
     do {
+        if (c == none || len == nodes)
+            return 0;
         ws->cycle[len++] = c;
         c = ws->pred[c];
-    } while (c != y && len <= nodes);
-    return c == y ? len : 0;
+    } while (c != y);
+    return len;
 }
 
 static int64_t edge_weight(const st_asg_t *a, const size_t *cnt, int64_t big_w,
