@@ -14,7 +14,8 @@
  * member with the fewest (ties: member id). This is optimal: the counts end in {minQuota,
  * maxQuota} with exactly N%M at maxQuota (water-filling from counts <= maxQuota), and the number
  * kept, sum(min(owned, minQuota)) + min(N%M, #members owning >= maxQuota), is the most any
- * assignment with those counts can keep.
+ * balanced assignment can keep (every balanced one has N%M members at maxQuota, the rest at
+ * minQuota).
  *
  * Otherwise (the GeneralAssignmentBuilder's case): every member keeps all its owned partitions;
  * the rest go, topics with the fewest subscribers first, to the subscribed member with the fewest
