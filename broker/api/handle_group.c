@@ -239,6 +239,14 @@ int st_handle_sync_group(st_request_t *req)
 
 /* ---- Heartbeat (12) -------------------------------------------------------------------------- */
 
+static void finish_heartbeat(st_request_t *req, ProtobufCMessage *m)
+{
+    Strand__HeartbeatResponse *r = (Strand__HeartbeatResponse *)m;
+    if (r->error_code != ST_ERR_NONE)
+        st_reply_error(req, r->error_code, &r->error_message, "held Heartbeat answered with %s",
+                       st_error_name(r->error_code));
+}
+
 int st_handle_heartbeat(st_request_t *req)
 {
     Strand__HeartbeatRequest *msg =
@@ -252,6 +260,21 @@ int st_handle_heartbeat(st_request_t *req)
     int32_t code = c ? st_coord_acquire(c, msg->group_id, false, &g, NULL)
                      : ST_ERR_COORDINATOR_NOT_AVAILABLE;
     if (code == ST_ERR_NONE) {
+        st_group_member_t *m = g && msg->max_wait_ms > 0 ? st_group_member(g, msg->member_id)
+                                                          : NULL;
+        if (m) {
+            /* Held heartbeat (Strand extension): answered by the group or, after the wait,
+             * with NONE by the park's expiry. */
+            int32_t wait = msg->max_wait_ms < m->session_timeout_ms ? msg->max_wait_ms
+                                                                     : m->session_timeout_ms;
+            st_await_t *aw = st_await_park(req, wait, &resp.base, finish_heartbeat);
+            if (aw) {
+                st_group_heartbeat_hold(g, msg->generation_id, msg->member_id,
+                                        msg->group_instance_id, wait, aw, st_coord_now());
+                st_coord_release(c);
+                return 0;
+            }
+        }
         code = g ? st_group_heartbeat(g, msg->generation_id, msg->member_id,
                                       msg->group_instance_id, st_coord_now())
                  : ST_ERR_UNKNOWN_MEMBER_ID;

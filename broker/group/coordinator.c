@@ -148,6 +148,14 @@ static void sync_done(void *arg, void *waiter, int32_t error, const char *protoc
     st_await_done(waiter, &resp.base);
 }
 
+static void heartbeat_done(void *arg, void *waiter, int32_t error)
+{
+    (void)arg;
+    Strand__HeartbeatResponse resp = STRAND__HEARTBEAT_RESPONSE__INIT;
+    resp.error_code = error;
+    st_await_done(waiter, &resp.base);
+}
+
 static void store_op(void *arg, st_group_t *g)
 {
     st_coord_store_group(arg, g);
@@ -788,6 +796,7 @@ int st_coordinator_start(st_broker_t *b, st_coordinator_t **ret)
     c->gcfg.new_member_join_timeout_ms = 5 * 60 * 1000;
     c->ops.join_done = join_done;
     c->ops.sync_done = sync_done;
+    c->ops.heartbeat_done = heartbeat_done;
     c->ops.store = store_op;
     c->next_retention = st_coord_now() + b->cfg.offsets_retention_check_interval_ms;
     pthread_mutex_init(&c->lock, NULL);

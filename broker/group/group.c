@@ -4,7 +4,8 @@
  * Invariants (st_group_check, called after every transition and every public call):
  *   1. Empty: no members and no leader; protocol_name NULL. (Pending members may exist: a
  *      member told MEMBER_ID_REQUIRED has not joined yet.)
- *   2. PreparingRebalance: join_deadline set; no member has a parked SyncGroup.
+ *   2. PreparingRebalance: join_deadline set; no member has a parked SyncGroup or a held
+ *      Heartbeat (starting the rebalance answered them).
  *   3. CompletingRebalance: at least one member; the leader is a member; protocol_name set; no
  *      member has a parked JoinGroup.
  *   4. Stable: as 3, and no member has a parked SyncGroup either.
@@ -82,11 +83,12 @@ static bool str_eq(const char *a, const char *b)
 void st_group_check(const st_group_t *g)
 {
     CHECK(g->generation >= 0);
-    bool any_join = false, any_sync = false;
+    bool any_join = false, any_sync = false, any_hb = false;
     for (size_t i = 0; i < g->n_members; i++) {
         const st_group_member_t *m = g->members[i];
         any_join |= m->join_waiter != NULL;
         any_sync |= m->sync_waiter != NULL;
+        any_hb |= m->hb_waiter != NULL;
         CHECK(m->n_protocols > 0);
         for (size_t j = i + 1; j < g->n_members; j++) {
             CHECK(strcmp(m->member_id, g->members[j]->member_id) != 0);
@@ -105,6 +107,7 @@ void st_group_check(const st_group_t *g)
     case ST_GROUP_PREPARING_REBALANCE:
         CHECK(g->join_deadline != NO_DEADLINE);
         CHECK(!any_sync);
+        CHECK(!any_hb);
         break;
     case ST_GROUP_COMPLETING_REBALANCE:
     case ST_GROUP_STABLE:
@@ -376,6 +379,14 @@ static void answer_sync(st_group_t *g, st_group_member_t *m, int32_t error)
         g->ops->sync_done(g->ops_arg, w, error, g->protocol_type, g->protocol_name, NULL, 0);
 }
 
+static void answer_hb(st_group_t *g, st_group_member_t *m, int32_t error)
+{
+    void *w = m->hb_waiter;
+    m->hb_waiter = NULL;
+    if (w)
+        g->ops->heartbeat_done(g->ops_arg, w, error);
+}
+
 static void remove_pending(st_group_t *g, size_t i)
 {
     free(g->pending[i]);
@@ -423,6 +434,7 @@ static void remove_member(st_group_t *g, st_group_member_t *m)
         answer_join_error(g, w, m->member_id, ST_ERR_UNKNOWN_MEMBER_ID);
     }
     answer_sync(g, m, ST_ERR_UNKNOWN_MEMBER_ID);
+    answer_hb(g, m, ST_ERR_UNKNOWN_MEMBER_ID);
     size_t i = 0;
     while (g->members[i] != m)
         i++;
@@ -449,6 +461,8 @@ static void prepare_rebalance(st_group_t *g, const char *reason, int64_t now, in
             answer_sync(g, g->members[i], ST_ERR_REBALANCE_IN_PROGRESS);
         }
     }
+    for (size_t i = 0; i < g->n_members; i++)
+        answer_hb(g, g->members[i], ST_ERR_REBALANCE_IN_PROGRESS);
     int32_t rebalance_timeout = max_rebalance_timeout(g);
     if (g->state == ST_GROUP_EMPTY) {
         int32_t delay = g->cfg->initial_rebalance_delay_ms;
@@ -605,6 +619,7 @@ void st_group_shutdown(st_group_t *g, int32_t error, int64_t wall)
             answer_join_error(g, w, m->member_id, error);
         }
         answer_sync(g, m, error);
+        answer_hb(g, m, error);
         g->n_members--;
         member_free(m);
     }
@@ -745,6 +760,7 @@ static void replace_static_member(st_group_t *g, st_group_member_t *m, const cha
         answer_join_error(g, w, m->member_id, ST_ERR_FENCED_INSTANCE_ID);
     }
     answer_sync(g, m, ST_ERR_FENCED_INSTANCE_ID);
+    answer_hb(g, m, ST_ERR_FENCED_INSTANCE_ID);
     char *current_leader = g->leader_id ? strdup(g->leader_id) : NULL;
     bool was_leader = g->leader_id && strcmp(g->leader_id, m->member_id) == 0;
     ST_INFO("Group %s: static member with instance id %s rejoined; member id %s replaces %s",
@@ -988,6 +1004,22 @@ int32_t st_group_heartbeat(st_group_t *g, int32_t generation, const char *member
         m->heartbeat_deadline = now + m->session_timeout_ms;
         return ST_ERR_NONE;
     }
+}
+
+void st_group_heartbeat_hold(st_group_t *g, int32_t generation, const char *member_id,
+                             const char *instance_id, int32_t max_wait_ms, void *waiter,
+                             int64_t now)
+{
+    int32_t err = st_group_heartbeat(g, generation, member_id, instance_id, now);
+    st_group_member_t *m = st_group_member(g, member_id);
+    if (err != ST_ERR_NONE || !m || max_wait_ms <= 0) {
+        g->ops->heartbeat_done(g->ops_arg, waiter, err);
+        return;
+    }
+    answer_hb(g, m, ST_ERR_NONE);                 /* an older held heartbeat */
+    m->hb_waiter = waiter;
+    m->heartbeat_deadline = now + (int64_t)max_wait_ms + m->session_timeout_ms;
+    st_group_check(g);
 }
 
 /* Kafka's removeMemberAndUpdateGroup. */

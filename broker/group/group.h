@@ -58,6 +58,7 @@ typedef struct st_group_member {
     size_t assignment_len;
     void *join_waiter;                /* parked JoinGroup, or NULL */
     void *sync_waiter;                /* parked SyncGroup, or NULL */
+    void *hb_waiter;                  /* held Heartbeat (max_wait_ms > 0), or NULL */
     bool is_new;                      /* joined during the current rebalance */
     int64_t heartbeat_deadline;       /* monotonic ms: removed when passed (see group.c) */
 } st_group_member_t;
@@ -94,6 +95,8 @@ typedef struct st_group_ops {
     /* Answers a parked SyncGroup: error, and on success the member's assignment. */
     void (*sync_done)(void *arg, void *waiter, int32_t error, const char *protocol_type,
                       const char *protocol_name, const uint8_t *assignment, size_t len);
+    /* Answers a held Heartbeat (exactly once per waiter). */
+    void (*heartbeat_done)(void *arg, void *waiter, int32_t error);
     /* Persist the group's metadata (a group metadata record; a tombstone when Dead). */
     void (*store)(void *arg, st_group_t *g);
 } st_group_ops_t;
@@ -181,6 +184,15 @@ void st_group_sync(st_group_t *g, int32_t generation, const char *member_id,
 /* Heartbeat: the error code (NONE, REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, ...). */
 int32_t st_group_heartbeat(st_group_t *g, int32_t generation, const char *member_id,
                            const char *instance_id, int64_t now);
+
+/* A held Heartbeat (HeartbeatRequest.max_wait_ms > 0): answered through ops->heartbeat_done at
+ * once unless the answer would be NONE; then held until the member's state changes (a rebalance
+ * starts: REBALANCE_IN_PROGRESS; removed: UNKNOWN_MEMBER_ID; replaced: FENCED_INSTANCE_ID) --
+ * the parked request's own expiry answers NONE after max_wait_ms. The member stays alive until
+ * now + max_wait_ms + its session timeout. A newer held heartbeat releases an older one (NONE). */
+void st_group_heartbeat_hold(st_group_t *g, int32_t generation, const char *member_id,
+                             const char *instance_id, int32_t max_wait_ms, void *waiter,
+                             int64_t now);
 
 /* One member of a LeaveGroup: its error code. The rebalance starts at once. */
 int32_t st_group_leave(st_group_t *g, const char *member_id, const char *instance_id,

@@ -695,3 +695,64 @@ Test(cluster_groups, static_member_rejoins_without_rebalance)
     free_described(d);
     close(fd);
 }
+
+Test(cluster_groups, held_heartbeat_learns_rebalance_at_once)
+{
+    const char *group = "held-group";
+    int coord = wait_ready(group);
+    int fa, fb;
+    char a[200], b[200];
+    int32_t gen;
+    two_members(group, coord, &fa, &fb, a, b, &gen);
+    /* b holds a heartbeat on a connection of its own (Strand's max_wait_ms extension). */
+    int fh = connect_to(coord);
+    Strand__HeartbeatRequest rq = STRAND__HEARTBEAT_REQUEST__INIT;
+    rq.group_id = (char *)group;
+    rq.generation_id = gen;
+    rq.member_id = b;
+    rq.group_instance_id = "";
+    rq.max_wait_ms = 2500;              /* under the 3 s session */
+    int32_t c = corr++;
+    cr_assert_eq(tw_send(fh, STRAND__API_KEY__HEARTBEAT, 0, c, &rq.base, NULL, 0), 0);
+    st_test_sleep_ms(300);
+    int64_t t0 = st_test_now_ms();
+    cr_expect_eq(leave(fa, group, a), ST_ERR_NONE);
+    Strand__HeartbeatResponse *r = (Strand__HeartbeatResponse *)
+        tw_recv_response(fh, c, &strand__heartbeat_response__descriptor, NULL, NULL);
+    int64_t learned = st_test_now_ms() - t0;
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error_code, ST_ERR_REBALANCE_IN_PROGRESS,
+                 "released by the leave, not by the end of the wait: %s",
+                 st_error_name(r->error_code));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    /* b rejoins and syncs: the group consumes again. */
+    c = corr++;
+    send_join(fb, c, group, b, NULL, sub_t, sizeof(sub_t));
+    Strand__JoinGroupResponse *j = recv_join(fb, c);
+    cr_assert_eq(j->error_code, ST_ERR_NONE);
+    int32_t gen2 = j->generation_id;
+    protobuf_c_message_free_unpacked(&j->base, NULL);
+    const char *ids[1] = { b };
+    const char *asg[1] = { "everything" };
+    c = corr++;
+    send_sync(fb, c, group, gen2, b, NULL, ids, asg, 1);
+    Strand__SyncGroupResponse *s = recv_sync(fb, c);
+    cr_expect_eq(s->error_code, ST_ERR_NONE);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    printf("held heartbeat: the remaining member learned of the leave after %lld ms and was "
+           "assigned again after %lld ms\n", (long long)learned,
+           (long long)(st_test_now_ms() - t0));
+    /* With nothing changing, a held heartbeat ends with NONE after its wait. */
+    rq.generation_id = gen2;
+    rq.max_wait_ms = 300;
+    c = corr++;
+    cr_assert_eq(tw_send(fh, STRAND__API_KEY__HEARTBEAT, 0, c, &rq.base, NULL, 0), 0);
+    r = (Strand__HeartbeatResponse *)tw_recv_response(fh, c, &strand__heartbeat_response__descriptor,
+                                                      NULL, NULL);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error_code, ST_ERR_NONE);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    close(fh);
+    close(fa);
+    close(fb);
+}

@@ -54,9 +54,18 @@ static void rec_sync(void *arg, void *w, int32_t error, const char *pt, const ch
         memcpy(x->assignment, a, len);
 }
 
+static void rec_hb(void *arg, void *w, int32_t error)
+{
+    (void)arg;
+    waiter_t *x = w;
+    x->done = true;
+    x->calls++;
+    x->error = error;
+}
+
 static void rec_store(void *arg, st_group_t *g) { (void)arg; (void)g; n_stores++; }
 
-static const st_group_ops_t ops = { rec_join, rec_sync, rec_store };
+static const st_group_ops_t ops = { rec_join, rec_sync, rec_hb, rec_store };
 static const st_group_config_t cfg = {
     .initial_rebalance_delay_ms = 100, .min_session_timeout_ms = 10, .max_session_timeout_ms = 60000,
     .max_size = 0, .new_member_join_timeout_ms = 300000,
@@ -370,6 +379,35 @@ Test(group_state, inconsistent_protocols_and_vote)
     st_group_tick(g, 200, 200);
     cr_assert(w[0].done);
     cr_expect_str_eq(w[0].protocol, "roundrobin", "the only common protocol of the three");
+    st_group_free(g);
+}
+
+Test(group_state, held_heartbeat_released_when_rebalance_starts)
+{
+    char a[128], b[128];
+    int64_t now = 0;
+    st_group_t *g = stable_pair(a, b, &now);
+    waiter_t ha = { 0 }, hb = { 0 }, hb2 = { 0 };
+    st_group_heartbeat_hold(g, 1, a, NULL, 5000, &ha, now);
+    st_group_heartbeat_hold(g, 1, b, NULL, 5000, &hb, now);
+    cr_expect_not(ha.done, "held: nothing changed");
+    cr_expect_not(hb.done);
+    st_group_heartbeat_hold(g, 1, b, NULL, 5000, &hb2, now);
+    cr_expect(hb.done && hb.error == ST_ERR_NONE, "a newer held heartbeat releases the older");
+    cr_expect_not(hb2.done);
+    /* The member stays alive past its session timeout while held. */
+    st_group_tick(g, now + 1500, now + 1500);
+    cr_expect_not_null(st_group_member(g, a));
+    /* b leaves: a learns of the rebalance at once. */
+    cr_expect_eq(st_group_leave(g, b, NULL, NULL, now + 1600, now + 1600), ST_ERR_NONE);
+    cr_assert(ha.done);
+    cr_expect_eq(ha.error, ST_ERR_REBALANCE_IN_PROGRESS);
+    cr_expect(hb2.done && hb2.error == ST_ERR_UNKNOWN_MEMBER_ID, "the leaver's own is answered");
+    cr_expect_eq(ha.calls, 1);
+    /* In PreparingRebalance a held heartbeat is answered at once. */
+    waiter_t h3 = { 0 };
+    st_group_heartbeat_hold(g, 1, a, NULL, 5000, &h3, now + 1700);
+    cr_expect(h3.done && h3.error == ST_ERR_REBALANCE_IN_PROGRESS);
     st_group_free(g);
 }
 
