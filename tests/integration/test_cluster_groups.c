@@ -756,3 +756,219 @@ Test(cluster_groups, held_heartbeat_learns_rebalance_at_once)
     close(fa);
     close(fb);
 }
+
+Test(cluster_groups, stable_group_survives_coordinator_failover)
+{
+    const char *group = "surviving-group";
+    int coord = wait_ready(group);
+    int fa, fb;
+    char a[200], b[200];
+    int32_t gen;
+    two_members(group, coord, &fa, &fb, a, b, &gen);
+    /* A member's commit: acks=all, so the group record written before it is replicated too. */
+    cr_expect_eq(commit(fa, group, gen, a, "t", 3, 1234, "by-a"), ST_ERR_NONE);
+    close(fa);
+    close(fb);
+    st_test_broker_stop(st_test_cluster_broker(&cluster, coord), SIGKILL);
+    int retries = 0, new_coord = -1;
+    char md[64] = "";
+    int64_t off = fetch_retrying(group, "t", 3, coord, &new_coord, &retries, md, sizeof(md));
+    cr_expect_eq(off, 1234);
+    cr_expect_str_eq(md, "by-a");
+    /* The new coordinator loaded the group Stable with its members: the same generation's
+     * heartbeats go on, and a rejoin-free sync returns the stored assignment. */
+    fa = connect_to(new_coord);
+    fb = connect_to(new_coord);
+    cr_expect_eq(heartbeat(fa, group, gen, a, NULL), ST_ERR_NONE);
+    cr_expect_eq(heartbeat(fb, group, gen, b, NULL), ST_ERR_NONE);
+    int32_t c = corr++;
+    send_sync(fb, c, group, gen, b, NULL, NULL, NULL, 0);
+    Strand__SyncGroupResponse *s = recv_sync(fb, c);
+    cr_expect_eq(s->error_code, ST_ERR_NONE);
+    cr_expect_eq(s->assignment.len, strlen("assignment-of-b"));
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+    Strand__DescribedGroup *d = describe(fa, group);
+    cr_expect_str_eq(d->group_state, "Stable");
+    cr_expect_eq(d->n_members, 2);
+    free_described(d);
+    printf("group %s moved from broker %d to %d (%d retriable answers) and stayed Stable\n",
+           group, coord, new_coord, retries);
+    close(fa);
+    close(fb);
+}
+
+/* ---- malformed requests ---------------------------------------------------------------------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+/* Sends one frame with raw body bytes on a fresh connection; reads for up to 30 ms (an answer,
+ * a close, or a parked request that the close then aborts). */
+static void send_raw(int port, int32_t api, const uint8_t *body, size_t len)
+{
+    int fd = st_test_connect(port);
+    cr_assert_geq(fd, 0);
+    Strand__RequestHeader hdr = STRAND__REQUEST_HEADER__INIT;
+    hdr.api_key = api;
+    hdr.correlation_id = corr++;
+    hdr.client_id = "hostile";
+    size_t hlen = protobuf_c_message_get_packed_size(&hdr.base);
+    uint8_t *frame = malloc(4 + 2 + hlen + 4 + len);
+    cr_assert_not_null(frame);
+    st_put_be32(frame, (uint32_t)(2 + hlen + 4 + len));
+    st_put_be16(frame + 4, (uint16_t)hlen);
+    protobuf_c_message_pack(&hdr.base, frame + 6);
+    st_put_be32(frame + 6 + hlen, (uint32_t)len);
+    if (len)
+        memcpy(frame + 10 + hlen, body, len);
+    st_test_send_all(fd, frame, 10 + hlen + len);
+    free(frame);
+    st_buf_t buf = ST_BUF_INIT;
+    tw_recv_frame(fd, &buf, 30);
+    st_buf_free(&buf);
+    close(fd);
+}
+
+Test(cluster_groups, malformed_group_requests_are_survived)
+{
+    const char *group = "hostile-group";
+    int coord = wait_ready(group);
+    int port = port_of(coord);
+    /* Valid requests of every group API, packed, as the seeds of the mutations. */
+    Strand__JoinGroupRequestProtocol p = STRAND__JOIN_GROUP_REQUEST_PROTOCOL__INIT;
+    Strand__JoinGroupRequestProtocol *ps[1] = { &p };
+    p.name = "range";
+    p.metadata.data = sub_t;
+    p.metadata.len = sizeof(sub_t);
+    Strand__JoinGroupRequest join = STRAND__JOIN_GROUP_REQUEST__INIT;
+    join.group_id = (char *)group;
+    join.session_timeout_ms = 1000;
+    join.rebalance_timeout_ms = 1000;
+    join.member_id = "";
+    join.protocol_type = "consumer";
+    join.protocols = ps;
+    join.n_protocols = 1;
+    Strand__SyncGroupRequestAssignment as = STRAND__SYNC_GROUP_REQUEST_ASSIGNMENT__INIT;
+    Strand__SyncGroupRequestAssignment *asp[1] = { &as };
+    as.member_id = "m";
+    as.assignment.data = sub_t;
+    as.assignment.len = sizeof(sub_t);
+    Strand__SyncGroupRequest sync = STRAND__SYNC_GROUP_REQUEST__INIT;
+    sync.group_id = (char *)group;
+    sync.generation_id = 1;
+    sync.member_id = "m";
+    sync.assignments = asp;
+    sync.n_assignments = 1;
+    Strand__HeartbeatRequest hb = STRAND__HEARTBEAT_REQUEST__INIT;
+    hb.group_id = (char *)group;
+    hb.member_id = "m";
+    hb.max_wait_ms = 100;
+    Strand__MemberIdentity mi = STRAND__MEMBER_IDENTITY__INIT;
+    Strand__MemberIdentity *mis[1] = { &mi };
+    mi.member_id = "m";
+    Strand__LeaveGroupRequest lv = STRAND__LEAVE_GROUP_REQUEST__INIT;
+    lv.group_id = (char *)group;
+    lv.members = mis;
+    lv.n_members = 1;
+    Strand__OffsetCommitRequestPartition cp = STRAND__OFFSET_COMMIT_REQUEST_PARTITION__INIT;
+    Strand__OffsetCommitRequestPartition *cps[1] = { &cp };
+    cp.committed_offset = 5;
+    cp.committed_metadata = "md";
+    Strand__OffsetCommitRequestTopic ct = STRAND__OFFSET_COMMIT_REQUEST_TOPIC__INIT;
+    Strand__OffsetCommitRequestTopic *cts[1] = { &ct };
+    ct.name = "t";
+    ct.partitions = cps;
+    ct.n_partitions = 1;
+    Strand__OffsetCommitRequest oc = STRAND__OFFSET_COMMIT_REQUEST__INIT;
+    oc.group_id = (char *)group;
+    oc.generation_id = -1;
+    oc.member_id = "";
+    oc.topics = cts;
+    oc.n_topics = 1;
+    int32_t pidx = 0;
+    Strand__OffsetFetchRequestTopic ft = STRAND__OFFSET_FETCH_REQUEST_TOPIC__INIT;
+    Strand__OffsetFetchRequestTopic *fts[1] = { &ft };
+    ft.name = "t";
+    ft.partition_indexes = &pidx;
+    ft.n_partition_indexes = 1;
+    Strand__OffsetFetchRequest of = STRAND__OFFSET_FETCH_REQUEST__INIT;
+    of.group_id = (char *)group;
+    of.topics = fts;
+    of.n_topics = 1;
+    char *names[1] = { (char *)group };
+    Strand__DescribeGroupsRequest dg = STRAND__DESCRIBE_GROUPS_REQUEST__INIT;
+    dg.groups = names;
+    dg.n_groups = 1;
+    char *states[1] = { "Stable" };
+    Strand__ListGroupsRequest lg = STRAND__LIST_GROUPS_REQUEST__INIT;
+    lg.states_filter = states;
+    lg.n_states_filter = 1;
+    Strand__DeleteGroupsRequest del = STRAND__DELETE_GROUPS_REQUEST__INIT;
+    del.groups_names = names;
+    del.n_groups_names = 1;
+    Strand__OffsetDeleteRequestPartition dp = STRAND__OFFSET_DELETE_REQUEST_PARTITION__INIT;
+    Strand__OffsetDeleteRequestPartition *dps[1] = { &dp };
+    Strand__OffsetDeleteRequestTopic dt = STRAND__OFFSET_DELETE_REQUEST_TOPIC__INIT;
+    Strand__OffsetDeleteRequestTopic *dts[1] = { &dt };
+    dt.name = "t";
+    dt.partitions = dps;
+    dt.n_partitions = 1;
+    Strand__OffsetDeleteRequest od = STRAND__OFFSET_DELETE_REQUEST__INIT;
+    od.group_id = (char *)group;
+    od.topics = dts;
+    od.n_topics = 1;
+    Strand__FindCoordinatorRequest fc = STRAND__FIND_COORDINATOR_REQUEST__INIT;
+    fc.key = (char *)group;
+    struct { int32_t api; ProtobufCMessage *msg; } seeds[] = {
+        { STRAND__API_KEY__FIND_COORDINATOR, &fc.base }, { STRAND__API_KEY__JOIN_GROUP, &join.base },
+        { STRAND__API_KEY__SYNC_GROUP, &sync.base }, { STRAND__API_KEY__HEARTBEAT, &hb.base },
+        { STRAND__API_KEY__LEAVE_GROUP, &lv.base }, { STRAND__API_KEY__OFFSET_COMMIT, &oc.base },
+        { STRAND__API_KEY__OFFSET_FETCH, &of.base }, { STRAND__API_KEY__DESCRIBE_GROUPS, &dg.base },
+        { STRAND__API_KEY__LIST_GROUPS, &lg.base }, { STRAND__API_KEY__DELETE_GROUPS, &del.base },
+        { STRAND__API_KEY__OFFSET_DELETE, &od.base },
+    };
+    int sent = 0;
+    for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        size_t len = protobuf_c_message_get_packed_size(seeds[s].msg);
+        uint8_t *orig = malloc(len + 64);
+        uint8_t *mut = malloc(len + 64);
+        cr_assert(orig && mut);
+        protobuf_c_message_pack(seeds[s].msg, orig);
+        send_raw(port, seeds[s].api, orig, len);           /* the valid one */
+        for (int i = 0; i < 150; i++) {
+            memcpy(mut, orig, len);
+            size_t mlen = len;
+            int kind = (int)(next_rand() % 4);
+            if (kind == 0 && mlen) {                        /* flip bytes */
+                for (int k = 0; k < 1 + (int)(next_rand() % 4); k++)
+                    mut[next_rand() % mlen] ^= (uint8_t)(1 + next_rand() % 255);
+            } else if (kind == 1 && mlen) {                 /* truncate */
+                mlen = next_rand() % mlen;
+            } else if (kind == 2) {                         /* random tail */
+                size_t extra = 1 + next_rand() % 63;
+                for (size_t k = 0; k < extra; k++)
+                    mut[mlen + k] = (uint8_t)next_rand();
+                mlen += extra;
+            } else if (mlen) {                              /* set a byte to an extreme value */
+                mut[next_rand() % mlen] = (next_rand() & 1) ? 0xff : 0x7f;
+            }
+            send_raw(port, seeds[s].api, mut, mlen);
+            sent++;
+        }
+        free(orig);
+        free(mut);
+    }
+    printf("%d mutated group requests sent to broker %d\n", sent, coord);
+    cr_assert(tw_broker_serves(port), "the coordinator still serves");
+    int fd = connect_to(wait_ready("after-hostile"));
+    cr_expect_eq(commit(fd, "after-hostile", -1, "", "t", 0, 3, ""), ST_ERR_NONE);
+    int32_t err;
+    cr_expect_eq(fetch_offset(fd, "after-hostile", "t", 0, &err, NULL, 0), 3);
+    close(fd);
+}
