@@ -972,3 +972,106 @@ Test(cluster_groups, malformed_group_requests_are_survived)
     cr_expect_eq(fetch_offset(fd, "after-hostile", "t", 0, &err, NULL, 0), 3);
     close(fd);
 }
+
+/* ---- compaction of __consumer_offsets ---------------------------------------------------------- */
+
+static void start_compacting(void)
+{
+    const char *ov[] = {
+        "offsets.topic.num.partitions=10", "group.initial.rebalance.delay.ms=200",
+        "group.min.session.timeout.ms=500", "auto.leader.rebalance.enable=false",
+        "offsets.topic.segment.bytes=1500", "log.retention.check.interval.ms=300",
+        "log.cleaner.delete.retention.ms=0", NULL,
+    };
+    cr_assert_eq(st_test_cluster_start(&cluster, 3, false, ov), 0);
+}
+
+TestSuite(cluster_groups_compaction, .init = start_compacting, .fini = teardown, .timeout = 240);
+
+/* Every segment of __consumer_offsets-part on the broker, decoded. */
+static char *dump_all_segments(int broker, int part)
+{
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/logs/__consumer_offsets-%d",
+             st_test_cluster_broker(&cluster, broker)->dir, part);
+    char cmd[800];
+    snprintf(cmd, sizeof(cmd), "ls %s/*.log | paste -sd, -", dir);
+    FILE *ls = popen(cmd, "r");
+    cr_assert_not_null(ls);
+    char files[8192] = "";
+    if (!fgets(files, sizeof(files), ls))
+        files[0] = '\0';
+    pclose(ls);
+    files[strcspn(files, "\n")] = '\0';
+    const char *argv[] = { "strand-dump-log", "--offsets-decoder", "--files", files, NULL };
+    char *out = NULL;
+    st_test_run_tool(argv, NULL, &out, NULL, 20000);
+    return out;
+}
+
+static int count_in(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+Test(cluster_groups_compaction, deleted_group_compacted_away)
+{
+    const char *doomed = "compacted-group";
+    int part = st_group_partition_for(doomed, N_OFFSETS_PARTS);
+    char other[32];
+    for (int i = 0;; i++) {                        /* a group of the same offsets partition */
+        snprintf(other, sizeof(other), "other-%d", i);
+        if (st_group_partition_for(other, N_OFFSETS_PARTS) == part)
+            break;
+    }
+    int coord = wait_ready(doomed);
+    int fd = connect_to(coord);
+    for (int i = 0; i < 30; i++)
+        cr_assert_eq(commit(fd, doomed, -1, "", "t", i % 3, i, ""), ST_ERR_NONE);
+    char *before = dump_all_segments(coord, part);
+    int n_before = count_in(before, "key: offset_commit::group=compacted-group");
+    cr_assert_geq(n_before, 3, "the group's commits are in the log before the deletion "
+                  "(older ones of the same key may already be compacted): %d", n_before);
+    free(before);
+    Strand__DeleteGroupsRequest rq = STRAND__DELETE_GROUPS_REQUEST__INIT;
+    char *names[1] = { (char *)doomed };
+    rq.groups_names = names;
+    rq.n_groups_names = 1;
+    Strand__DeleteGroupsResponse *r = (Strand__DeleteGroupsResponse *)
+        call(fd, STRAND__API_KEY__DELETE_GROUPS, &rq.base,
+             &strand__delete_groups_response__descriptor);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->results[0]->error_code, ST_ERR_NONE);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    /* More commits of another group roll the tombstones out of the active segment. */
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(commit(fd, other, -1, "", "u", 0, 1000 + i, ""), ST_ERR_NONE);
+    int64_t deadline = st_test_now_ms() + 60000;
+    char *dump = NULL;
+    int left = -1;
+    while (st_test_now_ms() < deadline) {
+        free(dump);
+        dump = dump_all_segments(coord, part);
+        left = count_in(dump, "group=compacted-group");
+        if (left == 0)
+            break;
+        st_test_sleep_ms(300);
+    }
+    cr_expect_eq(left, 0, "the deleted group's records and tombstones are compacted away:\n%s",
+                 dump ? dump : "");
+    cr_expect(strstr(dump, "key: offset_commit::group=other-") != NULL);
+    cr_expect_leq(count_in(dump, "partition=u-0 payload"), 40);
+    free(dump);
+    int32_t err;
+    cr_expect_eq(fetch_offset(fd, other, "u", 0, &err, NULL, 0), 1039);
+    cr_expect_eq(fetch_offset(fd, doomed, "t", 0, &err, NULL, 0), -1);
+    close(fd);
+    /* A reload from the compacted log gives the same offsets. */
+    st_test_broker_stop(st_test_cluster_broker(&cluster, coord), SIGKILL);
+    int retries = 0, new_coord = -1;
+    cr_expect_eq(fetch_retrying(other, "u", 0, coord, &new_coord, &retries, NULL, 0), 1039);
+    cr_expect_eq(fetch_retrying(doomed, "t", 0, coord, &new_coord, &retries, NULL, 0), -1);
+}
