@@ -1075,3 +1075,84 @@ Test(cluster_groups_compaction, deleted_group_compacted_away)
     cr_expect_eq(fetch_retrying(other, "u", 0, coord, &new_coord, &retries, NULL, 0), 1039);
     cr_expect_eq(fetch_retrying(doomed, "t", 0, coord, &new_coord, &retries, NULL, 0), -1);
 }
+
+Test(cluster_groups, offset_delete_and_list_groups)
+{
+    const char *group = "listed-group";
+    int coord = wait_ready(group);
+    int fa, fb;
+    char a[200], b[200];
+    int32_t gen;
+    two_members(group, coord, &fa, &fb, a, b, &gen);
+    cr_expect_eq(commit(fa, group, gen, a, "t", 0, 10, ""), ST_ERR_NONE);
+    cr_expect_eq(commit(fa, group, gen, a, "u", 0, 20, ""), ST_ERR_NONE);
+    /* OffsetDelete: the subscribed topic is refused, the other deleted. */
+    Strand__OffsetDeleteRequestPartition p0 = STRAND__OFFSET_DELETE_REQUEST_PARTITION__INIT;
+    Strand__OffsetDeleteRequestPartition *pps[1] = { &p0 };
+    Strand__OffsetDeleteRequestTopic tt = STRAND__OFFSET_DELETE_REQUEST_TOPIC__INIT;
+    Strand__OffsetDeleteRequestTopic tu = STRAND__OFFSET_DELETE_REQUEST_TOPIC__INIT;
+    Strand__OffsetDeleteRequestTopic *ts[2] = { &tt, &tu };
+    tt.name = "t";
+    tt.partitions = pps;
+    tt.n_partitions = 1;
+    tu.name = "u";
+    tu.partitions = pps;
+    tu.n_partitions = 1;
+    Strand__OffsetDeleteRequest od = STRAND__OFFSET_DELETE_REQUEST__INIT;
+    od.group_id = (char *)group;
+    od.topics = ts;
+    od.n_topics = 2;
+    Strand__OffsetDeleteResponse *r = (Strand__OffsetDeleteResponse *)
+        call(fa, STRAND__API_KEY__OFFSET_DELETE, &od.base,
+             &strand__offset_delete_response__descriptor);
+    cr_assert_not_null(r);
+    cr_expect_eq(r->error_code, ST_ERR_NONE);
+    cr_assert_eq(r->n_topics, 2);
+    cr_expect_eq(r->topics[0]->partitions[0]->error_code, ST_ERR_GROUP_SUBSCRIBED_TO_TOPIC);
+    cr_expect_eq(r->topics[1]->partitions[0]->error_code, ST_ERR_NONE);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    int32_t err;
+    cr_expect_eq(fetch_offset(fa, group, "t", 0, &err, NULL, 0), 10);
+    cr_expect_eq(fetch_offset(fa, group, "u", 0, &err, NULL, 0), -1);
+    od.group_id = "never-seen";
+    r = (Strand__OffsetDeleteResponse *)call(fa, STRAND__API_KEY__OFFSET_DELETE, &od.base,
+                                             &strand__offset_delete_response__descriptor);
+    cr_assert_not_null(r);
+    cr_expect(r->error_code == ST_ERR_GROUP_ID_NOT_FOUND || r->error_code == ST_ERR_NOT_COORDINATOR,
+              "%s", st_error_name(r->error_code));
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+
+    /* ListGroups on the coordinator: the group, Stable, consumer; filtered out by "Empty". */
+    Strand__ListGroupsRequest lg = STRAND__LIST_GROUPS_REQUEST__INIT;
+    Strand__ListGroupsResponse *l = (Strand__ListGroupsResponse *)
+        call(fa, STRAND__API_KEY__LIST_GROUPS, &lg.base, &strand__list_groups_response__descriptor);
+    cr_assert_not_null(l);
+    cr_expect_eq(l->error_code, ST_ERR_NONE);
+    bool found = false;
+    for (size_t i = 0; i < l->n_groups; i++)
+        if (strcmp(l->groups[i]->group_id, group) == 0) {
+            found = true;
+            cr_expect_str_eq(l->groups[i]->group_state, "Stable");
+            cr_expect_str_eq(l->groups[i]->protocol_type, "consumer");
+        }
+    cr_expect(found, "ListGroups lists %s", group);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    char *empty[1] = { "Empty" };
+    lg.states_filter = empty;
+    lg.n_states_filter = 1;
+    l = (Strand__ListGroupsResponse *)call(fa, STRAND__API_KEY__LIST_GROUPS, &lg.base,
+                                           &strand__list_groups_response__descriptor);
+    cr_assert_not_null(l);
+    for (size_t i = 0; i < l->n_groups; i++)
+        cr_expect_str_neq(l->groups[i]->group_id, group);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    char *bogus[1] = { "Sleepy" };
+    lg.states_filter = bogus;
+    l = (Strand__ListGroupsResponse *)call(fa, STRAND__API_KEY__LIST_GROUPS, &lg.base,
+                                           &strand__list_groups_response__descriptor);
+    cr_assert_not_null(l);
+    cr_expect_eq(l->error_code, ST_ERR_INVALID_REQUEST);
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    close(fa);
+    close(fb);
+}
