@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker_wire.h"
@@ -1153,6 +1154,31 @@ Test(cluster_groups, offset_delete_and_list_groups)
     cr_assert_not_null(l);
     cr_expect_eq(l->error_code, ST_ERR_INVALID_REQUEST);
     protobuf_c_message_free_unpacked(&l->base, NULL);
+    close(fa);
+    close(fb);
+}
+
+Test(cluster_groups, shutdown_answers_parked_join)
+{
+    const char *group = "shutdown-group";
+    int coord = wait_ready(group);
+    int fa, fb;
+    char a[200], b[200];
+    int32_t gen;
+    two_members(group, coord, &fa, &fb, a, b, &gen);
+    /* a rejoins (the leader rejoining starts a rebalance): its JoinGroup parks, waiting for b. */
+    int32_t c = corr++;
+    send_join(fa, c, group, a, NULL, sub_t, sizeof(sub_t));
+    st_test_sleep_ms(200);
+    int status = st_test_broker_stop(st_test_cluster_broker(&cluster, coord), SIGTERM);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "clean exit (status 0x%x)", status);
+    Strand__JoinGroupResponse *j = (Strand__JoinGroupResponse *)
+        tw_recv_response(fa, c, &strand__join_group_response__descriptor, NULL, NULL);
+    if (j) {
+        cr_expect_eq(j->error_code, ST_ERR_NOT_COORDINATOR, "%s", st_error_name(j->error_code));
+        protobuf_c_message_free_unpacked(&j->base, NULL);
+    }
+    printf("the parked JoinGroup was %s\n", j ? "answered NOT_COORDINATOR" : "closed");
     close(fa);
     close(fb);
 }
