@@ -87,7 +87,8 @@
     X(INVALID_ARG,               -104, false, "An invalid argument was passed to the client library") \
     X(BAD_RESPONSE,              -105, false, "The broker's response could not be decoded") \
     X(SSL,                       -106, false, "The TLS handshake or a TLS operation failed") \
-    X(DESTROYED,                 -107, false, "The client was closed before the operation finished")
+    X(DESTROYED,                 -107, false, "The client was closed before the operation finished") \
+    X(ILLEGAL_STATE,             -108, false, "The call is not allowed in the client's current state (e.g. subscribe after assign, or a call after close)")
 
 typedef enum st_error {
 #define ST_ERROR_ENUM_ROW(sym, num, retriable, desc) ST_ERR_##sym = (num),

@@ -65,6 +65,55 @@ int st_assignor_parse(const char *s, st_assignor_t *ret_assignor)
     return -EINVAL;
 }
 
+int st_assignor_parse_list(const char *list, st_assignor_t *ret_assignors, size_t *ret_count,
+                           char *errbuf, size_t errlen)
+{
+    st_assignor_t found[ST_ASSIGNOR_COUNT];
+    size_t n = 0;
+    const char *p = list ? list : "";
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char word[160];
+        snprintf(word, sizeof(word), "%.*s", (int)(len < sizeof(word) ? len : sizeof(word) - 1), p);
+        st_assignor_t a;
+        bool blank = strspn(word, " \t") == strlen(word);
+        if (!blank || end) {
+            if (blank || len >= sizeof(word) || st_assignor_parse(word, &a) < 0) {
+                if (errbuf && errlen)
+                    snprintf(errbuf, errlen, "partition.assignment.strategy: '%s' is not an "
+                             "assignor (accepted: range, roundrobin, sticky, cooperative-sticky, "
+                             "or Kafka's class names such as "
+                             "org.apache.kafka.clients.consumer.RangeAssignor)", word);
+                return -EINVAL;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (found[i] == a) {
+                    if (errbuf && errlen)
+                        snprintf(errbuf, errlen, "partition.assignment.strategy: %s is listed "
+                                 "twice", st_assignor_name(a));
+                    return -EINVAL;
+                }
+            }
+            found[n++] = a;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (n == 0) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "partition.assignment.strategy: no assignor given (accepted: "
+                     "range, roundrobin, sticky, cooperative-sticky)");
+        return -EINVAL;
+    }
+    if (ret_assignors)
+        memcpy(ret_assignors, found, n * sizeof(found[0]));
+    if (ret_count)
+        *ret_count = n;
+    return 0;
+}
+
 bool st_assignor_is_cooperative(st_assignor_t assignor)
 {
     return assignor == ST_ASSIGNOR_COOPERATIVE_STICKY;

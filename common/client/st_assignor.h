@@ -89,6 +89,13 @@ const char *st_assignor_name(st_assignor_t assignor);
  * 0, or -EINVAL for anything else. */
 int st_assignor_parse(const char *s, st_assignor_t *ret_assignor);
 
+/* The whole partition.assignment.strategy value: a comma-separated list of entries as
+ * st_assignor_parse takes them, in order of preference. Fills ret_assignors (room for
+ * ST_ASSIGNOR_COUNT; may be NULL) and *ret_count (may be NULL). -EINVAL with errbuf naming the
+ * entry for an unknown one, an empty entry, a repeated assignor or an empty list. */
+int st_assignor_parse_list(const char *list, st_assignor_t *ret_assignors, size_t *ret_count,
+                           char *errbuf, size_t errlen);
+
 /* True for cooperative-sticky: members keep their partitions through a rebalance and revoke
  * only what the assignment takes away (RebalanceProtocol.COOPERATIVE). The others are EAGER:
  * members revoke everything before they rejoin. */

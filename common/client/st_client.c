@@ -86,6 +86,13 @@ static const char *api_name(int32_t key)
     case STRAND__API_KEY__API_VERSIONS: return "ApiVersions";
     case STRAND__API_KEY__CREATE_TOPICS: return "CreateTopics";
     case STRAND__API_KEY__DELETE_TOPICS: return "DeleteTopics";
+    case STRAND__API_KEY__OFFSET_COMMIT: return "OffsetCommit";
+    case STRAND__API_KEY__OFFSET_FETCH: return "OffsetFetch";
+    case STRAND__API_KEY__FIND_COORDINATOR: return "FindCoordinator";
+    case STRAND__API_KEY__JOIN_GROUP: return "JoinGroup";
+    case STRAND__API_KEY__HEARTBEAT: return "Heartbeat";
+    case STRAND__API_KEY__LEAVE_GROUP: return "LeaveGroup";
+    case STRAND__API_KEY__SYNC_GROUP: return "SyncGroup";
     default: return "Unknown";
     }
 }
@@ -505,6 +512,14 @@ st_broker_t *st_client_broker_upsert(st_client_t *cl, int32_t node_id, const cha
     return b;
 }
 
+st_broker_t *st_client_broker_dedicated(st_client_t *cl, int32_t node_id, const char *host, int port)
+{
+    st_broker_t *b = st_client_broker_upsert(cl, node_id, host, port);
+    if (b)
+        b->dedicated = true;
+    return b;
+}
+
 void st_client_send(st_client_t *cl, st_req_t *req)
 {
     int32_t target = req->target;
@@ -822,6 +837,8 @@ static void service_anyq(st_client_t *cl, int64_t now)
     bool connecting = false;
     for (size_t i = 0; i < cl->n_brokers; i++) {
         st_broker_t *b = cl->brokers[i];
+        if (b->dedicated)
+            continue;
         if (b->state == ST_BS_UP) {
             if (!best || (best->node_id < 0 && b->node_id >= 0) ||
                 ((best->node_id < 0) == (b->node_id < 0) && b->n_waitq < best->n_waitq))
@@ -844,7 +861,7 @@ static void service_anyq(st_client_t *cl, int64_t now)
         st_req_t *next = req->next;
         bool all_failed = cl->n_brokers > 0;
         for (size_t i = 0; i < cl->n_brokers && all_failed; i++)
-            if (cl->brokers[i]->fail_seq <= req->any_seq)
+            if (!cl->brokers[i]->dedicated && cl->brokers[i]->fail_seq <= req->any_seq)
                 all_failed = false;
         if (all_failed) {
             q_remove(&cl->anyq_head, &cl->anyq_tail, req, prev);
@@ -861,7 +878,8 @@ static void service_anyq(st_client_t *cl, int64_t now)
     for (size_t i = 0; i < cl->n_brokers; i++) {
         size_t idx = (cl->next_candidate + i) % cl->n_brokers;
         st_broker_t *b = cl->brokers[idx];
-        if (b->state == ST_BS_DOWN && b->fail_seq <= seq && b->reconnect_at_ms <= now) {
+        if (!b->dedicated && b->state == ST_BS_DOWN && b->fail_seq <= seq &&
+            b->reconnect_at_ms <= now) {
             cl->next_candidate = idx + 1;
             broker_connect(cl, b);
             return;
@@ -927,7 +945,8 @@ static int64_t next_timer(st_client_t *cl, int64_t now)
     }
     for (size_t i = 0; i < cl->n_brokers; i++) {
         const st_broker_t *b = cl->brokers[i];
-        if (b->state == ST_BS_DOWN && (b->sendq_head || cl->anyq_head) && b->reconnect_at_ms < next)
+        if (b->state == ST_BS_DOWN && (b->sendq_head || (cl->anyq_head && !b->dedicated)) &&
+            b->reconnect_at_ms < next)
             next = b->reconnect_at_ms;
     }
     return next;

@@ -116,6 +116,8 @@ struct st_broker {
     int rcvlowat;                /* SO_RCVLOWAT in force (0 = the default, 1) */
     bool big_frames;             /* the last frame was large: start the next with a short read */
     int16_t api_max[ST_API_MAX_KEY];     /* -1: not supported */
+    bool dedicated;              /* a private connection (st_client_broker_dedicated): never
+                                    used for any-broker requests */
     /* role bookkeeping (I/O thread) */
     int produce_inflight;
     bool fetch_inflight;
@@ -203,6 +205,8 @@ struct st_client {
     uint64_t md_interest_gen;                  /* bumped when md_interest grows */
     uint64_t md_req_interest_gen;              /* I/O thread: gen the in-flight request covers */
     bool md_auto_create;                       /* allow_auto_topic_creation (producer) */
+    bool md_all_topics;                        /* ask about every topic (a consumer's pattern
+                                                  subscription), not just md_interest */
     int md_last_err;                           /* last metadata failure (ST_ERR_*), 0 if ok */
     char md_last_errstr[512];
 
@@ -289,6 +293,13 @@ void st_md_partition_free(st_md_partition_t *p);
 /* I/O thread (st_client.c): makes sure a broker entry exists for node_id at host:port,
  * updating its address (and dropping its connection) if it moved. */
 st_broker_t *st_client_broker_upsert(st_client_t *cl, int32_t node_id, const char *host, int port);
+
+/* I/O thread: a DEDICATED connection entry under node_id (which must not be a broker id from
+ * metadata: the consumer group code uses INT32_MAX - coordinator id and the like, as Kafka's
+ * client does) to host:port. Requests sent to node_id go to it alone; any-broker requests
+ * (metadata, bootstrap) never use it, so a request the broker parks there (a JoinGroup, a held
+ * Heartbeat) delays nothing else. Updates the address as st_client_broker_upsert does. */
+st_broker_t *st_client_broker_dedicated(st_client_t *cl, int32_t node_id, const char *host, int port);
 
 /* ---- misc --------------------------------------------------------------------------------- */
 

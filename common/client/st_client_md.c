@@ -225,7 +225,7 @@ void st_client_md_tick(st_client_t *cl, int64_t now_ms)
     pthread_mutex_lock(&cl->lock);
     mr.n_topics = cl->n_md_interest;
     mr.topics = cl->md_interest;
-    mr.all_topics = false;
+    mr.all_topics = cl->md_all_topics;
     mr.allow_auto_topic_creation = cl->md_auto_create;
     cl->md_req_interest_gen = cl->md_interest_gen;
     st_req_t *req = st_req_new(cl, STRAND__API_KEY__METADATA, &mr.base, 0, ST_BROKER_ANY, -1,

@@ -6,8 +6,8 @@
  *   strand_conf_t      key=value configuration with Kafka's property names (bootstrap.servers,
  *                      acks, linger.ms, batch.size, compression.type, auto.offset.reset, ...).
  *   strand_producer_t  asynchronous, batching producer with per-record delivery callbacks.
- *   strand_consumer_t  manual-assignment consumer (no consumer groups yet) returning zero-copy
- *                      views of fetched records.
+ *   strand_consumer_t  consumer returning zero-copy views of fetched records: partitions
+ *                      assigned by hand, or shared out by a consumer group (subscribe).
  *   strand_admin_t     create / delete / list / describe topics.
  *
  * ----------------------------------------------------------------------------------------------
@@ -102,8 +102,19 @@ bool strand_err_retriable(int err);
  *   -- consumer --
  *   fetch.min.bytes (1), fetch.max.bytes (52428800), fetch.max.wait.ms (500),
  *   max.partition.fetch.bytes (1048576), max.poll.records (500),
- *   auto.offset.reset            earliest | latest | none (latest)
+ *   auto.offset.reset            earliest | latest | none (latest): where a partition without a
+ *                                committed offset (or whose offset is out of range) starts
  *   check.crcs                   verify each fetched batch's CRC-32C (true)
+ *   -- consumer groups (see "Consumer groups" below) --
+ *   group.id                     the group; required by subscribe and committed offsets
+ *   group.instance.id            static membership (KIP-345); unset: a dynamic member
+ *   partition.assignment.strategy  assignors in order of preference: range (default),
+ *                                roundrobin, sticky, cooperative-sticky; Kafka's class names
+ *                                (org.apache.kafka.clients.consumer.RangeAssignor, ...) work too
+ *   session.timeout.ms (45000, as Kafka 3.x), heartbeat.interval.ms (3000),
+ *   max.poll.interval.ms (300000; also the rebalance timeout sent in JoinGroup),
+ *   enable.auto.commit (true), auto.commit.interval.ms (5000),
+ *   exclude.internal.topics (true: a pattern never matches __consumer_offsets)
  *
  * strand_conf_print_help() lists all of them with types, defaults and ranges.
  *
@@ -241,18 +252,22 @@ int32_t strand_partition_for_key(const void *key, size_t len, int32_t partition_
 /* ============================================================================================
  * Consumer
  * ============================================================================================
- * Manual assignment only (consumer groups come later). The I/O thread keeps one Fetch in flight
- * per broker while the application handles the previous response, reading each response into
- * one large buffer; strand_consumer_poll() decodes records in place from those buffers.
+ * Partitions come from strand_consumer_assign() (manual assignment) or from a consumer group
+ * (strand_consumer_subscribe(), below); the two are mutually exclusive on one handle. The I/O
+ * thread keeps one Fetch in flight per broker while the application handles the previous
+ * response, reading each response into one large buffer; strand_consumer_poll() decodes records
+ * in place from those buffers.
  *
  * Threads: a consumer is NOT thread-safe. All strand_consumer_* calls on one handle must come
  * from one thread at a time (any thread, but serialised by the application).
  *
  * Positions: each assigned partition has a position, the offset of the next record poll()
  * returns. It starts at the offset given to assign/seek; STRAND_OFFSET_BEGINNING/END resolve
- * through ListOffsets; STRAND_OFFSET_INVALID applies auto.offset.reset. When a fetch fails
- * with OFFSET_OUT_OF_RANGE, auto.offset.reset decides: earliest/latest reset the position,
- * none reports the error to the application as a message with `error` set. */
+ * through ListOffsets; STRAND_OFFSET_INVALID starts from the group's committed offset when
+ * group.id is set and one exists, else applies auto.offset.reset. When a fetch fails with
+ * OFFSET_OUT_OF_RANGE, auto.offset.reset decides: earliest/latest reset the position, none
+ * reports the error to the application as a message with `error` set (OFFSET_OUT_OF_RANGE,
+ * errstr "Undefined offset with no reset policy for partitions: [topic-partition] ..."). */
 
 typedef struct strand_consumer strand_consumer_t;
 
@@ -321,7 +336,16 @@ int strand_consumer_seek_timestamp(strand_consumer_t *c, const char *topic, int3
  * *ret_msgs an array of *ret_count messages (at most max.poll.records; 0 on timeout), in offset
  * order within each partition. The array and everything it points to is owned by the consumer
  * and valid until the next poll/assign/destroy. Returns 0, or an error for the call itself
- * (ST_ERR_INVALID_ARG); per-partition errors arrive as messages with `error` set. */
+ * (ST_ERR_INVALID_ARG); per-partition errors arrive as messages with `error` set.
+ * In a group, poll() is also where the group's work reaches the application (as in Kafka):
+ * rebalance callbacks, commit-async callbacks, auto commits and commits before a revocation
+ * run inside it, on the calling thread; a poll that does not come within max.poll.interval.ms
+ * of the previous one makes the member leave its group (the next poll rejoins, reporting the
+ * old partitions LOST). A fatal group error -- ST_ERR_FENCED_INSTANCE_ID (another consumer took
+ * over this group.instance.id), ST_ERR_INCONSISTENT_GROUP_PROTOCOL, ST_ERR_INVALID_SESSION_TIMEOUT,
+ * ST_ERR_GROUP_MAX_SIZE_REACHED, ST_ERR_INVALID_GROUP_ID, ST_ERR_GROUP_AUTHORIZATION_FAILED -- is
+ * returned by this and every later poll (strand_consumer_fatal_error() has the text); the
+ * consumer then holds no partitions and can only be destroyed. */
 int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_message_t **ret_msgs,
                          size_t *ret_count);
 
@@ -342,7 +366,162 @@ int strand_consumer_list_offsets(strand_consumer_t *c, strand_topic_partition_t 
 int strand_consumer_partition_count(strand_consumer_t *c, const char *topic, int timeout_ms,
                                     int32_t *ret_count);
 
-/* Closes connections, joins the I/O thread and frees everything (messages included). */
+/* ---- Consumer groups ------------------------------------------------------------------------
+ * With group.id set, strand_consumer_subscribe() makes the consumer a member of that group:
+ * the group's members share the partitions of the subscribed topics (each partition goes to
+ * one member: queue semantics), while consumers of other groups each read everything
+ * (publish-subscribe). This is Kafka's group protocol, run by the consumer's I/O thread:
+ * FindCoordinator (retried while COORDINATOR_NOT_AVAILABLE / LOAD_IN_PROGRESS / NOT_COORDINATOR,
+ * and again whenever the coordinator fails over), JoinGroup (with Kafka's MEMBER_ID_REQUIRED
+ * first join), the elected leader runs partition.assignment.strategy over every member's
+ * subscription, SyncGroup hands each member its partitions, and heartbeats keep the membership
+ * alive from the I/O thread -- a slow application loses it only when it does not call poll()
+ * within max.poll.interval.ms. A newly assigned partition starts at the group's committed offset
+ * (OffsetFetch), or per auto.offset.reset when there is none (none: a per-partition error
+ * message naming the partition).
+ *
+ * Rebalance protocols. With range, roundrobin or sticky (EAGER), a member revokes ALL its
+ * partitions before it rejoins; with cooperative-sticky alone (COOPERATIVE, KIP-429) it keeps
+ * them and gives up only those the new assignment takes away -- then rejoins once more so they
+ * can be handed over. Partitions it keeps are not revoked and get no callback. The protocol is
+ * COOPERATIVE only when every listed assignor supports it (Kafka's rule).
+ *
+ * Committed offsets. An offset committed for a partition is the offset of the NEXT record to
+ * read (position after the last processed record). With enable.auto.commit (the default) the
+ * positions of all assigned partitions are committed every auto.commit.interval.ms (from poll),
+ * right before partitions are revoked, and on close; so records are neither skipped nor, beyond
+ * those returned since the last commit, delivered twice after a rebalance. Commits carry the
+ * leader epoch of the last record read, the generation and the member id; a commit from a
+ * member whose generation is over fails with ST_ERR_ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID
+ * (Kafka's CommitFailedException; the member rejoins), one during a rebalance with
+ * ST_ERR_REBALANCE_IN_PROGRESS. With manual assignment and group.id the commits use generation
+ * -1 (allowed while the group has no active members).
+ *
+ * Static membership (group.instance.id): the member keeps its identity across restarts; a
+ * restart within session.timeout.ms gets the same partitions back with no rebalance for the
+ * others (as long as its subscription is unchanged). A static member does not send LeaveGroup on
+ * close: it leaves by session timeout. A second consumer started with the same instance id takes
+ * over and the first gets ST_ERR_FENCED_INSTANCE_ID as a fatal error.
+ *
+ * Threads: the same rule as every consumer call: one application thread at a time. */
+
+typedef enum strand_rebalance_event {
+    STRAND_REBALANCE_ASSIGNED = 1,   /* these partitions were added to the assignment */
+    STRAND_REBALANCE_REVOKED = 2,    /* these partitions are being given up in an orderly way
+                                        (auto commit already committed their positions) */
+    STRAND_REBALANCE_LOST = 3,       /* the membership was lost (session timeout,
+                                        max.poll.interval.ms, fenced generation): the partitions
+                                        may already belong to another member, so nothing is
+                                        committed for them */
+} strand_rebalance_event_t;
+
+/* A rebalance callback (Kafka's ConsumerRebalanceListener). It runs on the application thread
+ * inside strand_consumer_poll() (or strand_consumer_unsubscribe/close), never on the I/O thread.
+ * `partitions` (count entries, sorted by topic then partition; offset and error unused) is
+ * valid during the call only. It may call strand_consumer_commit_sync(), _committed(),
+ * _position(), _seek() (ASSIGNED: to start a partition elsewhere than its committed offset) and
+ * _assignment(), but not poll, subscribe, unsubscribe, assign, close or destroy.
+ * When it is called:
+ *   EAGER        REVOKED with every owned partition (possibly none) before each rejoin, then
+ *                ASSIGNED with the whole new assignment (possibly empty) after it;
+ *   COOPERATIVE  REVOKED only for partitions taken away (never empty), ASSIGNED with the
+ *                partitions added (possibly empty) after every completed rebalance;
+ *   LOST         instead of REVOKED when the membership was lost;
+ *   close / unsubscribe: REVOKED (or LOST) with the partitions still owned. */
+typedef void strand_rebalance_cb_t(strand_consumer_t *c, strand_rebalance_event_t event,
+                                   const strand_topic_partition_t *partitions, size_t count,
+                                   void *opaque);
+
+/* Registers a rebalance callback on the configuration (copied into every consumer created from
+ * it) or on one consumer (replacing the configuration's). NULL = none. */
+void strand_conf_set_rebalance_cb(strand_conf_t *conf, strand_rebalance_cb_t *cb, void *opaque);
+void strand_consumer_set_rebalance_cb(strand_consumer_t *c, strand_rebalance_cb_t *cb,
+                                      void *opaque);
+
+/* Joins the group (group.id) with a subscription to these `count` topics (they need not exist
+ * yet: partitions of topics created later are assigned once metadata shows them, within
+ * metadata.max.age.ms). Calling it again replaces the subscription and rebalances. Returns at
+ * once; the assignment arrives through poll(). ST_ERR_INVALID_CONFIG without group.id,
+ * ST_ERR_ILLEGAL_STATE after strand_consumer_assign() with partitions (unassign first),
+ * ST_ERR_INVALID_ARG for an empty list or an empty topic name. */
+int strand_consumer_subscribe(strand_consumer_t *c, const char *const *topics, size_t count);
+
+/* The same with every topic whose WHOLE name matches the POSIX extended regular expression
+ * (Java's Pattern.matcher(topic).matches(): "t.*" matches "t1", not "at1"); internal topics are
+ * skipped unless exclude.internal.topics=false. Topics created (or deleted) later join (or leave)
+ * the subscription when metadata shows them: metadata is then asked about every topic.
+ * ST_ERR_INVALID_ARG with the regex error (regerror) in errstr for a bad regex. */
+int strand_consumer_subscribe_pattern(strand_consumer_t *c, const char *regex, char *errstr,
+                                      size_t errstr_size);
+
+/* Leaves the group: commits (enable.auto.commit), REVOKED callback for the owned partitions,
+ * LeaveGroup (dynamic members), then no subscription and no partitions. 0 when not subscribed. */
+int strand_consumer_unsubscribe(strand_consumer_t *c);
+
+/* The current assignment (group or manual) as a malloc'd array (free() it) of *ret_count
+ * entries, sorted by topic then partition, with offset = position (STRAND_OFFSET_INVALID while
+ * being resolved). The topic strings belong to the consumer and live until
+ * strand_consumer_destroy(). */
+int strand_consumer_assignment(strand_consumer_t *c, strand_topic_partition_t **ret_tps,
+                               size_t *ret_count);
+
+/* Commits offsets and waits for the coordinator's answer, up to timeout_ms (< 0: 60000, Kafka's
+ * default.api.timeout.ms), retrying while the coordinator is unavailable or moving.
+ * offsets == NULL (count 0): the current positions of every assigned partition (those whose
+ * position is still being resolved are skipped). Else each entry's offset (>= 0, the next record
+ * to read) is committed for topic/partition; each entry's `error` is set on return.
+ * Returns 0 if every partition was committed, else the first error: ST_ERR_ILLEGAL_GENERATION /
+ * UNKNOWN_MEMBER_ID / REBALANCE_IN_PROGRESS (see above), ST_ERR_FENCED_INSTANCE_ID,
+ * ST_ERR_TIMED_OUT, ST_ERR_INVALID_CONFIG without group.id. Also delivers pending commit-async
+ * callbacks first. */
+int strand_consumer_commit_sync(strand_consumer_t *c, strand_topic_partition_t *offsets,
+                                size_t count, int timeout_ms);
+
+/* The result of strand_consumer_commit_async(): err (0 or the first error) and each partition
+ * with its offset and error; valid during the call only. Runs on the application thread inside a
+ * later strand_consumer_poll() / commit_sync / close. */
+typedef void strand_commit_cb_t(strand_consumer_t *c, int err,
+                                const strand_topic_partition_t *offsets, size_t count,
+                                void *opaque);
+
+/* Starts a commit (offsets as for commit_sync; NULL = current positions) and returns at once;
+ * cb (may be NULL) reports the outcome. Commits are sent in call order. A retriable failure is
+ * retried up to request.timeout.ms. 0, or an error for the call itself. */
+int strand_consumer_commit_async(strand_consumer_t *c, const strand_topic_partition_t *offsets,
+                                 size_t count, strand_commit_cb_t *cb, void *opaque);
+
+/* The group's committed offsets (OffsetFetch) for `count` partitions: tps[i].offset is set to the
+ * committed offset, or STRAND_OFFSET_INVALID when none is committed, and tps[i].error. Waits up
+ * to timeout_ms (< 0: 60000). 0, or the error of the request as a whole. */
+int strand_consumer_committed(strand_consumer_t *c, strand_topic_partition_t *tps, size_t count,
+                              int timeout_ms);
+
+/* The member's view of its group. */
+typedef struct strand_group_info {
+    int32_t generation;          /* -1 when not (yet) a member of a completed rebalance */
+    char member_id[256];         /* "" before the first JoinGroup answer */
+    char protocol[32];           /* the assignor chosen by the coordinator, "" if none */
+    bool is_leader;              /* this member ran the assignor for `generation` */
+    int32_t coordinator;         /* broker id of the coordinator, -1 unknown */
+    int64_t rebalances;          /* completed rebalances (assignments received) so far */
+} strand_group_info_t;
+
+/* Fills *ret (ST_ERR_INVALID_CONFIG without group.id). */
+int strand_consumer_group_info(strand_consumer_t *c, strand_group_info_t *ret);
+
+/* 0 while the consumer works; else the fatal group error (see poll) with its text in errstr. */
+int strand_consumer_fatal_error(strand_consumer_t *c, char *errstr, size_t errstr_size);
+
+/* Leaves the group in an orderly way, waiting up to timeout_ms (< 0: 30000, Kafka's close
+ * timeout): commits positions (enable.auto.commit), waits for pending async commits, calls the
+ * rebalance callback (REVOKED or LOST) for the owned partitions, and sends LeaveGroup (dynamic
+ * members: the others rebalance at once instead of after session.timeout.ms). The handle then
+ * only accepts strand_consumer_destroy(). Returns 0 or the first error met (the close still
+ * completes). Without group.id: only the commit part applies (nothing without group.id). */
+int strand_consumer_close(strand_consumer_t *c, int timeout_ms);
+
+/* Closes (strand_consumer_close(c, -1) if it was not closed yet), closes connections, joins the
+ * I/O thread and frees everything (messages included). */
 void strand_consumer_destroy(strand_consumer_t *c);
 
 /* ============================================================================================
