@@ -28,6 +28,10 @@ void gm_dir_init(char *dir, size_t len)
 
 void gm_dir_cleanup(const char *dir)
 {
+    if (dir && dir[0] && getenv("STRAND_TEST_KEEP_LOGS")) {
+        fprintf(stderr, "member logs kept in %s\n", dir);
+        return;
+    }
     if (dir && dir[0])
         st_test_remove_tree(dir);
 }
@@ -257,6 +261,96 @@ long long gm_first_record_after(const gm_t *m, long long since_ms)
     return a.first;
 }
 
+bool gm_wait_owned(gm_t *m, int n, const char *topic, int parts, int min_each, int max_each,
+                   int timeout_ms, char *why, size_t why_len)
+{
+    int64_t deadline = st_test_now_ms() + timeout_ms;
+    for (;;) {
+        int seen[1024] = { 0 };
+        bool ok = parts <= 1024;
+        size_t used = 0;
+        why[0] = '\0';
+        for (int i = 0; i < n; i++) {
+            char owned[4096];
+            int cnt = gm_owned(&m[i], owned, sizeof(owned));
+            if (used < why_len)
+                used += (size_t)snprintf(why + used, why_len - used, "%s%s: [%s]", i ? "; " : "",
+                                         m[i].name, owned);
+            if (cnt < min_each || cnt > max_each)
+                ok = false;
+            char *save = NULL;
+            for (char *tp = strtok_r(owned, " ", &save); tp; tp = strtok_r(NULL, " ", &save)) {
+                char *dash = strrchr(tp, '-');
+                int p = dash ? atoi(dash + 1) : -1;
+                if (!dash || (size_t)(dash - tp) != strlen(topic) || strncmp(tp, topic, strlen(topic)) ||
+                    p < 0 || p >= parts)
+                    ok = false;
+                else
+                    seen[p]++;
+            }
+        }
+        for (int p = 0; p < parts && ok; p++)
+            ok = seen[p] == 1;
+        if (ok)
+            return true;
+        if (st_test_now_ms() >= deadline)
+            return false;
+        st_test_sleep_ms(50);
+    }
+}
+
+typedef struct gen_arg {
+    int gen, coord, leader;
+    bool found;
+} gen_arg_t;
+
+static void gen_line(void *arg, char *line)
+{
+    gen_arg_t *a = arg;
+    int g, c, l;
+    if (sscanf(line, "GEN %d %d %d", &g, &c, &l) == 3) {
+        a->gen = g;
+        a->coord = c;
+        a->leader = l;
+        a->found = true;
+    }
+}
+
+bool gm_last_gen(const gm_t *m, int *ret_generation, int *ret_coordinator, int *ret_leader)
+{
+    gen_arg_t a = { .found = false };
+    each_line(m, gen_line, &a);
+    if (a.found) {
+        if (ret_generation)
+            *ret_generation = a.gen;
+        if (ret_coordinator)
+            *ret_coordinator = a.coord;
+        if (ret_leader)
+            *ret_leader = a.leader;
+    }
+    return a.found;
+}
+
+typedef struct lines_arg {
+    const char *prefix;
+    char *buf;
+    size_t len, used;
+} lines_arg_t;
+
+static void lines_line(void *arg, char *line)
+{
+    lines_arg_t *a = arg;
+    if (strncmp(line, a->prefix, strlen(a->prefix)) == 0 && a->used < a->len)
+        a->used += (size_t)snprintf(a->buf + a->used, a->len - a->used, "%s\n", line);
+}
+
+void gm_lines(const gm_t *m, const char *prefix, char *buf, size_t len)
+{
+    lines_arg_t a = { prefix, buf, len, 0 };
+    buf[0] = '\0';
+    each_line(m, lines_line, &a);
+}
+
 /* ---- producing -------------------------------------------------------------------------------- */
 
 void gp_create_topic(const char *bootstrap, const char *topic, int partitions, int rf)
@@ -270,6 +364,20 @@ void gp_create_topic(const char *bootstrap, const char *topic, int partitions, i
     strand_new_topic_t nt = { .name = topic, .num_partitions = partitions,
                               .replication_factor = rf };
     cr_assert_eq(strand_admin_create_topic(a, &nt, 30000, err, sizeof(err)), 0, "%s", err);
+    strand_admin_destroy(a);
+    strand_conf_destroy(conf);
+}
+
+void gp_add_partitions(const char *bootstrap, const char *topic, int total)
+{
+    strand_conf_t *conf = strand_conf_new();
+    char err[512];
+    cr_assert_eq(strand_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)), 0, "%s",
+                 err);
+    strand_admin_t *a = strand_admin_new(conf, err, sizeof(err));
+    cr_assert_not_null(a, "%s", err);
+    cr_assert_eq(strand_admin_create_partitions(a, topic, total, NULL, 0, 0, 30000, err,
+                                                sizeof(err)), 0, "%s", err);
     strand_admin_destroy(a);
     strand_conf_destroy(conf);
 }

@@ -18,7 +18,8 @@ typedef struct gm {
     char log[300];              /* its stdout and stderr */
 } gm_t;
 
-/* A fresh temp dir for member logs (removed by gm_dir_cleanup). */
+/* A fresh temp dir for member logs (removed by gm_dir_cleanup unless $STRAND_TEST_KEEP_LOGS is
+ * set: then its path is printed). */
 void gm_dir_init(char *dir, size_t len);
 void gm_dir_cleanup(const char *dir);
 
@@ -52,7 +53,19 @@ void gp_create_topic(const char *bootstrap, const char *topic, int partitions, i
 /* Produces records "v<from>" .. "v<to - 1>" (keys "k<i>", spread over the partitions by the
  * default partitioner), acks=all, and waits for every delivery report. */
 void gp_produce(const char *bootstrap, const char *topic, long from, long to);
+/* Raises topic's partition count to total (admin client). */
+void gp_add_partitions(const char *bootstrap, const char *topic, int total);
 /* Wall clock ms. */
 long long gp_wall_ms(void);
+
+/* Waits until the running members in m[0..n) own, according to their callbacks, every partition
+ * of topic (0..parts-1) exactly once, each member between min_each and max_each partitions.
+ * Returns true when it held, false on timeout (the ownership is then in why). */
+bool gm_wait_owned(gm_t *m, int n, const char *topic, int parts, int min_each, int max_each,
+                   int timeout_ms, char *why, size_t why_len);
+/* The last GEN line's fields (generation, coordinator, leader flag); false if none. */
+bool gm_last_gen(const gm_t *m, int *ret_generation, int *ret_coordinator, int *ret_leader);
+/* Lines starting with prefix after the first `skip` of them, joined into buf (for messages). */
+void gm_lines(const gm_t *m, const char *prefix, char *buf, size_t len);
 
 #endif
