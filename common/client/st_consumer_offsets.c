@@ -527,6 +527,8 @@ static void ofetch_cb(st_client_t *cl, st_req_t *req, int err, const char *errst
                      part->topic, part->partition, pr->committed_offset);
         } else {
             /* Nothing committed: auto.offset.reset (Kafka's NoOffsetForPartition for none). */
+            ST_DEBUG("consumer group %s: %s-%d has no committed offset: auto.offset.reset",
+                     g->group_id, part->topic, part->partition);
             st_consumer_part_reset(c, part);
         }
     }
@@ -590,6 +592,7 @@ static st_req_t *ofetch_request(strand_consumer_t *c)
     for (size_t i = 0; i < n; i++)
         ctx->ent[i].part->state = CP_COMMITTED_FETCHING;
     g->ofetch_req = ctx->seq;
+    ST_DEBUG("consumer group %s: OffsetFetch for %zu partition(s) without a position", g->group_id, n);
     return req;
 }
 
