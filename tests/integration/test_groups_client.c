@@ -3,7 +3,16 @@
  *  - queue semantics: one group, three members, six partitions, 60,000 records: each record is
  *    consumed exactly once by the group (members join one after another while the records are
  *    being consumed, so every join is a rebalance with commits before revocation);
- *  - publish-subscribe: three groups each read every record. */
+ *  - publish-subscribe: three groups each read every record;
+ *  - committed offsets carry over: a member closed in an orderly way (commit on close) and
+ *    its successor together read every record exactly once; after a SIGKILL of a member that
+ *    commits after every poll, its successor re-reads at most that last poll;
+ *  - auto.offset.reset for a group without committed offsets: none names the partition, latest
+ *    skips what was there before;
+ *  - a pattern subscription follows topics created later;
+ *  - the API in one process: commit_sync / commit_async / committed with manual assignment,
+ *    a manual assignment starting at the committed offset, subscribe after assign refused,
+ *    group calls without group.id refused. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +20,7 @@
 #include <string.h>
 
 #include "cluster_harness.h"
+#include "st_error.h"
 #include "group_util.h"
 #include "test_util.h"
 
@@ -129,4 +139,237 @@ Test(groups_client, publish_subscribe)
         char owned[256];
         gm_owned(&m[i], owned, sizeof(owned));
     }
+}
+
+/* Missing and extra deliveries of v0..v(n-1) over the members. */
+static void tally(gm_t *m, int n_members, int n, int *ret_missing, int *ret_extra)
+{
+    int *counts = calloc((size_t)n, sizeof(int));
+    for (int i = 0; i < n_members; i++)
+        gm_tally(&m[i], counts, (size_t)n);
+    int missing = 0, extra = 0;
+    for (int i = 0; i < n; i++) {
+        missing += counts[i] == 0;
+        extra += counts[i] > 1 ? counts[i] - 1 : 0;
+    }
+    free(counts);
+    *ret_missing = missing;
+    *ret_extra = extra;
+}
+
+static void wait_all(gm_t *m, int n_members, int n, int timeout_ms)
+{
+    int64_t deadline = st_test_now_ms() + timeout_ms;
+    int missing, extra;
+    for (;;) {
+        tally(m, n_members, n, &missing, &extra);
+        if (!missing)
+            return;
+        cr_assert_lt(st_test_now_ms(), deadline, "%d of %d records never consumed", missing, n);
+        st_test_sleep_ms(200);
+    }
+}
+
+Test(groups_client, committed_offsets_carry_over)
+{
+    gp_create_topic(cluster.bootstrap, "cc", 3, 3);
+    gp_produce(cluster.bootstrap, "cc", 0, 3000);
+    gm_t m[3] = { 0 };
+    /* m0 reads about a third, then closes: the close commits its positions. */
+    const char *a0[] = { "--topic", "cc", "--property", "auto.offset.reset=earliest",
+                         "--property", "max.poll.records=50", "--max-records", "1000", NULL };
+    gm_start(&m[0], dir, "m0", cluster.bootstrap, "gcc", a0);
+    cr_assert_eq(gm_wait_exit(&m[0], 60000), 0, "m0 did not finish");
+    cr_assert_eq(gm_count(&m[0], "CLOSED OK"), 1);
+    int read0 = gm_count(&m[0], "R ");
+    cr_assert(read0 >= 1000 && read0 < 3000, "m0 read %d", read0);
+    /* m1 carries on exactly where m0 stopped: together every record once. */
+    const char *a1[] = { "--topic", "cc", "--property", "auto.offset.reset=earliest",
+                         "--property", "max.poll.records=50", "--sleep-ms", "5",
+                         "--property", "session.timeout.ms=5000", "--commit", "sync", NULL };
+    gm_start(&m[1], dir, "m1", cluster.bootstrap, "gcc", a1);
+    wait_all(m, 2, 3000, 60000);
+    st_test_sleep_ms(300);
+    int missing, extra;
+    tally(m, 2, 3000, &missing, &extra);
+    cr_assert_eq(extra, 0, "%d records read twice after an orderly close", extra);
+    cr_assert_eq(gm_count(&m[1], "R "), 3000 - read0);
+
+    /* m1 commits after every poll (at most 50 records); SIGKILL it mid-stream: m2 re-reads at
+     * most the last poll's records and skips none. */
+    gp_produce(cluster.bootstrap, "cc", 3000, 6000);
+    cr_assert(gm_wait_count(&m[1], "R ", 3000 - read0 + 500, 60000));
+    gm_stop(&m[1], SIGKILL);
+    gm_start(&m[2], dir, "m2", cluster.bootstrap, "gcc", a1);
+    wait_all(m, 3, 6000, 60000);
+    st_test_sleep_ms(300);
+    tally(m, 3, 6000, &missing, &extra);
+    cr_assert_eq(missing, 0);
+    cr_assert_leq(extra, 50, "%d records re-read after the SIGKILL; the uncommitted window is one "
+                  "poll (max.poll.records=50)", extra);
+    cr_log_info("re-read after SIGKILL: %d record(s)", extra);
+    cr_assert_eq(gm_stop(&m[2], SIGTERM), 0);
+}
+
+Test(groups_client, auto_offset_reset_without_committed_offsets)
+{
+    gp_create_topic(cluster.bootstrap, "nr", 2, 3);
+    gp_produce(cluster.bootstrap, "nr", 0, 100);
+    gm_t m[2] = { 0 };
+    const char *none[] = { "--topic", "nr", "--property", "auto.offset.reset=none", NULL };
+    gm_start(&m[0], dir, "none", cluster.bootstrap, "gnone", none);
+    cr_assert(gm_wait_count(&m[0], "ERROR ", 2, 30000), "no error for either partition");
+    char errors[1024];
+    gm_lines(&m[0], "ERROR ", errors, sizeof(errors));
+    cr_assert(strstr(errors, "ERROR nr-0 OFFSET_OUT_OF_RANGE Undefined offset with no reset policy "
+                     "for partitions: [nr-0]"), "%s", errors);
+    cr_assert(strstr(errors, "[nr-1]"), "%s", errors);
+    cr_assert_eq(gm_count(&m[0], "R "), 0);
+    cr_assert_eq(gm_stop(&m[0], SIGTERM), 0);
+
+    /* latest (the default): only what is produced after the assignment. */
+    const char *latest[] = { "--topic", "nr", NULL };
+    gm_start(&m[1], dir, "latest", cluster.bootstrap, "glatest", latest);
+    cr_assert(gm_wait_count(&m[1], "ASSIGNED ", 1, 30000));
+    st_test_sleep_ms(1000);   /* the positions resolve (ListOffsets) */
+    gp_produce(cluster.bootstrap, "nr", 100, 200);
+    cr_assert(gm_wait_count(&m[1], "R ", 100, 30000));
+    st_test_sleep_ms(300);
+    int *counts = calloc(200, sizeof(int));
+    gm_tally(&m[1], counts, 200);
+    for (int i = 0; i < 200; i++)
+        cr_assert_eq(counts[i], i < 100 ? 0 : 1, "v%d read %d times", i, counts[i]);
+    free(counts);
+    cr_assert_eq(gm_stop(&m[1], SIGTERM), 0);
+}
+
+Test(groups_client, pattern_subscription)
+{
+    gp_create_topic(cluster.bootstrap, "pat1", 2, 3);
+    gp_create_topic(cluster.bootstrap, "pat2", 1, 3);
+    gp_create_topic(cluster.bootstrap, "xpat3", 1, 3);
+    gm_t m = { 0 };
+    const char *args[] = { "--pattern", "pat[0-9]+", "--property", "auto.offset.reset=earliest",
+                           "--property", "metadata.max.age.ms=500", NULL };
+    gm_start(&m, dir, "p", cluster.bootstrap, "gpat", args);
+    char owned[512];
+    int64_t deadline = st_test_now_ms() + 30000;
+    while (gm_owned(&m, owned, sizeof(owned)) != 3 && st_test_now_ms() < deadline)
+        st_test_sleep_ms(100);
+    cr_assert_str_eq(owned, "pat1-0 pat1-1 pat2-0");
+    /* A topic created later that matches joins the subscription. */
+    gp_create_topic(cluster.bootstrap, "pat3", 2, 3);
+    deadline = st_test_now_ms() + 30000;
+    while (gm_owned(&m, owned, sizeof(owned)) != 5 && st_test_now_ms() < deadline)
+        st_test_sleep_ms(100);
+    cr_assert_str_eq(owned, "pat1-0 pat1-1 pat2-0 pat3-0 pat3-1");
+    gp_produce(cluster.bootstrap, "pat3", 0, 50);
+    cr_assert(gm_wait_count(&m, "R pat3 ", 50, 30000));
+    cr_assert_eq(gm_stop(&m, SIGTERM), 0);
+}
+
+static strand_consumer_t *consumer(const char *group, const char *const *kvs)
+{
+    strand_conf_t *conf = strand_conf_new();
+    char err[512];
+    cr_assert_eq(strand_conf_set(conf, "bootstrap.servers", cluster.bootstrap, err, sizeof(err)), 0);
+    if (group)
+        cr_assert_eq(strand_conf_set(conf, "group.id", group, err, sizeof(err)), 0);
+    for (size_t i = 0; kvs && kvs[i]; i++)
+        cr_assert_eq(strand_conf_set_kv(conf, kvs[i], err, sizeof(err)), 0, "%s", err);
+    strand_consumer_t *c = strand_consumer_new(conf, err, sizeof(err));
+    cr_assert_not_null(c, "%s", err);
+    strand_conf_destroy(conf);
+    return c;
+}
+
+static int commit_cb_calls, commit_cb_err = -1;
+static void on_commit(strand_consumer_t *c, int err, const strand_topic_partition_t *tps,
+                      size_t n, void *opaque)
+{
+    (void)c;
+    (void)tps;
+    cr_assert_eq(opaque, (void *)&commit_cb_calls);
+    cr_assert_eq(n, 2);
+    commit_cb_calls++;
+    commit_cb_err = err;
+}
+
+Test(groups_client, commit_api_with_manual_assignment)
+{
+    gp_create_topic(cluster.bootstrap, "api", 2, 3);
+    gp_produce(cluster.bootstrap, "api", 0, 400);
+    const char *kvs[] = { "enable.auto.commit=false", NULL };
+    strand_consumer_t *c = consumer("gapi", kvs);
+    strand_topic_partition_t tps[2] = { { "api", 0, STRAND_OFFSET_BEGINNING, 0 },
+                                        { "api", 1, STRAND_OFFSET_BEGINNING, 0 } };
+    cr_assert_eq(strand_consumer_assign(c, tps, 2), 0);
+    const char *topics[] = { "api" };
+    cr_assert_eq(strand_consumer_subscribe(c, topics, 1), ST_ERR_ILLEGAL_STATE,
+                 "subscribe after assign");
+    long got = 0;
+    int64_t deadline = st_test_now_ms() + 30000;
+    while (got < 400 && st_test_now_ms() < deadline) {
+        const strand_message_t *msgs;
+        size_t n = 0;
+        cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
+        for (size_t i = 0; i < n; i++)
+            got += msgs[i].error == 0;
+    }
+    cr_assert_eq(got, 400);
+    /* Current positions. */
+    cr_assert_eq(strand_consumer_commit_sync(c, NULL, 0, 30000), 0);
+    strand_topic_partition_t pos[2] = { { "api", 0, 0, 0 }, { "api", 1, 0, 0 } };
+    strand_topic_partition_t com[2] = { { "api", 0, 0, 0 }, { "api", 1, 0, 0 } };
+    for (int p = 0; p < 2; p++)
+        cr_assert_eq(strand_consumer_position(c, "api", p, &pos[p].offset), 0);
+    cr_assert_eq(strand_consumer_committed(c, com, 2, 30000), 0);
+    for (int p = 0; p < 2; p++)
+        cr_assert_eq(com[p].offset, pos[p].offset, "api-%d: committed %lld, position %lld", p,
+                     (long long)com[p].offset, (long long)pos[p].offset);
+    cr_assert_eq(pos[0].offset + pos[1].offset, 400);
+    /* Explicit offsets, asynchronously: the callback runs in a later poll. */
+    strand_topic_partition_t off[2] = { { "api", 0, 5, 0 }, { "api", 1, 7, 0 } };
+    cr_assert_eq(strand_consumer_commit_async(c, off, 2, on_commit, &commit_cb_calls), 0);
+    deadline = st_test_now_ms() + 30000;
+    while (!commit_cb_calls && st_test_now_ms() < deadline) {
+        const strand_message_t *msgs;
+        size_t n;
+        cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
+    }
+    cr_assert_eq(commit_cb_calls, 1);
+    cr_assert_eq(commit_cb_err, 0);
+    cr_assert_eq(strand_consumer_committed(c, com, 2, 30000), 0);
+    cr_assert_eq(com[0].offset, 5);
+    cr_assert_eq(com[1].offset, 7);
+    strand_consumer_destroy(c);
+
+    /* Another consumer of the group, assigned with no offset: starts at the committed ones. */
+    c = consumer("gapi", NULL);
+    strand_topic_partition_t from[1] = { { "api", 1, STRAND_OFFSET_INVALID, 0 } };
+    cr_assert_eq(strand_consumer_assign(c, from, 1), 0);
+    int64_t first = -1;
+    deadline = st_test_now_ms() + 30000;
+    while (first < 0 && st_test_now_ms() < deadline) {
+        const strand_message_t *msgs;
+        size_t n = 0;
+        cr_assert_eq(strand_consumer_poll(c, 100, &msgs, &n), 0);
+        if (n)
+            first = msgs[0].offset;
+    }
+    cr_assert_eq(first, 7, "started at %lld, committed 7", (long long)first);
+    strand_consumer_destroy(c);
+
+    /* Without group.id the group calls are refused. */
+    c = consumer(NULL, NULL);
+    cr_assert_eq(strand_consumer_subscribe(c, topics, 1), ST_ERR_INVALID_CONFIG);
+    cr_assert_eq(strand_consumer_commit_sync(c, NULL, 0, 1000), ST_ERR_INVALID_CONFIG);
+    cr_assert_eq(strand_consumer_committed(c, com, 2, 1000), ST_ERR_INVALID_CONFIG);
+    char err[256];
+    strand_consumer_t *g = consumer("gapi2", NULL);
+    cr_assert_eq(strand_consumer_subscribe_pattern(g, "(unclosed", err, sizeof(err)),
+                 ST_ERR_INVALID_ARG);
+    cr_assert(strstr(err, "(unclosed"), "%s", err);
+    strand_consumer_destroy(g);
+    strand_consumer_destroy(c);
 }
