@@ -10,6 +10,8 @@
 #   deploy/cluster.sh zk-kill N      SIGKILL ZooKeeper node N
 #   deploy/cluster.sh zk-restart N   starts ZooKeeper node N again (SIGTERM first if it runs)
 #   deploy/cluster.sh [--port BASE] check-ports   exits 1 if a port the cluster needs is taken
+#   deploy/cluster.sh [--port BASE] zk-connect | bootstrap | bootstrap-ssl   prints the
+#                                    zookeeper.connect or bootstrap list of the cluster's ports
 #
 # Ports, with the default BASE 9092: ZooKeeper node N: client port 218N (2181-2183), quorum port
 # 2888+N, election port 3888+N; broker N: 127.0.0.1:909(2+N) (9093-9095) and, when
@@ -46,9 +48,19 @@ zk_jvm_flags=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -XX
 START_TIMEOUT=30   # seconds until a process must serve
 STOP_TIMEOUT=30    # seconds a process gets after SIGTERM before SIGKILL
 
-die() { echo "cluster: $*" >&2; exit 1; }
+# Components this invocation launched: a start that fails part-way stops them again (abort).
+launched=()
+abort() {
+  local name
+  for name in "${launched[@]+"${launched[@]}"}"; do
+    signal_and_wait "$name" TERM > /dev/null 2>&1
+  done
+  launched=()
+  exit 1
+}
+die() { echo "cluster: $*" >&2; abort; }
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
 # ---- ports ----------------------------------------------------------------------------------
 
@@ -203,7 +215,8 @@ die_port() {
   who=$(who_listens "$1")
   echo "cluster: $(port_taken "$1")" >&2
   echo "cluster:   ($2${who:+; listening there: $who})" >&2
-  exit 1
+  [ ${#launched[@]} -gt 0 ] && echo "cluster:   stopping what this start launched (${launched[*]})" >&2
+  abort
 }
 
 # Four-letter word $2 to the ZooKeeper on port $1 (empty if it does not answer within 2 s).
@@ -284,6 +297,7 @@ zk_spawn() {
   launch "zk$n" zookeeper.log "$java" "${zk_jvm_flags[@]}" \
     "-Dlog4j.configuration=file:$d/log4j.properties" -cp "$cp" "$zk_main" \
     "$d/zoo.cfg" || die "zk$n did not start (see $d/zookeeper.log)"
+  launched+=("zk$n")
 }
 
 # Waits until ZooKeeper node $1 serves (it needs a quorum for that) on a client port that it
@@ -298,8 +312,14 @@ zk_wait() {
       log_tail "$dir/zk$n/zookeeper.log"
       die "zk$n exited"
     fi
-    # Asked only once our process holds the port: the answer is then our node's.
-    owns_port "$pid" "$port" && [ -n "$(zk_mode "$n")" ] && return 0
+    # Someone listens: it must be our process (in_use first: once the port is in LISTEN state
+    # the owner's fd is visible, so the ownership test cannot race our own bind). Asked only
+    # then, the 4-letter word answer is our node's.
+    if port_in_use "$port"; then
+      owns_port "$pid" "$port" ||
+        die_port "$port" "ZooKeeper node $n's client port, answered by another process than zk$n (pid $pid)"
+      [ -n "$(zk_mode "$n")" ] && return 0
+    fi
     sleep 0.1
   done
   log_tail "$dir/zk$n/zookeeper.log"
@@ -356,6 +376,7 @@ broker_spawn() {
   fi
   launch "broker$n" broker.log "$exe" "$d/server.properties" --override "log.dirs=$d/logs" ||
     die "broker$n did not start (see $d/broker.log)"
+  launched+=("broker$n")
 }
 
 # The number of "Broker N started" lines in broker N's log (the log is appended across runs).
@@ -364,10 +385,11 @@ broker_starts() {
 }
 
 # Waits until broker $1 serves: it logged one more "started" line than $2 (registered in
-# ZooKeeper, logs loaded, network loops running; it binds its listeners before that line) and
-# holds its port (and SSL port) itself.
+# ZooKeeper, logs loaded, network loops running; it binds its listeners before that line), and
+# no other process listens on its port (or SSL port): the port was free when checked, so
+# another holder means someone took it since.
 broker_wait() {
-  local n=$1 before=${2:-0} pid p ports
+  local n=$1 before=${2:-0} pid p ports owned
   ports=$(broker_port "$n")
   wants_ssl && ports="$ports $(ssl_port "$n")"
   for _ in $(seq $((START_TIMEOUT * 10))); do
@@ -378,16 +400,20 @@ broker_wait() {
       log_tail "$dir/broker$n/broker.log"
       die "broker$n exited during start-up"
     fi
-    if [ "$(broker_starts "$n")" -gt "$before" ]; then
-      for p in $ports; do
-        owns_port "$pid" "$p" || die_port "$p" "broker $n's port is answered by another process"
-      done
-      return 0
-    fi
+    owned=1
+    for p in $ports; do
+      # in_use before owns_port, as in zk_wait: no race with our own bind
+      if ! port_in_use "$p"; then
+        owned=0
+      elif ! owns_port "$pid" "$p"; then
+        die_port "$p" "broker $n's port, answered by another process than broker$n (pid $pid)"
+      fi
+    done
+    [ "$owned" = 1 ] && [ "$(broker_starts "$n")" -gt "$before" ] && return 0
     sleep 0.1
   done
   log_tail "$dir/broker$n/broker.log"
-  die "broker$n did not accept connections on $port within ${START_TIMEOUT}s"
+  die "broker$n did not serve on $ports within ${START_TIMEOUT}s"
 }
 
 # ---- commands -------------------------------------------------------------------------------
@@ -488,6 +514,9 @@ check_n() {
 case "${1:-}" in
   start) cmd_start ;;
   check-ports) check_base; cmd_check_ports ;;
+  zk-connect) zk_connect ;;
+  bootstrap) bootstrap ;;
+  bootstrap-ssl) for n in "${nodes[@]}"; do printf '%s127.0.0.1:%s' "${sep:-}" "$(ssl_port "$n")"; sep=,; done; echo ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   kill)
