@@ -260,13 +260,6 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     st_listener_t *l = arg;
     st_net_t *net = l->net;
     const st_broker_config_t *cfg = &net->broker->cfg;
-    st_transport_socket_options(fd);
-    if (cfg->socket_send_buffer_bytes > 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->socket_send_buffer_bytes, sizeof(int));
-    if (cfg->socket_receive_buffer_bytes > 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->socket_receive_buffer_bytes, sizeof(int));
-    unsigned idx = atomic_fetch_add(&net->next_loop, 1) % (unsigned)net->n_loops;
-    st_loop_t *loop = &net->loops[idx];
     st_incoming_t in = { .fd = fd, .listener = l };
     format_addr(sa, in.peer, sizeof(in.peer));
     st_quota_addr_from_sockaddr(sa, &in.addr);
@@ -280,6 +273,13 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         log_refused(net, l, &in, verdict, limit, open);
         return;
     }
+    st_transport_socket_options(fd);
+    if (cfg->socket_send_buffer_bytes > 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->socket_send_buffer_bytes, sizeof(int));
+    if (cfg->socket_receive_buffer_bytes > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->socket_receive_buffer_bytes, sizeof(int));
+    unsigned idx = atomic_fetch_add(&net->next_loop, 1) % (unsigned)net->n_loops;
+    st_loop_t *loop = &net->loops[idx];
     pthread_mutex_lock(&loop->lock);
     if (loop->n_incoming == loop->cap_incoming) {
         size_t ncap = loop->cap_incoming ? loop->cap_incoming * 2 : 64;
