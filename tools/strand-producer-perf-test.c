@@ -191,7 +191,7 @@ int main(int argc, char **argv)
         int e = strand_produce(producer, topic, STRAND_PARTITION_ANY, NULL, 0, value, len, NULL, 0,
                                0, (void *)(intptr_t)now_us);
         if (e)
-            tool_die("cannot send to topic '%s': %s: %s", topic, strand_err_name(e), strand_err_desc(e));
+            tool_die("cannot send to topic '%s': %s: %s", topic, strand_err_name(e), strand_last_errstr());
         sent++;
         if (throughput > 0) {
             /* Throttle: stay at or below `throughput` records per second. */
