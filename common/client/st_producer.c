@@ -67,6 +67,7 @@ typedef struct st_pbatch {
     int seal_err;
     size_t mem;
     int attempts;
+    int last_err;                 /* the error of the last attempt (0 before any) */
     int64_t retry_at_ms;
 } st_pbatch_t;
 
@@ -374,6 +375,7 @@ static int batch_get(strand_producer_t *p, size_t mem, int64_t deadline_ms, st_p
     b->seal_err = 0;
     b->mem = mem;
     b->attempts = 0;
+    b->last_err = 0;
     b->retry_at_ms = 0;
     *ret = b;
     return 0;
@@ -833,6 +835,7 @@ static void group_result(strand_producer_t *p, st_preq_t *rq, size_t from, size_
                           p->cl.conf.retries - b->attempts - 1, st_error_name(err),
                           detail && *detail ? ". Error Message: " : "", detail ? detail : "");
             b->attempts++;
+            b->last_err = err;
             b->retry_at_ms = now + p->cl.conf.retry_backoff_ms;
             ST_DEBUG("producer: retrying batch of %u records to %s-%d: %s", b->count,
                      b->part->topic->name, b->part->partition, errstr);
@@ -1017,9 +1020,11 @@ static void expire_batches(strand_producer_t *p, st_ppart_t *part, int64_t now)
             part->ready_tail = NULL;
         b->next = NULL;
         char msg[300];
-        snprintf(msg, sizeof(msg), "%s-%d: not delivered within delivery.timeout.ms (%d ms)%s",
+        snprintf(msg, sizeof(msg), "%s-%d: not delivered within delivery.timeout.ms (%d ms)%s%s",
                  part->topic->name, part->partition, p->cl.conf.delivery_timeout_ms,
-                 atomic_load(&part->leader) < 0 ? ": partition has no leader" : "");
+                 atomic_load(&part->leader) < 0 ? ": partition has no leader"
+                 : b->last_err ? "; last error: " : "",
+                 atomic_load(&part->leader) >= 0 && b->last_err ? st_error_name(b->last_err) : "");
         batch_done(p, b, ST_ERR_TIMED_OUT, msg, -1, -1);
     }
 }
