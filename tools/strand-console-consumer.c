@@ -196,6 +196,7 @@ int main(int argc, char **argv)
     strand_conf_t *conf = tool_conf(bootstrap, config_file, "--consumer-property", cp->values,
                                     cp->n_values);
     set_offset_reset(conf, config_file, cp, from_beginning);
+    tool_bound_waits(conf, timeout_ms, "--timeout-ms");
     char err[1024];
     strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
     if (!consumer)

@@ -69,6 +69,7 @@ int main(int argc, char **argv)
     if (tool_opt(opts, "--fetch-size")->given)
         tool_conf_set(conf, "max.partition.fetch.bytes", tool_opt(opts, "--fetch-size")->value, "--fetch-size");
     int64_t start_wall = tool_wall_ms();
+    tool_bound_waits(conf, timeout, "--timeout");
     char err[1024];
     strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
     if (!consumer)

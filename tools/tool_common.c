@@ -215,6 +215,22 @@ void tool_conf_set(strand_conf_t *conf, const char *key, const char *value, cons
         tool_die("%s: %s", flag, err);
 }
 
+void tool_bound_waits(strand_conf_t *conf, int64_t timeout_ms, const char *flag)
+{
+    static const char *const keys[] = { "socket.connection.setup.timeout.ms",
+                                        "request.timeout.ms" };
+    if (timeout_ms < 0)
+        return;
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%lld", (long long)(timeout_ms > 0 ? timeout_ms : 1));
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char value[32] = "";
+        strand_conf_get(conf, keys[i], value, sizeof(value));
+        if (strtoll(value, NULL, 10) > (timeout_ms > 0 ? timeout_ms : 1))
+            tool_conf_set(conf, keys[i], limit, flag);
+    }
+}
+
 strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const char *props_flag,
                          const char *const *props, size_t n_props)
 {

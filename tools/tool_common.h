@@ -82,6 +82,10 @@ strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const c
                          const char *const *props, size_t n_props);
 /* Sets one property or exits 1. */
 void tool_conf_set(strand_conf_t *conf, const char *key, const char *value, const char *flag);
+/* A tool's own time limit (--timeout-ms) bounds every wait of the client, not only the one
+ * for records: connection setup and request timeouts above it are lowered to it, so that an
+ * unresponsive broker cannot hold the tool for request.timeout.ms (30 s) first. */
+void tool_bound_waits(strand_conf_t *conf, int64_t timeout_ms, const char *flag);
 /* Sends the client library's log lines (its retries: unreachable brokers, produce errors being
  * retried, topics not in metadata yet) to stderr in Kafka's tools-log4j layout:
  *   [2026-11-27 10:00:00,123] WARN [Producer clientId=strand] Got error produce response ...

@@ -8,7 +8,10 @@
  * condition; a record over max.request.size is named and skipped; auto.offset.reset and
  * --from-beginning as in kafka-console-consumer; --max-messages -1; --broker-list. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <regex.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,18 @@ static run_t run(const char *const *argv, const char *input)
 {
     run_t r = { 0 };
     r.rc = st_test_run_tool(argv, input, &r.out, &r.err, 30000);
+    if (!r.out)
+        r.out = strdup("");
+    if (!r.err)
+        r.err = strdup("");
+    return r;
+}
+
+/* The same with a time limit of its own (rc -1 when the tool had to be killed). */
+static run_t run_within(const char *const *argv, const char *input, int timeout_ms)
+{
+    run_t r = { 0 };
+    r.rc = st_test_run_tool(argv, input, &r.out, &r.err, timeout_ms);
     if (!r.out)
         r.out = strdup("");
     if (!r.err)
@@ -612,4 +627,35 @@ Test(tools, broker_list_where_kafka_3_takes_it)
     r = run(cp, NULL);
     cr_expect_eq(r.rc, 0, "%s", r.err);
     run_free(&r);
+}
+
+/* A "broker" that accepts connections and never answers: --timeout-ms bounds the start-up too
+ * (connection setup and the first requests), not only the wait for records. Without that the
+ * consumer tools sat out socket.connection.setup.timeout.ms (10 s) per attempt; the tools are
+ * killed here after 8 s. */
+Test(tools, timeout_bounds_every_wait)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(fd, 16), 0);   /* the kernel completes connections; nobody reads */
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    char addr[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(a.sin_port));
+    const char *cons[] = { "strand-console-consumer", "--bootstrap-server", addr, "--topic", "x",
+                           "--timeout-ms", "1000", NULL };
+    run_t r = run_within(cons, NULL, 8000);
+    cr_expect_eq(r.rc, 1, "rc %d (-1: still running after 8 s)", r.rc);
+    cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+    cr_expect(strstr(r.err, addr), "%s", r.err);
+    run_free(&r);
+    const char *perf[] = { "strand-consumer-perf-test", "--bootstrap-server", addr, "--topic", "x",
+                           "--messages", "1", "--timeout", "1000", NULL };
+    r = run_within(perf, NULL, 8000);
+    cr_expect_eq(r.rc, 1, "rc %d (-1: still running after 8 s)", r.rc);
+    cr_expect(strstr(r.err, addr), "%s", r.err);
+    run_free(&r);
+    close(fd);
 }
