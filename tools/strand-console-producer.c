@@ -146,7 +146,7 @@ int main(int argc, char **argv)
     const char *hdr_key_sep = tool_prop(&props, "headers.key.separator", ":");
     const char *null_marker = tool_prop(&props, "null.marker", NULL);
     if (!*key_sep || !*hdr_delim || !*hdr_sep || !*hdr_key_sep)
-        tool_die("--property: separators must not be empty");
+        tool_usage_die("--property: separators must not be empty");
 
     strand_producer_t *producer = strand_producer_new(conf, err, sizeof(err));
     if (!producer)

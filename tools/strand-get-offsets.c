@@ -45,7 +45,7 @@ static int32_t *parse_partitions(const char *list, size_t *ret_n)
     }
     free(copy);
     if (!n)
-        tool_die("--partitions: no partition ids given");
+        tool_usage_die("--partitions: no partition ids given");
     *ret_n = n;
     return out;
 }

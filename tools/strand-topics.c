@@ -305,6 +305,8 @@ static void create(const backend_t *be, const char *topic, int32_t partitions, i
 static void alter(const backend_t *be, const char *topic, int32_t partitions,
                   const char *assignment)
 {
+    if (partitions == -1)
+        tool_usage_die("--alter needs --partitions (the new partition count)");
     int32_t *rows = NULL, rows_rf = 0, rows_n = 0;
     if (assignment)
         rows = parse_assignment(assignment, &rows_n, &rows_rf);
@@ -381,8 +383,6 @@ int main(int argc, char **argv)
     if (!creating && (tool_opt(opts, "--replication-factor")->given ||
                       tool_opt(opts, "--config")->given))
         tool_usage_die("--replication-factor and --config go with --create");
-    if (altering && !tool_opt(opts, "--partitions")->given)
-        tool_usage_die("--alter needs --partitions (the new partition count)");
     describe_filter_t filter = FILTER_NONE;
     int n_filters = 0;
     static const struct { const char *flag; describe_filter_t filter; } filters[] = {

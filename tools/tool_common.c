@@ -392,7 +392,7 @@ bool tool_prop_bool(const tool_props_t *props, const char *key, bool def)
         return true;
     if (strcasecmp(v, "false") == 0)
         return false;
-    tool_die("--property %s=%s: expected true or false", key, v);
+    tool_usage_die("--property %s=%s: expected true or false", key, v);
 }
 
 void tool_props_check(const tool_props_t *props, const char *known)
@@ -400,7 +400,7 @@ void tool_props_check(const tool_props_t *props, const char *known)
     for (size_t i = 0; i < props->n; i++) {
         const char *eq = strchr(props->kv[i], '=');
         if (!eq || eq == props->kv[i])
-            tool_die("--property '%s': expected key=value", props->kv[i]);
+            tool_usage_die("--property '%s': expected key=value", props->kv[i]);
         size_t klen = (size_t)(eq - props->kv[i]);
         bool ok = false;
         for (const char *k = known; *k && !ok;) {
@@ -410,8 +410,8 @@ void tool_props_check(const tool_props_t *props, const char *known)
             k += n + (comma ? 1 : 0);
         }
         if (!ok)
-            tool_die("--property '%.*s' is not a known property (accepted: %s)", (int)klen,
-                     props->kv[i], known);
+            tool_usage_die("--property '%.*s' is not a known property (accepted: %s)", (int)klen,
+                           props->kv[i], known);
     }
 }
 
