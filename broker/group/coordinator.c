@@ -223,6 +223,19 @@ int32_t st_coord_acquire(st_coordinator_t *c, const char *group_id, bool create,
         }
         return err;
     }
+    /* Exact leadership on every request: between two ownership polls this broker may have
+     * lost the partition (or lost and regained it: a new term whose log must be reloaded). */
+    st_partition_t *part = st_registry_get(c->b->reg, ST_OFFSETS_TOPIC, p);
+    bool same_term = part && st_partition_acks_status(part, op->epoch, 0) !=
+                                 ST_ERR_NOT_LEADER_OR_FOLLOWER;
+    st_partition_unref(part);
+    if (!same_term) {
+        c->kick = true;
+        c->poll_now = true;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        return ST_ERR_NOT_COORDINATOR;
+    }
     st_group_t *g = find_group(op, group_id);
     if (!g && create) {
         g = st_group_new(group_id, &c->gcfg, &c->ops, c, st_coord_wall());
