@@ -667,12 +667,14 @@ static st_group_member_t *add_member(st_group_t *g, const char *member_id,
         member_free(m);
         return NULL;
     }
-    if (!g->protocol_type) {
-        g->protocol_type = strdup(req->protocol_type);
-        if (!g->protocol_type) {
+    if (g->n_members == 0) {          /* Kafka: the first member sets the protocol type */
+        char *pt = strdup(req->protocol_type);
+        if (!pt) {
             member_free(m);
             return NULL;
         }
+        free(g->protocol_type);
+        g->protocol_type = pt;
     }
     m->session_timeout_ms = req->session_timeout_ms;
     m->rebalance_timeout_ms = req->rebalance_timeout_ms;

@@ -456,6 +456,34 @@ Test(group_state, failed_assignment_write_fails_syncs_and_rebalances)
     st_group_free(g);
 }
 
+Test(group_state, max_size_and_protocol_type_of_an_emptied_group)
+{
+    static const st_group_config_t small = {
+        .initial_rebalance_delay_ms = 0, .min_session_timeout_ms = 10,
+        .max_session_timeout_ms = 60000, .max_size = 1, .new_member_join_timeout_ms = 300000,
+    };
+    st_group_t *g = st_group_new("g", &small, &ops, NULL, 0);
+    waiter_t w1 = { 0 }, w2 = { 0 };
+    st_group_join_req_t r = req_for("", "i1");
+    st_group_join(g, &r, &w1, 0, 0);
+    st_group_tick(g, 0, 0);
+    cr_assert(w1.done);
+    r = req_for("", "i2");
+    st_group_join(g, &r, &w2, 0, 0);
+    cr_expect_eq(w2.error, ST_ERR_GROUP_MAX_SIZE_REACHED);
+    /* Emptied, the group takes a member of another protocol type. */
+    cr_expect_eq(st_group_leave(g, w1.member_id, NULL, NULL, 10, 10), ST_ERR_NONE);
+    cr_assert_eq(g->state, ST_GROUP_EMPTY);
+    waiter_t w3 = { 0 };
+    r = req_for("", "i3");
+    r.protocol_type = "connect";
+    st_group_join(g, &r, &w3, 20, 20);
+    st_group_tick(g, 20, 20);
+    cr_expect_eq(w3.error, ST_ERR_NONE);
+    cr_expect_str_eq(g->protocol_type, "connect");
+    st_group_free(g);
+}
+
 static int expired;
 static void on_expire(void *arg, const char *topic, int32_t partition)
 {
