@@ -5,7 +5,8 @@
  * The request handlers (broker/api/handle_group*.c) drive it through the functions below.
  *
  * Ownership of offsets partition p (polled by the coordinator thread every 100 ms from the
- * replica registry; no hook in the replica manager):
+ * replica registry, no hook in the replica manager; and checked on every request, which answers
+ * NOT_COORDINATOR at once when the term it was loaded in is over):
  *   NOT_OWNED --this broker leads p--> LOADING --log read to its end--> LOADED
  *   LOADED --leadership lost (or lost and regained: a new term)--> NOT_OWNED / LOADING again
  * Requests for a group of p answer NOT_COORDINATOR while NOT_OWNED and

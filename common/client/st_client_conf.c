@@ -369,6 +369,12 @@ void strand_conf_set_rebalance_cb(strand_conf_t *conf, strand_rebalance_cb_t *cb
     conf->rebalance_opaque = opaque;
 }
 
+void strand_conf_set_log_cb(strand_conf_t *conf, strand_log_cb_t *cb, void *opaque)
+{
+    conf->log_cb = cb;
+    conf->log_opaque = opaque;
+}
+
 int st_client_parse_bootstrap(const char *servers, st_hostport_t **ret_list, size_t *ret_count,
                               char *errstr, size_t errstr_size)
 {

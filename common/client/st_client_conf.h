@@ -72,6 +72,8 @@ struct strand_conf {
     void *delivery_opaque;
     strand_rebalance_cb_t *rebalance_cb;
     void *rebalance_opaque;
+    strand_log_cb_t *log_cb;
+    void *log_opaque;
 };
 
 /* One bootstrap address. */
