@@ -1,11 +1,14 @@
 /* strand-console-consumer: prints records of a topic to stdout, with the flags and formatter
- * properties of Kafka's kafka-console-consumer.sh (no consumer groups yet: without --partition
- * every partition of the topic is assigned). Prints "Processed a total of N messages" on stderr
- * at the end.
+ * properties of Kafka's kafka-console-consumer.sh. With --group G (or group.id from
+ * --consumer-property / --consumer.config) it subscribes to the topic as a member of group G:
+ * the group shares the partitions out, each starts at the group's committed offset, and offsets
+ * are committed as it goes and on exit (enable.auto.commit). Without a group, or with
+ * --partition, it assigns the partitions itself (all of them, or the one given). Prints
+ * "Processed a total of N messages" on stderr at the end.
  *
  * Where it starts, as in Kafka's ConsoleConsumer: with --partition, at --offset (earliest,
  * latest or a number), else the beginning with --from-beginning, else the end. Without
- * --partition the partitions have no position (no group, so no committed offset) and
+ * --partition the partitions have no position (the group's committed offset, if any, first) and
  * auto.offset.reset decides: --from-beginning means earliest, --consumer-property
  * auto.offset.reset=earliest|latest|none may say so too (a conflicting pair is refused), latest
  * by default; none makes the consumer stop with "Undefined offset with no reset policy".
@@ -44,7 +47,8 @@ static tool_opt_t opts[] = {
       "Client config properties file (security.protocol, ssl.*, ...); same as --consumer.config.",
       false, NULL, NULL, 0 },
     { "--group", TOOL_VALUE, "<String: consumer group id>",
-      "Consumer groups are not supported yet: rejected.", false, NULL, NULL, 0 },
+      "The consumer group id of the consumer (it subscribes to the topic as a member).",
+      false, NULL, NULL, 0 },
     TOOL_OPT_END
 };
 
@@ -144,8 +148,6 @@ int main(int argc, char **argv)
     tool_parse(opts, argc, argv);
     const char *bootstrap = tool_require(opts, "--bootstrap-server");
     const char *topic = tool_require(opts, "--topic");
-    if (tool_opt(opts, "--group")->given)
-        tool_usage_die("--group: consumer groups are not supported yet (use --partition/--offset)");
     bool from_beginning = tool_opt(opts, "--from-beginning")->given;
     int32_t partition = -1;
     if (tool_opt(opts, "--partition")->given)
@@ -196,6 +198,17 @@ int main(int argc, char **argv)
     strand_conf_t *conf = tool_conf(bootstrap, config_file, "--consumer-property", cp->values,
                                     cp->n_values);
     set_offset_reset(conf, config_file, cp, from_beginning);
+    /* Kafka's ConsoleConsumer: --group and a group.id from the properties must agree. */
+    char group[256];
+    strand_conf_get(conf, "group.id", group, sizeof(group));
+    const char *group_flag = tool_opt(opts, "--group")->value;
+    if (group_flag && group[0] && strcmp(group, group_flag) != 0)
+        tool_usage_die("The group ids provided in different places (directly using '--group', via "
+                       "'--consumer-property', or via '--consumer.config') do not match. Detected "
+                       "group ids: '%s', '%s'", group_flag, group);
+    if (group_flag)
+        tool_conf_set(conf, "group.id", group_flag, "--group");
+    bool subscribe = (group_flag || group[0]) && partition < 0;
     tool_bound_waits(conf, timeout_ms, "--timeout-ms");
     char err[1024];
     strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
@@ -207,18 +220,26 @@ int main(int argc, char **argv)
                                             &count);
     if (e)
         tool_die("%s", strand_last_errstr());
-    if (partition >= count)
+    if (subscribe) {
+        const char *topics[] = { topic };
+        e = strand_consumer_subscribe(consumer, topics, 1);
+        if (e)
+            tool_die("cannot subscribe to '%s': %s", topic, strand_err_desc(e));
+    } else if (partition >= count)
         tool_die("--partition %d: topic '%s' has %d partition(s)", partition, topic, count);
-    size_t n = partition >= 0 ? 1 : (size_t)count;
-    strand_topic_partition_t *tps = calloc(n, sizeof(*tps));
-    if (!tps)
-        tool_die("out of memory");
-    for (size_t i = 0; i < n; i++)
-        tps[i] = (strand_topic_partition_t){ topic, partition >= 0 ? partition : (int32_t)i, start, 0 };
-    e = strand_consumer_assign(consumer, tps, n);
-    if (e)
-        tool_die("cannot assign partitions of '%s': %s", topic, strand_last_errstr());
-    free(tps);
+    size_t n = subscribe ? 0 : partition >= 0 ? 1 : (size_t)count;
+    if (n) {
+        strand_topic_partition_t *tps = calloc(n, sizeof(*tps));
+        if (!tps)
+            tool_die("out of memory");
+        for (size_t i = 0; i < n; i++)
+            tps[i] = (strand_topic_partition_t){ topic, partition >= 0 ? partition : (int32_t)i,
+                                                 start, 0 };
+        e = strand_consumer_assign(consumer, tps, n);
+        if (e)
+            tool_die("cannot assign partitions of '%s': %s", topic, strand_last_errstr());
+        free(tps);
+    }
 
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
@@ -232,7 +253,15 @@ int main(int argc, char **argv)
             wait = (int)timeout_ms;
         const strand_message_t *msgs;
         size_t got = 0;
-        strand_consumer_poll(consumer, wait, &msgs, &got);
+        e = strand_consumer_poll(consumer, wait, &msgs, &got);
+        if (e) {
+            /* A fatal group error (FENCED_INSTANCE_ID, ...): the consumer cannot go on. */
+            fflush(stdout);
+            strand_consumer_fatal_error(consumer, err, sizeof(err));
+            tool_warn("%s: %s", strand_err_name(e), err[0] ? err : strand_err_desc(e));
+            rc = 1;
+            break;
+        }
         for (size_t i = 0; i < got && (max_messages < 0 || total < max_messages); i++) {
             if (msgs[i].error) {
                 fflush(stdout);

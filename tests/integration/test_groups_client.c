@@ -12,7 +12,10 @@
  *  - a pattern subscription follows topics created later;
  *  - the API in one process: commit_sync / commit_async / committed with manual assignment,
  *    a manual assignment starting at the committed offset, subscribe after assign refused,
- *    group calls without group.id refused. */
+ *    group calls without group.id refused;
+ *  - the tools: strand-console-consumer --group (committed offsets carried from one run to the
+ *    next; --group against a different group.id refused as Kafka does) and
+ *    strand-consumer-perf-test --group (rebalance.time.ms filled in). */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -372,4 +375,65 @@ Test(groups_client, commit_api_with_manual_assignment)
     cr_assert(strstr(err, "(unclosed"), "%s", err);
     strand_consumer_destroy(g);
     strand_consumer_destroy(c);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(groups_client, console_consumer_and_perf_test_with_group)
+{
+    gp_create_topic(cluster.bootstrap, "tc", 3, 3);
+    gp_produce(cluster.bootstrap, "tc", 0, 100);
+    char *out = NULL, *err = NULL;
+    const char *first[] = { "strand-console-consumer", "@BOOTSTRAP", "--topic", "tc", "--group",
+                            "gt", "--from-beginning", "--max-messages", "100",
+                            "--consumer-property", "session.timeout.ms=6000", NULL };
+    cr_assert_eq(st_test_cluster_tool(&cluster, first, &out, &err, 60000), 0, "%s", err);
+    cr_assert_eq(count_lines(out), 100, "%s", out);
+    cr_assert(strstr(err, "Processed a total of 100 messages"), "%s", err);
+    free(out);
+    free(err);
+    /* The group committed on exit: the next run reads only what is new. */
+    gp_produce(cluster.bootstrap, "tc", 100, 150);
+    const char *second[] = { "strand-console-consumer", "@BOOTSTRAP", "--topic", "tc", "--group",
+                             "gt", "--from-beginning", "--timeout-ms", "8000", "--max-messages",
+                             "50", NULL };
+    cr_assert_eq(st_test_cluster_tool(&cluster, second, &out, &err, 60000), 0, "%s", err);
+    cr_assert_eq(count_lines(out), 50, "%s", out);
+    for (int i = 100; i < 150; i++) {
+        char want[16];
+        snprintf(want, sizeof(want), "v%d\n", i);
+        cr_assert(strstr(out, want), "%s missing from the second run", want);
+    }
+    free(out);
+    free(err);
+    /* --group and a different group.id: refused (Kafka's message). */
+    const char *clash[] = { "strand-console-consumer", "@BOOTSTRAP", "--topic", "tc", "--group",
+                            "a", "--consumer-property", "group.id=b", NULL };
+    cr_assert_eq(st_test_cluster_tool(&cluster, clash, &out, &err, 30000), 1);
+    cr_assert(strstr(err, "The group ids provided in different places (directly using '--group', "
+                     "via '--consumer-property', or via '--consumer.config') do not match. "
+                     "Detected group ids: 'a', 'b'"), "%s", err);
+    free(out);
+    free(err);
+    /* The consumer perf test as a group member. */
+    const char *perf[] = { "strand-consumer-perf-test", "@BOOTSTRAP", "--topic", "tc",
+                           "--messages", "150", "--group", "gperf", "--hide-header", NULL };
+    cr_assert_eq(st_test_cluster_tool(&cluster, perf, &out, &err, 60000), 0, "%s", err);
+    /* start, end, MB, MB/s, nMsg, nMsg/s, rebalance.time.ms, fetch.time.ms, ... */
+    char *f[10];
+    int nf = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(out, ",", &save); tok && nf < 10; tok = strtok_r(NULL, ",", &save))
+        f[nf++] = tok;
+    cr_assert_eq(nf, 10, "perf output: %s", out);
+    cr_assert_eq(atol(f[4]), 150, "nMsg: %s", f[4]);
+    cr_assert_gt(atol(f[6]), 0, "rebalance.time.ms: %s", f[6]);
+    free(out);
+    free(err);
 }

@@ -591,13 +591,13 @@ Test(tools, usage_errors_one_line_in_every_tool)
         { "strand-console-consumer", "--bootstrap-server", "h:1", "--topic", "t", "--nope", NULL },
         { "strand-get-offsets", "--bootstrap-server", "h:1", "--partitions", "1,x", NULL },
         { "strand-producer-perf-test", "--topic", "t", "--num-records", "1", "--throughput", NULL },
-        { "strand-consumer-perf-test", "--bootstrap-server", "h:1", "--topic", "t", "--messages", "1",
-          "--group", "g", NULL },
+        { "strand-consumer-perf-test", "--bootstrap-server", "h:1", "--topic", "t", "--messages", "0",
+          NULL },
         { "strand-leader-election", "--bootstrap-server", "h:1", "--election-typ", "preferred", NULL },
         { "strand-preferred-replica-election", "--zookeeper", NULL },
     };
     static const char *const names[] = { "--topic", "--partitions", "--topic", "--max-messages",
-                                         "--nope", "--partitions", "--throughput", "--group",
+                                         "--nope", "--partitions", "--throughput", "--messages",
                                          "--election-typ", "--zookeeper" };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         run_t r = run(cases[i], NULL);
