@@ -18,8 +18,12 @@
  *   [--property k=v ...] (any client property: group.instance.id, partition.assignment.strategy,
  *   session.timeout.ms, auto.offset.reset, ...) [--commit none|sync|async] (after every poll that
  *   returned records) [--sleep-ms N] (after every poll: a slow application) [--quiet] (no R
- *   lines, counts only: "COUNT <n>" at the end) [--max-records N] [--idle-exit-ms N]
- *   [--stall-after N --stall-ms M] (after N records, stop polling for M ms: max.poll.interval). */
+ *   lines, counts only: STATS at the end) [--max-records N] [--idle-exit-ms N] (after the first record)
+ *   [--stall-after N --stall-ms M] (after N records, stop polling for M ms: max.poll.interval)
+ *   [--assign FROM-TO] (no group: the partitions FROM..TO of the first --topic, from the
+ *   beginning; --group is then ignored -- tests/bench/bench_groups.sh's baseline).
+ * With --quiet the last line before CLOSED is "STATS <records> <first ms> <last ms>" (wall clock
+ * of the polls that returned the first and the last record). */
 #include <errno.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -94,7 +98,7 @@ int main(int argc, char **argv)
     size_t n_props = 0;
     long sleep_ms = 0, idle_exit_ms = -1, stall_after = -1, stall_ms = 0;
     long long max_records = -1;
-    int quiet = 0;
+    int quiet = 0, assign_from = -1, assign_to = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -127,6 +131,8 @@ int main(int argc, char **argv)
             stall_after = atol(v);
         else if (strcmp(a, "--stall-ms") == 0)
             stall_ms = atol(v);
+        else if (strcmp(a, "--assign") == 0 && sscanf(v, "%d-%d", &assign_from, &assign_to) == 2)
+            ;
         else
             die("unknown flag %s", a);
     }
@@ -139,7 +145,7 @@ int main(int argc, char **argv)
     char err[512];
     strand_conf_t *conf = strand_conf_new();
     if (strand_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)) ||
-        strand_conf_set(conf, "group.id", group, err, sizeof(err)))
+        (assign_from < 0 && strand_conf_set(conf, "group.id", group, err, sizeof(err))))
         die("%s", err);
     for (size_t i = 0; i < n_props; i++)
         if (strand_conf_set_kv(conf, props[i], err, sizeof(err)))
@@ -149,13 +155,22 @@ int main(int argc, char **argv)
     strand_conf_destroy(conf);
     if (!c)
         die("%s", err);
-    int e = pattern ? strand_consumer_subscribe_pattern(c, pattern, err, sizeof(err))
+    int e;
+    if (assign_from >= 0) {
+        strand_topic_partition_t tps[1024];
+        size_t n = 0;
+        for (int p = assign_from; p <= assign_to && n < 1024; p++)
+            tps[n++] = (strand_topic_partition_t){ topics[0], p, STRAND_OFFSET_BEGINNING, 0 };
+        e = strand_consumer_assign(c, tps, n);
+    } else {
+        e = pattern ? strand_consumer_subscribe_pattern(c, pattern, err, sizeof(err))
                     : strand_consumer_subscribe(c, topics, n_topics);
+    }
     if (e)
         die("subscribe failed: %s", strand_err_name(e));
     printf("READY\n");
 
-    long long count = 0, last_rec = mono_ms();
+    long long count = 0, last_rec = mono_ms(), first_ms = -1, last_ms = -1;
     strand_group_info_t last_gi = { .generation = -2 };
     int rc = 0;
     bool stalled = false;
@@ -186,6 +201,9 @@ int main(int argc, char **argv)
                 continue;
             }
             count++;
+            if (first_ms < 0)
+                first_ms = now;
+            last_ms = now;
             if (!quiet)
                 printf("R %s %d %lld %lld %.*s\n", m->topic, m->partition, (long long)m->offset,
                        now, (int)m->value_len, m->value ? (const char *)m->value : "");
@@ -198,7 +216,7 @@ int main(int argc, char **argv)
             } else if (strcmp(commit, "async") == 0) {
                 strand_consumer_commit_async(c, NULL, 0, on_commit, NULL);
             }
-        } else if (idle_exit_ms >= 0 && mono_ms() - last_rec > idle_exit_ms) {
+        } else if (idle_exit_ms >= 0 && count > 0 && mono_ms() - last_rec > idle_exit_ms) {
             break;
         }
         if (!stalled && stall_after >= 0 && count >= stall_after) {
@@ -212,7 +230,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         e = strand_consumer_close(c, -1);
         if (quiet)
-            printf("COUNT %lld\n", count);
+            printf("STATS %lld %lld %lld\n", count, first_ms, last_ms);
         printf("CLOSED %s\n", e ? strand_err_name(e) : "OK");
     }
     strand_consumer_destroy(c);
