@@ -250,10 +250,13 @@ strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const c
 }
 
 /* The client library's log callback (its I/O thread). One fprintf per line: stderr is
- * unbuffered, and a line is written whole. */
+ * unbuffered, and a line is written whole. WARN only, as Kafka's tools-log4j.properties (the
+ * consumer group's INFO lines -- joins, assignments -- would drown the output). */
 static void log_to_stderr(int level, const char *source, const char *message, void *opaque)
 {
     (void)opaque;
+    if (level > STRAND_LOG_WARN)
+        return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;

@@ -63,7 +63,10 @@ void st_client_log(st_client_t *cl, int level, const char *source, const char *k
 
     const char *role = cl->role && cl->role->name ? cl->role->name : "AdminClient";
     char line[1400];
-    int n = snprintf(line, sizeof(line), "[%s clientId=%s] %s", role, cl->conf.client_id, msg);
+    /* Kafka's prefix names the group of a consumer that has one. */
+    bool grouped = strcmp(role, "Consumer") == 0 && cl->conf.group_id && cl->conf.group_id[0];
+    int n = snprintf(line, sizeof(line), "[%s clientId=%s%s%s] %s", role, cl->conf.client_id,
+                     grouped ? ", groupId=" : "", grouped ? cl->conf.group_id : "", msg);
     if (suppressed && n > 0 && (size_t)n < sizeof(line))
         snprintf(line + n, sizeof(line) - (size_t)n,
                  " (%u more like this in the last %d s)", suppressed, ST_LOG_THROTTLE_MS / 1000);

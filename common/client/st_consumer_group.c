@@ -42,6 +42,11 @@ struct cg_lead {
 /* What the application thread has to do (cg_app_work). */
 enum { WORK_NONE, WORK_FATAL, WORK_ASSIGNMENT, WORK_PREPARE, WORK_CALLBACKS, WORK_AUTO_COMMIT };
 
+/* One line to the log callback (strand_conf_set_log_cb), in Kafka's ConsumerCoordinator words;
+ * key: what makes two messages "the same condition" for the throttle. ST_DEBUG without one. */
+#define CG_LOG(c, level, key, ...) \
+    st_client_log(&(c)->cl, level, "strand.consumer", key, __VA_ARGS__)
+
 /* ---- small helpers ----------------------------------------------------------------------- */
 
 static int tp_cmp(const void *a, const void *b)
@@ -210,8 +215,11 @@ void cg_coordinator_lost(strand_consumer_t *c, const char *why)
     st_cgroup_t *g = c->grp;
     if (g->coord_id < 0)
         return;
-    ST_DEBUG("consumer group %s: coordinator %d lost (%s): looking it up again", g->group_id,
-             g->coord_id, why);
+    char key[64];
+    snprintf(key, sizeof(key), "coordinator lost %d", g->coord_id);
+    CG_LOG(c, STRAND_LOG_INFO, key, "Group coordinator %s:%d (id: %d rack: null) is unavailable or "
+           "invalid due to cause: %s. Rediscovery will be attempted.", g->coord_host,
+           g->coord_port, g->coord_id, why);
     g->coord_id = -1;
     g->find_retry_at = 0;
     g->hb_req = g->leave_req = 0;
@@ -228,8 +236,10 @@ void cg_coordinator_lost(strand_consumer_t *c, const char *why)
 void cg_reset_generation(strand_consumer_t *c, bool reset_member, const char *why)
 {
     st_cgroup_t *g = c->grp;
-    ST_DEBUG("consumer group %s: member %s generation %d reset (%s)%s", g->group_id,
-             g->member_id, g->generation, why, reset_member ? ", new member id" : "");
+    char key[64];
+    snprintf(key, sizeof(key), "reset %d %d", g->generation, reset_member);
+    CG_LOG(c, STRAND_LOG_INFO, key, "Member %s leaves generation %d (%s)%s; rejoining",
+           g->member_id, g->generation, why, reset_member ? " and resets its member id" : "");
     g->generation = -1;
     if (reset_member)
         set_str(&g->member_id, "");
@@ -475,8 +485,10 @@ static void find_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
         if (err == ST_ERR_GROUP_AUTHORIZATION_FAILED || err == ST_ERR_INVALID_GROUP_ID) {
             cg_fatal(c, err, "FindCoordinator for group %s: %s", g->group_id, errstr);
         } else if (err) {
-            ST_DEBUG("consumer group %s: FindCoordinator failed: %s (%s); retrying", g->group_id,
-                     st_error_name(err), errstr);
+            char key[64];
+            snprintf(key, sizeof(key), "find coordinator %d", err);
+            CG_LOG(c, STRAND_LOG_WARN, key, "FindCoordinator for group %s failed: %s (%s); "
+                   "retrying", g->group_id, st_error_name(err), errstr);
             g->find_retry_at = now + c->cl.conf.retry_backoff_ms;
         } else {
             g->coord_id = fr->node_id;
@@ -484,8 +496,10 @@ static void find_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
             g->coord_port = fr->port;
             g->coord_retry_at = 0;
             g->next_hb_at = now;
-            ST_DEBUG("consumer group %s: coordinator is broker %d (%s:%d)", g->group_id,
-                     g->coord_id, g->coord_host, g->coord_port);
+            char key[64];
+            snprintf(key, sizeof(key), "coordinator %d", g->coord_id);
+            CG_LOG(c, STRAND_LOG_INFO, key, "Discovered group coordinator %s:%d (id: %d rack: null)",
+                   g->coord_host, g->coord_port, g->coord_id);
             cg_wake(c);
         }
     }
@@ -585,10 +599,12 @@ static void join_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
         g->state = CG_COMPLETING_REBALANCE;
         g->joined_sub_version = ctx->sub_version;
         g->next_hb_at = now;
-        ST_DEBUG("consumer group %s: joined generation %d as %s (%s, leader %s, assignor %s)",
-                 g->group_id, g->generation, g->member_id,
-                 strcmp(g->member_id, g->leader_id) == 0 ? "leader" : "follower", g->leader_id,
-                 g->protocol);
+        char key[64];
+        snprintf(key, sizeof(key), "joined %d", g->generation);
+        CG_LOG(c, STRAND_LOG_INFO, key, "Successfully joined group with generation "
+               "Generation{generationId=%d, memberId='%s', protocol='%s'}%s", g->generation,
+               g->member_id, g->protocol,
+               strcmp(g->member_id, g->leader_id) == 0 ? " as the leader" : "");
         if (strcmp(g->member_id, g->leader_id) == 0 && jr->n_members > 0) {
             /* The leader: decode every subscription; the assignor runs in st_cgroup_tick once
              * the metadata of every subscribed topic is there. */
@@ -691,8 +707,10 @@ static void join_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
             g->join_retry_at = now + c->cl.conf.retry_backoff_ms;
             if (is_coordinator_error(err))
                 cg_coordinator_lost(c, errstr);
-            ST_DEBUG("consumer group %s: JoinGroup failed: %s (%s); retrying", g->group_id,
-                     st_error_name(err), errstr);
+            char key[64];
+            snprintf(key, sizeof(key), "join failed %d", err);
+            CG_LOG(c, STRAND_LOG_WARN, key, "JoinGroup failed: %s (%s); retrying",
+                   st_error_name(err), errstr);
         }
         break;
     }
@@ -811,8 +829,11 @@ static void sync_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
         g->assignment_ready = true;
         g->state = CG_STABLE;
         g->next_hb_at = now;
-        ST_DEBUG("consumer group %s: generation %d: %zu partition(s) assigned to %s", g->group_id,
-                 g->generation, g->pending.n, g->member_id);
+        char key[64];
+        snprintf(key, sizeof(key), "synced %d", g->generation);
+        CG_LOG(c, STRAND_LOG_INFO, key, "Successfully synced group in generation "
+               "Generation{generationId=%d, memberId='%s', protocol='%s'}: %zu partition(s)",
+               g->generation, g->member_id, g->protocol ? g->protocol : "", g->pending.n);
         cg_wake(c);
         break;
     }
@@ -840,8 +861,10 @@ static void sync_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
         g->join_retry_at = now + c->cl.conf.retry_backoff_ms;
         if (is_coordinator_error(err))
             cg_coordinator_lost(c, errstr);
-        ST_DEBUG("consumer group %s: SyncGroup failed: %s (%s); rejoining", g->group_id,
-                 st_error_name(err), errstr);
+        char key[64];
+        snprintf(key, sizeof(key), "sync failed %d", err);
+        CG_LOG(c, STRAND_LOG_WARN, key, "SyncGroup failed: %s (%s); rejoining",
+               st_error_name(err), errstr);
         break;
     }
     assert(cg_check(g));
@@ -1038,7 +1061,10 @@ static void hb_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, s
         break;
     case ST_ERR_REBALANCE_IN_PROGRESS:
         if (g->state == CG_STABLE && !g->rejoin_needed) {
-            ST_DEBUG("consumer group %s: a rebalance started: rejoining", g->group_id);
+            char key[64];
+            snprintf(key, sizeof(key), "hb rebalance %d", g->generation);
+            CG_LOG(c, STRAND_LOG_INFO, key, "Attempt to heartbeat failed since group is "
+                   "rebalancing");
             g->rejoin_needed = true;
             cg_wake(c);
         }
@@ -1169,9 +1195,13 @@ static st_req_t *leave_request(strand_consumer_t *c)
 static void poll_expired(strand_consumer_t *c, int64_t now)
 {
     st_cgroup_t *g = c->grp;
-    ST_DEBUG("consumer group %s: member %s: poll timeout expired (no poll for %" PRId64 " ms, "
-             "max.poll.interval.ms=%d): leaving the group", g->group_id, g->member_id,
-             now - g->last_poll_ms, g->rebalance_timeout_ms);
+    CG_LOG(c, STRAND_LOG_WARN, "poll timeout", "consumer poll timeout has expired. This means the "
+           "time between subsequent calls to poll() was longer than the configured "
+           "max.poll.interval.ms (%d; %" PRId64 " ms passed), which typically implies that the "
+           "poll loop is spending too much time processing messages. You can address this either "
+           "by increasing max.poll.interval.ms or by reducing the maximum size of batches returned "
+           "in poll() with max.poll.records. Member %s leaves the group.", g->rebalance_timeout_ms,
+           now - g->last_poll_ms, g->member_id);
     cg_queue_leave(c, "consumer poll timeout has expired", now + LEAVE_TIMEOUT_MS);
     g->poll_expired = true;
     cg_reset_generation(c, true, "max.poll.interval.ms expired");
@@ -1371,9 +1401,29 @@ void st_cgroup_on_metadata(strand_consumer_t *c)
 
 /* ---- the application thread's half ---------------------------------------------------------- */
 
+/* "t-0, t-1, ..." into buf (truncated with "..."). */
+static const char *tp_text(const st_tp_list_t *list, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < list->n && used + 16 < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s-%d", i ? ", " : "",
+                                 list->v[i].topic, list->v[i].partition);
+    if (used + 16 >= len && len > 4)
+        snprintf(buf + len - 4, 4, "...");
+    return buf;
+}
+
 /* App thread, no lock: runs the rebalance callback with the partitions of list. */
 static void cg_callback(strand_consumer_t *c, strand_rebalance_event_t ev, const st_tp_list_t *list)
 {
+    char text[600], key[64];
+    snprintf(key, sizeof(key), "callback %d %" PRId64, (int)ev, c->grp->rebalances);
+    if (list->n || ev == STRAND_REBALANCE_ASSIGNED)
+        CG_LOG(c, STRAND_LOG_INFO, key, "%s: %s",
+               ev == STRAND_REBALANCE_ASSIGNED ? "Adding newly assigned partitions"
+               : ev == STRAND_REBALANCE_REVOKED ? "Revoke previously assigned partitions"
+               : "Lost previously assigned partitions", tp_text(list, text, sizeof(text)));
     if (!c->rebalance_cb)
         return;
     strand_topic_partition_t *tps = calloc(list->n + 1, sizeof(*tps));

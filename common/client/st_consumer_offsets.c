@@ -133,9 +133,13 @@ static void job_finish(strand_consumer_t *c, st_cg_job_t *job, int err, const ch
             job->tps[i].error = err;
     if (job->is_auto) {
         g->auto_inflight = false;
-        if (err)
-            ST_DEBUG("consumer group %s: auto commit of %zu partition(s) failed: %s (%s)",
-                     g->group_id, job->n, st_error_name(err), job->errstr);
+        if (err) {
+            char key[64];
+            snprintf(key, sizeof(key), "auto commit %d", err);
+            st_client_log(&c->cl, STRAND_LOG_WARN, "strand.consumer", key, "Asynchronous "
+                          "auto-commit of offsets of %zu partition(s) failed: %s (%s)", job->n,
+                          st_error_name(err), job->errstr);
+        }
         cg_job_free(job);
     } else if (job->sync) {
         pthread_cond_broadcast(&c->cond);

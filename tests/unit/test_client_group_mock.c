@@ -326,6 +326,19 @@ static void on_rebalance(strand_consumer_t *c, strand_rebalance_event_t ev,
         e->lost++;
 }
 
+/* Log lines the consumer reported (strand_conf_set_log_cb), joined. */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[16384];
+
+static void on_log(int level, const char *source, const char *message, void *opaque)
+{
+    (void)opaque;
+    pthread_mutex_lock(&log_mu);
+    size_t used = strlen(log_text);
+    snprintf(log_text + used, sizeof(log_text) - used, "%d %s %s\n", level, source, message);
+    pthread_mutex_unlock(&log_mu);
+}
+
 static strand_consumer_t *group_consumer(events_t *ev, const char *const *kvs)
 {
     strand_conf_t *conf = strand_conf_new();
@@ -337,6 +350,8 @@ static strand_consumer_t *group_consumer(events_t *ev, const char *const *kvs)
     for (size_t i = 0; kvs && kvs[i]; i++)
         cr_assert_eq(strand_conf_set_kv(conf, kvs[i], err, sizeof(err)), 0, "%s", err);
     strand_conf_set_rebalance_cb(conf, on_rebalance, ev);
+    log_text[0] = '\0';
+    strand_conf_set_log_cb(conf, on_log, NULL);
     strand_consumer_t *c = strand_consumer_new(conf, err, sizeof(err));
     cr_assert_not_null(c, "%s", err);
     strand_conf_destroy(conf);
@@ -454,6 +469,16 @@ Test(client_group_mock, join_defaults_and_committed_start)
     cr_expect(gi.is_leader);
     cr_expect_str_eq(gi.protocol, "range");
     cr_expect_eq(gi.coordinator, 1);
+    /* Kafka's words in the log, with its prefix. */
+    pthread_mutex_lock(&log_mu);
+    cr_expect(strstr(log_text, "6 strand.consumer [Consumer clientId=strand, groupId=g] Discovered "
+                     "group coordinator 127.0.0.1:"), "%s", log_text);
+    cr_expect(strstr(log_text, "Successfully joined group with generation Generation{generationId=1, "
+                     "memberId='member-1', protocol='range'}"), "%s", log_text);
+    cr_expect(strstr(log_text, "Adding newly assigned partitions: t-0"), "%s", log_text);
+    cr_expect(strstr(log_text, "4 strand.consumer [Consumer clientId=strand, groupId=g] "
+                     "FindCoordinator for group g failed: COORDINATOR_NOT_AVAILABLE"), "%s", log_text);
+    pthread_mutex_unlock(&log_mu);
     strand_consumer_destroy(c);
     cr_expect_eq(get(&mock.n_leave), 1, "close sends LeaveGroup");
     cr_expect_str_eq(mock.leave_member, "member-1");
@@ -606,6 +631,10 @@ Test(client_group_mock, max_poll_interval_leaves)
     int joins = get(&mock.n_join);
     usleep(1200 * 1000);   /* no poll for longer than max.poll.interval.ms */
     cr_expect_eq(get(&mock.n_leave), 1, "no LeaveGroup after max.poll.interval.ms");
+    pthread_mutex_lock(&log_mu);
+    cr_expect(strstr(log_text, "4 strand.consumer [Consumer clientId=strand, groupId=g] consumer "
+                     "poll timeout has expired."), "%s", log_text);
+    pthread_mutex_unlock(&log_mu);
     cr_expect_eq(get(&mock.n_join), joins, "rejoined without a poll");
     poll_until(c, &ev, assigned2);
     cr_assert_str_eq(ev.log, "A:t-0 L:t-0 A:t-0");
