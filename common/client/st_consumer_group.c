@@ -948,6 +948,7 @@ static st_req_t *run_assignment(strand_consumer_t *c, int64_t now)
         free(topics);
         return NULL;
     }
+    size_t n_members = lead->n;   /* lead is freed on success, before the clean-up below */
     st_assign_member_t *members = calloc(lead->n + 1, sizeof(*members));
     st_assign_result_t res = { 0 };
     char why[400] = "";
@@ -1015,9 +1016,9 @@ static st_req_t *run_assignment(strand_consumer_t *c, int64_t now)
         g->rejoin_needed = true;
         g->join_retry_at = now + c->cl.conf.retry_backoff_ms;
     }
-    for (size_t i = 0; members && i < lead->n; i++)
+    for (size_t i = 0; members && i < n_members; i++)
         st_tp_list_free(&members[i].owned);
-    for (size_t i = 0; bufs && i < lead->n; i++)
+    for (size_t i = 0; bufs && i < n_members; i++)
         st_buf_free(&bufs[i]);
     st_assign_result_free(&res);
     free(bufs);
