@@ -453,8 +453,8 @@ typedef enum strand_rebalance_event {
  * _position(), _seek() (ASSIGNED: to start a partition elsewhere than its committed offset) and
  * _assignment(), but not poll, subscribe, unsubscribe, assign, close or destroy.
  * When it is called:
- *   EAGER        REVOKED with every owned partition (possibly none) before each rejoin, then
- *                ASSIGNED with the whole new assignment (possibly empty) after it;
+ *   EAGER        REVOKED with every owned partition before each rejoin (not called when it owns
+ *                none), then ASSIGNED with the whole new assignment (possibly empty) after it;
  *   COOPERATIVE  REVOKED only for partitions taken away (never empty), ASSIGNED with the
  *                partitions added (possibly empty) after every completed rebalance;
  *   LOST         instead of REVOKED when the membership was lost;

@@ -4,6 +4,8 @@
  *    hands them back before the session timeout could have; a SIGKILLed member's partitions move
  *    once its session timeout passed; added partitions are assigned (the leader sees them in
  *    metadata); no record is lost along the way;
+ *  - heartbeats come from the I/O thread: a member that does not poll for three times its
+ *    session timeout (but within max.poll.interval.ms) keeps its partitions, no rebalance;
  *  - max.poll.interval.ms: a member that stops polling leaves; the other takes everything; the
  *    stalled one reports its partitions LOST when it polls again, and rejoins;
  *  - cooperative-sticky: a joining member gets half the partitions and the old member revokes
@@ -136,6 +138,41 @@ Test(groups_rebalance, join_leave_kill_added_partitions)
     gm_t all[3] = { m[0], m[1], { 0 } };
     snprintf(all[2].log, sizeof(all[2].log), "%s/m1.log", dir);
     wait_all(all, 3, 3000, 60000);
+    cr_assert_eq(gm_stop(&m[0], SIGTERM), 0);
+    cr_assert_eq(gm_stop(&m[1], SIGTERM), 0);
+}
+
+Test(groups_rebalance, slow_application_keeps_membership)
+{
+    gp_create_topic(cluster.bootstrap, "slow", 4, 3);
+    gp_produce(cluster.bootstrap, "slow", 0, 2000);
+    gm_t m[2] = { 0 };
+    const char *a0[] = { "--topic", "slow", "--property", "auto.offset.reset=earliest", NULL };
+    gm_start(&m[0], dir, "m0", cluster.bootstrap, "gslow", a0);
+    OWNED(m, 1, "slow", 4, 4, 4, 30000, "first member");
+    /* session.timeout.ms 2 s; m1 spends 6 s on one batch (max.poll.interval.ms is 300 s). */
+    const char *a1[] = { "--topic", "slow", "--property", "auto.offset.reset=earliest",
+                         "--property", "session.timeout.ms=2000",
+                         "--property", "heartbeat.interval.ms=500",
+                         "--property", "max.poll.records=10", "--stall-after", "1",
+                         "--stall-ms", "6000", NULL };
+    gm_start(&m[1], dir, "m1", cluster.bootstrap, "gslow", a1);
+    OWNED(m, 2, "slow", 4, 2, 2, 30000, "two members");
+    int gen = -1;
+    st_test_sleep_ms(500);   /* the GEN line follows the ASSIGNED one */
+    cr_assert(gm_last_gen(&m[0], &gen, NULL, NULL));
+    cr_assert_geq(gen, 2);
+    int assigned0 = gm_count(&m[0], "ASSIGNED ");
+    gp_produce(cluster.bootstrap, "slow", 2000, 4000);
+    cr_assert(gm_wait_count(&m[1], "STALL", 1, 30000), "m1 never consumed");
+    st_test_sleep_ms(7000);   /* the stall and a bit more */
+    int gen_now = -1;
+    gm_last_gen(&m[0], &gen_now, NULL, NULL);
+    cr_assert_eq(gen_now, gen, "a rebalance happened while m1 was busy (generation %d -> %d)",
+                 gen, gen_now);
+    cr_assert_eq(gm_count(&m[0], "ASSIGNED "), assigned0, "m0 was reassigned");
+    cr_assert_eq(gm_count(&m[1], "LOST "), 0, "the busy member lost its partitions");
+    OWNED(m, 2, "slow", 4, 2, 2, 1000, "after the stall");
     cr_assert_eq(gm_stop(&m[0], SIGTERM), 0);
     cr_assert_eq(gm_stop(&m[1], SIGTERM), 0);
 }
