@@ -180,7 +180,7 @@ static int rd_tp_array(rd_t *r, const char *name, st_tp_list_t *out, size_t *cap
         rd_field(r, "%s[%zu].topic", name, i);
         if ((rc = rd_string(r, false, &topic)) < 0)
             return rc;
-        size_t pcnt;
+        size_t pcnt = 0;   /* initialised for gcc -O3's maybe-uninitialized (release build) */
         rd_field(r, "%s[%zu].partitions", name, i);
         if ((rc = rd_count(r, 4, &pcnt)) < 0) {
             free(topic);
@@ -188,7 +188,7 @@ static int rd_tp_array(rd_t *r, const char *name, st_tp_list_t *out, size_t *cap
         }
         for (size_t j = 0; j < pcnt; j++) {
             size_t at = r->off;
-            int32_t p;
+            int32_t p = 0;
             rd_field(r, "%s[%zu].partitions[%zu]", name, i, j);
             if ((rc = rd_i32(r, &p)) < 0)
                 break;
