@@ -258,6 +258,13 @@ if want tput; then
     "$TOOLS/strand-producer-perf-test" --topic tput --num-records "$RECORDS" --record-size 100 \
         --throughput -1 --producer-props "bootstrap.servers=$BOOT" acks=1 linger.ms=5 batch.size=262144 \
         > "$DIR/tput-producer.log" 2>&1
+    # acks=1: wait until the followers caught up (consumers read up to the high watermark).
+    for _ in $(seq 600); do
+        hw=$("$TOOLS/strand-get-offsets" --bootstrap-server "$BOOT" --topic tput --time -1 |
+             awk -F: '{ s += $3 } END { print s + 0 }')
+        [[ "$hw" -ge "$RECORDS" ]] && break
+        sleep 0.2
+    done
     G=(); A=()
     for r in $(seq "$TPUT_ROUNDS"); do
         for i in 1 2 3; do member "tg-$r-$i" --group "tput-$r" --topic tput --quiet --idle-exit-ms 3000 \
