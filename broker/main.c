@@ -99,6 +99,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     ctx->started = true;
 }
 
+/* Main thread: the halt event (st_broker_request_shutdown) stops the loop at once. */
+static void on_halt(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    shutdown_ctx_t *ctx = arg;
+    atomic_store(&ctx->give_up, true);
+    event_base_loopbreak(ctx->base);
+}
+
+void st_broker_request_shutdown(st_broker_t *b, int exit_code)
+{
+    int expected = 0;
+    atomic_compare_exchange_strong(&b->halt_code, &expected, exit_code);
+    if (b->halt_ev)
+        event_active(b->halt_ev, EV_READ, 0);   /* thread-safe: evthread_use_pthreads */
+}
+
 /* Reads the file and the overrides into cfg. Returns 0, or 1 after logging the problem. */
 static int load_config(st_broker_config_t *cfg, const char *path, char **overrides, int n_overrides)
 {
@@ -304,7 +322,8 @@ int main(int argc, char **argv)
     r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
                                 &log_defaults, &b->mgr);
     if (r < 0) {
-        ST_ERROR("Cannot open the log dirs: %s", strerror(-r));
+        ST_ERROR("Exiting: a log dir cannot be opened (%s; the lines above name it)",
+                 strerror(-r));
         goto out;
     }
     r = st_registry_open(&b->cfg, b->mgr, b->cfg.num_network_threads, &b->reg);
@@ -337,6 +356,13 @@ int main(int argc, char **argv)
     shutdown_ctx.b = b;
     shutdown_ctx.base = main_base;
     atomic_init(&shutdown_ctx.give_up, false);
+    b->halt_ev = event_new(main_base, -1, 0, on_halt, &shutdown_ctx);
+    if (!b->halt_ev) {
+        ST_ERROR("Out of memory at start-up");
+        goto out;
+    }
+    if (atomic_load(&b->halt_code) != 0)
+        goto out;   /* asked for before the event existed: every log dir failed already */
     sigterm_ev = evsignal_new(main_base, SIGTERM, on_signal, &shutdown_ctx);
     sigint_ev = evsignal_new(main_base, SIGINT, on_signal, &shutdown_ctx);
     if (!sigterm_ev || !sigint_ev || evsignal_add(sigterm_ev, NULL) < 0 ||
@@ -352,7 +378,7 @@ int main(int argc, char **argv)
             cluster_id, b->cfg.num_network_threads);
 
     event_base_dispatch(main_base);
-    exit_code = 0;
+    exit_code = atomic_load(&b->halt_code);
     if (shutdown_ctx.started)
         pthread_join(shutdown_ctx.thread, NULL);
 
@@ -370,22 +396,33 @@ out:
     if (exit_code == 0)
         st_error_counts_log();
     st_registry_close(b->reg);
+    bool logs_clean = true;
     if (b->mgr)
-        st_log_manager_close(b->mgr);
+        logs_clean = st_log_manager_close(b->mgr);
     st_net_free(b->net);
     st_metadata_cache_free(b->meta);
     if (sigterm_ev)
         event_free(sigterm_ev);
     if (sigint_ev)
         event_free(sigint_ev);
+    if (b->halt_ev)
+        event_free(b->halt_ev);
+    b->halt_ev = NULL;
     if (main_base)
         event_base_free(main_base);
     for (size_t i = 0; lock_fds && i < b->cfg.n_dirs; i++)
         if (lock_fds[i] >= 0)
             close(lock_fds[i]);
     free(lock_fds);
-    if (exit_code == 0)
+    /* one true sentence: clean only when every log dir got its clean-shutdown marker */
+    if (exit_code == 0 && logs_clean)
         ST_INFO("Broker %" PRId32 " shut down cleanly", b->cfg.broker_id);
+    else if (exit_code == 0)
+        ST_WARN("Broker %" PRId32 " shut down, but not cleanly: some log dirs could not be closed "
+                "cleanly (named above); their logs are recovered at the next start",
+                b->cfg.broker_id);
+    else if (atomic_load(&b->halt_code) != 0)
+        ST_ERROR("Broker %" PRId32 " stopped (exit code %d)", b->cfg.broker_id, exit_code);
     st_broker_config_free(&b->cfg);
     return exit_code;
 }
