@@ -120,9 +120,11 @@ out:
     return ret;
 }
 
-/* Bytes backed per posix_fallocate call beyond what an append needs: one call per 2,048 offset
- * index entries (about 8 MiB of log at the default log.index.interval.bytes). */
-#define BACK_CHUNK (16 * 1024)
+/* Storage is given a page at a time: one posix_fallocate per 512 offset-index entries (about
+ * 2 MiB of log at the default log.index.interval.bytes), and never more than the entries
+ * about to be written need, so that rewriting entries a file had before (recovery on a full
+ * disk) needs no new space. */
+#define BACK_CHUNK 4096
 
 int st_index_file_back(st_index_file_t *idx, uint32_t entries)
 {

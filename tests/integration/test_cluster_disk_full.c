@@ -18,6 +18,7 @@
  *     cleanly"); restarted with space, broker 1 gets its replica back into the ISR. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +59,14 @@ static void mount_tmpfs(int count, const char *size)
     cr_assert_not_null(mkdtemp(base), "mkdtemp: %s", strerror(errno));
     char opts[64];
     snprintf(opts, sizeof(opts), "size=%s", size);
+    /* a mount namespace of this test's process (its brokers inherit it): the mounts vanish
+     * with the processes, even after a crash */
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        int e = errno;
+        teardown();
+        cr_skip_test("cannot make a mount namespace for the full-disk test (%s): run as root, or "
+                     "in a container allowed to mount", strerror(e));
+    }
     for (int i = 0; i < count; i++) {
         snprintf(mounts[i], sizeof(mounts[i]), "%s/t%d", base, i + 1);
         cr_assert_eq(mkdir(mounts[i], 0755), 0);
@@ -133,12 +142,21 @@ static void create_assigned(const char *topic, const char *assignment)
     free(err);
 }
 
-/* Produces batches of 10 records (acks) until `records` are in, asserting each succeeds. */
+/* Produces batches of 10 records (acks) until `records` are in, asserting each succeeds (a
+ * broker that has not applied the controller's LeaderAndIsr yet is waited for, 10 s at most). */
 static int64_t produce_ok(int port, const char *topic, int acks, int records)
 {
     int64_t base_offset = -1, first = -1;
     for (int done = 0; done < records; done += 10) {
-        int code = fu_produce(port, topic, 0, acks, 10, 10000, &base_offset);
+        int code;
+        int64_t deadline = st_test_now_ms() + 10000;
+        while ((code = fu_produce(port, topic, 0, acks, 10, 10000, &base_offset)) ==
+                   ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
+               code == ST_ERR_NOT_LEADER_OR_FOLLOWER) {
+            if (st_test_now_ms() > deadline)
+                break;
+            st_test_sleep_ms(50);
+        }
         cr_assert_eq(code, 0, "produce to %s-0 on port %d: %d (%s)", topic, port, code,
                      strand_err_name(code));
         if (first < 0)
