@@ -49,7 +49,13 @@ static void usage(FILE *out)
 static void on_unknown_key(const char *path, int line, const char *key, void *arg)
 {
     (void)arg;
-    ST_WARN("%s:%d: unknown configuration key '%s' (ignored; see --help-config)", path, line, key);
+    const char *near = st_cfg_suggest(st_broker_config_table, key);
+    if (near)
+        ST_WARN("%s:%d: unknown configuration key '%s' (ignored): did you mean '%s'?", path, line,
+                key, near);
+    else
+        ST_WARN("%s:%d: unknown configuration key '%s' (ignored; see --help-config)", path, line,
+                key);
 }
 
 /* The controlled shutdown runs on its own thread while the main loop keeps accepting
@@ -117,20 +123,23 @@ void st_broker_request_shutdown(st_broker_t *b, int exit_code)
         event_active(b->halt_ev, EV_READ, 0);   /* thread-safe: evthread_use_pthreads */
 }
 
-/* Reads the file and the overrides into cfg. Returns 0, or 1 after logging the problem. */
-static int load_config(st_broker_config_t *cfg, const char *path, char **overrides, int n_overrides)
+/* Reads the file and the overrides into cfg, noting in given[] (one per table entry) the keys
+ * they set. Returns 0, or 1 after logging the problem. */
+static int load_config(st_broker_config_t *cfg, const char *path, char **overrides, int n_overrides,
+                       bool *given)
 {
     st_cfg_error_t err;
     memset(&err, 0, sizeof(err));
     st_broker_config_init(cfg);
-    if (st_cfg_load_file(st_broker_config_table, cfg, path, on_unknown_key, NULL, &err) < 0) {
+    if (st_cfg_load_file_given(st_broker_config_table, cfg, path, on_unknown_key, NULL, &err,
+                               given) < 0) {
         ST_ERROR("Invalid configuration: %s", err.msg);
         return 1;
     }
     for (int i = 0; i < n_overrides; i++) {
-        int r = st_cfg_set_kv(st_broker_config_table, cfg, overrides[i], &err);
+        int r = st_cfg_set_kv_given(st_broker_config_table, cfg, overrides[i], &err, given);
         if (r == -ENOENT) {
-            ST_WARN("--override %s: %s (ignored; see --help-config)", overrides[i], err.msg);
+            ST_WARN("--override %s: %s; ignored (see --help-config)", overrides[i], err.msg);
         } else if (r < 0) {
             ST_ERROR("Invalid configuration: --override %s", err.msg);
             return 1;
@@ -143,7 +152,7 @@ static int load_config(st_broker_config_t *cfg, const char *path, char **overrid
     return 0;
 }
 
-static void log_startup(const st_broker_config_t *cfg)
+static void log_startup(const st_broker_config_t *cfg, const bool *given)
 {
     char line[4096];
     size_t used = 0;
@@ -165,7 +174,9 @@ static void log_startup(const st_broker_config_t *cfg)
             used += (size_t)n;
     }
     ST_INFO("Log dirs: %s", line);
-    st_broker_config_describe_non_default(cfg, line, sizeof(line));
+    /* what the file and --override set, nothing derived (num.network.threads from the cores,
+     * advertised.listeners from listeners, ...): Kafka's "KafkaConfig values" would list all */
+    st_cfg_describe_given(st_broker_config_table, cfg, given, line, sizeof(line));
     ST_INFO("Non-default configuration: %s", line[0] ? line : "(none)");
     ST_INFO("ZooKeeper: zookeeper.connect=%s (partitions are hosted as the controller's "
             "LeaderAndIsr requests say; inter-broker listener %s)", cfg->zookeeper_connect,
@@ -278,13 +289,16 @@ int main(int argc, char **argv)
     static st_broker_t broker;
     st_broker_t *b = &broker;
     st_fencing_init(b);
-    if (load_config(&b->cfg, config_path, overrides, n_overrides) != 0) {
+    bool *given = calloc(st_cfg_count(st_broker_config_table) + 1, sizeof(bool));
+    if (!given || load_config(&b->cfg, config_path, overrides, n_overrides, given) != 0) {
         st_broker_config_free(&b->cfg);
         free(overrides);
+        free(given);
         return 1;
     }
     free(overrides);
-    log_startup(&b->cfg);
+    log_startup(&b->cfg, given);
+    free(given);
 
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() < 0) {
@@ -393,6 +407,7 @@ out:
     st_replica_manager_stop(b->rm);   /* fetchers, threads, HW checkpoint */
     b->rm = NULL;
     st_membership_stop(b);            /* closes the ZooKeeper session: registration goes */
+    st_logger_flush_limited(NULL);   /* counts of repeated lines not written yet */
     if (exit_code == 0)
         st_error_counts_log();
     st_registry_close(b->reg);

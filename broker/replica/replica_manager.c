@@ -715,14 +715,19 @@ static bool send_alter_isr(st_replica_manager_t *rm, st_partition_t **parts, siz
             if (!resp)
                 r = -EBADMSG;
         }
+        /* retried every 500 ms while the controller cannot be reached: counted, not repeated */
+        static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
         if (r < 0) {
-            ST_WARN("AlterIsr to controller %" PRId32 " at %s:%d failed: %s%s%s; retrying",
-                    controller, host, port, strerror(-r), err[0] ? ": " : "", err);
+            st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                    "AlterIsr to controller %" PRId32 " at %s:%d failed: %s%s%s; "
+                                    "retrying", controller, host, port, strerror(-r),
+                                    err[0] ? ": " : "", err);
             st_channel_close(*ch);
             *ch = NULL;
         } else if (resp->error_code != ST_ERR_NONE) {
-            ST_WARN("AlterIsr: controller %" PRId32 " answered %s; retrying", controller,
-                    st_error_name(resp->error_code));
+            st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                    "AlterIsr: controller %" PRId32 " answered %s; retrying",
+                                    controller, st_error_name(resp->error_code));
             if (resp->error_code == ST_ERR_NOT_CONTROLLER) {
                 st_channel_close(*ch);   /* reconnect to whoever the metadata names next */
                 *ch = NULL;
@@ -815,8 +820,10 @@ static void notify_log_dir_event(st_replica_manager_t *rm)
         ST_INFO("Told the controller of the failed log dir (%s)", path);
     } else {
         rm->log_dir_event_retry_ms = st_now_ms() + 1000;
-        ST_WARN("Cannot write the log dir event notification to ZooKeeper (%s); retrying in 1 s",
-                strerror(-r));
+        static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
+        st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                "Cannot write the log dir event notification to ZooKeeper (%s); "
+                                "retrying every second", strerror(-r));
     }
 }
 
