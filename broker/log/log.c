@@ -575,6 +575,8 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     if (should_roll(log, seg, len, info, last)) {
         if ((ret = roll_locked(log)) < 0)
             return ret;
+        if (st_log_is_offline(log))
+            return -EIO;   /* closing the old segment failed: nothing more is written */
         seg = log->segs[log->nsegs - 1];
     }
     if ((uint64_t)seg->size + len > INT32_MAX || last - seg->base_offset > INT32_MAX)
