@@ -15,7 +15,10 @@
  *     /log_dir_event_notification and the LeaderAndIsr answer), every acks=all record
  *     acknowledged before is still readable, broker 1 stays up and keeps serving a partition on
  *     its second log dir. SIGTERM then says the dir was not closed cleanly (never "shut down
- *     cleanly"); restarted with space, broker 1 gets its replica back into the ISR. */
+ *     cleanly"); restarted with space, broker 1 gets its replica back into the ISR.
+ *   follower_dir_fills: the same with a follower's log dir: its fetcher's append fails, the dir
+ *     goes offline, the controller takes the replica out of the ISR (from the LeaderAndIsr
+ *     answer, not the lag rule), acks=all goes on with the two others, the follower stays up. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <sched.h>
@@ -382,4 +385,46 @@ Test(cluster_disk_full, leader_dir_fills, .fini = teardown, .timeout = 300)
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(recs[i].offset, (int64_t)i);
     fu_recs_free(recs, n);
+}
+
+Test(cluster_disk_full, follower_dir_fills, .fini = teardown, .timeout = 300)
+{
+    mount_tmpfs(3, "8m");
+    char dirs[256];
+    snprintf(dirs, sizeof(dirs), "log.dirs=%s/t{id}/logs,%s/disk{id}/logs", base, base);
+    /* a lag limit far above the test: only the log dir failure can take broker 3 out */
+    const char *ov[] = { dirs, "auto.leader.rebalance.enable=false",
+                         "replica.lag.time.max.ms=120000", NULL };
+    cr_assert_eq(st_test_cluster_start(&cluster, 3, false, ov), 0);
+    create_assigned("full", "1:2:3");
+    cr_assert_eq(fu_wait_isr_size(&cluster, "full", 0, 3, 30000), 0);
+    st_test_broker_t *b1 = st_test_cluster_broker(&cluster, 1);
+    st_test_broker_t *b3 = st_test_cluster_broker(&cluster, 3);
+    produce_ok(b1->port, "full", -1, 100);
+    long mark[4];
+    for (int id = 1; id <= 3; id++)
+        mark[id] = fu_file_size(st_test_cluster_broker(&cluster, id)->log_path);
+    fill(mounts[2]);   /* broker 3, a follower */
+    /* acks=1 appends on the leader; broker 3's fetcher fails to append them once its pages are
+     * used up */
+    int64_t t0 = st_test_now_ms();
+    int rounds = 0;
+    while (fu_wait_isr_has(&cluster, "full", 0, 3, false, 200) != 0 && rounds < 500) {
+        produce_ok(b1->port, "full", 1, 50);
+        rounds++;
+    }
+    printf("disk_full: follower 3's log dir filled; out of the ISR after %d produce round(s), "
+           "%lld ms\n", rounds, (long long)(st_test_now_ms() - t0));
+    cr_assert_eq(fu_wait_isr_has(&cluster, "full", 0, 3, false, 30000), 0,
+                 "broker 3 never left the ISR");
+    cr_assert_gt(fu_count_in_file(b3->log_path, "is offline (No space left on device", mark[3]), 0);
+    bool marked = false;
+    for (int id = 1; id <= 3; id++)
+        marked |= fu_count_in_file(st_test_cluster_broker(&cluster, id)->log_path,
+                                   "Mark replicas full-0 on broker 3 as offline", mark[id]) > 0;
+    cr_assert(marked, "the controller took broker 3 out because of its log dir");
+    cr_assert_eq(fu_leader(&cluster, "full", 0, NULL, NULL, NULL), 1, "the leader stays");
+    cr_assert(alive(b3), "broker 3 stays up (its second log dir is fine)");
+    int code = fu_produce(b1->port, "full", 0, -1, 10, 10000, NULL);
+    cr_assert_eq(code, 0, "acks=all with ISR [1,2]: %s", strand_err_name(code));
 }
