@@ -13,8 +13,8 @@
  *     (blocking st_channel call, NO lock held), retrying every 500 ms while any is pending.
  *
  * Log dir failures (Kafka's ReplicaManager.handleLogDirFailure): the log manager reports a
- * failed log dir from whichever thread met the error (rm_dir_failed posts a job); on the
- * replica-state thread its partitions leave the fetchers and their roles
+ * failed log dir from whichever thread met the error (rm_dir_failed records it and wakes the
+ * replica-state thread); on the replica-state thread its partitions leave the fetchers and their roles
  * (st_partition_set_offline), the controller is told through
  * /log_dir_event_notification (retried every second until ZooKeeper takes it), and when no
  * log dir is left online the broker shuts down with exit code 1, as Kafka does. A
