@@ -16,6 +16,8 @@
  *     acknowledged before is still readable, broker 1 stays up and keeps serving a partition on
  *     its second log dir. SIGTERM then says the dir was not closed cleanly (never "shut down
  *     cleanly"); restarted with space, broker 1 gets its replica back into the ISR.
+ *   sigterm_on_full_disk: a SIGTERM while the disk is full (nothing failed yet): the shutdown
+ *     cannot write the checkpoints, and it says so -- never also "shut down cleanly".
  *   follower_dir_fills: the same with a follower's log dir: its fetcher's append fails, the dir
  *     goes offline, the controller takes the replica out of the ISR (from the LeaderAndIsr
  *     answer, not the lag rule), acks=all goes on with the two others, the follower stays up. */
@@ -427,4 +429,42 @@ Test(cluster_disk_full, follower_dir_fills, .fini = teardown, .timeout = 300)
     cr_assert(alive(b3), "broker 3 stays up (its second log dir is fine)");
     int code = fu_produce(b1->port, "full", 0, -1, 10, 10000, NULL);
     cr_assert_eq(code, 0, "acks=all with ISR [1,2]: %s", strand_err_name(code));
+}
+
+Test(cluster_disk_full, sigterm_on_full_disk, .fini = teardown, .timeout = 180)
+{
+    mount_tmpfs(1, "8m");
+    char dirs[256];
+    snprintf(dirs, sizeof(dirs), "log.dirs=%s/logs", mounts[0]);
+    /* no periodic checkpoint before the SIGTERM: the shutdown is the first write that fails */
+    const char *ov[] = { dirs, "replica.high.watermark.checkpoint.interval.ms=3600000", NULL };
+    cr_assert_eq(st_test_cluster_start(&cluster, 1, false, ov), 0);
+    fu_create_topic(&cluster, "t", 1, 1, NULL);
+    st_test_broker_t *b = st_test_cluster_broker(&cluster, 1);
+    produce_ok(b->port, "t", -1, 20);
+    fill(mounts[0]);
+    long mark = fu_file_size(b->log_path);
+    int status = st_test_broker_stop(b, SIGTERM);
+    char *why = fu_find_line(b->log_path, "was not closed cleanly", mark);
+    char *last = fu_find_line(b->log_path, "shut down", mark);
+    printf("disk_full: SIGTERM on a full disk: status 0x%x\n  %s\n  %s\n", status,
+           why ? why : "(no 'not closed cleanly' line)", last ? last : "(no 'shut down' line)");
+    cr_assert(WIFEXITED(status), "status 0x%x", status);
+    cr_assert_eq(fu_count_in_file(b->log_path, "shut down cleanly", mark), 0,
+                 "it must not say it shut down cleanly (before the fix it said both)");
+    cr_assert_not_null(why);
+    cr_assert(strstr(why, mounts[0]), "%s", why);
+    cr_assert_gt(fu_count_in_file(b->log_path, "shut down, but not cleanly", mark), 0);
+    free(why);
+    free(last);
+    /* the next start recovers the log, with every acknowledged record */
+    unfill(mounts[0]);
+    mark = fu_file_size(b->log_path);
+    cr_assert_eq(st_test_broker_restart(b), 0);
+    cr_assert_eq(fu_wait_leader(&cluster, "t", 0, -1, 30000), 1);
+    fu_rec_t *recs = NULL;
+    size_t n = fu_consume_all(&cluster, "t", 0, 30000, &recs);
+    cr_assert_eq(n, 20);
+    fu_recs_free(recs, n);
+    cr_assert_eq(fu_count_in_file(b->log_path, "Attempting recovery for all logs in", mark), 1);
 }
