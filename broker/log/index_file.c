@@ -8,7 +8,7 @@
  * only given storage when it is first touched, and when the file system has none left that
  * touch is a SIGBUS, not an error (on tmpfs even a read of a hole allocates). So no byte past
  * `backed` is ever touched through the mapping:
- *   - appends first back the pages they will write with posix_fallocate(3), a chunk at a time
+ *   - appends first back the pages they will write with posix_fallocate(3), a page at a time
  *     (st_index_file_back): on a full disk that is -ENOSPC, which the caller reports;
  *   - loading an index after a restart finds its valid entries with pread(2) (a read of a hole
  *     allocates nothing), never through the mapping (offset_index.c, time_index.c);
