@@ -211,18 +211,118 @@ void st_cfg_free(const st_cfg_def_t *table, void *obj)
     }
 }
 
+/* ---- did you mean ------------------------------------------------------------------------- */
+
+static int fold(char c)
+{
+    c = (char)tolower((unsigned char)c);
+    return c == '_' || c == '-' ? '.' : c;
+}
+
+size_t st_cfg_edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 256 || m > 256)
+        return SIZE_MAX;   /* not a key anyone typed */
+    /* three rows of the optimal-string-alignment table */
+    size_t rows[3][257];
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= m; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = fold(a[i - 1]) == fold(b[j - 1]) ? 0 : 1;
+            size_t best = prev[j] + 1;                       /* deletion */
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;                       /* insertion */
+            if (prev[j - 1] + cost < best)
+                best = prev[j - 1] + cost;                   /* substitution */
+            if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) &&
+                fold(a[i - 2]) == fold(b[j - 1]) && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;                     /* two neighbours swapped */
+            cur[j] = best;
+        }
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[m];
+}
+
+const char *st_cfg_closest_name(const char *key, const char *const *names, size_t n,
+                                size_t stride)
+{
+    if (!key || !names)
+        return NULL;
+    size_t len = strlen(key);
+    size_t limit = len <= 4 ? 1 : len <= 12 ? 2 : 3;
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    const char *base = (const char *)names;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = *(const char *const *)(base + i * stride);
+        if (!name)
+            break;
+        size_t d = st_cfg_edit_distance(key, name);
+        if (d < best_d) {
+            best_d = d;
+            best = name;
+        }
+    }
+    return best && best_d <= limit ? best : NULL;   /* 0: differs only in case or '_'/'-' */
+}
+
+const char *st_cfg_suggest(const st_cfg_def_t *table, const char *key)
+{
+    return st_cfg_closest_name(key, &table[0].name, st_cfg_count(table), sizeof(*table));
+}
+
+/* "unknown configuration key 'x'" with the suggestion, if any. */
+static void unknown_key_error(const st_cfg_def_t *table, const char *key, st_cfg_error_t *err)
+{
+    const char *near = st_cfg_suggest(table, key);
+    if (near)
+        set_error(err, "unknown configuration key '%s' (did you mean '%s'?)", key, near);
+    else
+        set_error(err, "unknown configuration key '%s'", key);
+}
+
+/* ---- setting ---------------------------------------------------------------------------------- */
+
+size_t st_cfg_count(const st_cfg_def_t *table)
+{
+    size_t n = 0;
+    while (table[n].name)
+        n++;
+    return n;
+}
+
+static void mark_given(const st_cfg_def_t *table, const st_cfg_def_t *def, bool *given)
+{
+    if (given)
+        given[def - table] = true;
+}
+
 int st_cfg_set(const st_cfg_def_t *table, void *obj, const char *key, const char *value,
                st_cfg_error_t *err)
 {
     const st_cfg_def_t *def = st_cfg_find(table, key);
     if (!def) {
-        set_error(err, "unknown configuration key '%s'", key);
+        unknown_key_error(table, key, err);
         return -ENOENT;
     }
     return parse_value(def, obj, value, err);
 }
 
 int st_cfg_set_kv(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_error_t *err)
+{
+    return st_cfg_set_kv_given(table, obj, kv, err, NULL);
+}
+
+int st_cfg_set_kv_given(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_error_t *err,
+                        bool *given)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv) {
@@ -233,7 +333,10 @@ int st_cfg_set_kv(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_e
     if (!copy)
         return -ENOMEM;
     copy[eq - kv] = '\0';
-    int r = st_cfg_set(table, obj, trim(copy), trim(copy + (eq - kv) + 1), err);
+    const char *key = trim(copy);
+    int r = st_cfg_set(table, obj, key, trim(copy + (eq - kv) + 1), err);
+    if (r == 0)
+        mark_given(table, st_cfg_find(table, key), given);
     free(copy);
     return r;
 }
@@ -241,6 +344,14 @@ int st_cfg_set_kv(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_e
 int st_cfg_load_file(const st_cfg_def_t *table, void *obj, const char *path,
                      void (*on_unknown)(const char *path, int line, const char *key, void *arg),
                      void *arg, st_cfg_error_t *err)
+{
+    return st_cfg_load_file_given(table, obj, path, on_unknown, arg, err, NULL);
+}
+
+int st_cfg_load_file_given(const st_cfg_def_t *table, void *obj, const char *path,
+                           void (*on_unknown)(const char *path, int line, const char *key,
+                                              void *arg),
+                           void *arg, st_cfg_error_t *err, bool *given)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -279,6 +390,7 @@ int st_cfg_load_file(const st_cfg_def_t *table, void *obj, const char *path,
             result = r;
             break;
         }
+        mark_given(table, def, given);
     }
     free(line);
     fclose(f);
@@ -307,6 +419,58 @@ void st_cfg_print_help(const st_cfg_def_t *table, FILE *out)
                 def->doc ? def->doc : "", type_name(def->type),
                 def->default_value ? (*def->default_value ? def->default_value : "\"\"") : "(none)",
                 range);
+    }
+}
+
+/* The current value of def in obj, as text (secrets are the caller's business). */
+static void format_value(const st_cfg_def_t *def, const void *obj, char *out, size_t len)
+{
+    const void *p = cfield(obj, def);
+    switch (def->type) {
+    case ST_CFG_INT: {
+        int32_t v = *(const int32_t *)p;
+        if (v == ST_CFG_UNSET_INT) snprintf(out, len, "null");
+        else snprintf(out, len, "%" PRId32, v);
+        break;
+    }
+    case ST_CFG_LONG: {
+        int64_t v = *(const int64_t *)p;
+        if (v == ST_CFG_UNSET_LONG) snprintf(out, len, "null");
+        else snprintf(out, len, "%" PRId64, v);
+        break;
+    }
+    case ST_CFG_BOOL: snprintf(out, len, "%s", *(const bool *)p ? "true" : "false"); break;
+    case ST_CFG_DOUBLE: snprintf(out, len, "%g", *(const double *)p); break;
+    case ST_CFG_STRING:
+    case ST_CFG_LIST: {
+        const char *v = *(char *const *)p;
+        snprintf(out, len, "%s", v ? v : "null");
+        break;
+    }
+    }
+}
+
+void st_cfg_describe_given(const st_cfg_def_t *table, const void *obj, const bool *given,
+                           char *out, size_t len)
+{
+    size_t used = 0;
+    if (len == 0)
+        return;
+    out[0] = '\0';
+    for (size_t i = 0; given && table[i].name; i++) {
+        if (!given[i])
+            continue;
+        char value[512];
+        format_value(&table[i], obj, value, sizeof(value));
+        /* set, but to what it would be anyway: said, so the line stays true */
+        bool is_default = table[i].default_value && strcmp(value, table[i].default_value) == 0;
+        int n = snprintf(out + used, len - used, "%s%s=%s%s", used ? ", " : "", table[i].name,
+                         table[i].secret ? "[hidden]" : value, is_default ? " (the default)" : "");
+        if (n < 0 || (size_t)n >= len - used) {
+            out[len - 1] = '\0';
+            break;
+        }
+        used += (size_t)n;
     }
 }
 

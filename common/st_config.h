@@ -48,8 +48,9 @@ void st_cfg_init(const st_cfg_def_t *table, void *obj);
 /* Frees string fields. */
 void st_cfg_free(const st_cfg_def_t *table, void *obj);
 const st_cfg_def_t *st_cfg_find(const st_cfg_def_t *table, const char *name);
-/* Sets one key. -ENOENT unknown key (err names it), -EINVAL bad value (err names key, value and
- * the accepted range or values). */
+/* Sets one key. -ENOENT unknown key (err names it, and the closest known key when there is a
+ * likely one: "did you mean 'log.retention.hours'?"), -EINVAL bad value (err names key, value
+ * and the accepted range or values). */
 int st_cfg_set(const st_cfg_def_t *table, void *obj, const char *key, const char *value,
                st_cfg_error_t *err);
 /* Parses "key=value" (for --override and --property). */
@@ -60,6 +61,37 @@ int st_cfg_set_kv(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_e
 int st_cfg_load_file(const st_cfg_def_t *table, void *obj, const char *path,
                      void (*on_unknown)(const char *path, int line, const char *key, void *arg),
                      void *arg, st_cfg_error_t *err);
+/* ---- keys the user gave ------------------------------------------------------------------------
+ * `given` (may be NULL) has one bool per table entry (st_cfg_count): the calls below set
+ * given[i] for each key table[i] they set, so that a start-up line can list exactly what the
+ * user wrote rather than every value that differs from its default (derived ones included). */
+size_t st_cfg_count(const st_cfg_def_t *table);
+int st_cfg_load_file_given(const st_cfg_def_t *table, void *obj, const char *path,
+                           void (*on_unknown)(const char *path, int line, const char *key,
+                                              void *arg),
+                           void *arg, st_cfg_error_t *err, bool *given);
+int st_cfg_set_kv_given(const st_cfg_def_t *table, void *obj, const char *kv, st_cfg_error_t *err,
+                        bool *given);
+/* "key=value, key=value" for the given keys, in table order, values as they are now (secrets
+ * "[hidden]"; a value equal to the default is followed by " (the default)"); "" when none.
+ * Truncated to len. */
+void st_cfg_describe_given(const st_cfg_def_t *table, const void *obj, const bool *given,
+                           char *out, size_t len);
+
+/* ---- did you mean -------------------------------------------------------------------------------
+ * For a mistyped key: the closest known name by edit distance (Damerau-Levenshtein, optimal
+ * string alignment: an insertion, deletion, substitution or swap of two neighbours costs 1;
+ * case-insensitive, '_' and '-' count as '.'), if it is close enough to be a likely typo: at
+ * most 1 edit for keys up to 4 characters, 2 up to 12, 3 beyond. NULL otherwise. Generic over
+ * any array of structs that holds a name: `names` points at the first struct's name field,
+ * `stride` is the struct size (sizeof(const char *) for a plain array of names), `n` the count
+ * (a NULL name also ends the array). */
+size_t st_cfg_edit_distance(const char *a, const char *b);
+const char *st_cfg_closest_name(const char *key, const char *const *names, size_t n,
+                                size_t stride);
+/* The same over a config table. */
+const char *st_cfg_suggest(const st_cfg_def_t *table, const char *key);
+
 /* Prints the table: name, type, default, accepted range/values, doc. */
 void st_cfg_print_help(const st_cfg_def_t *table, FILE *out);
 /* Prints the current values ("key = value", secrets masked), for the start-up log. */

@@ -104,6 +104,13 @@ int32_t st_node_controller_id(const st_node_t *node);
 bool st_node_is_controller(const st_node_t *node);       /* in office and not deposed */
 int32_t st_node_controller_epoch(const st_node_t *node);  /* ours while active, else last seen */
 st_zk_t *st_node_zk(st_node_t *node);
+/* Tells the controller that a log dir of this broker failed (Kafka's propagateLogDirEvent):
+ * creates /log_dir_event_notification/log_dir_event_<seq> holding
+ * {"version":1,"broker":<id>,"event":1}. The controller then sends this broker LeaderAndIsr
+ * for all its replicas, learns from the KAFKA_STORAGE_ERROR answers which are offline and
+ * moves their leadership away. Blocking (one ZooKeeper round trip); any thread but the node
+ * thread. ret_path (may be NULL) gets the znode created. 0 or -errno. */
+int st_node_notify_log_dir_failure(st_node_t *node, char *ret_path, size_t ret_path_len);
 /* Starts or stops standing for controller (stop resigns if active). Any thread. */
 void st_node_candidacy(st_node_t *node, bool stand);
 

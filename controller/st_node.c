@@ -73,6 +73,22 @@ bool st_node_is_controller(const st_node_t *n) { return atomic_load(&n->active);
 int32_t st_node_controller_epoch(const st_node_t *n) { return atomic_load(&n->controller_epoch); }
 st_zk_t *st_node_zk(st_node_t *n) { return n->zk; }
 
+int st_node_notify_log_dir_failure(st_node_t *n, char *ret_path, size_t ret_path_len)
+{
+    char *json = st_znode_log_dir_event_encode(n->broker_id, ST_LOG_DIR_EVENT_FAILURE);
+    if (!json)
+        return -ENOMEM;
+    /* ZkData's LogDirEventNotificationZNode: a persistent sequential child that the
+     * controller's child watch picks up (and deletes once handled) */
+    int r = st_zk_create(n->zk, ST_ZPATH_LOG_DIR_EVENT_PREFIX, json, (int)strlen(json),
+                         ZOO_SEQUENCE, ret_path, ret_path_len);
+    if (r == -ENOENT && st_zk_ensure_path(n->zk, ST_ZPATH_LOG_DIR_EVENT) == 0)
+        r = st_zk_create(n->zk, ST_ZPATH_LOG_DIR_EVENT_PREFIX, json, (int)strlen(json),
+                         ZOO_SEQUENCE, ret_path, ret_path_len);
+    free(json);
+    return r;
+}
+
 bool ctl_node_check(const st_node_t *n)
 {
     bool active = atomic_load(&n->active);

@@ -34,6 +34,9 @@
 #define ST_ZPATH_CONFIG_TOPICS      "/config/topics"
 #define ST_ZPATH_CLUSTER_ID         "/cluster/id"
 #define ST_ZPATH_ISR_CHANGE         "/isr_change_notification"
+#define ST_ZPATH_LOG_DIR_EVENT      "/log_dir_event_notification"
+/* a persistent sequential child of ST_ZPATH_LOG_DIR_EVENT: "log_dir_event_0000000007" */
+#define ST_ZPATH_LOG_DIR_EVENT_PREFIX ST_ZPATH_LOG_DIR_EVENT "/log_dir_event_"
 
 /* The persistent paths every broker ensures at startup (ZkData.PersistentZkPaths), NULL-ended. */
 extern const char *const st_znode_persistent_paths[];
@@ -131,6 +134,15 @@ int st_znode_topic_config_decode(const char *path, const char *data, size_t len,
 void st_topic_overrides_free(st_topic_overrides_t *cfg);
 /* The value of key, NULL if unset. */
 const char *st_topic_overrides_get(const st_topic_overrides_t *cfg, const char *key);
+
+/* ---- /log_dir_event_notification/log_dir_event_N ----------------------------------------- */
+/* {"version":1,"broker":3,"event":1}: broker 3 has a failed log dir (Kafka's LogDirEventNotification;
+ * event 1 = LogDirFailure, the only kind). */
+#define ST_LOG_DIR_EVENT_FAILURE 1
+char *st_znode_log_dir_event_encode(int32_t broker_id, int32_t event);
+int st_znode_log_dir_event_decode(const char *path, const char *data, size_t len,
+                                  int32_t *ret_broker_id, int32_t *ret_event, char *errbuf,
+                                  size_t errlen);
 
 /* ---- /cluster/id ------------------------------------------------------------------------- */
 /* {"version":"1","id":"..."} (version is a string here, as Kafka writes it). */

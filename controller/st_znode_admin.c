@@ -292,3 +292,39 @@ int st_cluster_id_generate(char *buf, size_t size)
     buf[o] = 0;
     return 0;
 }
+
+/* ---- /log_dir_event_notification/log_dir_event_N --------------------------------------------- */
+
+char *st_znode_log_dir_event_encode(int32_t broker_id, int32_t event)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "broker", json_integer(broker_id));
+    json_object_set_new(root, "event", json_integer(event));
+    return dump(root);
+}
+
+int st_znode_log_dir_event_decode(const char *path, const char *data, size_t len,
+                                  int32_t *ret_broker_id, int32_t *ret_event, char *errbuf,
+                                  size_t errlen)
+{
+    json_t *root = load_object(path, data, len, errbuf, errlen);
+    if (!root)
+        return -EINVAL;
+    int32_t version = 0, broker = -1, event = 0;
+    int r = get_i32(path, root, "version", true, 0, &version, errbuf, errlen);
+    if (r == 0 && version != 1)
+        r = fail(errbuf, errlen, path, "\"version\" is %" PRId32 ", expected 1", version);
+    if (r == 0)
+        r = get_i32(path, root, "broker", true, 0, &broker, errbuf, errlen);
+    if (r == 0 && broker < 0)
+        r = fail(errbuf, errlen, path, "\"broker\" is %" PRId32 ", not a broker id", broker);
+    if (r == 0)
+        r = get_i32(path, root, "event", true, 0, &event, errbuf, errlen);
+    json_decref(root);
+    if (r < 0)
+        return r;
+    *ret_broker_id = broker;
+    *ret_event = event;
+    return 0;
+}

@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,54 @@ static void sanitize_config(st_log_config_t *cfg)
         cfg->flush_interval_messages = 1;
     if (cfg->file_delete_delay_ms < 0)
         cfg->file_delete_delay_ms = 0;
+}
+
+/* ---- storage failures ------------------------------------------------------------------------ */
+
+bool st_log_is_io_error(int err)
+{
+    switch (-err) {
+    case EIO: case ENOSPC: case EDQUOT: case EROFS: case EACCES: case EPERM: case ENODEV:
+    case ENXIO: case EFBIG: case ENOENT: case ENOTDIR: case ESTALE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void st_log_set_failure_handler(st_log_t *log, st_log_failure_fn *fn, void *arg,
+                                const atomic_bool *dir_offline)
+{
+    log->on_failure = fn;
+    log->failure_arg = arg;
+    log->dir_offline = dir_offline;
+}
+
+bool st_log_is_offline(const st_log_t *log)
+{
+    return atomic_load(&log->failed) || (log->dir_offline && atomic_load(log->dir_offline));
+}
+
+int st_log_fail(st_log_t *log, int err, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (!st_log_is_io_error(err)) {
+        ST_ERROR("%s: %s", what, strerror(-err));
+        return err;
+    }
+    if (atomic_exchange(&log->failed, true))
+        return err;   /* reported when the log went offline */
+    /* the log dir is the parent of the partition directory */
+    const char *slash = strrchr(log->dir, '/');
+    int dlen = slash && slash != log->dir ? (int)(slash - log->dir) : (int)strlen(log->dir);
+    ST_ERROR("Error while %s in log dir %.*s: %s", what, dlen, log->dir, strerror(-err));
+    if (log->on_failure)
+        log->on_failure(log->failure_arg, log, err, what);
+    return err;
 }
 
 /* ---- segment array ------------------------------------------------------------------------- */
@@ -244,11 +293,13 @@ int st_log_open(const char *dir, const st_log_config_t *cfg, int64_t recovery_po
 {
     if (!dir || !cfg || !ret_log)
         return -EINVAL;
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    bool created = mkdir(dir, 0755) == 0;
+    if (!created && errno != EEXIST)
         return -errno;
     st_log_t *log = calloc(1, sizeof(*log));
     if (!log)
         return -ENOMEM;
+    log->created = created;
     pthread_mutex_init(&log->lock, NULL);
     pthread_mutex_init(&log->cleaner_lock, NULL);
     log->cfg = *cfg;
@@ -306,7 +357,7 @@ void st_log_close(st_log_t *log)
     if (!log)
         return;
     pthread_mutex_lock(&log->lock);
-    if (log->nsegs > 0) {
+    if (log->nsegs > 0 && !st_log_is_offline(log)) {
         st_segment_t *active = log->segs[log->nsegs - 1];
         int ret = st_segment_set_active(active, false, &log->cfg);
         if (ret == 0)
@@ -314,7 +365,7 @@ void st_log_close(st_log_t *log)
         if (ret == 0)
             ret = st_fsync_dir(log->dir);
         if (ret < 0)
-            ST_ERROR("%s: flushing at close: %s", log->dir, strerror(-ret));
+            st_log_fail(log, ret, "flushing %s at close", log->dir);
     }
     pthread_mutex_unlock(&log->lock);
     log_free(log);
@@ -387,7 +438,10 @@ int st_log_assign_epoch(st_log_t *log, int32_t epoch, int64_t start_offset)
 {
     pthread_mutex_lock(&log->lock);
     int r = start_offset > log->log_end ? -EINVAL
-                                        : st_epoch_cache_assign(&log->epochs, epoch, start_offset);
+            : st_log_is_offline(log) ? -EIO
+                                     : st_epoch_cache_assign(&log->epochs, epoch, start_offset);
+    if (r < 0 && r != -EINVAL && r != -EIO)
+        st_log_fail(log, r, "writing %s/leader-epoch-checkpoint", log->dir);
     pthread_mutex_unlock(&log->lock);
     return r;
 }
@@ -409,11 +463,9 @@ static int roll_locked(st_log_t *log)
         return 0;
     st_segment_t *seg;
     int ret = st_segment_create(log->dir, log->log_end, NULL, &log->cfg, &seg);
-    if (ret < 0) {
-        ST_ERROR("%s: creating segment at offset %" PRId64 ": %s", log->dir, log->log_end,
-                 strerror(-ret));
-        return ret;
-    }
+    if (ret < 0)
+        return st_log_fail(log, ret, "creating the segment %s/%020" PRId64 ".log", log->dir,
+                           log->log_end);
     if ((ret = st_log_segs_push(log, seg)) < 0) {
         st_segment_delete_files(seg, false, (char *[3]){ 0 });
         st_segment_unref(seg);
@@ -426,7 +478,7 @@ static int roll_locked(st_log_t *log)
             ST_WARN("%s: %s", log->dir, strerror(-ret));
     } else {
         if ((ret = st_segment_set_active(old, false, &log->cfg)) < 0)
-            ST_WARN("%s: trimming the indexes: %s", old->log_path, strerror(-ret));
+            st_log_fail(log, ret, "trimming the indexes of %s", old->log_path);
         old->active = false;
         log->roll_flush_upto = log->log_end;
     }
@@ -438,7 +490,7 @@ static int roll_locked(st_log_t *log)
 int st_log_roll(st_log_t *log)
 {
     pthread_mutex_lock(&log->lock);
-    int ret = log->nsegs ? roll_locked(log) : -EIO;
+    int ret = log->nsegs && !st_log_is_offline(log) ? roll_locked(log) : -EIO;
     pthread_mutex_unlock(&log->lock);
     return ret;
 }
@@ -512,7 +564,7 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
                          int32_t leader_epoch, const batches_info_t *info,
                          st_log_append_info_t *ret_info, bool *ret_flush)
 {
-    if (log->nsegs == 0)
+    if (log->nsegs == 0 || st_log_is_offline(log))
         return -EIO;
     if (follower && info->first_base != log->log_end)
         return -EINVAL;
@@ -523,6 +575,8 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     if (should_roll(log, seg, len, info, last)) {
         if ((ret = roll_locked(log)) < 0)
             return ret;
+        if (st_log_is_offline(log))
+            return -EIO;   /* closing the old segment failed: nothing more is written */
         seg = log->segs[log->nsegs - 1];
     }
     if ((uint64_t)seg->size + len > INT32_MAX || last - seg->base_offset > INT32_MAX)
@@ -539,23 +593,29 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
         }
     }
     uint32_t pos0 = seg->size;
+    /* the index pages this append may write get their storage first: on a full disk the
+     * append fails here, before any byte of it is written (index_file.c) */
+    if ((ret = st_segment_reserve_index(seg, (uint32_t)info->count)) < 0)
+        return st_log_fail(log, ret, "reserving index space (.index/.timeindex) for an append "
+                           "to %s", seg->log_path);
     if ((ret = st_pwrite_full(seg->fd, buf, len, pos0)) < 0) {
-        ST_ERROR("%s: writing %zu bytes at byte position %" PRIu32 ": %s", seg->log_path, len,
-                 pos0, strerror(-ret));
         if (ftruncate(seg->fd, pos0) < 0)
             ST_ERROR("%s: cannot cut back to %" PRIu32 ": %s", seg->log_path, pos0,
                      strerror(errno));
-        return ret;
+        return st_log_fail(log, ret, "appending %zu bytes to %s at byte position %" PRIu32, len,
+                           seg->log_path, pos0);
     }
     int32_t epoch_seen = st_epoch_cache_latest(&log->epochs);
     for (size_t pos = 0; pos < len;) {
         st_batch_header_t hdr;
         st_batch_header_decode(buf + pos, len - pos, &hdr);
-        st_segment_index_batch(seg, &hdr, pos0 + (uint32_t)pos, log->cfg.index_interval_bytes);
+        /* cannot fail: reserved above */
+        (void)st_segment_index_batch(seg, &hdr, pos0 + (uint32_t)pos,
+                                     log->cfg.index_interval_bytes);
         if (follower && hdr.partition_leader_epoch >= 0 && hdr.partition_leader_epoch > epoch_seen) {
             if ((ret = st_epoch_cache_assign(&log->epochs, hdr.partition_leader_epoch,
                                              hdr.base_offset)) < 0)
-                ST_ERROR("%s: writing leader-epoch-checkpoint: %s", log->dir, strerror(-ret));
+                st_log_fail(log, ret, "writing %s/leader-epoch-checkpoint", log->dir);
             epoch_seen = hdr.partition_leader_epoch;
         }
         pos += st_batch_total_size(&hdr);
@@ -565,7 +625,7 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     log->log_end = seg->next_offset;
     if (!follower && leader_epoch >= 0 && leader_epoch != epoch_seen) {
         if ((ret = st_epoch_cache_assign(&log->epochs, leader_epoch, first)) < 0)
-            ST_ERROR("%s: writing leader-epoch-checkpoint: %s", log->dir, strerror(-ret));
+            st_log_fail(log, ret, "writing %s/leader-epoch-checkpoint", log->dir);
     }
     log->unflushed_messages += info->records;
     *ret_flush = log->unflushed_messages >= log->cfg.flush_interval_messages;
@@ -629,7 +689,7 @@ static void empty_slice(st_log_slice_t *slice, int64_t offset)
 static int read_locked(st_log_t *log, int64_t offset, size_t max_bytes, int64_t max_offset,
                        bool min_one_batch, st_log_slice_t *ret_slice)
 {
-    if (log->nsegs == 0)
+    if (log->nsegs == 0 || st_log_is_offline(log))
         return -EIO;
     if (offset < log->log_start || offset > log->log_end)
         return -ERANGE;
@@ -827,6 +887,12 @@ int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *re
 
 /* ---- truncation ------------------------------------------------------------------------------ */
 
+/* The result of an epoch-cache change that rewrote leader-epoch-checkpoint (log->lock held). */
+static int epoch_written(st_log_t *log, int r)
+{
+    return r < 0 ? st_log_fail(log, r, "writing %s/leader-epoch-checkpoint", log->dir) : r;
+}
+
 static int truncate_fully_locked(st_log_t *log, int64_t offset)
 {
     while (log->nsegs > 0)
@@ -835,16 +901,14 @@ static int truncate_fully_locked(st_log_t *log, int64_t offset)
     int ret = st_segment_create(log->dir, offset, NULL, &log->cfg, &seg);
     if (ret == 0 && (ret = st_log_segs_push(log, seg)) < 0)
         st_segment_unref(seg);
-    if (ret < 0) {
-        ST_ERROR("%s: creating segment at offset %" PRId64 ": %s", log->dir, offset,
-                 strerror(-ret));
-        return ret;
-    }
+    if (ret < 0)
+        return st_log_fail(log, ret, "creating the segment %s/%020" PRId64 ".log", log->dir,
+                           offset);
     log->log_start = log->log_end = log->recovery_point = offset;
     log->truncations++;
     if (log->roll_flush_upto > offset)
         log->roll_flush_upto = -1;
-    ret = st_epoch_cache_clear(&log->epochs);
+    ret = epoch_written(log, st_epoch_cache_clear(&log->epochs));
     ST_INFO("Truncated %s fully; the log restarts at offset %" PRId64, log->dir, offset);
     assert(st_log_check_locked(log));
     return ret;
@@ -856,7 +920,7 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         return -EINVAL;
     pthread_mutex_lock(&log->lock);
     int ret = 0;
-    if (log->nsegs == 0) {
+    if (log->nsegs == 0 || st_log_is_offline(log)) {
         ret = -EIO;
         goto out;
     }
@@ -865,7 +929,7 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
          * (an entry starting at the log end) must go: as a follower it would keep reporting
          * that epoch as its last one and never stop diverging from the leader (Kafka does the
          * same, for the same reason). */
-        ret = st_epoch_cache_truncate_from_end(&log->epochs, log->log_end);
+        ret = epoch_written(log, st_epoch_cache_truncate_from_end(&log->epochs, log->log_end));
         goto out;
     }
     if (offset < log->log_start) {
@@ -881,15 +945,14 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         /* the segment is as it was: the log now ends where its batches do */
         ret = (int)removed;
         new_end = seg->next_offset;
-        ST_ERROR("%s: truncating to offset %" PRId64 ": %s", seg->log_path, offset,
-                 strerror(-ret));
+        st_log_fail(log, ret, "truncating %s to offset %" PRId64, seg->log_path, offset);
     } else {
         log->size_bytes -= (size_t)removed;
     }
     if (!seg->active) {
         int r = st_segment_set_active(seg, true, &log->cfg);
         if (r < 0)
-            ST_ERROR("%s: growing the indexes: %s", seg->log_path, strerror(-r));
+            st_log_fail(log, r, "growing the indexes of %s", seg->log_path);
         seg->active = true;
     }
     int64_t old_end = log->log_end;
@@ -900,7 +963,7 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
     if (log->roll_flush_upto > offset)
         log->roll_flush_upto = offset;
     log->truncations++;
-    int r = st_epoch_cache_truncate_from_end(&log->epochs, offset);
+    int r = epoch_written(log, st_epoch_cache_truncate_from_end(&log->epochs, offset));
     if (ret == 0)
         ret = r;
     ST_INFO("Truncated %s to offset %" PRId64 " (log end was %" PRId64 ")", log->dir, offset,
@@ -915,13 +978,15 @@ int st_log_advance_start(st_log_t *log, int64_t new_start)
 {
     pthread_mutex_lock(&log->lock);
     int ret = 0;
-    if (new_start > log->log_end) {
+    if (st_log_is_offline(log)) {
+        ret = -EIO;
+    } else if (new_start > log->log_end) {
         ret = -ERANGE;
     } else if (new_start > log->log_start) {
         log->log_start = new_start;
         while (log->nsegs > 1 && log->bases[1] <= new_start)
             st_log_remove_segment_locked(log, 0);
-        ret = st_epoch_cache_truncate_from_start(&log->epochs, new_start);
+        ret = epoch_written(log, st_epoch_cache_truncate_from_start(&log->epochs, new_start));
         assert(st_log_check_locked(log));
     }
     pthread_mutex_unlock(&log->lock);
@@ -933,6 +998,10 @@ int st_log_advance_start(st_log_t *log, int64_t new_start)
 int st_log_flush_upto(st_log_t *log, int64_t upto)
 {
     pthread_mutex_lock(&log->lock);
+    if (st_log_is_offline(log)) {
+        pthread_mutex_unlock(&log->lock);
+        return -EIO;
+    }
     if (upto < 0 || upto > log->log_end)
         upto = log->log_end;
     if (upto <= log->recovery_point || log->nsegs == 0) {
@@ -984,7 +1053,7 @@ int st_log_flush_upto(st_log_t *log, int64_t upto)
     if (segs != stack_segs)
         free(segs);
     if (ret < 0)
-        ST_ERROR("%s: flush: %s", log->dir, strerror(-ret));
+        st_log_fail(log, ret, "flushing %s", log->dir);
     return ret;
 }
 
@@ -995,6 +1064,8 @@ int st_log_flush(st_log_t *log)
 
 int st_log_maybe_flush(st_log_t *log, int64_t now_ms)
 {
+    if (st_log_is_offline(log))
+        return 0;   /* nothing more is written: nothing to flush */
     pthread_mutex_lock(&log->lock);
     bool dirty = log->log_end > log->recovery_point;
     bool timed = dirty && log->cfg.flush_interval_ms != INT64_MAX &&

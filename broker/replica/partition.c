@@ -200,6 +200,11 @@ static void fill_offsets(st_partition_t *part, st_partition_offsets_t *ret)
     ret->leader_epoch = part->leader_epoch;
 }
 
+bool st_partition_offline(const st_partition_t *part)
+{
+    return st_partition_offline_int(part);
+}
+
 int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bool min_one_batch,
                       bool to_log_end, st_log_slice_t *ret_slice, st_partition_offsets_t *ret_offsets)
 {
@@ -207,6 +212,11 @@ int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bo
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
+    }
+    if (st_partition_offline_int(part)) {
+        fill_offsets(part, ret_offsets);
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
     }
     if (part->role != ST_ROLE_LEADER) {
         fill_offsets(part, ret_offsets);
@@ -238,7 +248,7 @@ int st_partition_offsets(st_partition_t *part, st_partition_offsets_t *ret_offse
         return -ENOENT;
     }
     fill_offsets(part, ret_offsets);
-    int r = part->role == ST_ROLE_LEADER ? 0 : -EPERM;
+    int r = st_partition_offline_int(part) ? -EIO : part->role == ST_ROLE_LEADER ? 0 : -EPERM;
     pthread_rwlock_unlock(&part->lock);
     return r;
 }
@@ -251,7 +261,8 @@ int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, i
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
     }
-    int r = part->role == ST_ROLE_LEADER
+    int r = st_partition_offline_int(part) ? -EIO
+            : part->role == ST_ROLE_LEADER
                 ? st_log_offset_for_timestamp(part->log, timestamp, ret_offset, ret_timestamp)
                 : -EPERM;
     pthread_rwlock_unlock(&part->lock);
@@ -478,6 +489,19 @@ int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n
 
 /* ---- hosted partitions --------------------------------------------------------------------- */
 
+/* After a failed hosting: a topic left without any hosted partition leaves the map (R1).
+ * Registry admin mutex held. */
+static void drop_topic_if_empty(st_registry_t *reg, st_topic_t *t)
+{
+    for (int32_t i = 0; i < t->n_partitions; i++)
+        if (t->parts[i])
+            return;
+    pthread_rwlock_wrlock(&reg->lock);
+    remove_topic(reg, t);
+    pthread_rwlock_unlock(&reg->lock);
+    topic_free(t);
+}
+
 int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
                                const char *const *config_names, const char *const *config_values,
                                size_t n_configs, int64_t initial_hw, st_partition_t **ret_part)
@@ -548,12 +572,19 @@ int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t pa
     st_partition_t *part = t->parts[partition];
     if (!part) {
         st_log_t *log = st_log_manager_get(reg->mgr, topic, partition);
+        if (log && st_log_is_offline(log)) {
+            /* its log dir failed: Kafka answers KAFKA_STORAGE_ERROR (HostedPartition.Offline) */
+            drop_topic_if_empty(reg, t);
+            pthread_mutex_unlock(&reg->admin);
+            return -EIO;
+        }
         if (log) {
             st_log_set_config(log, &t->cfg.log);
         } else {
             r = st_log_manager_create(reg->mgr, topic, partition, &t->cfg.log, &log);
             if (r < 0) {
                 ST_ERROR("Creating the log of %s-%" PRId32 ": %s", topic, partition, strerror(-r));
+                drop_topic_if_empty(reg, t);
                 pthread_mutex_unlock(&reg->admin);
                 return r;
             }

@@ -103,6 +103,16 @@ void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_par
 
 /* ---- partitions -------------------------------------------------------------------------- */
 
+/* Log dir failures (Kafka's HostedPartition.Offline): a partition whose log dir failed is
+ * offline from that moment (its log says so): every read, append, role change and offset
+ * query fails with -EIO (KAFKA_STORAGE_ERROR to clients, followers and the controller), parked
+ * acks=all produces answer KAFKA_STORAGE_ERROR. The replica manager then drops its role and
+ * its fetcher (st_partition_set_offline) and tells the controller, which moves the leadership
+ * away. It stays offline until the broker restarts. */
+bool st_partition_offline(const st_partition_t *part);
+/* Replica-state thread: role NONE, no ISR proposal, watchers woken; logs one line. */
+void st_partition_set_offline(st_partition_t *part, const char *log_dir);
+
 void st_partition_ref(st_partition_t *part);
 void st_partition_unref(st_partition_t *part);
 const char *st_partition_topic(const st_partition_t *part);
@@ -119,9 +129,9 @@ int32_t st_partition_leader(st_partition_t *part, int32_t *ret_replicas, size_t 
 
 /* Appends validated batches as the leader (stamping offsets and the leader epoch in place),
  * advances the high watermark when the (maximal) ISR allows it and wakes watchers. acks = -1
- * first checks the committed ISR against min.insync.replicas. Errors: -ENOENT deleted, -EPERM
- * not the leader, -ENOTCONN ISR smaller than min.insync.replicas (acks=-1; NOTHING appended),
- * else st_log_append's. ret_log_start and ret_epoch (the leader epoch appended at) may be NULL. */
+ * first checks the committed ISR against min.insync.replicas. Errors: -ENOENT deleted, -EIO
+ * offline, -EPERM not the leader, -ENOTCONN ISR smaller than min.insync.replicas (acks=-1;
+ * NOTHING appended), else st_log_append's. ret_log_start and ret_epoch (the leader epoch appended at) may be NULL. */
 int st_partition_append(st_partition_t *part, void *batches, size_t len, int32_t acks,
                         st_log_append_info_t *ret_info, int64_t *ret_log_start,
                         int32_t *ret_epoch);
@@ -178,7 +188,8 @@ int st_partition_truncate_to_hw(st_partition_t *part);
 
 /* acks=all: the state of an append at leader_epoch that needs HW >= required_offset:
  * ST_ERR_NONE, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, ST_ERR_NOT_LEADER_OR_FOLLOWER
- * (leadership lost since the append, even if regained), or -1 still pending. */
+ * (leadership lost since the append, even if regained), ST_ERR_KAFKA_STORAGE_ERROR (offline),
+ * or -1 still pending. */
 int st_partition_acks_status(st_partition_t *part, int32_t leader_epoch, int64_t required_offset);
 
 /* ISR expiry (replica-state thread, every replica.lag.time.max.ms / 2): proposes removing

@@ -48,6 +48,14 @@ struct st_partition {
     atomic_int waiters[];             /* per network loop */
 };
 
+/* Offline: its log dir failed (the log's flag, set the moment the failure happened, lock-free).
+ * An offline partition answers everything with -EIO (KAFKA_STORAGE_ERROR) and never comes
+ * back while the process runs. */
+static inline bool st_partition_offline_int(const st_partition_t *part)
+{
+    return part->log && st_log_is_offline(part->log);
+}
+
 /* Asserts the invariants (partition_repl.c's header); under the partition lock. */
 void st_partition_check(st_partition_t *part);
 /* Wakes every loop with parked operations on part (any thread, no lock needed). */

@@ -306,3 +306,29 @@ Test(znode, paths)
     cr_assert_str_eq(p, "/brokers/topics/t/partitions/3/state");
     cr_assert_eq(st_zpath_broker(p, 8, 1000), -ENAMETOOLONG);
 }
+
+Test(znode, log_dir_event)
+{
+    /* Kafka's literal (reference §1): {"version":1,"broker":3,"event":1} */
+    char err[256];
+    int32_t broker = -1, event = -1;
+    cr_assert_eq(st_znode_log_dir_event_decode("/log_dir_event_notification/log_dir_event_0000000000",
+                                               S("{\"version\":1,\"broker\":3,\"event\":1}"),
+                                               &broker, &event, err, sizeof(err)), 0, "%s", err);
+    cr_assert(broker == 3 && event == ST_LOG_DIR_EVENT_FAILURE);
+    char *enc = st_znode_log_dir_event_encode(7, ST_LOG_DIR_EVENT_FAILURE);
+    cr_assert_eq(st_znode_log_dir_event_decode("x", S(enc), &broker, &event, err, sizeof(err)), 0);
+    cr_assert(broker == 7 && event == 1);
+    cr_assert(strstr(enc, "\"broker\":7") && strstr(enc, "\"version\":1"), "%s", enc);
+    free(enc);
+    cr_assert_eq(st_znode_log_dir_event_decode("/log_dir_event_notification/log_dir_event_1",
+                                               S("{\"version\":1,\"event\":1}"), &broker, &event,
+                                               err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "/log_dir_event_notification/log_dir_event_1") &&
+              strstr(err, "\"broker\" is missing"), "%s", err);
+    cr_assert_eq(st_znode_log_dir_event_decode("p", S("{\"version\":2,\"broker\":1,\"event\":1}"),
+                                               &broker, &event, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(st_znode_log_dir_event_decode("p", S("[1]"), &broker, &event, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert_str_eq(ST_ZPATH_LOG_DIR_EVENT_PREFIX, "/log_dir_event_notification/log_dir_event_");
+}
