@@ -105,6 +105,18 @@ typedef struct st_broker_config {
     char *ssl_cipher_suites;
     char *security_inter_broker_protocol;
     char *listener_security_protocol_map;
+    /* Consumer groups (broker/group/): Kafka's group coordinator keys. */
+    int32_t offsets_topic_num_partitions;
+    int32_t offsets_topic_replication_factor;
+    int32_t offsets_topic_segment_bytes;
+    int32_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
+    int32_t offsets_commit_timeout_ms;
+    int32_t offset_metadata_max_bytes;
+    int32_t group_initial_rebalance_delay_ms;
+    int32_t group_min_session_timeout_ms;
+    int32_t group_max_session_timeout_ms;
+    int32_t group_max_size;
 
     /* ---- derived by st_broker_config_finish ---- */
     st_listener_cfg_t *listener_list;

@@ -64,6 +64,22 @@
     X(ELECTION_NOT_NEEDED,         84, false, "Leader election not needed for topic partition") \
     X(INVALID_UPDATE_VERSION,      95, false, "The given version of the partition state does not match the current one") \
     X(LISTENER_NOT_FOUND,          72, true,  "There is no listener on the leader broker that matches the listener on which the metadata request was processed") \
+    /* Consumer groups (broker/group/). */ \
+    X(OFFSET_METADATA_TOO_LARGE,   12, false, "The metadata field of the offset request was too large") \
+    X(ILLEGAL_GENERATION,          22, false, "Specified group generation id is not valid") \
+    X(INCONSISTENT_GROUP_PROTOCOL, 23, false, "The group member's supported protocols are incompatible with those of existing members or first group member tried to join with empty protocol type or empty protocol list") \
+    X(INVALID_GROUP_ID,            24, false, "The configured groupId is invalid") \
+    X(UNKNOWN_MEMBER_ID,           25, false, "The coordinator is not aware of this member") \
+    X(INVALID_SESSION_TIMEOUT,     26, false, "The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and group.max.session.timeout.ms)") \
+    X(REBALANCE_IN_PROGRESS,       27, false, "The group is rebalancing, so a rejoin is needed") \
+    X(INVALID_COMMIT_OFFSET_SIZE,  28, false, "The committing offset data size is not valid") \
+    X(GROUP_AUTHORIZATION_FAILED,  30, false, "Group authorization failed") \
+    X(NON_EMPTY_GROUP,             68, false, "The group is not empty") \
+    X(GROUP_ID_NOT_FOUND,          69, false, "The group id does not exist") \
+    X(MEMBER_ID_REQUIRED,          79, false, "The group member needs to have a valid member id before actually entering a consumer group") \
+    X(GROUP_MAX_SIZE_REACHED,      81, false, "The consumer group has reached its max size") \
+    X(FENCED_INSTANCE_ID,          82, false, "The broker rejected this static consumer since another consumer with the same group.instance.id has registered with a different member.id") \
+    X(GROUP_SUBSCRIBED_TO_TOPIC,   86, false, "The consumer group is actively subscribed to the topic") \
     /* Client-side codes (never sent by a broker); Strand-specific, negative below -100. */ \
     X(TRANSPORT,                 -101, true,  "Could not connect to, or lost the connection to, the broker") \
     X(TIMED_OUT,                 -102, true,  "The operation timed out on the client") \

@@ -10,7 +10,10 @@
  * entry must point at a batch boundary whose last offset is the entry's offset; a time-index
  * entry at the batch with that last offset and that max timestamp). --verify-index-only prints
  * only the problems. A corrupt file prints the byte position and the reason and the exit code
- * is 1. Depends on libstrand (common/) only: the index formats are read directly. */
+ * is 1. --offsets-decoder prints __consumer_offsets records as Kafka's OffsetsMessageParser
+ * does ("key: offset_commit::group=g,partition=t-0 payload: offset=5"). Depends on libstrand
+ * (common/) and the group record codec (broker/group/group_codec.c, standalone); the index
+ * formats are read directly. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,10 +26,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "group_codec.h"
 #include "st_batch.h"
 #include "st_buf.h"
 
 static bool print_data, verify_only, deep;
+static bool offsets_decoder;          /* --offsets-decoder: __consumer_offsets records */
 
 typedef struct mapped {
     const uint8_t *data;
@@ -129,6 +134,14 @@ static int print_records(st_batch_reader_t *r, const st_batch_header_t *hdr, siz
             fprintf(stderr, "corrupt record headers at offset %" PRId64 " (batch at position %zu)\n",
                     rec.offset, file_pos);
             return -EBADMSG;
+        }
+        if (offsets_decoder) {
+            /* Kafka's OffsetsMessageParser text; an undecodable record says why. */
+            char text[4096];
+            st_offsets_format_record(rec.key, rec.key_len, rec.value, rec.value_len, text,
+                                     sizeof(text));
+            printf(" %s\n", text);
+            continue;
         }
         if (rec.key)
             print_bytes("key", rec.key, rec.key_len);
@@ -400,6 +413,8 @@ static void usage(FILE *out)
             "  --files LIST           comma-separated .log, .index or .timeindex files\n"
             "  --print-data-log       print every record (offset, timestamp, key, payload)\n"
             "  --deep-iteration       read every record of every batch (checks them)\n"
+            "  --offsets-decoder      decode __consumer_offsets records (offset commits and group\n"
+            "                         metadata) as Kafka does; implies --print-data-log\n"
             "  --verify-index-only    for index files: only check entries against the .log\n"
             "  --help                 this text\n\n"
             "Exit status: 0 when every file is well formed, 1 when one is corrupt (the position\n"
@@ -413,6 +428,7 @@ int main(int argc, char **argv)
         { "print-data-log", no_argument, NULL, 'p' },
         { "verify-index-only", no_argument, NULL, 'v' },
         { "deep-iteration", no_argument, NULL, 'd' },
+        { "offsets-decoder", no_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -424,6 +440,7 @@ int main(int argc, char **argv)
         case 'p': print_data = true; break;
         case 'v': verify_only = true; break;
         case 'd': deep = true; break;
+        case 'o': offsets_decoder = print_data = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
