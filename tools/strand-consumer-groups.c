@@ -107,6 +107,8 @@ static int timeout_ms = 5000;
 static strand_conf_t *conf;
 static strand_admin_t *admin;
 static strand_consumer_t *consumer;     /* for ListOffsets, created on first use */
+static const char **list_states;        /* --list --state filter (parsed by check_args) */
+static size_t n_list_states;
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -370,15 +372,11 @@ static const char **parse_states(const char *text, size_t *ret_n)
 static void list_groups(void)
 {
     bool with_state = given("--state");
-    const char *filter = value_of("--state");
-    size_t n_states = 0;
-    const char **states = with_state && filter && *filter ? parse_states(filter, &n_states) : NULL;
     strand_group_listing_t *ls = NULL;
     size_t n = 0;
     char err[1024];
-    int e = strand_admin_list_groups(admin, states, n_states, false, timeout_ms, &ls, &n, err,
-                                     sizeof(err));
-    free(states);
+    int e = strand_admin_list_groups(admin, list_states, n_list_states, false, timeout_ms, &ls,
+                                     &n, err, sizeof(err));
     if (e) {
         print_error("Executing consumer group command failed due to %s", err);
         return;
@@ -1142,6 +1140,24 @@ static void check_args(reset_plan_t *plan)
                   list ? "--list" : "--describe");
     if (given("--timeout"))
         timeout_ms = (int)tool_int("--timeout", value_of("--timeout"), 1, INT32_MAX);
+    /* The partition lists of --topic t:0,1 (the topics themselves are looked up later). */
+    tool_opt_t *topics = tool_opt(opts, "--topic");
+    for (size_t i = 0; i < topics->n_values; i++) {
+        const char *colon = strchr(topics->values[i], ':');
+        if (colon == topics->values[i] || !topics->values[i][0])
+            usage_die("--topic '%s': no topic name", topics->values[i]);
+        if (!colon)
+            continue;
+        char *list = xstrdup(colon + 1), *save = NULL;
+        size_t n = 0;
+        for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save), n++)
+            tool_int("--topic", tok, 0, INT32_MAX);
+        if (!n)
+            usage_die("--topic '%s': no partitions after ':'", topics->values[i]);
+        free(list);
+    }
+    if (list && given("--state") && value_of("--state") && *value_of("--state"))
+        list_states = parse_states(value_of("--state"), &n_list_states);
 }
 
 int main(int argc, char **argv)
@@ -1170,5 +1186,6 @@ int main(int argc, char **argv)
     strand_consumer_destroy(consumer);
     strand_admin_destroy(admin);
     strand_conf_destroy(conf);
+    free(list_states);
     return exit_code;
 }
