@@ -94,8 +94,9 @@ static int encode_assignment(const char *topic, const int32_t *parts, size_t n, 
     return r;
 }
 
-static Strand__JoinGroupResponse *join(int fd, const char *group, const char *member,
-                                       const st_buf_t *md, int session_ms)
+/* Sends a JoinGroup (correlation id c). 0 or -errno. */
+static int send_join(int fd, int32_t c, const char *group, const char *member,
+                     const char *instance, const st_buf_t *md, int session_ms)
 {
     Strand__JoinGroupRequest rq = STRAND__JOIN_GROUP_REQUEST__INIT;
     Strand__JoinGroupRequestProtocol p = STRAND__JOIN_GROUP_REQUEST_PROTOCOL__INIT;
@@ -107,12 +108,21 @@ static Strand__JoinGroupResponse *join(int fd, const char *group, const char *me
     rq.session_timeout_ms = session_ms;
     rq.rebalance_timeout_ms = 10000;
     rq.member_id = (char *)member;
-    rq.group_instance_id = "";
+    rq.group_instance_id = (char *)instance;
     rq.protocol_type = "consumer";
     rq.protocols = ps;
     rq.n_protocols = 1;
-    return (Strand__JoinGroupResponse *)call(fd, STRAND__API_KEY__JOIN_GROUP, &rq.base,
-                                             &strand__join_group_response__descriptor);
+    return tw_send(fd, STRAND__API_KEY__JOIN_GROUP, 0, c, &rq.base, NULL, 0);
+}
+
+static Strand__JoinGroupResponse *join(int fd, const char *group, const char *member,
+                                       const char *instance, const st_buf_t *md, int session_ms)
+{
+    int32_t c = corr_id();
+    if (send_join(fd, c, group, member, instance, md, session_ms) < 0)
+        return NULL;
+    return (Strand__JoinGroupResponse *)tw_recv_response(
+        fd, c, &strand__join_group_response__descriptor, NULL, NULL);
 }
 
 static void *heartbeat_main(void *arg)
@@ -123,7 +133,7 @@ static void *heartbeat_main(void *arg)
         rq.group_id = m->group;
         rq.generation_id = m->generation;
         rq.member_id = m->member_id;
-        rq.group_instance_id = "";
+        rq.group_instance_id = m->instance_id;
         Strand__HeartbeatResponse *r = (Strand__HeartbeatResponse *)
             call(m->hb_fd, STRAND__API_KEY__HEARTBEAT, &rq.base,
                  &strand__heartbeat_response__descriptor);
@@ -154,14 +164,16 @@ static int join_once(gw_member_t *m, const char *topic, const int32_t *partition
         err = m->fd;
     Strand__JoinGroupResponse *j = NULL;
     if (!err) {
-        j = join(m->fd, m->group, "", &md, session_ms);
+        j = join(m->fd, m->group, "", m->instance_id, &md, session_ms);
         err = j ? j->error_code : -EPIPE;
         if (err == ST_ERR_MEMBER_ID_REQUIRED) {
             snprintf(m->member_id, sizeof(m->member_id), "%s", j->member_id);
             protobuf_c_message_free_unpacked(&j->base, NULL);
-            j = join(m->fd, m->group, m->member_id, &md, session_ms);
+            j = join(m->fd, m->group, m->member_id, m->instance_id, &md, session_ms);
             err = j ? j->error_code : -EPIPE;
         }
+        if (!err)                            /* a static member is admitted at once */
+            snprintf(m->member_id, sizeof(m->member_id), "%s", j->member_id);
     }
     if (!err && strcmp(j->leader, m->member_id) != 0)
         err = -EPROTO;                       /* another member leads: not a fresh group */
@@ -176,7 +188,7 @@ static int join_once(gw_member_t *m, const char *topic, const int32_t *partition
         rq.group_id = m->group;
         rq.generation_id = m->generation;
         rq.member_id = m->member_id;
-        rq.group_instance_id = "";
+        rq.group_instance_id = m->instance_id;
         rq.protocol_type = "consumer";
         rq.protocol_name = "range";
         rq.assignments = as;
@@ -199,12 +211,13 @@ static int join_once(gw_member_t *m, const char *topic, const int32_t *partition
     return err;
 }
 
-int gw_join_alone(gw_member_t *m, int any_port, const char *group, const char *topic,
-                  const int32_t *partitions, size_t n, int session_ms)
+int gw_join_alone(gw_member_t *m, int any_port, const char *group, const char *instance,
+                  const char *topic, const int32_t *partitions, size_t n, int session_ms)
 {
     memset(m, 0, sizeof(*m));
     m->fd = m->hb_fd = -1;
     snprintf(m->group, sizeof(m->group), "%s", group);
+    snprintf(m->instance_id, sizeof(m->instance_id), "%s", instance ? instance : "");
     int64_t deadline = st_test_now_ms() + GW_WAIT_MS;
     int err;
     for (;;) {
@@ -225,6 +238,36 @@ int gw_join_alone(gw_member_t *m, int any_port, const char *group, const char *t
         return -EAGAIN;
     m->hb_started = true;
     return 0;
+}
+
+int gw_join_begin(gw_member_t *m, int any_port, const char *group, const char *topic,
+                  int session_ms)
+{
+    memset(m, 0, sizeof(*m));
+    m->fd = m->hb_fd = -1;
+    snprintf(m->group, sizeof(m->group), "%s", group);
+    int err = gw_find_coordinator(any_port, group, GW_WAIT_MS, &m->coord_node, &m->coord_port);
+    if (err)
+        return err;
+    st_buf_t md = ST_BUF_INIT;
+    err = encode_subscription(topic, &md);
+    m->fd = err ? -1 : st_test_connect(m->coord_port);
+    if (!err && m->fd < 0)
+        err = m->fd;
+    if (!err) {
+        Strand__JoinGroupResponse *j = join(m->fd, group, "", "", &md, session_ms);
+        err = j ? j->error_code : -EPIPE;
+        if (err == ST_ERR_MEMBER_ID_REQUIRED) {
+            snprintf(m->member_id, sizeof(m->member_id), "%s", j->member_id);
+            err = send_join(m->fd, corr_id(), group, m->member_id, "", &md, session_ms);
+        } else if (!err) {
+            err = -EPROTO;                   /* expected to be told to come back with an id */
+        }
+        if (j)
+            protobuf_c_message_free_unpacked(&j->base, NULL);
+    }
+    st_buf_free(&md);
+    return err;
 }
 
 static Strand__OffsetCommitResponse *commit_request(int fd, const char *group, int32_t gen,
@@ -328,7 +371,7 @@ int gw_leave(gw_member_t *m, bool leave)
         Strand__MemberIdentity mi = STRAND__MEMBER_IDENTITY__INIT;
         Strand__MemberIdentity *mis[1] = { &mi };
         mi.member_id = m->member_id;
-        mi.group_instance_id = "";
+        mi.group_instance_id = m->instance_id;
         mi.reason = "the test leaves";
         rq.group_id = m->group;
         rq.members = mis;

@@ -19,6 +19,7 @@
 typedef struct gw_member {
     char group[200];
     char member_id[300];         /* "broker-it-<uuid>" (broker_wire's client id) */
+    char instance_id[100];       /* group.instance.id, "" for a dynamic member */
     int32_t generation;
     int32_t coord_node;
     int coord_port;
@@ -39,11 +40,18 @@ int gw_find_coordinator(int any_port, const char *group, int timeout_ms, int32_t
                         int *ret_port);
 
 /* Joins `group` as a consumer member subscribed to topic (protocol "range", the session timeout
- * given), waits for the rebalance, and -- being the leader -- syncs assigning itself
- * `partitions` of topic (n may be 0: an empty assignment); then starts heartbeating every
- * session_ms / 4. Retries while the coordinator loads. For a group with no other members. */
-int gw_join_alone(gw_member_t *m, int any_port, const char *group, const char *topic,
-                  const int32_t *partitions, size_t n, int session_ms);
+ * given; a static member when instance is not NULL), waits for the rebalance, and -- being the
+ * leader -- syncs assigning itself `partitions` of topic (n may be 0: an empty assignment);
+ * then starts heartbeating every session_ms / 4. Retries while the coordinator loads. For a
+ * group with no other members. */
+int gw_join_alone(gw_member_t *m, int any_port, const char *group, const char *instance,
+                  const char *topic, const int32_t *partitions, size_t n, int session_ms);
+
+/* Starts joining a group that has members: gets a member id (MEMBER_ID_REQUIRED) and sends the
+ * JoinGroup that starts a rebalance, without waiting for its answer (the coordinator holds it
+ * until the others rejoin). gw_leave(m, false) drops it. */
+int gw_join_begin(gw_member_t *m, int any_port, const char *group, const char *topic,
+                  int session_ms);
 
 /* Commits offsets of topic's partitions as this member (its generation). */
 int gw_commit(gw_member_t *m, const char *topic, const int32_t *partitions,

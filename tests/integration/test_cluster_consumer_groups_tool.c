@@ -9,7 +9,8 @@
  *    through --describe), scopes --topic t, --topic t:0,1, --all-topics, several groups, the
  *    clamps to the log's range with Kafka's WARN lines, the WARN without --dry-run/--execute;
  *  - refusals while a member is active (reset, --delete with NON_EMPTY_GROUP, --delete-offsets
- *    with GROUP_SUBSCRIBED_TO_TOPIC), then, once it left, reset, --delete-offsets and --delete;
+ *    with GROUP_SUBSCRIBED_TO_TOPIC) or the group rebalances ("is rebalancing" warning), then,
+ *    once it left, reset, --delete-offsets and --delete; a static member's GROUP-INSTANCE-ID;
  *  - the tool rides out a SIGKILLed coordinator (re-finds it and retries);
  *  - bad flags: one line naming what is wrong, exit 1, nothing on stdout. */
 #include <criterion/criterion.h>
@@ -241,7 +242,7 @@ Test(cg_tool, list_and_describe)
     /* billing: offsets only (Empty, no protocol type); live: one member owning every partition. */
     commit_offsets("billing", "orders", (int32_t[]){ 0, 1 }, (int64_t[]){ 4, 20 }, 2);
     gw_member_t m;
-    int err = gw_join_alone(&m, any_port(), "live", "orders", (int32_t[]){ 0, 1, 2 }, 3,
+    int err = gw_join_alone(&m, any_port(), "live", NULL, "orders", (int32_t[]){ 0, 1, 2 }, 3,
                             SESSION_MS);
     cr_assert_eq(err, 0, "join: %d", err);
     cr_assert_eq(gw_commit(&m, "orders", (int32_t[]){ 0, 1 }, (int64_t[]){ 10, 5 }, 2), 0);
@@ -551,7 +552,7 @@ Test(cg_tool, active_group_refusals_then_deletes)
     produce("clicks", 0, 5, NULL);
     produce("clicks", 1, 5, NULL);
     gw_member_t m;
-    cr_assert_eq(gw_join_alone(&m, any_port(), "active", "clicks", (int32_t[]){ 0, 1 }, 2,
+    cr_assert_eq(gw_join_alone(&m, any_port(), "active", NULL, "clicks", (int32_t[]){ 0, 1 }, 2,
                                SESSION_MS), 0);
     cr_assert_eq(gw_commit(&m, "clicks", (int32_t[]){ 0, 1 }, (int64_t[]){ 2, 3 }, 2), 0);
 
@@ -618,6 +619,50 @@ Test(cg_tool, active_group_refusals_then_deletes)
                     NULL), 1);
     cr_expect(strstr(out, "\nError: 'ghost' does not exist.\n") == out, "%s", out);
     free(out);
+}
+
+/* ---- a rebalancing group; a static member ---------------------------------------------------- */
+
+Test(cg_tool, rebalancing_and_static_members)
+{
+    create_topic("reb-t", 2);
+    gw_member_t m1, m2, st;
+    cr_assert_eq(gw_join_alone(&m1, any_port(), "reb", NULL, "reb-t", (int32_t[]){ 0, 1 }, 2,
+                               SESSION_MS), 0);
+    cr_assert_eq(gw_commit(&m1, "reb-t", (int32_t[]){ 0 }, (int64_t[]){ 0 }, 1), 0);
+    /* A second member's JoinGroup starts a rebalance the first never joins (its rebalance
+     * timeout is 10 s): the group stays in PreparingRebalance meanwhile. */
+    cr_assert_eq(gw_join_begin(&m2, any_port(), "reb", "reb-t", SESSION_MS), 0);
+    wait_state("reb", "PreparingRebalance");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(cg(&out, &err, "--describe", "--group", "reb", NULL), 0);
+    cr_expect_str_eq(err, "\nWarning: Consumer group 'reb' is rebalancing.\n");
+    free(out);
+    free(err);
+    cr_assert_eq(cg(&out, NULL, "--reset-offsets", "--group", "reb", "--all-topics",
+                    "--to-earliest", "--execute", NULL), 1);
+    cr_expect_str_eq(out, "\nError: Assignments can only be reset if the group 'reb' is "
+                          "inactive, but the current state is PreparingRebalance.\n");
+    free(out);
+    gw_leave(&m2, false);
+    gw_leave(&m1, false);
+
+    /* A static member: --members adds the GROUP-INSTANCE-ID column. */
+    cr_assert_eq(gw_join_alone(&st, any_port(), "static-g", "inst-1", "reb-t",
+                               (int32_t[]){ 1 }, 1, SESSION_MS), 0);
+    cr_assert_eq(cg(&out, NULL, "--describe", "--group", "static-g", "--members", "--verbose",
+                    NULL), 0);
+    int wc = (int)strlen(st.member_id) > 15 ? (int)strlen(st.member_id) : 15;
+    char want[1024];
+    snprintf(want, sizeof(want), "\n%-15s %-*s %-17s %-15s %-15s %-15s ASSIGNMENT\n"
+             "%-15s %-*s %-17s %-15s %-15s %-15s reb-t(1)\n", "GROUP", wc, "CONSUMER-ID",
+             "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "static-g", wc,
+             st.member_id, "inst-1", "/127.0.0.1", "broker-it", "1");
+    cr_expect_str_eq(out, want);
+    cr_expect(strncmp(st.member_id, "inst-1-", 7) == 0, "a static member's id: %s",
+              st.member_id);
+    free(out);
+    gw_leave(&st, true);
 }
 
 /* ---- the coordinator moves -------------------------------------------------------------------- */
