@@ -7,11 +7,13 @@
  *   2. Every group in parts[p] has group->partition == p and is not Dead; ids are unique.
  *   3. load_gen of a partition grows at every change of status.
  *
- * Writing group metadata: Kafka answers the leader's SyncGroup only once the group record is
- * replicated; Strand appends it (acks=all admission check) and answers at once. A record lost
- * with a leader change only means the next coordinator loads the previous generation, whose
- * members then rejoin (UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION), as after any coordinator move.
- * Committed offsets, which consumers rely on, do wait for replication (handle_offset_commit.c). */
+ * Writing group metadata (Kafka's storeGroup): the record written for the leader's SyncGroup is
+ * a pending store (pending_store_t) that the coordinator thread polls every 2 ms until the
+ * offsets partition's high watermark passes it (acks=all, up to offsets.commit.timeout.ms); only
+ * then does the group become Stable and the SyncGroups get their assignments
+ * (st_group_store_done). Other group records (an emptied group, a static member's new id,
+ * tombstones) are appended without waiting, as are offset tombstones. Committed offsets wait in
+ * their own delayed operation (handle_offsets.c). */
 #include "coordinator.h"
 
 #include <errno.h>
@@ -46,6 +48,19 @@ typedef struct offsets_part {
     size_t n, cap;
 } offsets_part_t;
 
+/* A group record written for a leader's SyncGroup, waiting to be replicated (Kafka's storeGroup
+ * with acks=all): checked by the coordinator thread until the high watermark passes it. */
+typedef struct pending_store {
+    char *group_id;
+    int32_t partition;
+    uint64_t load_gen;
+    int32_t generation;
+    st_partition_t *part;             /* referenced */
+    int32_t epoch;
+    int64_t required;
+    int64_t deadline;                 /* monotonic: offsets.commit.timeout.ms */
+} pending_store_t;
+
 struct st_coordinator {
     st_broker_t *b;
     pthread_mutex_t lock;
@@ -60,6 +75,8 @@ struct st_coordinator {
     st_group_config_t gcfg;
     st_group_ops_t ops;
     int64_t create_requested;         /* monotonic ms of the last creation request, 0 never */
+    pending_store_t *stores;          /* group records waiting for replication */
+    size_t n_stores, cap_stores;
     int64_t next_retention;
 };
 
@@ -156,9 +173,33 @@ static void heartbeat_done(void *arg, void *waiter, int32_t error)
     st_await_done(waiter, &resp.base);
 }
 
-static void store_op(void *arg, st_group_t *g)
+/* Kafka's error mapping for a failed group write (GroupMetadataManager.storeGroup). */
+static int32_t store_error(int code)
 {
-    st_coord_store_group(arg, g);
+    switch (code) {
+    case ST_ERR_NOT_LEADER_OR_FOLLOWER: return ST_ERR_NOT_COORDINATOR;
+    case ST_ERR_REQUEST_TIMED_OUT: return ST_ERR_REBALANCE_IN_PROGRESS;
+    case ST_ERR_NOT_ENOUGH_REPLICAS:
+    case ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND: return ST_ERR_COORDINATOR_NOT_AVAILABLE;
+    default: return ST_ERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
+static int32_t append_error(int r)
+{
+    switch (r) {
+    case -EPERM:
+    case -ENOENT: return ST_ERR_NOT_COORDINATOR;
+    case -ENOTCONN: return ST_ERR_COORDINATOR_NOT_AVAILABLE;
+    default: return ST_ERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
+static int32_t write_group(st_coordinator_t *c, st_group_t *g, bool wait);
+
+static int32_t store_op(void *arg, st_group_t *g, bool wait)
+{
+    return write_group(arg, g, wait);
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */
@@ -385,7 +426,9 @@ int st_coord_append(st_coordinator_t *c, int32_t partition, const st_coord_recor
     return r;
 }
 
-void st_coord_store_group(st_coordinator_t *c, st_group_t *g)
+/* Appends the group's record (a tombstone when Dead). With wait, registers it as a pending
+ * store (answered through st_group_store_done by the coordinator thread). Lock held. */
+static int32_t write_group(st_coordinator_t *c, st_group_t *g, bool wait)
 {
     st_buf_t key = ST_BUF_INIT, value = ST_BUF_INIT;
     st_group_meta_value_t rec;
@@ -398,15 +441,81 @@ void st_coord_store_group(st_coordinator_t *c, st_group_t *g)
             free(rec.members);
         }
     }
+    st_partition_t *part = NULL;
+    int32_t epoch = -1;
+    int64_t required = 0;
     if (r == 0) {
         st_coord_record_t one = { key.data, key.len, tomb ? NULL : value.data, value.len };
-        r = st_coord_append(c, g->partition, &one, 1, NULL, NULL, NULL);
+        r = st_coord_append(c, g->partition, &one, 1, wait ? &part : NULL, &epoch, &required);
     }
-    if (r < 0)
-        ST_WARN("Group %s: writing its metadata (generation %" PRId32 ") to %s-%" PRId32 " "
-                "failed: %s", g->id, g->generation, ST_OFFSETS_TOPIC, g->partition, strerror(-r));
     st_buf_free(&key);
     st_buf_free(&value);
+    if (r < 0) {
+        ST_WARN("Group %s: writing its metadata (generation %" PRId32 ") to %s-%" PRId32 " "
+                "failed: %s", g->id, g->generation, ST_OFFSETS_TOPIC, g->partition, strerror(-r));
+        return append_error(r);
+    }
+    if (!wait)
+        return ST_ERR_NONE;
+    if (c->n_stores == c->cap_stores) {
+        size_t cap = c->cap_stores ? c->cap_stores * 2 : 8;
+        pending_store_t *p = realloc(c->stores, cap * sizeof(*p));
+        if (!p) {
+            st_partition_unref(part);
+            return ST_ERR_UNKNOWN_SERVER_ERROR;
+        }
+        c->stores = p;
+        c->cap_stores = cap;
+    }
+    pending_store_t *ps = &c->stores[c->n_stores];
+    ps->group_id = strdup(g->id);
+    if (!ps->group_id) {
+        st_partition_unref(part);
+        return ST_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    ps->partition = g->partition;
+    ps->load_gen = c->parts[g->partition].load_gen;
+    ps->generation = g->generation;
+    ps->part = part;
+    ps->epoch = epoch;
+    ps->required = required;
+    ps->deadline = st_coord_now() + c->b->cfg.offsets_commit_timeout_ms;
+    c->n_stores++;
+    c->kick = true;
+    pthread_cond_signal(&c->cond);
+    return ST_ERR_NONE;
+}
+
+void st_coord_store_group(st_coordinator_t *c, st_group_t *g)
+{
+    write_group(c, g, false);
+}
+
+/* Settles the pending group writes that are replicated, failed or timed out (lock held).
+ * Returns true while some are still pending. */
+static bool check_stores(st_coordinator_t *c, int64_t now, int64_t wall, bool final)
+{
+    for (size_t i = 0; i < c->n_stores;) {
+        pending_store_t *ps = &c->stores[i];
+        int code = st_partition_acks_status(ps->part, ps->epoch, ps->required);
+        if (code == -1 && !final && now < ps->deadline) {
+            i++;
+            continue;
+        }
+        if (code == -1)
+            code = ST_ERR_REQUEST_TIMED_OUT;
+        offsets_part_t *op = &c->parts[ps->partition];
+        st_group_t *g = op->status == PART_LOADED && op->load_gen == ps->load_gen
+                            ? find_group(op, ps->group_id) : NULL;
+        if (g)
+            st_group_store_done(g, ps->generation, code == ST_ERR_NONE ? ST_ERR_NONE
+                                                                       : store_error(code),
+                                now, wall);
+        st_partition_unref(ps->part);
+        free(ps->group_id);
+        c->stores[i] = c->stores[--c->n_stores];
+    }
+    return c->n_stores > 0;
 }
 
 void st_coord_tombstone_offsets(st_coordinator_t *c, const st_group_t *g, const char *const *topics,
@@ -761,6 +870,10 @@ static void *coordinator_main(void *arg)
         c->kick = false;
         int64_t wall = st_coord_wall();
         int64_t next = next_poll;
+        /* Pending group writes: polled every 2 ms (the high watermark usually moves within a
+         * follower fetch round trip). */
+        if (check_stores(c, now, wall, false) && now + 2 < next)
+            next = now + 2;
         for (int32_t p = 0; p < c->n_parts; p++)
             for (size_t i = 0; i < c->parts[p].n; i++) {
                 int64_t d = st_group_tick(c->parts[p].groups[i], now, wall);
@@ -846,6 +959,7 @@ void st_coordinator_stop(st_coordinator_t *c)
     pthread_mutex_lock(&c->lock);
     for (int32_t p = 0; p < c->n_parts; p++)
         unload_part(c, p, "the broker is stopping");
+    check_stores(c, st_coord_now(), st_coord_wall(), true);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -856,6 +970,7 @@ void st_coordinator_free(st_coordinator_t *c)
     st_coordinator_stop(c);
     for (int32_t p = 0; p < c->n_parts; p++)
         free(c->parts[p].groups);
+    free(c->stores);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
     free(c->parts);

@@ -13,11 +13,14 @@
  *   6. Members have unique member ids and unique instance ids; when there are members,
  *      protocol_type is set and every member supports at least one protocol.
  *   7. generation >= 0; it grows by one at every completed join (never goes back).
+ *   8. store_pending (the leader's assignment is being written) only in CompletingRebalance.
  *
  * Transitions (to_state checks the previous state, as Kafka's validPreviousStates):
  *   -> PreparingRebalance  from Empty, CompletingRebalance, Stable   (prepare_rebalance)
  *   -> CompletingRebalance from PreparingRebalance                   (complete_join)
- *   -> Stable              from CompletingRebalance                  (st_group_sync, leader)
+ *   -> Stable              from CompletingRebalance                  (st_group_store_done, once
+ *                                                                     the leader's assignment
+ *                                                                     is replicated)
  *   -> Empty               from PreparingRebalance                   (complete_join, no members)
  *   -> Dead                from any                                  (st_group_shutdown)
  *
@@ -98,6 +101,8 @@ void st_group_check(const st_group_t *g)
     }
     if (g->n_members)
         CHECK(g->protocol_type != NULL);
+    if (g->store_pending)
+        CHECK(g->state == ST_GROUP_COMPLETING_REBALANCE);
     if (g->leader_id)
         CHECK(st_group_member(g, g->leader_id) != NULL);
     switch (g->state) {
@@ -463,6 +468,7 @@ static void prepare_rebalance(st_group_t *g, const char *reason, int64_t now, in
     }
     for (size_t i = 0; i < g->n_members; i++)
         answer_hb(g, g->members[i], ST_ERR_REBALANCE_IN_PROGRESS);
+    g->store_pending = false;            /* a pending assignment write no longer matters */
     int32_t rebalance_timeout = max_rebalance_timeout(g);
     if (g->state == ST_GROUP_EMPTY) {
         int32_t delay = g->cfg->initial_rebalance_delay_ms;
@@ -536,7 +542,7 @@ static void complete_join(st_group_t *g, int64_t now, int64_t wall)
         ST_INFO("Group %s with generation %" PRId32 " is now empty (__consumer_offsets-%" PRId32
                 ")", g->id, g->generation, g->partition);
         st_group_check(g);
-        g->ops->store(g->ops_arg, g);
+        g->ops->store(g->ops_arg, g, false);
         return;
     }
     const char *proto = select_protocol(g);
@@ -629,6 +635,7 @@ void st_group_shutdown(st_group_t *g, int32_t error, int64_t wall)
     g->leader_id = NULL;
     free(g->protocol_name);
     g->protocol_name = NULL;
+    g->store_pending = false;
     to_state(g, ST_GROUP_DEAD, wall);
     st_group_check(g);
 }
@@ -660,12 +667,14 @@ static st_group_member_t *add_member(st_group_t *g, const char *member_id,
         member_free(m);
         return NULL;
     }
-    if (!g->protocol_type) {
-        g->protocol_type = strdup(req->protocol_type);
-        if (!g->protocol_type) {
+    if (g->n_members == 0) {          /* Kafka: the first member sets the protocol type */
+        char *pt = strdup(req->protocol_type);
+        if (!pt) {
             member_free(m);
             return NULL;
         }
+        free(g->protocol_type);
+        g->protocol_type = pt;
     }
     m->session_timeout_ms = req->session_timeout_ms;
     m->rebalance_timeout_ms = req->rebalance_timeout_ms;
@@ -791,7 +800,7 @@ static void replace_static_member(st_group_t *g, st_group_member_t *m, const cha
         str_eq(select_protocol(g), g->protocol_name)) {
         /* No rebalance: the member gets the current generation; the old leader id is returned so
          * that a rejoining leader does not recompute a stable group's assignment (Kafka). */
-        g->ops->store(g->ops_arg, g);
+        g->ops->store(g->ops_arg, g, false);
         answer_current_generation(g, m, waiter, current_leader);
         free(current_leader);
         return;
@@ -949,7 +958,7 @@ void st_group_sync(st_group_t *g, int32_t generation, const char *member_id,
     if (m->sync_waiter)
         answer_sync(g, m, ST_ERR_REBALANCE_IN_PROGRESS);
     m->sync_waiter = waiter;
-    if (strcmp(m->member_id, g->leader_id) != 0)
+    if (strcmp(m->member_id, g->leader_id) != 0 || g->store_pending)
         return;
     for (size_t i = 0; i < g->n_members; i++) {
         st_group_member_t *x = g->members[i];
@@ -968,16 +977,41 @@ void st_group_sync(st_group_t *g, int32_t generation, const char *member_id,
             return;
         }
     }
-    to_state(g, ST_GROUP_STABLE, wall);
     size_t n_static = 0;
     for (size_t i = 0; i < g->n_members; i++)
         n_static += g->members[i]->instance_id != NULL;
     ST_INFO("Assignment received from leader %s for group %s for generation %" PRId32
             ". The group has %zu members, %zu of which are static.", m->member_id, g->id,
             g->generation, g->n_members, n_static);
-    g->ops->store(g->ops_arg, g);
-    for (size_t i = 0; i < g->n_members; i++)
-        answer_sync(g, g->members[i], ST_ERR_NONE);
+    /* Kafka's storeGroup: the group record must be replicated before anyone gets the
+     * assignment (st_group_store_done goes on). */
+    g->store_pending = true;
+    st_group_check(g);
+    int32_t store_err = g->ops->store(g->ops_arg, g, true);
+    if (store_err != ST_ERR_NONE)
+        st_group_store_done(g, g->generation, store_err, now, wall);
+}
+
+void st_group_store_done(st_group_t *g, int32_t generation, int32_t error, int64_t now,
+                         int64_t wall)
+{
+    if (!g->store_pending || g->state != ST_GROUP_COMPLETING_REBALANCE ||
+        generation != g->generation)
+        return;                 /* a rebalance or an unload overtook the write: nothing to do */
+    g->store_pending = false;
+    if (error == ST_ERR_NONE) {
+        to_state(g, ST_GROUP_STABLE, wall);
+        for (size_t i = 0; i < g->n_members; i++)
+            answer_sync(g, g->members[i], ST_ERR_NONE);
+    } else {
+        ST_WARN("Group %s generation %" PRId32 ": storing the assignment failed (%s); "
+                "rebalancing", g->id, generation, st_error_name(error));
+        for (size_t i = 0; i < g->n_members; i++) {
+            set_assignment(g->members[i], NULL, 0);
+            answer_sync(g, g->members[i], error);
+        }
+        prepare_rebalance(g, "error when storing group assignment during SyncGroup", now, wall);
+    }
     st_group_check(g);
 }
 

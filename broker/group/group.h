@@ -9,8 +9,8 @@
  * at every transition, see group.c):
  *
  *     Empty --join--> PreparingRebalance --all joined / timeout--> CompletingRebalance
- *       ^                  ^    |                                          |
- *       |                  |    +--no members left--> Empty                | leader's SyncGroup
+ *       ^                  ^    |                                          | leader's SyncGroup,
+ *       |                  |    +--no members left--> Empty                | its record replicated
  *       |                  +----member joins, leaves, expires, changes-----+ Stable
  *       +-- any --(DeleteGroups, offsets expired, coordinator moved)--> Dead
  *
@@ -97,8 +97,10 @@ typedef struct st_group_ops {
                       const char *protocol_name, const uint8_t *assignment, size_t len);
     /* Answers a held Heartbeat (exactly once per waiter). */
     void (*heartbeat_done)(void *arg, void *waiter, int32_t error);
-    /* Persist the group's metadata (a group metadata record; a tombstone when Dead). */
-    void (*store)(void *arg, st_group_t *g);
+    /* Persist the group's metadata (a group metadata record; a tombstone when Dead). With
+     * wait (the leader's SyncGroup), st_group_store_done must follow once the record is
+     * replicated or failed, and the return value is NONE (pending) or the error now. */
+    int32_t (*store)(void *arg, st_group_t *g, bool wait);
 } st_group_ops_t;
 
 typedef struct st_group_config {
@@ -125,6 +127,7 @@ struct st_group {
     /* PreparingRebalance: when the join completes at the latest (monotonic ms), and the
      * initial-delay state (Kafka's InitialDelayedJoin). */
     int64_t join_deadline;
+    bool store_pending;               /* the leader's assignment is being written (wait store) */
     bool initial_delay;
     int32_t initial_remaining_ms;
     bool new_member_added;
@@ -180,6 +183,14 @@ void st_group_sync(st_group_t *g, int32_t generation, const char *member_id,
                    const char *instance_id, const char *protocol_type, const char *protocol_name,
                    const st_group_assignment_t *assignments, size_t n_assignments, void *waiter,
                    int64_t now, int64_t wall);
+
+/* The group record written for the leader's SyncGroup (ops->store with wait) is replicated
+ * (NONE) or failed (the error for the SyncGroups: COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
+ * REBALANCE_IN_PROGRESS...). NONE: Stable, every parked SyncGroup gets its assignment. An error:
+ * the SyncGroups fail with it and the group rebalances. Ignored when the group moved on (another
+ * generation or state). */
+void st_group_store_done(st_group_t *g, int32_t generation, int32_t error, int64_t now,
+                         int64_t wall);
 
 /* Heartbeat: the error code (NONE, REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, ...). */
 int32_t st_group_heartbeat(st_group_t *g, int32_t generation, const char *member_id,

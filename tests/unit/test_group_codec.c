@@ -201,3 +201,44 @@ Test(group_codec, subscription_topics)
     cr_expect_str_eq(out, "t1;u;");
     cr_expect_eq(st_subscription_topics(sub, 8, collect, out), -EBADMSG);
 }
+
+/* The client library's ConsumerProtocol encoder (common/client/st_consumer_protocol.c) and the
+ * broker's readers agree: subscription topics at every version, assignments in the dump text. */
+#include "st_consumer_protocol.h"
+
+Test(group_codec, consumer_protocol_bytes_from_the_client_codec)
+{
+    char *topics[2] = { "orders", "payments" };
+    st_tp_t owned[1] = { { "orders", 3 } };
+    for (int16_t ver = 0; ver <= ST_CP_VERSION_MAX; ver++) {
+        st_cp_subscription_t sub = {
+            .topics = topics, .topic_cnt = 2, .user_data = ST_CP_BYTES_NULL,
+            .owned = { owned, 1 }, .generation_id = 4, .rack_id = NULL,
+        };
+        st_buf_t b = ST_BUF_INIT;
+        char err[128];
+        cr_assert_eq(st_cp_subscription_encode(&sub, ver, &b, err, sizeof(err)), 0, "%s", err);
+        char out[64] = "";
+        cr_assert_eq(st_subscription_topics(b.data, b.len, collect, out), 0, "version %d", ver);
+        cr_expect_str_eq(out, "orders;payments;", "version %d", ver);
+        st_buf_free(&b);
+    }
+    st_tp_t parts[3] = { { "orders", 0 }, { "orders", 2 }, { "payments", 1 } };
+    st_cp_assignment_t asg = { .partitions = { parts, 3 }, .user_data = ST_CP_BYTES_NULL };
+    st_buf_t a = ST_BUF_INIT;
+    char err[128];
+    cr_assert_eq(st_cp_assignment_encode(&asg, 0, &a, err, sizeof(err)), 0, "%s", err);
+    st_group_member_record_t m = { "member-1", NULL, "c", "/h", 1, 1, NULL, 0, a.data, a.len };
+    st_group_meta_value_t v = { 3, "consumer", 2, "range", "member-1", 0, &m, 1 };
+    st_buf_t val = ST_BUF_INIT, key = ST_BUF_INIT;
+    st_offsets_encode_group_value(&val, &v);
+    st_offsets_encode_group_key(&key, "g");
+    char text[512];
+    cr_assert(st_offsets_format_record(key.data, (int32_t)key.len, val.data, (int32_t)val.len,
+                                       text, sizeof(text)));
+    cr_expect(strstr(text, "\"assignment\":\"{member-1=[orders-0, orders-2, payments-1]}\"") != NULL,
+              "%s", text);
+    st_buf_free(&a);
+    st_buf_free(&val);
+    st_buf_free(&key);
+}

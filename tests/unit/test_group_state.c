@@ -63,7 +63,13 @@ static void rec_hb(void *arg, void *w, int32_t error)
     x->error = error;
 }
 
-static void rec_store(void *arg, st_group_t *g) { (void)arg; (void)g; n_stores++; }
+static int32_t store_result = ST_ERR_NONE;      /* what a waiting store answers at once */
+static int32_t rec_store(void *arg, st_group_t *g, bool wait)
+{
+    (void)arg; (void)g;
+    n_stores++;
+    return wait ? store_result : ST_ERR_NONE;
+}
 
 static const st_group_ops_t ops = { rec_join, rec_sync, rec_hb, rec_store };
 static const st_group_config_t cfg = {
@@ -120,6 +126,9 @@ static st_group_t *stable_pair(char *a, char *b, int64_t *now)
     cr_assert_not(sb.done);
     st_group_assignment_t as[2] = { { a, (const uint8_t *)"AA", 2 }, { b, (const uint8_t *)"BBB", 3 } };
     st_group_sync(g, 1, a, NULL, "consumer", "range", as, 2, &sa, *now, *now);
+    cr_assert_not(sa.done || sb.done, "held until the group record is replicated");
+    cr_assert_eq(g->state, ST_GROUP_COMPLETING_REBALANCE);
+    st_group_store_done(g, 1, ST_ERR_NONE, *now, *now);
     cr_assert(sa.done && sb.done);
     cr_assert_eq(g->state, ST_GROUP_STABLE);
     return g;
@@ -226,6 +235,7 @@ Test(group_state, last_member_leaving_empties_the_group)
     st_group_tick(g, 100, 100);
     waiter_t s = { 0 };
     st_group_sync(g, 1, id, NULL, NULL, NULL, NULL, 0, &s, 100, 100);
+    st_group_store_done(g, 1, ST_ERR_NONE, 100, 100);
     cr_assert_eq(g->state, ST_GROUP_STABLE);
     n_stores = 0;
     cr_expect_eq(st_group_leave(g, id, NULL, NULL, 200, 200), ST_ERR_NONE);
@@ -315,6 +325,7 @@ Test(group_state, static_member_replaced_without_rebalance)
     waiter_t s = { 0 };
     st_group_assignment_t as = { old_id, (const uint8_t *)"ASG", 3 };
     st_group_sync(g, 1, old_id, "inst-1", NULL, NULL, &as, 1, &s, 100, 100);
+    st_group_store_done(g, 1, ST_ERR_NONE, 100, 100);
     cr_assert_eq(g->state, ST_GROUP_STABLE);
 
     /* The instance restarts: same metadata, member_id "". */
@@ -408,6 +419,68 @@ Test(group_state, held_heartbeat_released_when_rebalance_starts)
     waiter_t h3 = { 0 };
     st_group_heartbeat_hold(g, 1, a, NULL, 5000, &h3, now + 1700);
     cr_expect(h3.done && h3.error == ST_ERR_REBALANCE_IN_PROGRESS);
+    st_group_free(g);
+}
+
+Test(group_state, failed_assignment_write_fails_syncs_and_rebalances)
+{
+    st_group_t *g = st_group_new("g", &cfg, &ops, NULL, 0);
+    waiter_t w;
+    char id[128];
+    join_dynamic(g, &w, 0, id);
+    st_group_tick(g, 100, 100);
+    cr_assert(w.done);
+    waiter_t s = { 0 };
+    st_group_assignment_t as = { id, (const uint8_t *)"A", 1 };
+    st_group_sync(g, 1, id, NULL, NULL, NULL, &as, 1, &s, 100, 100);
+    cr_assert_not(s.done);
+    /* A stale completion (another generation) changes nothing. */
+    st_group_store_done(g, 7, ST_ERR_NOT_COORDINATOR, 110, 110);
+    cr_assert_not(s.done);
+    st_group_store_done(g, 1, ST_ERR_NOT_COORDINATOR, 120, 120);
+    cr_assert(s.done);
+    cr_expect_eq(s.error, ST_ERR_NOT_COORDINATOR);
+    cr_expect_eq(g->state, ST_GROUP_PREPARING_REBALANCE);
+    cr_expect_eq(st_group_member(g, id)->assignment_len, 0, "the assignment was dropped");
+    /* A store that fails at once behaves the same. */
+    waiter_t j = { 0 };
+    st_group_join_req_t r = req_for(id, NULL);
+    st_group_join(g, &r, &j, 130, 130);
+    cr_assert(j.done);
+    store_result = ST_ERR_COORDINATOR_NOT_AVAILABLE;
+    waiter_t s2 = { 0 };
+    st_group_sync(g, j.generation, id, NULL, NULL, NULL, &as, 1, &s2, 140, 140);
+    store_result = ST_ERR_NONE;
+    cr_assert(s2.done);
+    cr_expect_eq(s2.error, ST_ERR_COORDINATOR_NOT_AVAILABLE);
+    st_group_free(g);
+}
+
+Test(group_state, max_size_and_protocol_type_of_an_emptied_group)
+{
+    static const st_group_config_t small = {
+        .initial_rebalance_delay_ms = 0, .min_session_timeout_ms = 10,
+        .max_session_timeout_ms = 60000, .max_size = 1, .new_member_join_timeout_ms = 300000,
+    };
+    st_group_t *g = st_group_new("g", &small, &ops, NULL, 0);
+    waiter_t w1 = { 0 }, w2 = { 0 };
+    st_group_join_req_t r = req_for("", "i1");
+    st_group_join(g, &r, &w1, 0, 0);
+    st_group_tick(g, 0, 0);
+    cr_assert(w1.done);
+    r = req_for("", "i2");
+    st_group_join(g, &r, &w2, 0, 0);
+    cr_expect_eq(w2.error, ST_ERR_GROUP_MAX_SIZE_REACHED);
+    /* Emptied, the group takes a member of another protocol type. */
+    cr_expect_eq(st_group_leave(g, w1.member_id, NULL, NULL, 10, 10), ST_ERR_NONE);
+    cr_assert_eq(g->state, ST_GROUP_EMPTY);
+    waiter_t w3 = { 0 };
+    r = req_for("", "i3");
+    r.protocol_type = "connect";
+    st_group_join(g, &r, &w3, 20, 20);
+    st_group_tick(g, 20, 20);
+    cr_expect_eq(w3.error, ST_ERR_NONE);
+    cr_expect_str_eq(g->protocol_type, "connect");
     st_group_free(g);
 }
 
