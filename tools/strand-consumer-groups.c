@@ -438,7 +438,8 @@ static int cmp_member_size(const void *x, const void *y)
 {
     const strand_group_member_t *a = *(const strand_group_member_t *const *)x;
     const strand_group_member_t *b = *(const strand_group_member_t *const *)y;
-    return (a->assignment_count < b->assignment_count) - (a->assignment_count > b->assignment_count);
+    return (a->assignment_count < b->assignment_count) -
+           (a->assignment_count > b->assignment_count);
 }
 
 static int cmp_assigned(const void *x, const void *y)

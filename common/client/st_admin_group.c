@@ -123,8 +123,8 @@ static int find_coordinator(gctx_t *g, char *why, size_t why_size)
     Strand__FindCoordinatorResponse *r = (Strand__FindCoordinatorResponse *)msg;
     err = r->error_code;
     if (err) {
-        snprintf(why, why_size, "FindCoordinator: %s", r->error_message && *r->error_message
-                                                            ? r->error_message : st_error_desc(err));
+        snprintf(why, why_size, "FindCoordinator: %s",
+                 r->error_message && *r->error_message ? r->error_message : st_error_desc(err));
     } else if (r->node_id < 0) {
         err = ST_ERR_COORDINATOR_NOT_AVAILABLE;
         snprintf(why, why_size, "FindCoordinator named no broker");

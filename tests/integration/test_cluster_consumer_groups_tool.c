@@ -48,7 +48,7 @@ static void teardown(void)
 
 TestSuite(cg_tool, .init = start, .fini = teardown, .timeout = 300);
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static int64_t wall_ms(void)
 {
@@ -279,7 +279,8 @@ Test(cg_tool, list_and_describe)
     cr_expect_str_eq(errout, "");
     const char *id = m.member_id;
     char *want = offsets_table("live", 3, (const char *[]){ "orders", "orders", "orders" },
-                               (const char *[]){ "0", "1", "2" }, (const char *[]){ "10", "5", "-" },
+                               (const char *[]){ "0", "1", "2" },
+                               (const char *[]){ "10", "5", "-" },
                                (const char *[]){ "10", "20", "30" },
                                (const char *[]){ "0", "15", "-" }, (const char *[]){ id, id, id },
                                (const char *[]){ "/127.0.0.1", "/127.0.0.1", "/127.0.0.1" },
@@ -361,7 +362,7 @@ Test(cg_tool, list_and_describe)
     cr_expect_eq(gw_leave(&m, true), 0);
 }
 
-/* ---- reset offsets ----------------------------------------------------------------------------- */
+/* ---- reset offsets --------------------------------------------------------------------------- */
 
 /* Runs a reset (args NULL-terminated after the mode flags) and checks its table: rows of
  * "group topic partition new-offset", in order. */
@@ -545,7 +546,7 @@ Test(cg_tool, reset_offsets_every_mode)
     free(out);
 }
 
-/* ---- refusals while active; deletes ----------------------------------------------------------- */
+/* ---- refusals while active; deletes ---------------------------------------------------------- */
 
 Test(cg_tool, active_group_refusals_then_deletes)
 {
@@ -666,7 +667,7 @@ Test(cg_tool, rebalancing_and_static_members)
     gw_leave(&st, true);
 }
 
-/* ---- the coordinator moves -------------------------------------------------------------------- */
+/* ---- the coordinator moves ------------------------------------------------------------------- */
 
 Test(cg_tool, coordinator_killed)
 {
@@ -693,7 +694,7 @@ Test(cg_tool, coordinator_killed)
     expect_offset("moving", "moves", 0, "2");
 }
 
-/* ---- bad flags (no cluster needed) ------------------------------------------------------------ */
+/* ---- bad flags (no cluster needed) ----------------------------------------------------------- */
 
 static void bad_flags(const char *const *args, const char *want)
 {
