@@ -1,17 +1,14 @@
 /* The admin client (strand_admin_* in strand.h): CreateTopics / DeleteTopics to the controller,
  * list / describe topics and describe the cluster from Metadata. Every call is synchronous;
- * calls are serialised with a.call_lock so any thread may use the handle. */
+ * calls are serialised with a.call_lock so any thread may use the handle. The consumer-group
+ * calls are in st_admin_group.c (the handle is shared through st_admin_int.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "st_admin_int.h"
 #include "st_client.h"
 #include "strand.h"
-
-struct strand_admin {
-    st_client_t cl;
-    pthread_mutex_t call_lock;
-};
 
 strand_admin_t *strand_admin_new(const strand_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -45,10 +42,9 @@ static int call_timeout(const strand_admin_t *a, int timeout_ms)
     return base > INT32_MAX - 5000 ? INT32_MAX : base + 5000;
 }
 
-/* Sends a request and unpacks the response body with unpack(); 0 or an error with errstr. */
-static int admin_call(strand_admin_t *a, int32_t target, int32_t api, const ProtobufCMessage *body,
-                      int timeout_ms, ProtobufCMessage *(*unpack)(size_t, const uint8_t *),
-                      ProtobufCMessage **ret_msg, char *errstr, size_t errstr_size)
+int st_admin_call(strand_admin_t *a, int32_t target, int32_t api, const ProtobufCMessage *body,
+                  int timeout_ms, ProtobufCMessage *(*unpack)(size_t, const uint8_t *),
+                  ProtobufCMessage **ret_msg, char *errstr, size_t errstr_size)
 {
     st_rframe_t resp = { 0 };
     pthread_mutex_lock(&a->call_lock);
@@ -158,8 +154,8 @@ int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic
     req.topics = &ctp;
     req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_TOPICS, &req.base,
-                         timeout_ms, unpack_create, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_TOPICS, &req.base,
+                            timeout_ms, unpack_create, &msg, errstr, errstr_size);
     free(cfgs);
     free(cfgp);
     free(asg);
@@ -193,8 +189,8 @@ int strand_admin_delete_topic(strand_admin_t *a, const char *name, int timeout_m
     req.topic_names = names;
     req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__DELETE_TOPICS, &req.base,
-                         timeout_ms, unpack_delete, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__DELETE_TOPICS, &req.base,
+                            timeout_ms, unpack_delete, &msg, errstr, errstr_size);
     if (err)
         return err;
     Strand__DeleteTopicsResponse *resp = (Strand__DeleteTopicsResponse *)msg;
@@ -217,8 +213,8 @@ static int metadata(strand_admin_t *a, const char *const *names, size_t count, b
     req.topics = (char **)names;
     req.allow_auto_topic_creation = false;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_ANY, STRAND__API_KEY__METADATA, &req.base, timeout_ms,
-                         unpack_metadata, &msg, NULL, 0);
+    int err = st_admin_call(a, ST_BROKER_ANY, STRAND__API_KEY__METADATA, &req.base, timeout_ms,
+                            unpack_metadata, &msg, NULL, 0);
     if (!err)
         *ret = (Strand__MetadataResponse *)msg;
     return err;
@@ -475,8 +471,8 @@ int strand_admin_create_partitions(strand_admin_t *a, const char *topic, int32_t
     req.topics = &ctp;
     req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_PARTITIONS, &req.base,
-                         timeout_ms, unpack_create_partitions, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_PARTITIONS, &req.base,
+                            timeout_ms, unpack_create_partitions, &msg, errstr, errstr_size);
     free(asg);
     free(asgp);
     if (err)
@@ -574,8 +570,8 @@ int strand_admin_elect_leaders(strand_admin_t *a, strand_election_type_t type,
         return ST_ERR_INVALID_ARG;
     }
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__ELECT_LEADERS, &req.base,
-                         timeout_ms, unpack_elect, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__ELECT_LEADERS, &req.base,
+                            timeout_ms, unpack_elect, &msg, errstr, errstr_size);
     for (size_t j = 0; j < req.n_topic_partitions; j++) {
         free(req.topic_partitions[j]->partitions);
         free(req.topic_partitions[j]);
