@@ -641,6 +641,15 @@ Test(cg_tool, rebalancing_and_static_members)
     cr_expect_str_eq(err, "\nWarning: Consumer group 'reb' is rebalancing.\n");
     free(out);
     free(err);
+    /* As Kafka's GroupMetadata.summary: while rebalancing, no assignor and no member
+     * assignments (the previous generation's are being replaced). */
+    cr_assert_eq(cg(&out, NULL, "--describe", "--group", "reb", "--state", NULL), 0);
+    cr_expect(strstr(out, "range") == NULL, "assignor shown while rebalancing:\n%s", out);
+    free(out);
+    cr_assert_eq(cg(&out, NULL, "--describe", "--group", "reb", "--offsets", NULL), 0);
+    cr_expect(strstr(out, m1.member_id) == NULL, "old assignment shown while rebalancing:\n%s",
+              out);
+    free(out);
     cr_assert_eq(cg(&out, NULL, "--reset-offsets", "--group", "reb", "--all-topics",
                     "--to-earliest", "--execute", NULL), 1);
     cr_expect_str_eq(out, "\nError: Assignments can only be reset if the group 'reb' is "
