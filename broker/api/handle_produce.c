@@ -198,6 +198,14 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
         } else if (r == -ENOENT) {
             code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, &msg,
                                   "%s-%" PRId32 " was deleted", topic, partition);
+        } else if (r == -E2BIG) {
+            st_topic_config_t tc;
+            st_registry_topic_config(req->broker->reg, topic, &tc);
+            code = st_reply_error(req, ST_ERR_RECORD_LIST_TOO_LARGE, &msg,
+                                  "Message batch size is over %" PRId32 " bytes in append to "
+                                  "partition %s-%" PRId32 " which exceeds the maximum configured "
+                                  "segment size of %" PRId32 " (segment.bytes).",
+                                  tc.segment_bytes, topic, partition, tc.segment_bytes);
         } else {
             code = st_reply_error(req, ST_ERR_KAFKA_STORAGE_ERROR, &msg,
                                   "appending %zu bytes to %s-%" PRId32 ": %s", len, topic,
