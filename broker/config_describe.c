@@ -310,6 +310,17 @@ int st_config_describe_broker(const st_config_view_t *view, bool cluster_default
         const st_topic_cfg_def_t *td = st_topic_config_for_synonym(def->name, NULL);
         syn_list_t syn = { 0 };
         broker_synonyms(&c, td ? td->synonyms : def->name, def->name, def->secret, &syn);
+        if (cluster_default) {
+            /* Kafka: the default resource lists only the cluster-default layer */
+            size_t k = 0;
+            for (size_t i = 0; i < syn.n; i++) {
+                if (syn.v[i]->source == ST_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER)
+                    syn.v[k++] = syn.v[i];
+                else
+                    syn_free(syn.v[i]);
+            }
+            syn.n = k;
+        }
         /* the value: the first layer that has this very key */
         char value[VALUE_LEN] = "";
         bool have = false;
