@@ -102,7 +102,28 @@ int st_config_admin_write(st_zk_t *zk, const char *type, const char *name,
         return zk_fail(r, "creating", parent, msg, msg_len);
     if ((r = st_zk_ensure_path(zk, ST_ZPATH_CONFIG_CHANGES)) < 0)
         return zk_fail(r, "creating", ST_ZPATH_CONFIG_CHANGES, msg, msg_len);
-    char *json = st_znode_topic_config_encode(cfg);
+    /* keys in name order: every writer produces the same znode for the same configuration */
+    char **keys = calloc(cfg->n + 1, sizeof(char *)), **values = calloc(cfg->n + 1, sizeof(char *));
+    if (!keys || !values) {
+        free(keys);
+        free(values);
+        snprintf(msg, msg_len, "out of memory");
+        return ST_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    for (size_t i = 0; i < cfg->n; i++) {
+        size_t k = i;
+        while (k > 0 && strcmp(keys[k - 1], cfg->keys[i]) > 0) {
+            keys[k] = keys[k - 1];
+            values[k] = values[k - 1];
+            k--;
+        }
+        keys[k] = cfg->keys[i];
+        values[k] = cfg->values[i];
+    }
+    st_topic_overrides_t sorted = { keys, values, cfg->n };
+    char *json = st_znode_topic_config_encode(&sorted);
+    free(keys);
+    free(values);
     char *note = st_znode_config_change_encode(type, name);
     if (!json || !note) {
         free(json);

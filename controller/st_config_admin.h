@@ -36,7 +36,7 @@ typedef enum st_config_op {
 int st_config_admin_read(st_zk_t *zk, const char *type, const char *name,
                          st_topic_overrides_t *ret, int *ret_version, char *msg, size_t msg_len);
 
-/* Replaces the entity's whole configuration, in one multi with the change notification: the
+/* Replaces the entity's whole configuration (keys written in name order), in one multi with the change notification: the
  * config znode is set at `version` (created when version is -1) and config_change_<n> created.
  * For a topic the multi also checks that /brokers/topics/<t> exists
  * (UNKNOWN_TOPIC_OR_PARTITION "Topic 't' does not exist."). INVALID_UPDATE_VERSION when the
