@@ -120,9 +120,10 @@ static void wait_applied(const char *topic, const long *marks)
                   "broker %d did not apply the change of %s", i + 1, topic);
 }
 
-/* The .log files of broker b's replica of topic-0: how many, and the largest size. */
-static int segment_files(const st_test_broker_t *b, const char *topic, long *ret_max,
-                         long *ret_total)
+/* The .log files of broker b's replica of topic-0: how many, the total size, and the largest
+ * size among the segments whose base offset is at least min_base. */
+static int segment_files_from(const st_test_broker_t *b, const char *topic, long long min_base,
+                              long *ret_max, long *ret_total)
 {
     char dir[600];
     snprintf(dir, sizeof(dir), "%s/logs/%s-0", b->dir, topic);
@@ -139,7 +140,8 @@ static int segment_files(const st_test_broker_t *b, const char *topic, long *ret
         char path[1200];
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         long size = fu_file_size(path);
-        max = size > max ? size : max;
+        if (atoll(e->d_name) >= min_base && size > max)
+            max = size;
         total += size;
         n++;
     }
@@ -149,6 +151,12 @@ static int segment_files(const st_test_broker_t *b, const char *topic, long *ret
     if (ret_total)
         *ret_total = total;
     return n;
+}
+
+static int segment_files(const st_test_broker_t *b, const char *topic, long *ret_max,
+                         long *ret_total)
+{
+    return segment_files_from(b, topic, 0, ret_max, ret_total);
 }
 
 static int64_t wall_ms(void)
@@ -218,9 +226,10 @@ Test(cluster_configs, alter_applies_on_every_replica_without_restart)
                  "the replicas differ");
     for (int i = 0; i < 3; i++) {
         long max = 0;
-        int n = segment_files(&cluster.broker[i], "seg", &max, NULL);
-        printf("broker %d: %d segments, largest new one <= %ld bytes\n", i + 1, n, max);
+        int n = segment_files_from(&cluster.broker[i], "seg", 60, &max, NULL);
+        printf("broker %d: %d segments, the largest since the change %ld bytes\n", i + 1, n, max);
         cr_expect_geq(n, 4, "broker %d did not roll at segment.bytes=3000 (%d files)", i + 1, n);
+        cr_expect_leq(max, 3000, "broker %d: a segment of %ld bytes", i + 1, max);
     }
     /* retention.ms: every replica deletes its closed segments (they are older than 1 s) */
     log_marks(marks);
