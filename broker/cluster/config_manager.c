@@ -152,13 +152,16 @@ static void refresh_topic(st_config_manager_t *m, const char *topic, bool quiet)
     char msg[MSG_LEN], path[320];
     st_zpath_topic_config(path, sizeof(path), topic);
     st_topic_overrides_t o = { 0 };
-    int code = st_config_admin_read(zk_of(m), ST_ENTITY_TOPICS, topic, &o, NULL, msg,
+    int version = -1;
+    int code = st_config_admin_read(zk_of(m), ST_ENTITY_TOPICS, topic, &o, &version, msg,
                                     sizeof(msg));
     if (code != ST_ERR_NONE) {
         ST_ERROR("Invalid topic config %s; keeping the previous configuration of topic %s", msg,
                  topic);
         return;
     }
+    if (version < 0)
+        return;   /* no znode (the topic is being deleted): nothing newer than what we have */
     int r = st_registry_set_topic_overrides(m->b->reg, topic, (const char *const *)o.keys,
                                             (const char *const *)o.values, o.n, msg, sizeof(msg));
     if (r == -EINVAL) {
