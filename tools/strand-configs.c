@@ -22,6 +22,7 @@
 
 #include "st_config_admin.h"
 #include "st_error.h"
+#include "st_topic_config.h"
 #include "tool_common.h"
 #include "tool_zk.h"
 
@@ -334,9 +335,36 @@ static void zk_alter(st_zk_t *zk, bool topics, const char *name, const kv_list_t
 
 /* ---- main ------------------------------------------------------------------------------- */
 
+/* --add-config's help lists the valid keys, as Kafka's does: every topic key (with what Strand
+ * does with it) and the dynamic broker keys (the first broker synonym of each topic key). */
+static void add_config_help(void)
+{
+    static char help[8192];
+    size_t used = (size_t)snprintf(help, sizeof(help), "%s The following is a list of valid "
+                                   "configurations: For entity-type 'topics':",
+                                   tool_opt(opts, "--add-config")->help);
+    for (const st_topic_cfg_def_t *d = st_topic_config_table; d->cfg.name && used < sizeof(help);
+         d++)
+        used += (size_t)snprintf(help + used, sizeof(help) - used, " %s%s%s", d->cfg.name,
+                                 d->applied ? "" : " (accepted, no effect)",
+                                 d[1].cfg.name ? "," : ".");
+    if (used < sizeof(help))
+        used += (size_t)snprintf(help + used, sizeof(help) - used,
+                                 " For entity-type 'brokers':");
+    for (const st_topic_cfg_def_t *d = st_topic_config_table; d->cfg.name && used < sizeof(help);
+         d++) {
+        char syn[128];
+        if (st_topic_config_synonym(d, 0, syn, sizeof(syn)))
+            used += (size_t)snprintf(help + used, sizeof(help) - used, " %s%s", syn,
+                                     d[1].cfg.name ? "," : ".");
+    }
+    tool_opt(opts, "--add-config")->help = help;
+}
+
 int main(int argc, char **argv)
 {
     tool_init(argv[0], "Add/Remove entity config for a topic or broker");
+    add_config_help();
     tool_parse(opts, argc, argv);
     const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
     const char *zk_connect = tool_opt(opts, "--zookeeper")->value;

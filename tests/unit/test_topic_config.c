@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "broker_config.h"
+#include "config_describe.h"
 #include "topic_config.h"
 
 static const char *const kafka_keys[] = {
@@ -201,4 +203,110 @@ Test(topic_defaults, dynamic_broker_keys)
     cr_expect(strstr(why, "never") && strstr(why, "log.cleanup.policy"), "%s", why);
     cr_expect(st_dynamic_broker_key("message.max.bytes"));
     cr_expect_not(st_dynamic_broker_key("log.roll.hours"));
+}
+
+/* ---- DescribeConfigs entries (broker/config_describe.c) ---------------------------------- */
+
+static const Strand__DescribeConfigsResourceResult *entry(const st_config_entries_t *e,
+                                                          const char *name)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->v[i]->name, name) == 0)
+            return e->v[i];
+    return NULL;
+}
+
+/* "SOURCE:name=value, ..." of an entry's synonyms (sources as numbers). */
+static void synonyms_text(const Strand__DescribeConfigsResourceResult *r, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_synonyms; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%d:%s=%s", i ? ", " : "",
+                 r->synonyms[i]->source, r->synonyms[i]->name,
+                 r->synonyms[i]->value_null ? "null" : r->synonyms[i]->value);
+}
+
+Test(topic_defaults, describe_topic_sources_and_synonyms)
+{
+    bset("log.retention.minutes=5");
+    bset("log.segment.bytes=50000");
+    const char *dk[] = { "min.insync.replicas" }, *dv[] = { "2" };
+    st_cfg_layer_t dflt = { dk, dv, 1 };
+    st_config_view_t view = { &bc, NULL, &dflt };
+    const char *ok[] = { "retention.ms", "cleanup.policy" }, *ov[] = { "1000", "compact" };
+    st_cfg_layer_t overrides = { ok, ov, 2 };
+    st_config_entries_t e;
+    cr_assert_eq(st_config_describe_topic(&view, &overrides, NULL, 0, true, false, &e), 0);
+    char syn[1024];
+    const Strand__DescribeConfigsResourceResult *r = entry(&e, "retention.ms");
+    cr_assert(r);
+    cr_expect_str_eq(r->value, "1000");
+    cr_expect_eq(r->config_source, ST_CONFIG_SOURCE_DYNAMIC_TOPIC);
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "1:retention.ms=1000", "Kafka drops the synonyms before log.retention.ms");
+    r = entry(&e, "segment.bytes");
+    cr_expect_str_eq(r->value, "50000");
+    cr_expect_eq(r->config_source, ST_CONFIG_SOURCE_STATIC_BROKER);
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "4:log.segment.bytes=50000, 5:log.segment.bytes=1073741824");
+    r = entry(&e, "min.insync.replicas");
+    cr_expect_str_eq(r->value, "2");
+    cr_expect_eq(r->config_source, ST_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+    r = entry(&e, "cleanup.policy");
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "1:cleanup.policy=compact, 5:log.cleanup.policy=delete");
+    cr_expect_eq(r->config_type, 7, "a list");
+    cr_expect_not(r->read_only);
+    cr_expect_eq(e.n, 23, "every topic key");
+    st_config_entries_free(&e);
+
+    char *only[] = { "segment.ms" };
+    cr_assert_eq(st_config_describe_topic(&view, &overrides, only, 1, false, true, &e), 0);
+    cr_assert_eq(e.n, 1);
+    cr_expect_str_eq(e.v[0]->value, "604800000");
+    cr_expect_eq(e.v[0]->n_synonyms, 0, "without include_synonyms");
+    cr_expect_gt(strlen(e.v[0]->documentation), 0);
+    st_config_entries_free(&e);
+}
+
+Test(topic_defaults, describe_broker)
+{
+    bset("ssl.key.password=hunter2");
+    bset("log.retention.hours=24");
+    const char *pk[] = { "log.retention.ms" }, *pv[] = { "60000" };
+    const char *dk[] = { "log.retention.ms", "message.max.bytes" }, *dv[] = { "120000", "5000" };
+    st_cfg_layer_t per = { pk, pv, 1 }, dflt = { dk, dv, 2 };
+    st_config_view_t view = { &bc, &per, &dflt };
+    st_config_entries_t e;
+    cr_assert_eq(st_config_describe_broker(&view, false, NULL, 0, true, false, &e), 0);
+    char syn[1024];
+    const Strand__DescribeConfigsResourceResult *r = entry(&e, "log.retention.ms");
+    cr_expect_str_eq(r->value, "60000");
+    cr_expect_eq(r->config_source, ST_CONFIG_SOURCE_DYNAMIC_BROKER);
+    cr_expect_not(r->read_only);
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "2:log.retention.ms=60000, 3:log.retention.ms=120000, "
+                          "4:log.retention.hours=24, 5:log.retention.hours=168");
+    r = entry(&e, "log.retention.hours");
+    cr_expect_str_eq(r->value, "24");
+    cr_expect(r->read_only, "log.retention.hours needs a restart");
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "4:log.retention.hours=24, 5:log.retention.hours=168");
+    r = entry(&e, "ssl.key.password");
+    cr_expect(r->is_sensitive && r->value_null);
+    cr_expect_eq(r->config_type, 9);
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "4:ssl.key.password=null");
+    r = entry(&e, "log.dirs");
+    cr_expect(r->value_null, "log.dirs is unset here");
+    cr_expect(r->read_only);
+    st_config_entries_free(&e);
+
+    cr_assert_eq(st_config_describe_broker(&view, true, NULL, 0, true, false, &e), 0);
+    cr_assert_eq(e.n, 2, "the cluster default lists what it sets");
+    r = entry(&e, "log.retention.ms");
+    cr_expect_str_eq(r->value, "120000");
+    synonyms_text(r, syn, sizeof(syn));
+    cr_expect_str_eq(syn, "3:log.retention.ms=120000");
+    st_config_entries_free(&e);
 }
