@@ -682,3 +682,116 @@ Test(cluster_configs, log_append_time_stamps_batches)
     cr_expect_eq(hdr.max_timestamp, stamped);
     free(bytes);
 }
+
+/* ---- compression.type and message.timestamp.difference.max.ms --------------------------------- */
+
+/* Sends one batch (raw bytes) to topic-0's leader with acks=all; the partition's error code. */
+static int produce_raw(const char *topic, const uint8_t *batch, size_t len)
+{
+    int leader = fu_leader(&cluster, topic, 0, NULL, NULL, NULL);
+    cr_assert_gt(leader, 0);
+    int fd = st_test_connect(st_test_cluster_broker(&cluster, leader)->port);
+    cr_assert_geq(fd, 0);
+    int code = -1;
+    if (tw_send_produce(fd, 71, topic, 0, -1, 10000, batch, len) == 0)
+        code = fu_produce_recv(fd, NULL);
+    close(fd);
+    return code;
+}
+
+/* The header of the batch at `offset` in broker 1's replica (after the replicas agree). */
+static st_batch_header_t stored_header(const char *topic, int64_t offset, int64_t upto)
+{
+    cr_assert_eq(fu_wait_replicas_identical(&cluster, topic, 0, upto, 20000), 3);
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    cr_assert_eq(fu_segment_bytes(&cluster.broker[0], topic, 0, upto, &bytes, &n), 0);
+    st_batch_header_t hdr;
+    memset(&hdr, 0, sizeof(hdr));
+    for (size_t pos = 0; pos < n;) {
+        cr_assert_eq(st_batch_validate(bytes + pos, n - pos, &hdr, NULL), 0, "stored CRC");
+        if (hdr.base_offset == offset)
+            break;
+        pos += st_batch_total_size(&hdr);
+    }
+    cr_assert_eq(hdr.base_offset, offset);
+    free(bytes);
+    return hdr;
+}
+
+Test(cluster_configs, compression_type_and_timestamp_difference)
+{
+    fu_create_topic(&cluster, "codec", 1, 3, NULL);
+    long marks[3];
+    log_marks(marks);
+    alter_topic("codec", "compression.type=lz4", NULL);
+    wait_applied("codec", marks);
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    cr_assert_eq(tw_make_batch(5, 200, wall_ms(), &plain, &plain_len), 0);
+    cr_assert_eq(produce_raw("codec", plain, plain_len), 0);
+    st_batch_header_t h = stored_header("codec", 0, 5);
+    cr_expect_eq(st_batch_codec(&h), ST_COMPRESSION_LZ4, "stored as lz4 on every replica");
+    cr_expect_lt(st_batch_total_size(&h), plain_len);
+    cr_expect_eq(h.record_count, 5);
+
+    log_marks(marks);
+    alter_topic("codec", "compression.type=uncompressed", NULL);
+    wait_applied("codec", marks);
+    st_batch_writer_t *w = st_batch_writer_new(ST_COMPRESSION_LZ4);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(st_batch_writer_add(w, wall_ms(), "k", 1, "a value that repeats repeats", 28,
+                                         NULL, 0), 0);
+    const void *lz;
+    size_t lz_len;
+    cr_assert_eq(st_batch_writer_finish(w, &lz, &lz_len), 0);
+    cr_assert_eq(produce_raw("codec", lz, lz_len), 0);
+    st_batch_writer_free(w);
+    h = stored_header("codec", 5, 9);
+    cr_expect_eq(st_batch_codec(&h), ST_COMPRESSION_NONE, "stored uncompressed");
+    cr_expect_eq(h.record_count, 4);
+    /* a consumer reads all 9 records back */
+    fu_rec_t *recs = NULL;
+    size_t n = fu_consume_all(&cluster, "codec", 0, 20000, &recs);
+    cr_expect_eq(n, 9);
+    fu_recs_free(recs, n);
+
+    /* message.timestamp.difference.max.ms: a batch from 1970 is refused, one from now is not */
+    log_marks(marks);
+    alter_topic("codec", "message.timestamp.difference.max.ms=3600000", NULL);
+    wait_applied("codec", marks);
+    uint8_t *old = NULL;
+    size_t old_len = 0;
+    cr_assert_eq(tw_make_batch(2, 20, 1000, &old, &old_len), 0);
+    cr_expect_eq(produce_raw("codec", old, old_len), ST_ERR_INVALID_TIMESTAMP);
+    cr_expect_eq(produce_raw("codec", plain, plain_len), 0);
+    free(old);
+    free(plain);
+}
+
+/* ---- a broker restarted after a change gets it --------------------------------------------- */
+
+Test(cluster_configs, restarted_broker_gets_the_change)
+{
+    fu_create_topic(&cluster, "late", 1, 3, NULL);
+    st_test_broker_t *b3 = st_test_cluster_broker(&cluster, 3);
+    cr_assert_eq(st_test_broker_stop(b3, SIGKILL) != 0, true);
+    long marks[3];
+    log_marks(marks);
+    alter_topic("late", "segment.bytes=2500", NULL);
+    for (int i = 0; i < 2; i++)
+        cr_assert(fu_wait_in_file(cluster.broker[i].log_path, "Topic late: configuration from "
+                                  "/config/topics/late applied", marks[i], 15000));
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(produce_now("late", 10, 100, NULL), 0);
+    cr_assert_eq(st_test_broker_restart(b3), 0);
+    cr_assert_eq(fu_wait_isr_size(&cluster, "late", 0, 3, 30000), 0);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(produce_now("late", 10, 100, NULL), 0);
+    cr_assert_eq(fu_wait_replicas_identical(&cluster, "late", 0, 120, 30000), 3);
+    long max = 0;
+    int n = segment_files(b3, "late", &max, NULL);
+    printf("restarted broker 3: %d segments, largest %ld bytes\n", n, max);
+    cr_expect_geq(n, 4);
+    cr_expect_leq(max, 2500);
+}
