@@ -1,9 +1,12 @@
 /* Produce (0): validates every batch of each partition's records (size against
  * max.message.bytes, then st_batch_validate: magic, lengths, CRC, codec, then the client-batch
  * rules of check_client_batch: offset range = record count, and for uncompressed batches the
- * record length prefixes add up to the records section), appends them straight from the receive
- * buffer (st_log_append stamps offsets and the leader epoch in place), and answers per
- * partition. Records are never decoded: only their length prefixes are read.
+ * record length prefixes add up to the records section), applies the topic's rules
+ * (apply_topic_rules: message.timestamp.difference.max.ms, compression.type re-encoding,
+ * LogAppendTime stamping), appends them straight from the receive buffer (st_log_append stamps
+ * offsets and the leader epoch in place) or from the re-encoded copy, and answers per
+ * partition. Records are never decoded: only their length prefixes are read (a codec change
+ * compresses or decompresses the records section as a whole).
  *
  * Only the leader appends: a follower or a partition without a role answers
  * NOT_LEADER_OR_FOLLOWER.

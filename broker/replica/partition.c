@@ -12,7 +12,12 @@
  * Registry invariants (under the lock):
  *   R1. every topic in the map has n_partitions >= 1 slots; a non-NULL slot i holds partition i
  *       of that topic (NULL: not hosted here), the map holds one reference on each, and a topic
- *       with no hosted partition left is removed from the map. */
+ *       with no hosted partition left is removed from the map.
+ *   R2. a topic's cfg is the registry's defaults with its stored overrides applied (all of them
+ *       valid), and every hosted partition and open log of the topic was given that cfg
+ *       (topic_apply) before the admin mutex is released. The overrides come from the first
+ *       LeaderAndIsr that hosts the topic, then only from st_registry_set_topic_overrides (the
+ *       config manager, after /config/changes); the defaults from st_registry_set_defaults. */
 #include "partition_int.h"
 
 #include <assert.h>
