@@ -258,6 +258,7 @@ Test(cluster_configs, cleanup_policy_compact_applies_on_every_replica)
                                                                     NULL });
     char err[512];
     strand_producer_t *p = strand_producer_new(conf, err, sizeof(err));
+    strand_conf_destroy(conf);
     cr_assert(p, "%s", err);
     char value[64];
     for (int round = 0; round < 12; round++) {
