@@ -17,6 +17,7 @@ typedef struct st_replica_manager st_replica_manager_t;
 typedef struct st_node st_node_t;
 typedef struct st_admin_worker st_admin_worker_t;
 typedef struct st_config_manager st_config_manager_t;
+typedef struct st_coordinator st_coordinator_t;
 
 typedef struct st_broker {
     st_broker_config_t cfg;
@@ -34,6 +35,7 @@ typedef struct st_broker {
     /* dynamic configuration (cluster/config_manager.c); set once it runs, read by the node
      * thread's change callback and the request handlers */
     st_config_manager_t *_Atomic configs;
+    st_coordinator_t *groups;         /* the group coordinator (group/coordinator.c) */
 } st_broker_t;
 
 #endif

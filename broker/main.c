@@ -24,6 +24,7 @@
 #include "fencing.h"
 #include "admin_worker.h"
 #include "config_manager.h"
+#include "coordinator.h"
 #include "maintenance.h"
 #include "membership.h"
 #include "metadata_cache.h"
@@ -330,6 +331,10 @@ int main(int argc, char **argv)
         ST_ERROR("Cannot start the topic admin thread: %s", strerror(-r));
         goto out;
     }
+    if ((r = st_coordinator_start(b, &b->groups)) < 0) {
+        ST_ERROR("Cannot start the group coordinator: %s", strerror(-r));
+        goto out;
+    }
 
     sigset_t all, old;
     sigfillset(&all);
@@ -364,6 +369,9 @@ int main(int argc, char **argv)
         pthread_join(shutdown_ctx.thread, NULL);
 
 out:
+    /* The coordinator first: parked JoinGroup/SyncGroup get NOT_COORDINATOR while the loops can
+     * still send it; its memory stays until the loops are gone (handlers may still call it). */
+    st_coordinator_stop(b->groups);
     if (b->net) {
         st_net_stop_accepting(b->net);
         st_net_shutdown(b->net, SHUTDOWN_GRACE_MS);
@@ -382,6 +390,8 @@ out:
     if (b->mgr)
         st_log_manager_close(b->mgr);
     st_net_free(b->net);
+    st_coordinator_free(b->groups);
+    b->groups = NULL;
     st_metadata_cache_free(b->meta);
     if (sigterm_ev)
         event_free(sigterm_ev);

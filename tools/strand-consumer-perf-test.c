@@ -24,6 +24,9 @@ static tool_opt_t opts[] = {
       false, NULL, NULL, 0 },
     { "--from-latest", TOOL_FLAG, NULL, "Start from the latest offset instead of the earliest.",
       false, NULL, NULL, 0 },
+    { "--group", TOOL_VALUE, "<String: gid>",
+      "The group id to consume on: not supported until Strand has consumer groups (refused).",
+      false, NULL, NULL, 0 },
     { "--consumer.config", TOOL_VALUE, "<String: config file>", "Consumer config properties file.",
       false, NULL, NULL, 0 },
     { "--command-config", TOOL_VALUE, "<String: config file>",
@@ -52,6 +55,10 @@ int main(int argc, char **argv)
     tool_parse(opts, argc, argv);
     const char *bootstrap = tool_bootstrap(opts);
     const char *topic = tool_require(opts, "--topic");
+    if (tool_opt(opts, "--group")->given)
+        tool_usage_die("--group %s: Strand has no consumer groups yet; without --group every "
+                       "partition of the topic is read from the beginning (or the end with "
+                       "--from-latest)", tool_opt(opts, "--group")->value);
     int64_t messages = tool_int("--messages", tool_require(opts, "--messages"), 1, INT64_MAX);
     int64_t timeout = 10000, interval = 5000;
     if (tool_opt(opts, "--timeout")->given)
@@ -62,8 +69,16 @@ int main(int argc, char **argv)
     if (tool_opt(opts, "--fetch-size")->given)
         tool_conf_set(conf, "max.partition.fetch.bytes", tool_opt(opts, "--fetch-size")->value, "--fetch-size");
     int64_t start_wall = tool_wall_ms();
+    tool_bound_waits(conf, timeout, "--timeout");
+    char err[1024];
+    strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
+    if (!consumer)
+        tool_die("%s", err);
+    strand_conf_destroy(conf);
     int32_t count = 0;
-    strand_consumer_t *consumer = tool_consumer_for_topic(conf, topic, &count);
+    /* --timeout bounds the wait for the topic's metadata too. */
+    if (strand_consumer_partition_count(consumer, topic, (int)timeout, &count) != 0)
+        tool_die("%s", strand_last_errstr());
     strand_topic_partition_t *tps = calloc((size_t)count, sizeof(*tps));
     if (!tps)
         tool_die("out of memory");
@@ -72,7 +87,7 @@ int main(int argc, char **argv)
         tps[i] = (strand_topic_partition_t){ topic, i, start_off, 0 };
     int e = strand_consumer_assign(consumer, tps, (size_t)count);
     if (e)
-        tool_die("cannot assign partitions of '%s': %s", topic, strand_err_desc(e));
+        tool_die("cannot assign partitions of '%s': %s", topic, strand_last_errstr());
     free(tps);
 
     bool detailed = tool_opt(opts, "--show-detailed-stats")->given;

@@ -34,6 +34,18 @@ static const st_api_def_t api_table[] = {
     { STRAND__API_KEY__STOP_REPLICA,  0, 0, "StopReplica",  st_handle_stop_replica },
     { STRAND__API_KEY__OFFSET_FOR_LEADER_EPOCH, 0, 0, "OffsetForLeaderEpoch",
       st_handle_offset_for_leader_epoch },
+    /* Consumer groups (broker/group/). */
+    { STRAND__API_KEY__FIND_COORDINATOR, 0, 0, "FindCoordinator", st_handle_find_coordinator },
+    { STRAND__API_KEY__JOIN_GROUP,    0, 0, "JoinGroup",    st_handle_join_group },
+    { STRAND__API_KEY__HEARTBEAT,     0, 0, "Heartbeat",    st_handle_heartbeat },
+    { STRAND__API_KEY__LEAVE_GROUP,   0, 0, "LeaveGroup",   st_handle_leave_group },
+    { STRAND__API_KEY__SYNC_GROUP,    0, 0, "SyncGroup",    st_handle_sync_group },
+    { STRAND__API_KEY__DESCRIBE_GROUPS, 0, 0, "DescribeGroups", st_handle_describe_groups },
+    { STRAND__API_KEY__LIST_GROUPS,   0, 0, "ListGroups",   st_handle_list_groups },
+    { STRAND__API_KEY__DELETE_GROUPS, 0, 0, "DeleteGroups", st_handle_delete_groups },
+    { STRAND__API_KEY__OFFSET_COMMIT, 0, 0, "OffsetCommit", st_handle_offset_commit },
+    { STRAND__API_KEY__OFFSET_FETCH,  0, 0, "OffsetFetch",  st_handle_offset_fetch },
+    { STRAND__API_KEY__OFFSET_DELETE, 0, 0, "OffsetDelete", st_handle_offset_delete },
 };
 
 #define N_APIS (sizeof(api_table) / sizeof(api_table[0]))

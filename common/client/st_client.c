@@ -319,6 +319,7 @@ static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fm
 static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fmt, ...)
 {
     int64_t now = st_client_now_ms();
+    st_bstate_t was = b->state;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(b->last_error, sizeof(b->last_error), fmt, ap);
@@ -347,6 +348,15 @@ static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fm
     b->rbuf_len = b->rbuf_pos = 0;
     b->rcvlowat = 0;
     ST_DEBUG("client: broker %s (id %d) down: %s", b->addr, b->node_id, b->last_error);
+    /* Kafka's NetworkClient warning, once the client is up and will retry (during bootstrap a
+     * failure is the error st_client_init returns). */
+    if (atomic_load(&cl->ready) && err == ST_ERR_TRANSPORT && was != ST_BS_UP) {
+        char key[320];
+        snprintf(key, sizeof(key), "connect %s", b->addr);
+        st_client_log(cl, STRAND_LOG_WARN, "strand.network", key,
+                      "Connection to node %d (%s) could not be established. Node may not be "
+                      "available: %s", b->node_id, b->addr, b->last_error);
+    }
 
     char msg[600];
     snprintf(msg, sizeof(msg), "broker %s: %s", b->addr, b->last_error);
@@ -1094,6 +1104,8 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
     cl->conf = copy->props;
     cl->delivery_cb = copy->delivery_cb;
     cl->delivery_opaque = copy->delivery_opaque;
+    cl->log_cb = copy->log_cb;
+    cl->log_opaque = copy->log_opaque;
     free(copy);
     cl->tp = st_transport_find(cl->conf.security_protocol);
     if (!cl->tp) {
@@ -1119,6 +1131,7 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
     atomic_init(&cl->next_corr_id, 1);
     pthread_mutex_init(&cl->lock, NULL);
     pthread_mutex_init(&cl->pool_lock, NULL);
+    pthread_mutex_init(&cl->log_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1157,8 +1170,10 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         return ST_ERR_INVALID_ARG;
     }
     cl->thread_started = true;
-    if (no_bootstrap)
+    if (no_bootstrap) {
+        atomic_store(&cl->ready, true);
         return 0;
+    }
 
     /* Bootstrap: wait for the first metadata response (or for every broker to fail). */
     pthread_mutex_lock(&cl->lock);
@@ -1177,6 +1192,7 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         st_client_destroy(cl);
         return err;
     }
+    atomic_store(&cl->ready, true);
     return 0;
 }
 
@@ -1239,6 +1255,7 @@ void st_client_destroy(st_client_t *cl)
     cl->epfd = cl->evfd = -1;
     pthread_mutex_destroy(&cl->lock);
     pthread_mutex_destroy(&cl->pool_lock);
+    pthread_mutex_destroy(&cl->log_lock);
     pthread_cond_destroy(&cl->md_cond);
     if (cl->tp && cl->tp->ctx_free)
         cl->tp->ctx_free(cl->tp_ctx);

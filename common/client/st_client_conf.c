@@ -335,6 +335,12 @@ void strand_conf_set_delivery_cb(strand_conf_t *conf, strand_delivery_cb_t *cb, 
     conf->delivery_opaque = opaque;
 }
 
+void strand_conf_set_log_cb(strand_conf_t *conf, strand_log_cb_t *cb, void *opaque)
+{
+    conf->log_cb = cb;
+    conf->log_opaque = opaque;
+}
+
 int st_client_parse_bootstrap(const char *servers, st_hostport_t **ret_list, size_t *ret_count,
                               char *errstr, size_t errstr_size)
 {

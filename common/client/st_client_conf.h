@@ -60,6 +60,8 @@ struct strand_conf {
     st_client_conf_t props;
     strand_delivery_cb_t *delivery_cb;
     void *delivery_opaque;
+    strand_log_cb_t *log_cb;
+    void *log_opaque;
 };
 
 /* One bootstrap address. */

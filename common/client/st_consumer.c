@@ -16,6 +16,9 @@
  *   RESET --consumer_tick sends ListOffsets--> RESETTING --lo_cb--> FETCH
  *   FETCH --fetch_cb: OFFSET_OUT_OF_RANGE, earliest/latest--> RESET
  *   FETCH --fetch_cb: OFFSET_OUT_OF_RANGE, none / corrupt data (poll)--> ERROR (until a seek)
+ *   FETCH / RESETTING --fetch_cb / lo_cb: an error retrying cannot cure--> ERROR, reported once
+ *   (retriable errors are retried after retry.backoff.ms, with a throttled log line, and never
+ *   reach poll: Kafka's consumer does not surface them either)
  *   any --assign/seek (app thread)--> FETCH or RESET, epoch+1; --assign (dropped)--> REMOVED
  * Invariants (cpart_check): epoch changes whenever the position is moved by the application, and
  *   data tagged with an older epoch is discarded; FETCH implies fetch_pos >= 0; a partition
@@ -197,7 +200,8 @@ static void part_position(strand_consumer_t *c, st_cpart_t *part, int64_t offset
         if (offset == 0) {
             part->state = CP_ERROR;
             queue_error(c, part, ST_ERR_OFFSET_OUT_OF_RANGE,
-                        "%s-%d: no position and auto.offset.reset=none", part->topic,
+                        "Undefined offset with no reset policy for partitions: [%s-%d] (no "
+                        "committed offset and auto.offset.reset=none)", part->topic,
                         part->partition);
         } else {
             part->state = CP_RESET;
@@ -258,12 +262,22 @@ static void lo_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, s
         if (!perr && pr->offset < 0)
             perr = ST_ERR_OFFSET_NOT_AVAILABLE;
         if (perr) {
+            if (!st_error_retriable(perr)) {
+                part->state = CP_ERROR;
+                queue_error(c, part, perr, "%s-%d: ListOffsets failed: %s: %s", part->topic,
+                            part->partition, st_error_name(perr),
+                            err ? errstr : st_error_desc(perr));
+                continue;
+            }
             part->state = CP_RESET;
             part->retry_at_ms = now + cl->conf.retry_backoff_ms;
-            refresh = refresh || st_error_retriable(perr);
-            if (!st_error_retriable(perr))
-                queue_error(c, part, perr, "%s-%d: ListOffsets failed: %s", part->topic,
-                            part->partition, err ? errstr : st_error_desc(perr));
+            refresh = true;
+            char key[128];
+            snprintf(key, sizeof(key), "listoffsets node %d %d", req->target, perr);
+            st_client_log(cl, STRAND_LOG_WARN, "strand.consumer", key,
+                          "Error in ListOffsets for partition %s-%d from node %d: %s, retrying%s%s",
+                          part->topic, part->partition, req->target, st_error_name(perr),
+                          err ? ": " : "", err ? errstr : "");
             continue;
         }
         part->state = CP_FETCH;
@@ -396,12 +410,12 @@ static size_t whole_batches(const uint8_t *data, size_t len, int64_t *ret_next)
     return pos;
 }
 
+/* Kafka's fetcher refreshes metadata on these (InvalidMetadataException, plus an unknown
+ * leader epoch, OFFSET_NOT_AVAILABLE after an election, and a request that timed out). */
 static bool err_needs_metadata(int err)
 {
-    return err == ST_ERR_NOT_LEADER_OR_FOLLOWER || err == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-           err == ST_ERR_LEADER_NOT_AVAILABLE || err == ST_ERR_FENCED_LEADER_EPOCH ||
-           err == ST_ERR_UNKNOWN_LEADER_EPOCH || err == ST_ERR_REPLICA_NOT_AVAILABLE ||
-           err == ST_ERR_TRANSPORT || err == ST_ERR_REQUEST_TIMED_OUT;
+    return st_error_invalid_metadata(err) || err == ST_ERR_UNKNOWN_LEADER_EPOCH ||
+           err == ST_ERR_OFFSET_NOT_AVAILABLE || err == ST_ERR_REQUEST_TIMED_OUT;
 }
 
 /* lock held: one partition's part of a fetch response. */
@@ -427,12 +441,21 @@ static void fetch_partition(strand_consumer_t *c, const fetch_ent_t *ent,
         return;
     }
     if (err) {
+        if (!st_error_retriable(err)) {
+            part->state = CP_ERROR;
+            queue_error(c, part, err, "%s-%d: fetch failed: %s: %s", part->topic,
+                        part->partition, st_error_name(err), st_error_desc(err));
+            return;
+        }
         part->retry_at_ms = now + c->cl.conf.retry_backoff_ms;
         if (err_needs_metadata(err))
             *refresh = true;
-        else
-            queue_error(c, part, err, "%s-%d: fetch failed: %s", part->topic, part->partition,
-                        st_error_desc(err));
+        char key[128];
+        snprintf(key, sizeof(key), "fetch node %d %d", part->leader, err);
+        st_client_log(&c->cl, STRAND_LOG_WARN, "strand.consumer", key,
+                      "Error in fetch for partition %s-%d at offset %" PRId64 " from node %d: %s, "
+                      "retrying", part->topic, part->partition, ent->offset, part->leader,
+                      st_error_name(err));
         return;
     }
     if (fp->records_size == 0)
@@ -534,12 +557,23 @@ static void fetch_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr
         ST_DEBUG("consumer: fetch from broker %s failed: %s", ctx->broker->addr, errstr);
         refresh = err_needs_metadata(err) || err == ST_ERR_BAD_RESPONSE;
     }
-done:
+done:;
+    /* The broker refused the whole request for good (an error code of its own that retrying
+     * cannot cure, or an API it does not support): report it once per partition. A request
+     * that got no usable response (lost connection, garbage) is retried. */
+    bool fatal = err && !st_error_retriable(err) &&
+                 ((fr && fr->error_code) || err == ST_ERR_UNSUPPORTED_VERSION);
     for (size_t i = 0; i < ctx->n; i++) {
-        if (ctx->ent[i].part) {
-            ctx->ent[i].part->fetch_inflight = false;
-            if (err)
-                ctx->ent[i].part->retry_at_ms = now + cl->conf.retry_backoff_ms;
+        st_cpart_t *part = ctx->ent[i].part;
+        if (!part)
+            continue;
+        part->fetch_inflight = false;
+        if (fatal && part->epoch == ctx->ent[i].epoch && part->state == CP_FETCH) {
+            part->state = CP_ERROR;
+            queue_error(c, part, err, "%s-%d: fetch failed: %s: %s", part->topic,
+                        part->partition, st_error_name(err), errstr);
+        } else if (err) {
+            part->retry_at_ms = now + cl->conf.retry_backoff_ms;
         }
     }
     if (fb)
@@ -699,6 +733,7 @@ static int64_t consumer_next_wakeup(st_client_t *cl, int64_t now)
 }
 
 static const st_client_role_t consumer_role = {
+    .name = "Consumer",
     .tick = consumer_tick,
     .after_io = consumer_after_io,
     .next_wakeup = consumer_next_wakeup,
@@ -765,11 +800,17 @@ int strand_consumer_assign(strand_consumer_t *c, const strand_topic_partition_t 
              tps[i].offset != STRAND_OFFSET_END && tps[i].offset != STRAND_OFFSET_INVALID))
             return ST_ERR_INVALID_ARG;
         int32_t n = 0;
-        int err = st_client_md_wait_topic(&c->cl, tps[i].topic, deadline, true, &n, NULL, 0);
+        size_t errstr_size;
+        char *errstr = st_client_last_errstr_buf(&errstr_size);
+        int err = st_client_md_wait_topic(&c->cl, tps[i].topic, deadline, true, &n, errstr,
+                                          errstr_size);
         if (err)
             return err;
-        if (tps[i].partition >= n)
+        if (tps[i].partition >= n) {
+            st_client_errstr(errstr, errstr_size, "topic '%s' has no partition %d (it has %d)",
+                             tps[i].topic, tps[i].partition, n);
             return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
     }
     release_polled(c, true);
     pthread_mutex_lock(&c->lock);
@@ -1019,7 +1060,9 @@ int strand_consumer_partition_count(strand_consumer_t *c, const char *topic, int
     if (!c || !topic || !ret_count)
         return ST_ERR_INVALID_ARG;
     int64_t deadline = st_client_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms : timeout_ms);
-    return st_client_md_wait_topic(&c->cl, topic, deadline, true, ret_count, NULL, 0);
+    size_t errstr_size;
+    char *errstr = st_client_last_errstr_buf(&errstr_size);
+    return st_client_md_wait_topic(&c->cl, topic, deadline, true, ret_count, errstr, errstr_size);
 }
 
 int strand_message_header(const strand_message_t *msg, size_t *pos, strand_header_t *ret_header)

@@ -134,6 +134,24 @@ int strand_conf_get(const strand_conf_t *conf, const char *key, char *buf, size_
 /* Prints every property: name, type, default, accepted values, description. */
 void strand_conf_print_help(FILE *out);
 
+/* ---- Log messages -------------------------------------------------------------------------
+ * What an operator should see while a client works around trouble -- chiefly its retries: a
+ * broker that cannot be reached, a produce or fetch error being retried, a topic that is not in
+ * metadata yet -- is reported through a log callback, in the words of Kafka's Java clients, e.g.
+ *   "[Producer clientId=strand] Got error produce response with correlation id 12 on
+ *    topic-partition t-0, retrying (2147483646 attempts left). Error: NOT_LEADER_OR_FOLLOWER"
+ * Each distinct condition (broker, partition and error) is reported when first seen, then at
+ * most once per 10 seconds while it lasts; the number of reports suppressed meanwhile is
+ * appended to the next one. Errors that end an operation are not logged: they are returned (or
+ * delivered) to the application, which says them once.
+ * The callback runs on the handle's I/O thread: it must be quick and must not call into the
+ * handle. source names the part of the client ("strand.producer", "strand.consumer",
+ * "strand.network", "strand.metadata"). Without a callback nothing is printed. */
+#define STRAND_LOG_WARN 4   /* syslog numbering */
+#define STRAND_LOG_INFO 6
+typedef void strand_log_cb_t(int level, const char *source, const char *message, void *opaque);
+void strand_conf_set_log_cb(strand_conf_t *conf, strand_log_cb_t *cb, void *opaque);
+
 /* ============================================================================================
  * Producer
  * ============================================================================================
@@ -204,14 +222,27 @@ strand_producer_t *strand_producer_new(const strand_conf_t *conf, char *errstr,
  * Key, value and headers are copied into the batch before the call returns. When the topic's
  * metadata is not known yet, or buffer.memory is exhausted, the call blocks up to max.block.ms
  * (never on the I/O thread), then fails with ST_ERR_TIMED_OUT (metadata) / ST_ERR_QUEUE_FULL.
+ * A topic error that retrying cannot cure (ST_ERR_INVALID_TOPIC_EXCEPTION,
+ * ST_ERR_TOPIC_AUTHORIZATION_FAILED, ...) fails the call as soon as metadata says so.
  * Other errors: ST_ERR_UNKNOWN_TOPIC_OR_PARTITION (partition out of range), ST_ERR_INVALID_ARG,
- * ST_ERR_MESSAGE_TOO_LARGE (record larger than max.request.size). When strand_produce()
+ * ST_ERR_MESSAGE_TOO_LARGE (record larger than max.request.size or buffer.memory, sized as
+ * Kafka does: batch overhead + the record's upper bound). strand_last_errstr() says which.
+ * When strand_produce()
  * returns an error the record was not queued and no delivery report will follow; when it
  * returns 0 exactly one delivery report follows. */
 int strand_produce(strand_producer_t *p, const char *topic, int32_t partition,
                    const void *key, size_t key_len, const void *value, size_t value_len,
                    const strand_header_t *headers, size_t header_count,
                    int64_t timestamp_ms, void *msg_opaque);
+
+/* One line saying why the calling thread's last failed strand_produce() (also
+ * strand_producer_partition_count, strand_consumer_assign, strand_consumer_partition_count)
+ * failed, in Kafka's words where Kafka has them, e.g. for ST_ERR_MESSAGE_TOO_LARGE "The message
+ * is 2000088 bytes when serialized which is larger than 1048576, which is the value of the
+ * max.request.size configuration." and for a topic missing from metadata "Topic t not present in
+ * metadata after 60000 ms.". Thread-local; meaningful only right after such a call returned an
+ * error. Never NULL. */
+const char *strand_last_errstr(void);
 
 /* Sends every batch now (ignoring linger.ms) and waits until no record is queued or in flight,
  * i.e. every record queued before the call -- and any other thread queues meanwhile -- has had
