@@ -16,6 +16,7 @@ typedef struct st_net st_net_t;
 typedef struct st_replica_manager st_replica_manager_t;
 typedef struct st_node st_node_t;
 typedef struct st_admin_worker st_admin_worker_t;
+typedef struct st_config_manager st_config_manager_t;
 typedef struct st_coordinator st_coordinator_t;
 
 typedef struct st_broker {
@@ -35,6 +36,9 @@ typedef struct st_broker {
     st_replica_manager_t *rm;         /* replica manager (replica/replica_manager.c) */
     st_node_t *node;                  /* membership and controller candidacy (cluster/membership.c) */
     st_admin_worker_t *admin;         /* topic admin through ZooKeeper (cluster/admin_worker.c) */
+    /* dynamic configuration (cluster/config_manager.c); set once it runs, read by the node
+     * thread's change callback and the request handlers */
+    st_config_manager_t *_Atomic configs;
     st_coordinator_t *groups;         /* the group coordinator (group/coordinator.c) */
 } st_broker_t;
 

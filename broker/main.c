@@ -23,6 +23,7 @@
 #include "broker_config.h"
 #include "fencing.h"
 #include "admin_worker.h"
+#include "config_manager.h"
 #include "coordinator.h"
 #include "maintenance.h"
 #include "membership.h"
@@ -348,6 +349,12 @@ int main(int argc, char **argv)
     }
     st_membership_check_stray_logs(b);
     st_registry_set_wake(b->reg, st_net_wake_loop, b->net);
+    /* the dynamic broker config sets the topic defaults before any partition is hosted */
+    st_config_manager_t *configs = NULL;
+    if ((r = st_config_manager_start(b, &configs)) < 0) {
+        ST_ERROR("Cannot start the dynamic config thread: %s", strerror(-r));
+        goto out;
+    }
     r = st_replica_manager_start(b, &b->rm);
     if (r < 0) {
         ST_ERROR("Cannot start the replica manager: %s", strerror(-r));
@@ -412,9 +419,11 @@ out:
     st_maintenance_stop(maint);
     st_admin_worker_stop(b->admin);
     b->admin = NULL;
+    st_config_manager_stop(atomic_load(&b->configs));   /* before the session closes */
     st_replica_manager_stop(b->rm);   /* fetchers, threads, HW checkpoint */
     b->rm = NULL;
     st_membership_stop(b);            /* closes the ZooKeeper session: registration goes */
+    st_config_manager_free(atomic_load(&b->configs));   /* nothing posts to it any more */
     st_logger_flush_limited(NULL);   /* counts of repeated lines not written yet */
     if (exit_code == 0)
         st_error_counts_log();

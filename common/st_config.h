@@ -20,6 +20,9 @@ typedef enum st_cfg_type {
     ST_CFG_STRING,   /* char * (malloc'd; freed by st_cfg_free); `valid` restricts to a list */
     ST_CFG_LIST,     /* char * holding a comma-separated list, kept as given (trimmed) */
     ST_CFG_DOUBLE,   /* double */
+    ST_CFG_ENUM,     /* int32_t: index of the value in `valid` (given case-insensitively) */
+    ST_CFG_SET,      /* uint32_t: bit i set for the i-th word of `valid` named in a
+                      * comma-separated list (at least one; at most 32 words) */
 } st_cfg_type_t;
 
 #define ST_CFG_UNSET_INT  INT32_MIN
@@ -30,7 +33,8 @@ typedef struct st_cfg_def {
     st_cfg_type_t type;
     const char *default_value;   /* NULL: stays UNSET (NULL for strings) */
     int64_t min, max;            /* numeric range, inclusive */
-    const char *valid;           /* STRING: comma-separated accepted values, or NULL for any */
+    const char *valid;           /* STRING / ENUM / SET: comma-separated accepted values
+                                  * (STRING: NULL for any) */
     size_t offset;               /* offsetof(the config struct, field) */
     const char *doc;
     bool secret;                 /* never printed back (passwords) */
@@ -91,6 +95,16 @@ const char *st_cfg_closest_name(const char *key, const char *const *names, size_
                                 size_t stride);
 /* The same over a config table. */
 const char *st_cfg_suggest(const st_cfg_def_t *table, const char *key);
+
+/* One definition on its own (tables whose rows carry more than st_cfg_def_t, such as the topic
+ * table): parses value into def's field of obj (-EINVAL with err naming key, value and the
+ * accepted range), formats the field back as text ("null" when UNSET; secrets as they are, the
+ * caller masks them), and describes the accepted range ("an integer in [14, 2147483647]"). */
+int st_cfg_parse_one(const st_cfg_def_t *def, void *obj, const char *value, st_cfg_error_t *err);
+void st_cfg_format_one(const st_cfg_def_t *def, const void *obj, char *out, size_t len);
+void st_cfg_describe_range(const st_cfg_def_t *def, char *out, size_t len);
+/* "int", "long", "boolean", "string", "list", "double" (ENUM: "string", SET: "list"). */
+const char *st_cfg_type_name(st_cfg_type_t type);
 
 /* Prints the table: name, type, default, accepted range/values, doc. */
 void st_cfg_print_help(const st_cfg_def_t *table, FILE *out);

@@ -157,6 +157,11 @@ struct st_node {
     ctl_channel_t *chan;
     ctl_batch_t *batch;
     int64_t next_rebalance_ms;  /* 0: none scheduled */
+
+    /* dynamic configuration (st_ctl_config.c, node thread) */
+    int64_t config_seq;         /* sequence of the last /config/changes notification handled,
+                                 * -1 before the first listing */
+    atomic_bool unclean_default;   /* unclean.leader.election.enable for topics without one */
 };
 
 /* ---- st_node.c -------------------------------------------------------------------------- */
@@ -317,6 +322,15 @@ void ctl_on_leader_and_isr_response(st_node_t *n, int32_t broker, const ctl_tp_c
 /* Forgets that broker's failed log dirs (it died or started again: Kafka clears
  * replicasOnOfflineDirs then, the new process reports its own). */
 void ctl_clear_offline_dirs(st_node_t *n, int32_t broker);
+
+/* ---- st_ctl_config.c: /config/changes ------------------------------------------------------- */
+/* Lists /config/changes (re-arming the child watch) and handles, in order, every notification
+ * above the last one handled: a topic's cached overrides are re-read when this node is the
+ * active controller (a znode that does not decode is logged with its path and the previous
+ * overrides kept), then cfg.on_config_change is called. Notifications older than 15 minutes
+ * are deleted (Kafka's purge). initial: only notes where the sequence stands (the broker reads
+ * the current configuration itself at start). */
+void ctl_config_changes(st_node_t *n, bool initial);
 
 /* ---- st_ctl_admin.c ----------------------------------------------------------------------- */
 void ctl_delete_topics_change(st_node_t *n);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "st_error.h"
 #include "st_logger.h"
@@ -60,8 +61,8 @@ bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t)
 {
     const char *v = st_topic_overrides_get(&t->cfg, "unclean.leader.election.enable");
     if (v)
-        return strcmp(v, "true") == 0;
-    return n->cfg.unclean_leader_election_enable;
+        return strcasecmp(v, "true") == 0;
+    return atomic_load(&n->unclean_default);
 }
 
 int ctl_topic_add(st_node_t *n, ctl_topic_t *t)
@@ -727,6 +728,10 @@ void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path)
     if (type == ST_ZK_EV_CONNECTED) {
         if (atomic_load(&n->controller_id) < 0)
             ctl_elect(n);
+        return;
+    }
+    if (strcmp(path, ST_ZPATH_CONFIG_CHANGES) == 0) {   /* every broker, controller or not */
+        ctl_config_changes(n, false);
         return;
     }
     if (!atomic_load(&n->active))

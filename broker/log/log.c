@@ -505,8 +505,10 @@ typedef struct batches_info {
     int64_t first_base, last_offset;
 } batches_info_t;
 
-/* Walks the batches of an append: lengths consistent, each fits a segment. With `follower`,
- * offsets must increase from batch to batch. */
+/* Walks the batches of an append: lengths consistent; as the leader, each fits a segment
+ * (-E2BIG otherwise: Kafka's RecordBatchTooLargeException). A follower keeps what its leader
+ * accepted, even a batch larger than a segment.bytes lowered since (it then gets a segment of
+ * its own). With `follower`, offsets must increase from batch to batch. */
 static int scan_batches(const uint8_t *buf, size_t len, const st_log_config_t *cfg,
                         bool follower, batches_info_t *info)
 {
@@ -522,7 +524,7 @@ static int scan_batches(const uint8_t *buf, size_t len, const st_log_config_t *c
             st_batch_total_size(&hdr) > len - pos || hdr.magic != ST_BATCH_MAGIC ||
             hdr.last_offset_delta < 0 || hdr.record_count < 0)
             return -EBADMSG;
-        if ((int64_t)st_batch_total_size(&hdr) > cfg->segment_bytes)
+        if (!follower && (int64_t)st_batch_total_size(&hdr) > cfg->segment_bytes)
             return -E2BIG;
         if (follower) {
             if (hdr.base_offset < next || hdr.base_offset < 0)
@@ -640,6 +642,66 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     return 0;
 }
 
+/* Bytes of the whole batches at the head of buf (len bytes, already scanned) that go into one
+ * segment: as many as fit in `room`, and always at least one. */
+static size_t chunk_len(const uint8_t *buf, size_t len, uint64_t room)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        size_t size = ST_BATCH_LOG_OVERHEAD + st_be32(buf + pos + 8);
+        if (pos > 0 && (uint64_t)(pos + size) > room)
+            break;
+        pos += size;
+    }
+    return pos;
+}
+
+/* segment.bytes is never exceeded by an append: the batches of one append are written in
+ * chunks, each filling the active segment as far as whole batches fit (append_locked rolls
+ * first when not even the first batch fits), so a segment only outgrows segment.bytes when one
+ * batch alone is larger (a follower keeping its leader's batch). A failure after some chunks
+ * leaves those appended (the log stays consistent; the caller sees the error). */
+static int append_chunked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
+                          int32_t leader_epoch, const batches_info_t *all,
+                          st_log_append_info_t *ret_info, bool *ret_flush)
+{
+    st_log_append_info_t sum = { 0 };
+    sum.max_timestamp = -1;
+    *ret_flush = false;
+    for (size_t pos = 0; pos < len;) {
+        if (log->nsegs == 0)
+            return -EIO;
+        const st_segment_t *seg = log->segs[log->nsegs - 1];
+        uint64_t limit = (uint64_t)log->cfg.segment_bytes;
+        uint64_t first = ST_BATCH_LOG_OVERHEAD + st_be32(buf + pos + 8);
+        uint64_t room = seg->size == 0 || seg->size + first > limit ? limit : limit - seg->size;
+        size_t n = chunk_len(buf + pos, len - pos, room);
+        batches_info_t info;
+        int ret;
+        if (pos == 0 && n == len)
+            info = *all;
+        else if ((ret = scan_batches(buf + pos, n, &log->cfg, follower, &info)) < 0)
+            return ret;
+        st_log_append_info_t one;
+        bool flush = false;
+        if ((ret = append_locked(log, buf + pos, n, follower, leader_epoch, &info, &one,
+                                 &flush)) < 0)
+            return ret;
+        if (pos == 0)
+            sum.first_offset = one.first_offset;
+        sum.last_offset = one.last_offset;
+        if (one.max_timestamp > sum.max_timestamp)
+            sum.max_timestamp = one.max_timestamp;
+        sum.batch_count += one.batch_count;
+        sum.record_count += one.record_count;
+        *ret_flush |= flush;
+        pos += n;
+    }
+    if (ret_info)
+        *ret_info = sum;
+    return 0;
+}
+
 int st_log_append(st_log_t *log, void *batches, size_t len, int32_t leader_epoch,
                   st_log_append_info_t *ret_info)
 {
@@ -650,7 +712,7 @@ int st_log_append(st_log_t *log, void *batches, size_t len, int32_t leader_epoch
     int ret = scan_batches(batches, len, &log->cfg, false, &info);
     bool flush = false;
     if (ret == 0)
-        ret = append_locked(log, batches, len, false, leader_epoch, &info, ret_info, &flush);
+        ret = append_chunked(log, batches, len, false, leader_epoch, &info, ret_info, &flush);
     pthread_mutex_unlock(&log->lock);
     if (ret == 0 && flush)
         ret = st_log_flush(log);
@@ -667,8 +729,8 @@ int st_log_append_follower(st_log_t *log, const void *batches, size_t len,
     int ret = scan_batches(batches, len, &log->cfg, true, &info);
     bool flush = false;
     if (ret == 0)
-        ret = append_locked(log, (uint8_t *)(uintptr_t)batches, len, true, -1, &info, ret_info,
-                            &flush);
+        ret = append_chunked(log, (uint8_t *)(uintptr_t)batches, len, true, -1, &info, ret_info,
+                             &flush);
     pthread_mutex_unlock(&log->lock);
     if (ret == 0 && flush)
         ret = st_log_flush(log);

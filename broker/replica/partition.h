@@ -36,6 +36,7 @@
 
 #include "broker_config.h"
 #include "st_log.h"
+#include "st_topic_config.h"
 
 #include "isr.h"
 
@@ -84,9 +85,13 @@ bool st_registry_has_topic(st_registry_t *reg, const char *topic);
 
 /* ---- hosted partitions (replica-state thread) ------------------------------------------------ */
 
-/* The partition (referenced), created with its log (existing log reused) if not hosted yet;
- * configs (topic overrides from the controller) are applied to the topic. initial_hw: the
- * checkpointed high watermark (-1 unknown), clamped to the log. 0 or -errno. */
+/* The partition (referenced), created with its log (existing log reused) if not hosted yet.
+ * configs (the topic's overrides as the controller knows them) set the topic's configuration
+ * when the topic is new to this registry (an invalid set is logged and the defaults used);
+ * afterwards the topic's configuration changes only through st_registry_set_topic_overrides
+ * (ZooKeeper's /config/changes), so a LeaderAndIsr built from an older copy cannot undo a
+ * change. initial_hw: the checkpointed high watermark (-1 unknown), clamped to the log. 0 or
+ * -errno. */
 int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
                                const char *const *config_names, const char *const *config_values,
                                size_t n_configs, int64_t initial_hw, st_partition_t **ret_part);
@@ -100,6 +105,27 @@ size_t st_registry_snapshot(st_registry_t *reg, st_partition_t ***ret_parts);
  * change (to be sent to the controller as AlterIsr). */
 void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_partition_t *part),
                                 void *arg);
+
+/* ---- dynamic topic configuration (the config manager's thread) -------------------------------- */
+
+/* Replaces a hosted topic's overrides (keys/values as in /config/topics/<t>) and applies the
+ * result to its partitions and their logs at once. -ENOENT when no partition of the topic is
+ * hosted here; -EINVAL (msg names the key and value) when an override does not validate:
+ * nothing changes then. */
+int st_registry_set_topic_overrides(st_registry_t *reg, const char *topic,
+                                    const char *const *keys, const char *const *values, size_t n,
+                                    char *msg, size_t msg_len);
+/* New topic defaults (the broker's configuration changed dynamically): every hosted topic is
+ * resolved again (defaults, then its overrides) and applied. */
+void st_registry_set_defaults(st_registry_t *reg, const st_topic_config_t *defaults);
+/* The topic's effective configuration; the defaults when it is not hosted here (returns false
+ * then). */
+bool st_registry_topic_config(st_registry_t *reg, const char *topic, st_topic_config_t *ret);
+/* fn(arg, topic) is called (replica-state thread, no lock held) when a topic becomes hosted
+ * here (its first partition): the config manager re-reads its overrides, in case the
+ * LeaderAndIsr carried an older copy than ZooKeeper's. */
+void st_registry_set_new_topic_notify(st_registry_t *reg,
+                                      void (*fn)(void *arg, const char *topic), void *arg);
 
 /* ---- partitions -------------------------------------------------------------------------- */
 
@@ -119,6 +145,14 @@ const char *st_partition_topic(const st_partition_t *part);
 int32_t st_partition_id(const st_partition_t *part);
 bool st_partition_deleted(const st_partition_t *part);
 int32_t st_partition_max_message_bytes(const st_partition_t *part);
+/* What the leader's produce path applies (from the topic's configuration). */
+typedef struct st_partition_produce_cfg {
+    int32_t max_message_bytes;
+    int32_t timestamp_type;           /* st_timestamp_type_t */
+    int32_t compression;              /* st_topic_compression_t */
+    int64_t timestamp_max_diff_ms;    /* message.timestamp.difference.max.ms */
+} st_partition_produce_cfg_t;
+void st_partition_produce_cfg(const st_partition_t *part, st_partition_produce_cfg_t *ret);
 int64_t st_partition_high_watermark(const st_partition_t *part);
 int32_t st_partition_leader_epoch(const st_partition_t *part);
 int32_t st_partition_min_insync(const st_partition_t *part);

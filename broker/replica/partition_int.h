@@ -40,6 +40,9 @@ struct st_partition {
     _Atomic int64_t high_watermark;
     _Atomic int32_t max_message_bytes;
     _Atomic int32_t min_insync;
+    _Atomic int32_t timestamp_type;       /* st_timestamp_type_t */
+    _Atomic int32_t compression;          /* st_topic_compression_t */
+    _Atomic int64_t timestamp_max_diff_ms;
     atomic_bool deleted;
     atomic_int refs;
     atomic_int total_waiters;

@@ -382,7 +382,8 @@ void strand_consumer_destroy(strand_consumer_t *c);
  * ============================================================================================
  * Synchronous calls; thread-safe (calls are serialised internally). CreateTopics and
  * DeleteTopics go to the controller named by the metadata; group calls to the group's
- * coordinator (see "consumer groups" below); the others to any broker. */
+ * coordinator (see "consumer groups" below); configs of a broker to that broker; the others to
+ * any broker. */
 
 typedef struct strand_admin strand_admin_t;
 
@@ -610,6 +611,80 @@ void strand_group_results_free(strand_group_result_t *results, size_t count);
 int strand_admin_delete_group_offsets(strand_admin_t *a, const char *group,
                                       strand_topic_partition_t *partitions, size_t count,
                                       int timeout_ms, char *errstr, size_t errstr_size);
+
+/* ---- dynamic configuration (Kafka's DescribeConfigs and IncrementalAlterConfigs) ----------- */
+
+typedef enum strand_resource_type {
+    STRAND_RESOURCE_TOPIC = 2,
+    STRAND_RESOURCE_BROKER = 4,      /* name: a broker id, or "" for the cluster-wide default */
+} strand_resource_type_t;
+
+/* Where a value comes from (Kafka's ConfigEntry.ConfigSource). */
+typedef enum strand_config_source {
+    STRAND_CONFIG_SOURCE_UNKNOWN = 0,
+    STRAND_CONFIG_SOURCE_DYNAMIC_TOPIC = 1,          /* the topic's override */
+    STRAND_CONFIG_SOURCE_DYNAMIC_BROKER = 2,         /* /config/brokers/<id> */
+    STRAND_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3, /* /config/brokers/<default> */
+    STRAND_CONFIG_SOURCE_STATIC_BROKER = 4,          /* server.properties / --override */
+    STRAND_CONFIG_SOURCE_DEFAULT = 5,                /* the built-in default */
+} strand_config_source_t;
+
+/* "DYNAMIC_TOPIC_CONFIG", "DYNAMIC_BROKER_CONFIG", "DYNAMIC_DEFAULT_BROKER_CONFIG",
+ * "STATIC_BROKER_CONFIG", "DEFAULT_CONFIG" or "UNKNOWN" (Kafka's names, as kafka-configs prints
+ * them). */
+const char *strand_config_source_name(int source);
+
+typedef struct strand_config_synonym {
+    char *name;
+    char *value;                     /* NULL when sensitive */
+    int source;                      /* strand_config_source_t */
+} strand_config_synonym_t;
+
+typedef struct strand_config_entry {
+    char *name;
+    char *value;                     /* NULL when sensitive or unset */
+    bool read_only;
+    bool is_sensitive;
+    int source;                      /* strand_config_source_t */
+    strand_config_synonym_t *synonyms;   /* highest precedence first */
+    size_t synonym_count;
+    char *documentation;             /* "" unless asked for */
+} strand_config_entry_t;
+
+/* The configuration of one resource (a topic, a broker id, or "" with STRAND_RESOURCE_BROKER
+ * for the cluster default; a broker is asked directly), every key (key_count 0) or the keys
+ * named, into a malloc'd array released with strand_config_entries_free(). The broker's code
+ * (UNKNOWN_TOPIC_OR_PARTITION, INVALID_REQUEST, ...) with its message in errstr on failure. */
+int strand_admin_describe_configs(strand_admin_t *a, strand_resource_type_t type,
+                                  const char *name, const char *const *keys, size_t key_count,
+                                  bool include_synonyms, bool include_documentation,
+                                  int timeout_ms, strand_config_entry_t **ret_entries,
+                                  size_t *ret_count, char *errstr, size_t errstr_size);
+void strand_config_entries_free(strand_config_entry_t *entries, size_t count);
+
+/* Incremental operations (Kafka's AlterConfigOp.OpType). */
+typedef enum strand_alter_op {
+    STRAND_ALTER_SET = 0,
+    STRAND_ALTER_DELETE = 1,         /* back to the default (value ignored) */
+    STRAND_ALTER_APPEND = 2,         /* list keys (cleanup.policy) only */
+    STRAND_ALTER_SUBTRACT = 3,       /* list keys only */
+} strand_alter_op_t;
+
+typedef struct strand_alter_config {
+    const char *name;
+    strand_alter_op_t op;
+    const char *value;
+} strand_alter_config_t;
+
+/* Applies the operations to one resource (all or nothing). validate_only: every check, nothing
+ * written. The broker writes ZooKeeper and announces the change; every broker applies it
+ * without a restart. INVALID_CONFIG (unknown key, bad value), INVALID_REQUEST (a broker key that
+ * cannot change dynamically, APPEND to a non-list key), UNKNOWN_TOPIC_OR_PARTITION, with the
+ * broker's message in errstr. */
+int strand_admin_incremental_alter_configs(strand_admin_t *a, strand_resource_type_t type,
+                                           const char *name, const strand_alter_config_t *ops,
+                                           size_t op_count, bool validate_only, int timeout_ms,
+                                           char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

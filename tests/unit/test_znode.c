@@ -278,6 +278,42 @@ Test(znode, topic_config)
     cr_assert_str_eq(err, "/config/topics/t: config \"retention.ms\" is an integer, not a string");
 }
 
+Test(znode, config_change_notification)
+{
+    char *enc = st_znode_config_change_encode("topics", "my-topic");
+    cr_assert_str_eq(enc, "{\"version\":2,\"entity_path\":\"topics/my-topic\"}");
+    char *type = NULL, *name = NULL;
+    cr_assert_eq(st_znode_config_change_decode("/n", S(enc), &type, &name, err, sizeof(err)), 0);
+    cr_assert_str_eq(type, "topics");
+    cr_assert_str_eq(name, "my-topic");
+    free(type);
+    free(name);
+    free(enc);
+    /* Kafka's version 1, and a broker default */
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":1,\"entity_type\":\"brokers\","
+                                                       "\"entity_name\":\"<default>\"}"),
+                                               &type, &name, err, sizeof(err)), 0);
+    cr_assert_str_eq(type, "brokers");
+    cr_assert_str_eq(name, "<default>");
+    free(type);
+    free(name);
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":2,\"entity_path\":\"topics\"}"),
+                                               &type, &name, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "/n: \"entity_path\" \"topics\" is not <type>/<name>");
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":2,\"entity_path\":\"a/b/c\"}"),
+                                               &type, &name, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":3}"), &type, &name, err,
+                                               sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "/n: unknown \"version\" 3");
+    cr_assert_eq(st_config_change_seq("config_change_0000000012"), 12);
+    cr_assert_eq(st_config_change_seq("config_change_"), -1);
+    cr_assert_eq(st_config_change_seq("isr_change_0000000012"), -1);
+    cr_assert_eq(st_config_change_seq("config_change_12x"), -1);
+    char path[64];
+    cr_assert_eq(st_zpath_entity_config(path, sizeof(path), "brokers", "<default>"), 0);
+    cr_assert_str_eq(path, "/config/brokers/<default>");
+}
+
 Test(znode, cluster_id)
 {
     char *id = NULL;
