@@ -682,7 +682,7 @@ static int append_chunked(st_log_t *log, uint8_t *buf, size_t len, bool follower
             info = *all;
         else if ((ret = scan_batches(buf + pos, n, &log->cfg, follower, &info)) < 0)
             return ret;
-        st_log_append_info_t one;
+        st_log_append_info_t one = { 0 };
         bool flush = false;
         if ((ret = append_locked(log, buf + pos, n, follower, leader_epoch, &info, &one,
                                  &flush)) < 0)

@@ -736,7 +736,7 @@ int strand_admin_describe_configs(strand_admin_t *a, strand_resource_type_t type
     req.include_synonyms = include_synonyms;
     req.include_documentation = include_documentation;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, target, STRAND__API_KEY__DESCRIBE_CONFIGS, &req.base, timeout_ms,
+    int err = st_admin_call(a, target, STRAND__API_KEY__DESCRIBE_CONFIGS, &req.base, timeout_ms,
                          unpack_describe_configs, &msg, errstr, errstr_size);
     if (err)
         return err;
@@ -803,7 +803,7 @@ int strand_admin_incremental_alter_configs(strand_admin_t *a, strand_resource_ty
     req.n_resources = 1;
     req.validate_only = validate_only;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, target, STRAND__API_KEY__INCREMENTAL_ALTER_CONFIGS, &req.base,
+    int err = st_admin_call(a, target, STRAND__API_KEY__INCREMENTAL_ALTER_CONFIGS, &req.base,
                          timeout_ms, unpack_alter_configs, &msg, errstr, errstr_size);
     free(cfgs);
     free(cfgp);

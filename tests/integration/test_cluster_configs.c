@@ -186,8 +186,14 @@ static int produce_now(const char *topic, int n, size_t value_len, int64_t *ret_
                 close(fd);
             }
         }
-        if (code != -1 && code != ST_ERR_NOT_LEADER_OR_FOLLOWER && code != ST_ERR_NOT_ENOUGH_REPLICAS)
+        /* retriable while the new topic's LeaderAndIsr is still on its way: the leader named
+         * by ZooKeeper may not host the partition yet */
+        if (code != -1 && code != ST_ERR_NOT_LEADER_OR_FOLLOWER && code != ST_ERR_NOT_ENOUGH_REPLICAS &&
+            code != ST_ERR_UNKNOWN_TOPIC_OR_PARTITION && code != ST_ERR_LEADER_NOT_AVAILABLE) {
+            if (code != 0)
+                fprintf(stderr, "produce to %s: error %d (%s)\n", topic, code, st_error_name(code));
             return code;
+        }
         cr_assert_lt(st_test_now_ms(), deadline, "produce to %s never answered", topic);
         st_test_sleep_ms(100);
     }
