@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -158,7 +159,12 @@ int st_topic_config_set(st_topic_config_t *cfg, const char *key, const char *val
 {
     const st_topic_cfg_def_t *def = key ? st_topic_config_find(key) : NULL;
     if (!def) {
-        snprintf(reason, reason_len, "Unknown topic config name: %s", key ? key : "(null)");
+        /* a typo gets the closest key (common/st_config.c's did-you-mean over this table) */
+        const char *near = key ? st_cfg_closest_name(key, &st_topic_config_table[0].cfg.name,
+                                                     SIZE_MAX, sizeof(st_topic_config_table[0]))
+                               : NULL;
+        snprintf(reason, reason_len, "Unknown topic config name: %s%s%s%s", key ? key : "(null)",
+                 near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
         return -ENOENT;
     }
     if (!value)

@@ -394,7 +394,8 @@ Test(cluster_configs, bad_keys_and_values_are_refused_naming_them)
     cr_assert_gt(st_test_zk_get(cluster.zk_connect, "/config/topics/strict", before,
                                 sizeof(before)), 0);
     expect_refused("topics", "strict", "retention.msx=1",
-                   "Unknown topic config name: retention.msx", "INVALID_CONFIG");
+                   "Unknown topic config name: retention.msx (did you mean 'retention.ms'?)",
+                   "INVALID_CONFIG");
     expect_refused("topics", "strict", "retention.ms=1000,segment.bytes=13",
                    "Invalid value 13 for configuration segment.bytes", "INVALID_CONFIG");
     expect_refused("topics", "strict", "cleanup.policy=forever",

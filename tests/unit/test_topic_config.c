@@ -60,7 +60,9 @@ Test(topic_table, validation_names_key_and_value)
     st_topic_config_t before = tc;
     char why[512];
     cr_expect_eq(st_topic_config_set(&tc, "retention.msx", "1", why, sizeof(why)), -ENOENT);
-    cr_expect_str_eq(why, "Unknown topic config name: retention.msx");
+    cr_expect_str_eq(why, "Unknown topic config name: retention.msx (did you mean 'retention.ms'?)");
+    cr_expect_eq(st_topic_config_set(&tc, "no.such.thing", "1", why, sizeof(why)), -ENOENT);
+    cr_expect_str_eq(why, "Unknown topic config name: no.such.thing");
     cr_expect_eq(st_topic_config_set(&tc, "segment.bytes", "13", why, sizeof(why)), -EINVAL);
     cr_expect_str_eq(why, "Invalid value 13 for configuration segment.bytes: expected an integer "
                           "in [14, 2147483647]");
