@@ -313,7 +313,8 @@ static int check_keys(const char *type, const Strand__AlterConfigsResource *res,
             continue;   /* removing anything is fine, even a hand-written unknown key */
         if (strcmp(type, ST_ENTITY_TOPICS) == 0) {
             if (!st_topic_config_find(key)) {
-                snprintf(msg, msg_len, "Unknown topic config name: %s", key);
+                /* the table's own message, with its did-you-mean */
+                st_topic_config_set(NULL, key, "", msg, msg_len);
                 return ST_ERR_INVALID_CONFIG;
             }
         } else {
