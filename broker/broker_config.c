@@ -77,6 +77,26 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Default cleanup policy of topics: delete, compact, or compact,delete.", false },
     { "log.cleaner.delete.retention.ms", ST_CFG_LONG, "86400000", 0, I64MAX, NULL, OFF(log_cleaner_delete_retention_ms),
       "How long tombstones are kept in compacted topics.", false },
+    { "compression.type", ST_CFG_STRING, "producer", 0, 0, "producer,uncompressed,lz4", OFF(compression_type),
+      "Default compression.type of topics: producer keeps the producer's codec; uncompressed and lz4 make the leader re-encode batches sent in another codec (Strand has lz4 only).", false },
+    { "log.message.timestamp.type", ST_CFG_STRING, "CreateTime", 0, 0, "CreateTime,LogAppendTime", OFF(log_message_timestamp_type),
+      "Default message.timestamp.type of topics: LogAppendTime stamps batches with the leader's clock at append.", false },
+    { "log.message.timestamp.difference.max.ms", ST_CFG_LONG, "9223372036854775807", 0, I64MAX, NULL, OFF(log_message_timestamp_difference_max_ms),
+      "Default message.timestamp.difference.max.ms of topics (CreateTime batches further from the leader's clock are refused).", false },
+    { "log.cleaner.min.compaction.lag.ms", ST_CFG_LONG, "0", 0, I64MAX, NULL, OFF(log_cleaner_min_compaction_lag_ms),
+      "Default min.compaction.lag.ms of topics (accepted without effect).", false },
+    { "log.cleaner.max.compaction.lag.ms", ST_CFG_LONG, "9223372036854775807", 1, I64MAX, NULL, OFF(log_cleaner_max_compaction_lag_ms),
+      "Default max.compaction.lag.ms of topics (accepted without effect).", false },
+    { "log.cleaner.min.cleanable.ratio", ST_CFG_DOUBLE, "0.5", 0, 1, NULL, OFF(log_cleaner_min_cleanable_ratio),
+      "Default min.cleanable.dirty.ratio of topics (accepted without effect).", false },
+    { "log.preallocate", ST_CFG_BOOL, "false", 0, 0, NULL, OFF(log_preallocate),
+      "Default preallocate of topics (accepted without effect: segment files grow as written).", false },
+    { "log.roll.jitter.ms", ST_CFG_LONG, NULL, 0, I64MAX, NULL, OFF(log_roll_jitter_ms),
+      "Default segment.jitter.ms of topics (accepted without effect); overrides log.roll.jitter.hours.", false },
+    { "log.roll.jitter.hours", ST_CFG_INT, "0", 0, I32MAX, NULL, OFF(log_roll_jitter_hours),
+      "Default segment.jitter.ms of topics, in hours (accepted without effect).", false },
+    { "log.message.downconversion.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(log_message_downconversion_enable),
+      "Default message.downconversion.enable of topics (accepted without effect: one record format).", false },
     { "message.max.bytes", ST_CFG_INT, "1048588", 0, I32MAX, NULL, OFF(message_max_bytes),
       "Largest record batch (its total size) the broker accepts; larger ones get MESSAGE_TOO_LARGE. Per topic: max.message.bytes.", false },
     { "socket.request.max.bytes", ST_CFG_INT, "104857600", 1, I32MAX, NULL, OFF(socket_request_max_bytes),
@@ -719,33 +739,7 @@ void st_broker_config_log_defaults(const st_broker_config_t *cfg, st_log_config_
 /* Formats one field as text (for the non-default summary). */
 static void format_value(const st_cfg_def_t *def, const void *obj, char *out, size_t len)
 {
-    const void *p = (const char *)obj + def->offset;
-    switch (def->type) {
-    case ST_CFG_INT: {
-        int32_t v = *(const int32_t *)p;
-        if (v == ST_CFG_UNSET_INT) snprintf(out, len, "null");
-        else snprintf(out, len, "%" PRId32, v);
-        break;
-    }
-    case ST_CFG_LONG: {
-        int64_t v = *(const int64_t *)p;
-        if (v == ST_CFG_UNSET_LONG) snprintf(out, len, "null");
-        else snprintf(out, len, "%" PRId64, v);
-        break;
-    }
-    case ST_CFG_BOOL:
-        snprintf(out, len, "%s", *(const bool *)p ? "true" : "false");
-        break;
-    case ST_CFG_DOUBLE:
-        snprintf(out, len, "%g", *(const double *)p);
-        break;
-    case ST_CFG_STRING:
-    case ST_CFG_LIST: {
-        const char *s = *(char *const *)p;
-        snprintf(out, len, "%s", s ? s : "null");
-        break;
-    }
-    }
+    st_cfg_format_one(def, obj, out, len);
 }
 
 void st_broker_config_describe_non_default(const st_broker_config_t *cfg, char *out, size_t len)

@@ -62,6 +62,17 @@ typedef struct st_broker_config {
     int64_t log_retention_check_interval_ms;
     char *log_cleanup_policy;
     int64_t log_cleaner_delete_retention_ms;
+    /* defaults of topic keys (st_topic_config.h), some accepted without effect there */
+    char *compression_type;
+    char *log_message_timestamp_type;
+    int64_t log_message_timestamp_difference_max_ms;
+    int64_t log_cleaner_min_compaction_lag_ms;
+    int64_t log_cleaner_max_compaction_lag_ms;
+    double log_cleaner_min_cleanable_ratio;
+    bool log_preallocate;
+    int64_t log_roll_jitter_ms;
+    int32_t log_roll_jitter_hours;
+    bool log_message_downconversion_enable;
     int32_t message_max_bytes;
     int32_t socket_request_max_bytes;
     int32_t socket_send_buffer_bytes;

@@ -11,10 +11,16 @@
  * exit 0); --list just prints the names that match (none: nothing), as Kafka does. --create
  * takes the name as it is.
  *
- * min.insync.replicas for the min-ISR filters comes from the Metadata response's hint (Strand
- * has no DescribeConfigs yet): exact in single-broker mode; in cluster mode it is the answering
- * broker's default min.insync.replicas, so a topic-level override is not seen there. A broker
- * that reports none (older broker) counts as 1, Kafka's default. */
+ * Topic configs: `Configs:` lists, with --zookeeper, the overrides in /config/topics/<t>; with
+ * --bootstrap-server every value DescribeConfigs does not report as DEFAULT_CONFIG (Kafka's
+ * !isDefault: overrides and the broker's non-default settings). --topics-with-overrides
+ * prints only the topic lines of topics with some. --alter --config k=v / --delete-config k
+ * change overrides through ZooKeeper (Kafka 2.x's --zookeeper mode); with --bootstrap-server
+ * Kafka refuses them and points to kafka-configs (here strand-configs).
+ *
+ * min.insync.replicas for the min-ISR filters comes from DescribeConfigs with
+ * --bootstrap-server (the topic's override or the broker default), from the override with
+ * --zookeeper; none counts as 1, Kafka's default. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +63,14 @@ static tool_opt_t opts[] = {
       "The replication factor for each partition (default: the broker's default.replication.factor).",
       false, NULL, NULL, 0 },
     { "--config", TOOL_MULTI, "<String: name=value>",
-      "A topic configuration override for the topic being created (repeatable).", false, NULL, NULL, 0 },
+      "A topic configuration override for the topic being created or altered (repeatable; "
+      "altering: --zookeeper only, else use strand-configs).", false, NULL, NULL, 0 },
+    { "--delete-config", TOOL_MULTI, "<String: name>",
+      "A topic configuration override to be removed for an existing topic (repeatable; "
+      "--zookeeper only).", false, NULL, NULL, 0 },
+    { "--topics-with-overrides", TOOL_FLAG, NULL,
+      "With --describe: only the topic lines of topics that have overridden configs.", false,
+      NULL, NULL, 0 },
     { "--if-not-exists", TOOL_FLAG, NULL, "With --create: do nothing if the topic already exists.",
       false, NULL, NULL, 0 },
     { "--if-exists", TOOL_FLAG, NULL,
@@ -171,8 +184,38 @@ static const char **select_topics(const backend_t *be, const char *pattern, bool
     return matched;
 }
 
+/* With --bootstrap-server: the topic's values that are not Kafka's defaults, "k=v,k=v" (Kafka's
+ * !isDefault), and its min.insync.replicas. "" when the broker cannot describe it. */
+static char *bootstrap_configs(strand_admin_t *admin, const char *topic, int32_t *ret_min_isr)
+{
+    strand_config_entry_t *entries = NULL;
+    size_t n = 0;
+    char err[1024];
+    int e = strand_admin_describe_configs(admin, STRAND_RESOURCE_TOPIC, topic, NULL, 0, false,
+                                          false, -1, &entries, &n, err, sizeof(err));
+    if (e) {
+        if (e != ST_ERR_UNKNOWN_TOPIC_OR_PARTITION)
+            tool_warn("cannot describe the configs of topic %s: %s", topic, err);
+        return strdup("");
+    }
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(entries[i].name) + (entries[i].value ? strlen(entries[i].value) : 4) + 2;
+    char *out = calloc(1, len);
+    for (size_t i = 0; out && i < n; i++) {
+        if (strcmp(entries[i].name, "min.insync.replicas") == 0 && entries[i].value)
+            *ret_min_isr = (int32_t)strtol(entries[i].value, NULL, 10);
+        if (entries[i].source == STRAND_CONFIG_SOURCE_DEFAULT)
+            continue;
+        snprintf(out + strlen(out), len - strlen(out), "%s%s=%s", *out ? "," : "",
+                 entries[i].name, entries[i].value ? entries[i].value : "null");
+    }
+    strand_config_entries_free(entries, n);
+    return out;
+}
+
 static int describe(const backend_t *be, const char *const *names, size_t n_names,
-                    bool exclude_internal, describe_filter_t filter)
+                    bool exclude_internal, describe_filter_t filter, bool with_overrides)
 {
     strand_topic_info_t *infos = NULL;
     tool_zk_extra_t *extra = NULL;
@@ -213,11 +256,19 @@ static int describe(const backend_t *be, const char *const *names, size_t n_name
             rc = 1;
             continue;
         }
+        char *configs = NULL;
+        if (!extra && (filter == FILTER_NONE || filter == FILTER_UNDER_MIN_ISR ||
+                       filter == FILTER_AT_MIN_ISR || with_overrides))
+            configs = bootstrap_configs(be->admin, t->name, &infos[i].min_insync_replicas);
+        const char *cfgs = extra ? extra[i].configs : configs ? configs : "";
+        if (with_overrides && !*cfgs) {
+            free(configs);
+            continue;
+        }
         if (filter == FILTER_NONE) {
             size_t rf = t->partition_count ? t->partitions[0].replica_count : 0;
             printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s%s\n",
-                   t->name, ZERO_TOPIC_ID, t->partition_count, rf,
-                   extra ? extra[i].configs : "",
+                   t->name, ZERO_TOPIC_ID, t->partition_count, rf, cfgs,
                    extra && extra[i].marked_for_deletion ? "\tMarkedForDeletion: true" : "");
             if (t->error) {
                 fflush(stdout);
@@ -227,6 +278,9 @@ static int describe(const backend_t *be, const char *const *names, size_t n_name
                 rc = 1;
             }
         }
+        free(configs);
+        if (with_overrides)
+            continue;   /* Kafka: the topic lines only */
         for (size_t k = 0; k < t->partition_count; k++) {
             const strand_partition_info_t *p = &t->partitions[k];
             if (!partition_matches(filter, t, p, brokers, n_brokers))
@@ -300,6 +354,18 @@ static void create(const backend_t *be, const char *topic, int32_t partitions, i
     if (e)
         tool_die("Error while executing topic command : %s", err);
     printf("Created topic %s.\n", topic);
+}
+
+/* --alter --config / --delete-config (--zookeeper): Kafka 2.x's deprecated way. */
+static void alter_configs(const backend_t *be, const char *topic, const char **keys,
+                          const char **values, size_t n_add, const tool_opt_t *del)
+{
+    printf("WARNING: Altering topic configuration from this script has been deprecated and may be "
+           "removed in future releases.\n         Going forward, please use strand-configs for "
+           "this functionality\n");
+    tool_zk_alter_config(be->zk, ST_ENTITY_TOPICS, topic, keys, values, n_add, del->values,
+                         del->n_values);
+    printf("Updated config for topic %s.\n", topic);
 }
 
 static void alter(const backend_t *be, const char *topic, int32_t partitions,
@@ -380,9 +446,20 @@ int main(int argc, char **argv)
     if (!creating && !altering && (tool_opt(opts, "--partitions")->given ||
                                    tool_opt(opts, "--replica-assignment")->given))
         tool_usage_die("--partitions and --replica-assignment go with --create or --alter");
-    if (!creating && (tool_opt(opts, "--replication-factor")->given ||
-                      tool_opt(opts, "--config")->given))
-        tool_usage_die("--replication-factor and --config go with --create");
+    if (!creating && tool_opt(opts, "--replication-factor")->given)
+        tool_usage_die("--replication-factor goes with --create");
+    bool cfg_given = tool_opt(opts, "--config")->given;
+    bool del_given = tool_opt(opts, "--delete-config")->given;
+    if (!creating && !altering && (cfg_given || del_given))
+        tool_usage_die("--config goes with --create or --alter, --delete-config with --alter");
+    if (creating && del_given)
+        tool_usage_die("--delete-config goes with --alter");
+    if (altering && bootstrap && (cfg_given || del_given))
+        tool_usage_die("Option combination \"[bootstrap-server],[%s]\" can't be used with option "
+                       "\"[alter]\" (the strand-configs CLI supports altering topic configs with "
+                       "a --bootstrap-server option)", cfg_given ? "config" : "delete-config");
+    if (tool_opt(opts, "--topics-with-overrides")->given && !tool_opt(opts, "--describe")->given)
+        tool_usage_die("--topics-with-overrides goes with --describe");
     describe_filter_t filter = FILTER_NONE;
     int n_filters = 0;
     static const struct { const char *flag; describe_filter_t filter; } filters[] = {
@@ -450,15 +527,22 @@ int main(int argc, char **argv)
                !tool_opt(opts, "--disable-rack-aware")->given,
                tool_opt(opts, "--if-not-exists")->given);
     else if (altering)
-        for (size_t i = 0; i < n_sel; i++)
-            alter(&be, sel[i], partitions, assignment);
+        for (size_t i = 0; i < n_sel; i++) {
+            bool configs = cfg_given || del_given;
+            if (configs)
+                alter_configs(&be, sel[i], keys, values, cfg->n_values,
+                              tool_opt(opts, "--delete-config"));
+            if (!configs || partitions != -1)
+                alter(&be, sel[i], partitions, assignment);
+        }
     else if (deleting)
         for (size_t i = 0; i < n_sel; i++)
             rc |= delete(&be, sel[i], if_exists);
     else if (tool_opt(opts, "--list")->given)
         list(&be, topic, exclude_internal);
     else if (!topic || n_sel)
-        rc = describe(&be, sel, n_sel, exclude_internal, filter);
+        rc = describe(&be, sel, n_sel, exclude_internal, filter,
+                      tool_opt(opts, "--topics-with-overrides")->given);
     free(sel);
     strand_names_free(all, n_all);
     if (be.admin)

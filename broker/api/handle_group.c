@@ -359,7 +359,12 @@ static void describe_one(st_request_t *req, st_coordinator_t *c, const char *id,
     }
     out->group_state = (char *)st_group_state_name(g->state);
     out->protocol_type = st_arena_strdup(req->arena, g->protocol_type ? g->protocol_type : "");
-    out->protocol_data = st_arena_strdup(req->arena, g->protocol_name ? g->protocol_name : "");
+    /* Kafka's GroupMetadata.summary: only a Stable group reports its protocol and the members'
+     * metadata and assignments; in any other state they are being replaced, so a describe shows
+     * the members without them (summaryNoMetadata) rather than the previous generation's. */
+    const bool stable = g->state == ST_GROUP_STABLE;
+    out->protocol_data = st_arena_strdup(req->arena,
+                                         stable && g->protocol_name ? g->protocol_name : "");
     size_t n = g->n_members;
     Strand__DescribedGroupMember *ms = st_arena_calloc(req->arena, n + 1, sizeof(*ms));
     Strand__DescribedGroupMember **ptrs = st_arena_calloc(req->arena, n + 1, sizeof(*ptrs));
@@ -376,7 +381,7 @@ static void describe_one(st_request_t *req, st_coordinator_t *c, const char *id,
         ms[i].client_id = st_arena_strdup(req->arena, m->client_id);
         ms[i].client_host = st_arena_strdup(req->arena, m->client_host);
         size_t len = 0;
-        const uint8_t *md = st_group_member_metadata(g, m, &len);
+        const uint8_t *md = stable ? st_group_member_metadata(g, m, &len) : NULL;
         if (len) {
             ms[i].member_metadata.data = st_arena_alloc(req->arena, len);
             if (ms[i].member_metadata.data) {
@@ -384,7 +389,7 @@ static void describe_one(st_request_t *req, st_coordinator_t *c, const char *id,
                 ms[i].member_metadata.len = len;
             }
         }
-        if (m->assignment_len) {
+        if (stable && m->assignment_len) {
             ms[i].member_assignment.data = st_arena_alloc(req->arena, m->assignment_len);
             if (ms[i].member_assignment.data) {
                 memcpy(ms[i].member_assignment.data, m->assignment, m->assignment_len);

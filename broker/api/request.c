@@ -26,6 +26,9 @@ static const st_api_def_t api_table[] = {
     { STRAND__API_KEY__CONTROLLED_SHUTDOWN, 0, 0, "ControlledShutdown", st_handle_controlled_shutdown },
     { STRAND__API_KEY__CREATE_PARTITIONS, 0, 0, "CreatePartitions", st_handle_create_partitions },
     { STRAND__API_KEY__ELECT_LEADERS, 0, 0, "ElectLeaders", st_handle_elect_leaders },
+    { STRAND__API_KEY__DESCRIBE_CONFIGS, 0, 0, "DescribeConfigs", st_handle_describe_configs },
+    { STRAND__API_KEY__INCREMENTAL_ALTER_CONFIGS, 0, 0, "IncrementalAlterConfigs",
+      st_handle_incremental_alter_configs },
     { STRAND__API_KEY__ALTER_ISR, 0, 0, "AlterIsr", st_handle_alter_isr },
     { STRAND__API_KEY__LEADER_AND_ISR, 0, 0, "LeaderAndIsr", st_handle_leader_and_isr },
     { STRAND__API_KEY__STOP_REPLICA,  0, 0, "StopReplica",  st_handle_stop_replica },
@@ -138,10 +141,22 @@ int32_t st_reply_error(st_request_t *req, int code, char **ret_msg, const char *
                         "further errors of this request are counted but not logged",
                         st_api_name(req->api_key), st_conn_peer(req->conn), req->client_id,
                         req->correlation_id);
-    if (log)
+    if (log && level >= ST_LEVEL_ERROR) {
+        /* a client retrying against a broken disk gets the same error every retry: written
+         * once per 10 s with a count (the key leaves the correlation id out) */
+        static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
+        char key[768];
+        snprintf(key, sizeof(key), "%s|%s|%s|%d|%s", st_api_name(req->api_key),
+                 st_conn_peer(req->conn), req->client_id, code, msg);
+        st_logger_write_limited(&limit, level, key,
+                                "%s request from %s (client '%s', correlation id %" PRId32 "): "
+                                "%s: %s", st_api_name(req->api_key), st_conn_peer(req->conn),
+                                req->client_id, req->correlation_id, st_error_name(code), msg);
+    } else if (log) {
         st_logger_write(level, "%s request from %s (client '%s', correlation id %" PRId32 "): %s: %s",
                         st_api_name(req->api_key), st_conn_peer(req->conn), req->client_id,
                         req->correlation_id, st_error_name(code), msg);
+    }
     if (ret_msg)
         *ret_msg = st_arena_strdup(req->arena, msg);
     return code;

@@ -97,6 +97,8 @@ int st_handle_delete_topics(st_request_t *req);
 int st_handle_create_partitions(st_request_t *req);
 /* handle_controller_apis.c: handed to the controller this broker hosts. */
 int st_handle_elect_leaders(st_request_t *req);
+int st_handle_describe_configs(st_request_t *req);
+int st_handle_incremental_alter_configs(st_request_t *req);
 int st_handle_controlled_shutdown(st_request_t *req);
 int st_handle_alter_isr(st_request_t *req);
 int st_handle_update_metadata(st_request_t *req);

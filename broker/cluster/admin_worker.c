@@ -261,19 +261,6 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
                  partitions, *budget, MAX_NEW_PARTITIONS_PER_REQUEST);
         return ST_ERR_INVALID_PARTITIONS;
     }
-    /* Topic configs: every key known and every value valid, before anything is written. */
-    st_topic_config_t check;
-    memset(&check, 0, sizeof(check));
-    for (size_t i = 0; i < ct->n_configs; i++) {
-        char reason[256];
-        const char *key = ct->configs[i]->name ? ct->configs[i]->name : "";
-        if (st_topic_config_set(&check, key, ct->configs[i]->value ? ct->configs[i]->value : "",
-                                reason, sizeof(reason)) < 0) {
-            free(rows);
-            snprintf(msg, msg_len, "Topic '%s': %s", ct->name, reason);
-            return ST_ERR_INVALID_CONFIG;
-        }
-    }
     const char **keys = calloc(ct->n_configs + 1, sizeof(char *));
     const char **values = calloc(ct->n_configs + 1, sizeof(char *));
     if (!keys || !values) {
@@ -284,8 +271,18 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
         return ST_ERR_UNKNOWN_SERVER_ERROR;
     }
     for (size_t i = 0; i < ct->n_configs; i++) {
-        keys[i] = ct->configs[i]->name;
+        keys[i] = ct->configs[i]->name ? ct->configs[i]->name : "";
         values[i] = ct->configs[i]->value ? ct->configs[i]->value : "";
+    }
+    /* Topic configs: every key known, every value valid, none twice, before anything is
+     * written (the topic table, st_topic_config.h). */
+    char reason[400];
+    if (st_topic_config_validate(keys, values, ct->n_configs, reason, sizeof(reason)) < 0) {
+        free(keys);
+        free(values);
+        free(rows);
+        snprintf(msg, msg_len, "Topic '%.64s': %s", ct->name, reason);
+        return ST_ERR_INVALID_CONFIG;
     }
     st_topic_spec_t spec = {
         .name = ct->name,

@@ -348,6 +348,10 @@ int strand_conf_get(const strand_conf_t *conf, const char *key, char *buf, size_
         snprintf(buf, buf_size, "%s", s ? s : "");
         break;
     }
+    case ST_CFG_ENUM:
+    case ST_CFG_SET:
+        st_cfg_format_one(def, &conf->props, buf, buf_size);
+        break;
     }
     return 0;
 }

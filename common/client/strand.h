@@ -8,7 +8,8 @@
  *   strand_producer_t  asynchronous, batching producer with per-record delivery callbacks.
  *   strand_consumer_t  consumer returning zero-copy views of fetched records: partitions
  *                      assigned by hand, or shared out by a consumer group (subscribe).
- *   strand_admin_t     create / delete / list / describe topics.
+ *   strand_admin_t     create / delete / list / describe topics; list, describe and delete
+ *                      consumer groups, read, alter and delete their committed offsets.
  *
  * ----------------------------------------------------------------------------------------------
  * Errors
@@ -559,7 +560,9 @@ void strand_consumer_destroy(strand_consumer_t *c);
  * Admin
  * ============================================================================================
  * Synchronous calls; thread-safe (calls are serialised internally). CreateTopics and
- * DeleteTopics go to the controller named by the metadata; the others to any broker. */
+ * DeleteTopics go to the controller named by the metadata; group calls to the group's
+ * coordinator (see "consumer groups" below); configs of a broker to that broker; the others to
+ * any broker. */
 
 typedef struct strand_admin strand_admin_t;
 
@@ -666,6 +669,201 @@ int strand_admin_elect_leaders(strand_admin_t *a, strand_election_type_t type,
                                int timeout_ms, strand_election_result_t **ret_results,
                                size_t *ret_count, char *errstr, size_t errstr_size);
 void strand_election_results_free(strand_election_result_t *results, size_t count);
+
+/* ---- consumer groups (Kafka's Admin group calls; st_admin_group.c) ----------------------------
+ * A group's requests go to its coordinator, the broker FindCoordinator names (the leader of the
+ * group's __consumer_offsets partition). While the coordinator moves or loads -- the errors
+ * COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, or a lost connection
+ * to it -- a call looks the coordinator up again and retries after retry.backoff.ms until
+ * timeout_ms (< 0: request.timeout.ms) has passed, then fails with ST_ERR_TIMED_OUT and errstr
+ * naming the group and the last error. Any other error fails the call (or the group's entry) at
+ * once, with its name in errstr, e.g. "group 'g': NON_EMPTY_GROUP: The group is not empty".
+ * The strings in results are malloc'd and released by the matching *_free function. */
+
+/* One group as ListGroups reports it. */
+typedef struct strand_group_listing {
+    char *group_id;
+    char *protocol_type;     /* "consumer" for consumer groups; "" for a group that only has
+                                committed offsets (no member ever joined) */
+    char *state;             /* Empty, PreparingRebalance, CompletingRebalance, Stable, Dead */
+    int32_t coordinator_id;  /* the broker that listed it */
+} strand_group_listing_t;
+
+/* Every group of the cluster: ListGroups to each broker of the metadata, merged (a group listed
+ * twice while its coordinator moves appears once), sorted by group id. states/n_states: only
+ * groups in these states (case-insensitive names as above; n_states 0: all). Like Kafka's
+ * listConsumerGroups, groups of other protocol types (not "consumer" and not "") are left out
+ * unless all_types is true. A broker still loading a __consumer_offsets partition
+ * (COORDINATOR_LOAD_IN_PROGRESS) or unreachable is retried until timeout_ms; then the call
+ * fails naming it. */
+int strand_admin_list_groups(strand_admin_t *a, const char *const *states, size_t n_states,
+                             bool all_types, int timeout_ms, strand_group_listing_t **ret_groups,
+                             size_t *ret_count, char *errstr, size_t errstr_size);
+void strand_group_listings_free(strand_group_listing_t *groups, size_t count);
+
+/* One member of a described group. */
+typedef struct strand_group_member {
+    char *member_id;
+    char *group_instance_id;         /* "" for a dynamic member */
+    char *client_id;
+    char *host;                      /* as the coordinator saw it, Kafka-style: "/127.0.0.1" */
+    /* The member's assignment, decoded from Kafka's ConsumerProtocolAssignment when the group's
+     * protocol_type is "consumer" (topics malloc'd, offset -1, error 0), in the order the leader
+     * wrote it; empty before the member's first SyncGroup or for other protocol types. */
+    strand_topic_partition_t *assignment;
+    size_t assignment_count;
+    int assignment_error;            /* ST_ERR_CORRUPT_MESSAGE if the bytes did not decode */
+    uint8_t *metadata;               /* the raw protocol metadata and assignment bytes */
+    size_t metadata_len;
+    uint8_t *assignment_raw;
+    size_t assignment_raw_len;
+} strand_group_member_t;
+
+typedef struct strand_group_description {
+    char *group_id;
+    int error;                       /* 0, or why this group could not be described */
+    char *errstr;                    /* one line for error, "" when 0 */
+    char *state;                     /* "Dead" for a group that does not exist (as Kafka) */
+    char *protocol_type;             /* "consumer", "" (offsets only), ... */
+    char *protocol;                  /* the chosen assignor ("range", ...), "" when none */
+    strand_broker_info_t coordinator;    /* node_id (-1 unknown), host, port; rack "" */
+    strand_group_member_t *members;
+    size_t member_count;
+} strand_group_description_t;
+
+/* Describes the `count` groups named (FindCoordinator + DescribeGroups per group), in the order
+ * given, into a malloc'd array released with strand_group_descriptions_free(). A group that
+ * cannot be described has its entry's error set; the call itself fails only on bad arguments
+ * or out of memory. */
+int strand_admin_describe_groups(strand_admin_t *a, const char *const *groups, size_t count,
+                                 int timeout_ms, strand_group_description_t **ret_groups,
+                                 size_t *ret_count);
+void strand_group_descriptions_free(strand_group_description_t *groups, size_t count);
+
+/* A committed offset. */
+typedef struct strand_group_offset {
+    char *topic;
+    int32_t partition;
+    int64_t offset;                  /* the committed offset (>= 0) */
+    int32_t leader_epoch;            /* -1: unknown */
+    char *metadata;                  /* the committer's metadata string, "" if none */
+} strand_group_offset_t;
+
+/* The group's committed offsets (OffsetFetch for all of its partitions), sorted by topic and
+ * partition; partitions without a committed offset are left out (an unknown group has none). */
+int strand_admin_list_group_offsets(strand_admin_t *a, const char *group, int timeout_ms,
+                                    strand_group_offset_t **ret_offsets, size_t *ret_count,
+                                    char *errstr, size_t errstr_size);
+void strand_group_offsets_free(strand_group_offset_t *offsets, size_t count);
+
+/* Commits offsets[i].offset for each (topic, partition) on behalf of the group, outside group
+ * membership (OffsetCommit with generation -1 and an empty member id, as Kafka's
+ * alterConsumerGroupOffsets): the coordinator accepts it only while the group has no members
+ * (Empty, or unknown: the commit creates it), otherwise the partitions fail with
+ * UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION. Each entry's error is set (0 = committed, replicated
+ * to the offsets partition's ISR). Returns 0 when every partition was committed, else the first
+ * partition's error (errstr names it) or the request's. */
+int strand_admin_alter_group_offsets(strand_admin_t *a, const char *group,
+                                     strand_topic_partition_t *offsets, size_t count,
+                                     int timeout_ms, char *errstr, size_t errstr_size);
+
+/* The outcome of a per-group operation. */
+typedef struct strand_group_result {
+    char *group_id;
+    int error;                       /* 0, NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, ... */
+    char *errstr;                    /* one line for error, "" when 0 */
+} strand_group_result_t;
+
+/* Deletes the `count` groups named (DeleteGroups to each one's coordinator): a group must be
+ * Empty (NON_EMPTY_GROUP otherwise) and exist (GROUP_ID_NOT_FOUND); its committed offsets go
+ * with it. Results in the order given, released with strand_group_results_free(). The call
+ * fails only on bad arguments or out of memory. */
+int strand_admin_delete_groups(strand_admin_t *a, const char *const *groups, size_t count,
+                               int timeout_ms, strand_group_result_t **ret_results);
+void strand_group_results_free(strand_group_result_t *results, size_t count);
+
+/* Deletes the group's committed offsets of the `count` partitions given (OffsetDelete; offset
+ * ignored). Returns the group-level error -- GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP (a group with
+ * members that is not a consumer group), ... -- with errstr, or 0; per-partition outcomes are
+ * in each entry's error (GROUP_SUBSCRIBED_TO_TOPIC while a member subscribes to the topic). When
+ * the group-level error is set every entry carries it too. */
+int strand_admin_delete_group_offsets(strand_admin_t *a, const char *group,
+                                      strand_topic_partition_t *partitions, size_t count,
+                                      int timeout_ms, char *errstr, size_t errstr_size);
+
+/* ---- dynamic configuration (Kafka's DescribeConfigs and IncrementalAlterConfigs) ----------- */
+
+typedef enum strand_resource_type {
+    STRAND_RESOURCE_TOPIC = 2,
+    STRAND_RESOURCE_BROKER = 4,      /* name: a broker id, or "" for the cluster-wide default */
+} strand_resource_type_t;
+
+/* Where a value comes from (Kafka's ConfigEntry.ConfigSource). */
+typedef enum strand_config_source {
+    STRAND_CONFIG_SOURCE_UNKNOWN = 0,
+    STRAND_CONFIG_SOURCE_DYNAMIC_TOPIC = 1,          /* the topic's override */
+    STRAND_CONFIG_SOURCE_DYNAMIC_BROKER = 2,         /* /config/brokers/<id> */
+    STRAND_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3, /* /config/brokers/<default> */
+    STRAND_CONFIG_SOURCE_STATIC_BROKER = 4,          /* server.properties / --override */
+    STRAND_CONFIG_SOURCE_DEFAULT = 5,                /* the built-in default */
+} strand_config_source_t;
+
+/* "DYNAMIC_TOPIC_CONFIG", "DYNAMIC_BROKER_CONFIG", "DYNAMIC_DEFAULT_BROKER_CONFIG",
+ * "STATIC_BROKER_CONFIG", "DEFAULT_CONFIG" or "UNKNOWN" (Kafka's names, as kafka-configs prints
+ * them). */
+const char *strand_config_source_name(int source);
+
+typedef struct strand_config_synonym {
+    char *name;
+    char *value;                     /* NULL when sensitive */
+    int source;                      /* strand_config_source_t */
+} strand_config_synonym_t;
+
+typedef struct strand_config_entry {
+    char *name;
+    char *value;                     /* NULL when sensitive or unset */
+    bool read_only;
+    bool is_sensitive;
+    int source;                      /* strand_config_source_t */
+    strand_config_synonym_t *synonyms;   /* highest precedence first */
+    size_t synonym_count;
+    char *documentation;             /* "" unless asked for */
+} strand_config_entry_t;
+
+/* The configuration of one resource (a topic, a broker id, or "" with STRAND_RESOURCE_BROKER
+ * for the cluster default; a broker is asked directly), every key (key_count 0) or the keys
+ * named, into a malloc'd array released with strand_config_entries_free(). The broker's code
+ * (UNKNOWN_TOPIC_OR_PARTITION, INVALID_REQUEST, ...) with its message in errstr on failure. */
+int strand_admin_describe_configs(strand_admin_t *a, strand_resource_type_t type,
+                                  const char *name, const char *const *keys, size_t key_count,
+                                  bool include_synonyms, bool include_documentation,
+                                  int timeout_ms, strand_config_entry_t **ret_entries,
+                                  size_t *ret_count, char *errstr, size_t errstr_size);
+void strand_config_entries_free(strand_config_entry_t *entries, size_t count);
+
+/* Incremental operations (Kafka's AlterConfigOp.OpType). */
+typedef enum strand_alter_op {
+    STRAND_ALTER_SET = 0,
+    STRAND_ALTER_DELETE = 1,         /* back to the default (value ignored) */
+    STRAND_ALTER_APPEND = 2,         /* list keys (cleanup.policy) only */
+    STRAND_ALTER_SUBTRACT = 3,       /* list keys only */
+} strand_alter_op_t;
+
+typedef struct strand_alter_config {
+    const char *name;
+    strand_alter_op_t op;
+    const char *value;
+} strand_alter_config_t;
+
+/* Applies the operations to one resource (all or nothing). validate_only: every check, nothing
+ * written. The broker writes ZooKeeper and announces the change; every broker applies it
+ * without a restart. INVALID_CONFIG (unknown key, bad value), INVALID_REQUEST (a broker key that
+ * cannot change dynamically, APPEND to a non-list key), UNKNOWN_TOPIC_OR_PARTITION, with the
+ * broker's message in errstr. */
+int strand_admin_incremental_alter_configs(strand_admin_t *a, strand_resource_type_t type,
+                                           const char *name, const strand_alter_config_t *ops,
+                                           size_t op_count, bool validate_only, int timeout_ms,
+                                           char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }
