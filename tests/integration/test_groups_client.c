@@ -15,7 +15,9 @@
  *    group calls without group.id refused;
  *  - the tools: strand-console-consumer --group (committed offsets carried from one run to the
  *    next; --group against a different group.id refused as Kafka does) and
- *    strand-consumer-perf-test --group (rebalance.time.ms filled in). */
+ *    strand-consumer-perf-test --group (rebalance.time.ms filled in), and
+ *    strand-consumer-groups describing the members this library's consumers are (their decoded
+ *    assignments) and the offsets they committed. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -436,4 +438,55 @@ Test(groups_client, console_consumer_and_perf_test_with_group)
     cr_assert_gt(atol(f[6]), 0, "rebalance.time.ms: %s", f[6]);
     free(out);
     free(err);
+}
+
+Test(groups_client, consumer_groups_tool_sees_the_members)
+{
+    gp_create_topic(cluster.bootstrap, "dg", 4, 3);
+    gp_produce(cluster.bootstrap, "dg", 0, 400);
+    gm_t m[2] = { 0 };
+    const char *args[] = { "--topic", "dg", "--property", "auto.offset.reset=earliest",
+                           "--property", "client.id=member-client", "--commit", "sync", NULL };
+    gm_start(&m[0], dir, "m0", cluster.bootstrap, "gdg", args);
+    gm_start(&m[1], dir, "m1", cluster.bootstrap, "gdg", args);
+    int64_t deadline = st_test_now_ms() + 30000;
+    char o0[256] = "", o1[256] = "";
+    while (st_test_now_ms() < deadline) {
+        if (gm_owned(&m[0], o0, sizeof(o0)) == 2 && gm_owned(&m[1], o1, sizeof(o1)) == 2 &&
+            gm_count(&m[0], "R ") + gm_count(&m[1], "R ") >= 400)
+            break;
+        st_test_sleep_ms(100);
+    }
+    cr_assert_eq(gm_count(&m[0], "R ") + gm_count(&m[1], "R "), 400);
+    st_test_sleep_ms(500);
+    char *out = NULL, *err = NULL;
+    const char *members[] = { "strand-consumer-groups", "@BOOTSTRAP", "--describe", "--group", "gdg",
+                              "--members", "--verbose", NULL };
+    cr_assert_eq(st_test_cluster_tool(&cluster, members, &out, &err, 30000), 0, "%s", err);
+    /* Each member's assignment, as the leader encoded it (range: dg(0,1) and dg(2,3)). */
+    cr_assert(strstr(out, "dg(0,1)") && strstr(out, "dg(2,3)"), "%s", out);
+    cr_assert(strstr(out, "member-client"), "%s", out);
+    free(out);
+    free(err);
+    const char *offsets[] = { "strand-consumer-groups", "@BOOTSTRAP", "--describe", "--group", "gdg",
+                              NULL };
+    cr_assert_eq(st_test_cluster_tool(&cluster, offsets, &out, &err, 30000), 0, "%s", err);
+    /* Every partition committed up to its end: LAG 0 on each of the four rows. */
+    int rows = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "gdg ", 4) != 0)
+            continue;
+        char group[64], topic[64], cur[32], end[32], lag[32];
+        int part;
+        cr_assert_eq(sscanf(line, "%63s %63s %d %31s %31s %31s", group, topic, &part, cur, end, lag),
+                     6, "%s", line);
+        cr_assert_str_eq(cur, end, "%s", line);
+        cr_assert_str_eq(lag, "0", "%s", line);
+        rows++;
+    }
+    cr_assert_eq(rows, 4);
+    free(out);
+    free(err);
+    cr_assert_eq(gm_stop(&m[0], SIGTERM), 0);
+    cr_assert_eq(gm_stop(&m[1], SIGTERM), 0);
 }
