@@ -1,9 +1,10 @@
-/* Consumer group membership: Kafka's AbstractCoordinator + ConsumerCoordinator for
- * strand_consumer_t. The member's states, the split between the I/O thread (every request:
- * FindCoordinator, JoinGroup, the leader's assignor, SyncGroup, held Heartbeats, LeaveGroup) and
- * the application thread (rebalance callbacks, commits before a revocation), the invariants and
- * the connections are described in st_consumer_group.h. Committed offsets live in
- * st_consumer_offsets.c. */
+/* Consumer group membership, the I/O thread's half: Kafka's AbstractCoordinator +
+ * ConsumerCoordinator requests for strand_consumer_t -- FindCoordinator, JoinGroup, the leader's
+ * assignor, SyncGroup, held Heartbeats, LeaveGroup, the max.poll.interval.ms check, pattern and
+ * partition-count changes seen in metadata -- and the shared transitions (coordinator lost,
+ * generation reset, fatal errors). The member's states, the split between the I/O thread and the
+ * application thread (st_consumer_app.c), the invariants and the connections are described in
+ * st_consumer_group.h. Committed offsets live in st_consumer_offsets.c. */
 #include "st_consumer_group.h"
 
 #include <assert.h>
@@ -20,8 +21,6 @@
 
 /* Kafka's JoinGroup request timeout: the rebalance timeout plus this (joinGroupTimeoutMs). */
 #define JOIN_TIMEOUT_EXTRA_MS 5000
-/* How long close / unsubscribe wait for LeaveGroup at most (beyond it, the session expires). */
-#define LEAVE_TIMEOUT_MS 5000
 
 /* One member as the leader received it in JoinGroup. */
 typedef struct cg_lead_member {
@@ -39,24 +38,16 @@ struct cg_lead {
     size_t n_topics;
 };
 
-/* What the application thread has to do (cg_app_work). */
-enum { WORK_NONE, WORK_FATAL, WORK_ASSIGNMENT, WORK_PREPARE, WORK_CALLBACKS, WORK_AUTO_COMMIT };
-
-/* One line to the log callback (strand_conf_set_log_cb), in Kafka's ConsumerCoordinator words;
- * key: what makes two messages "the same condition" for the throttle. ST_DEBUG without one. */
-#define CG_LOG(c, level, key, ...) \
-    st_client_log(&(c)->cl, level, "strand.consumer", key, __VA_ARGS__)
-
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static int tp_cmp(const void *a, const void *b)
+int cg_tp_cmp(const void *a, const void *b)
 {
     const st_tp_t *x = a, *y = b;
     int r = strcmp(x->topic, y->topic);
     return r ? r : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-static int str_cmp(const void *a, const void *b)
+int cg_str_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -66,10 +57,10 @@ static void tp_list_normalize(st_tp_list_t *l)
 {
     if (l->n < 2)
         return;
-    qsort(l->v, l->n, sizeof(l->v[0]), tp_cmp);
+    qsort(l->v, l->n, sizeof(l->v[0]), cg_tp_cmp);
     size_t w = 1;
     for (size_t i = 1; i < l->n; i++) {
-        if (tp_cmp(&l->v[i], &l->v[w - 1]) == 0)
+        if (cg_tp_cmp(&l->v[i], &l->v[w - 1]) == 0)
             free(l->v[i].topic);
         else
             l->v[w++] = l->v[i];
@@ -80,10 +71,10 @@ static void tp_list_normalize(st_tp_list_t *l)
 static bool tp_list_contains(const st_tp_list_t *l, const char *topic, int32_t partition)
 {
     st_tp_t key = { (char *)topic, partition };
-    return l->n && bsearch(&key, l->v, l->n, sizeof(l->v[0]), tp_cmp) != NULL;
+    return l->n && bsearch(&key, l->v, l->n, sizeof(l->v[0]), cg_tp_cmp) != NULL;
 }
 
-static int tp_list_push(st_tp_list_t *l, const char *topic, int32_t partition)
+int cg_tp_push(st_tp_list_t *l, const char *topic, int32_t partition)
 {
     st_tp_t *grown = realloc(l->v, (l->n + 1) * sizeof(*grown));
     if (!grown)
@@ -95,11 +86,11 @@ static int tp_list_push(st_tp_list_t *l, const char *topic, int32_t partition)
     return 0;
 }
 
-static int tp_list_copy(st_tp_list_t *dst, const st_tp_list_t *src)
+int cg_tp_copy(st_tp_list_t *dst, const st_tp_list_t *src)
 {
     st_tp_list_t out = { 0 };
     for (size_t i = 0; i < src->n; i++) {
-        if (tp_list_push(&out, src->v[i].topic, src->v[i].partition) < 0) {
+        if (cg_tp_push(&out, src->v[i].topic, src->v[i].partition) < 0) {
             st_tp_list_free(&out);
             return -ENOMEM;
         }
@@ -110,12 +101,12 @@ static int tp_list_copy(st_tp_list_t *dst, const st_tp_list_t *src)
 }
 
 /* a - b (both sorted) into *ret. */
-static int tp_list_minus(const st_tp_list_t *a, const st_tp_list_t *b, st_tp_list_t *ret)
+int cg_tp_minus(const st_tp_list_t *a, const st_tp_list_t *b, st_tp_list_t *ret)
 {
     st_tp_list_t out = { 0 };
     for (size_t i = 0; i < a->n; i++) {
         if (!tp_list_contains(b, a->v[i].topic, a->v[i].partition) &&
-            tp_list_push(&out, a->v[i].topic, a->v[i].partition) < 0) {
+            cg_tp_push(&out, a->v[i].topic, a->v[i].partition) < 0) {
             st_tp_list_free(&out);
             return -ENOMEM;
         }
@@ -124,19 +115,19 @@ static int tp_list_minus(const st_tp_list_t *a, const st_tp_list_t *b, st_tp_lis
     return 0;
 }
 
-static bool str_in(char *const *v, size_t n, const char *s)
+bool cg_str_in(char *const *v, size_t n, const char *s)
 {
-    return n && bsearch(&s, v, n, sizeof(v[0]), str_cmp) != NULL;
+    return n && bsearch(&s, v, n, sizeof(v[0]), cg_str_cmp) != NULL;
 }
 
-static void strv_free(char **v, size_t n)
+void cg_strv_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
 }
 
-static void set_str(char **slot, const char *s)
+void cg_set_str(char **slot, const char *s)
 {
     char *copy = strdup(s ? s : "");
     if (copy) {
@@ -160,13 +151,13 @@ static void lead_free(struct cg_lead *lead)
         st_cp_subscription_free(&lead->m[i].sub);
     }
     free(lead->m);
-    strv_free(lead->topics, lead->n_topics);
+    cg_strv_free(lead->topics, lead->n_topics);
     free(lead);
 }
 
-static void snap_free(st_cgroup_t *g)
+void cg_snap_free(st_cgroup_t *g)
 {
-    strv_free(g->snap_topics, g->n_snap);
+    cg_strv_free(g->snap_topics, g->n_snap);
     free(g->snap_counts);
     g->snap_topics = NULL;
     g->snap_counts = NULL;
@@ -175,7 +166,7 @@ static void snap_free(st_cgroup_t *g)
 
 /* ---- invariants ---------------------------------------------------------------------------- */
 
-static bool cg_check(const st_cgroup_t *g)
+bool cg_check(const st_cgroup_t *g)
 {
     if ((g->state == CG_STABLE || g->state == CG_COMPLETING_REBALANCE) &&
         (!g->member_id[0] || g->generation < 0))
@@ -189,7 +180,7 @@ static bool cg_check(const st_cgroup_t *g)
     if (g->assign_pending && !g->lead)
         return false;
     for (size_t i = 1; i < g->owned.n; i++)
-        if (tp_cmp(&g->owned.v[i - 1], &g->owned.v[i]) >= 0)
+        if (cg_tp_cmp(&g->owned.v[i - 1], &g->owned.v[i]) >= 0)
             return false;
     return g->member_id != NULL;
 }
@@ -202,7 +193,7 @@ void cg_wake(strand_consumer_t *c)
     st_client_wake(&c->cl);
 }
 
-static void cg_drop_rebalance(st_cgroup_t *g)
+void cg_drop_rebalance(st_cgroup_t *g)
 {
     g->join_req = g->sync_req = 0;
     g->assign_pending = false;
@@ -242,7 +233,7 @@ void cg_reset_generation(strand_consumer_t *c, bool reset_member, const char *wh
            g->member_id, g->generation, why, reset_member ? " and resets its member id" : "");
     g->generation = -1;
     if (reset_member)
-        set_str(&g->member_id, "");
+        cg_set_str(&g->member_id, "");
     free(g->protocol);
     free(g->leader_id);
     g->protocol = g->leader_id = NULL;
@@ -289,7 +280,7 @@ static bool is_fatal_join_error(int err)
 }
 
 /* A member that is not static leaves with LeaveGroup; then it has no identity (lock held). */
-static void cg_queue_leave(strand_consumer_t *c, const char *why, int64_t deadline)
+void cg_queue_leave(strand_consumer_t *c, const char *why, int64_t deadline)
 {
     st_cgroup_t *g = c->grp;
     if (!g->instance_id && g->member_id[0] && !g->leave_member) {
@@ -300,7 +291,7 @@ static void cg_queue_leave(strand_consumer_t *c, const char *why, int64_t deadli
 }
 
 /* Lock held: the owned partitions that must be handed back before the next JoinGroup. */
-static bool cg_needs_app_prepare(const strand_consumer_t *c)
+bool cg_needs_app_prepare(const strand_consumer_t *c)
 {
     const st_cgroup_t *g = c->grp;
     if (!g->owned.n)
@@ -308,27 +299,27 @@ static bool cg_needs_app_prepare(const strand_consumer_t *c)
     if (g->generation < 0 || !g->cooperative)
         return true;   /* LOST, or eager: revoke everything */
     for (size_t i = 0; i < g->owned.n; i++)
-        if (!str_in(g->sub_topics, g->n_sub_topics, g->owned.v[i].topic))
+        if (!cg_str_in(g->sub_topics, g->n_sub_topics, g->owned.v[i].topic))
             return true;   /* cooperative: a topic left the subscription */
     return false;
 }
 
 /* Lock held: the application thread's next piece of work. */
-static int cg_app_work(const strand_consumer_t *c, int64_t now)
+int cg_app_work(const strand_consumer_t *c, int64_t now)
 {
     const st_cgroup_t *g = c->grp;
     if (g->fatal)
-        return WORK_FATAL;
+        return CG_WORK_FATAL;
     if (g->done_head)
-        return WORK_CALLBACKS;
+        return CG_WORK_CALLBACKS;
     if (g->assignment_ready)
-        return WORK_ASSIGNMENT;
+        return CG_WORK_ASSIGNMENT;
     if (c->mode == CM_SUBSCRIBED && g->rejoin_needed && !g->join_req && !g->sync_req &&
         !g->assign_pending && cg_needs_app_prepare(c))
-        return WORK_PREPARE;
+        return CG_WORK_PREPARE;
     if (g->auto_commit && c->mode != CM_NONE && now >= g->next_auto_commit_ms)
-        return WORK_AUTO_COMMIT;
-    return WORK_NONE;
+        return CG_WORK_AUTO_COMMIT;
+    return CG_WORK_NONE;
 }
 
 /* ---- creation -------------------------------------------------------------------------------- */
@@ -414,8 +405,8 @@ void st_cgroup_free(strand_consumer_t *c)
         cg_job_free(job);
     }
     lead_free(g->lead);
-    snap_free(g);
-    strv_free(g->sub_topics, g->n_sub_topics);
+    cg_snap_free(g);
+    cg_strv_free(g->sub_topics, g->n_sub_topics);
     if (g->sub_re_live)
         regfree(&g->sub_re);
     st_tp_list_free(&g->pending);
@@ -592,10 +583,10 @@ static void join_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
                      "which this consumer did not offer", jr->protocol_name ? jr->protocol_name : "");
             break;
         }
-        set_str(&g->member_id, jr->member_id);
+        cg_set_str(&g->member_id, jr->member_id);
         g->generation = jr->generation_id;
-        set_str(&g->protocol, jr->protocol_name);
-        set_str(&g->leader_id, jr->leader);
+        cg_set_str(&g->protocol, jr->protocol_name);
+        cg_set_str(&g->leader_id, jr->leader);
         g->state = CG_COMPLETING_REBALANCE;
         g->joined_sub_version = ctx->sub_version;
         g->next_hb_at = now;
@@ -643,7 +634,7 @@ static void join_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
                 }
             }
             if (lead->n_topics) {
-                qsort(lead->topics, lead->n_topics, sizeof(char *), str_cmp);
+                qsort(lead->topics, lead->n_topics, sizeof(char *), cg_str_cmp);
                 size_t w = 1;
                 for (size_t i = 1; i < lead->n_topics; i++) {
                     if (strcmp(lead->topics[i], lead->topics[w - 1]) == 0)
@@ -677,7 +668,7 @@ static void join_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
     }
     case ST_ERR_MEMBER_ID_REQUIRED:
         /* KIP-394: join again at once with the member id the coordinator gave. */
-        set_str(&g->member_id, jr->member_id);
+        cg_set_str(&g->member_id, jr->member_id);
         g->rejoin_needed = true;
         break;
     case ST_ERR_UNKNOWN_MEMBER_ID:
@@ -995,7 +986,7 @@ static st_req_t *run_assignment(strand_consumer_t *c, int64_t now)
         ST_DEBUG("consumer group %s: leader assigned %zu topic(s) to %zu member(s) with %s",
                  g->group_id, lead->n_topics, lead->n, st_assignor_name(lead->assignor));
         /* What this assignment was computed from: a change makes the leader rebalance. */
-        snap_free(g);
+        cg_snap_free(g);
         g->snap_topics = calloc(lead->n_topics + 1, sizeof(char *));
         g->snap_counts = calloc(lead->n_topics + 1, sizeof(int32_t));
         if (g->snap_topics && g->snap_counts) {
@@ -1203,7 +1194,7 @@ static void poll_expired(strand_consumer_t *c, int64_t now)
            "by increasing max.poll.interval.ms or by reducing the maximum size of batches returned "
            "in poll() with max.poll.records. Member %s leaves the group.", g->rebalance_timeout_ms,
            now - g->last_poll_ms, g->member_id);
-    cg_queue_leave(c, "consumer poll timeout has expired", now + LEAVE_TIMEOUT_MS);
+    cg_queue_leave(c, "consumer poll timeout has expired", now + CG_LEAVE_TIMEOUT_MS);
     g->poll_expired = true;
     cg_reset_generation(c, true, "max.poll.interval.ms expired");
 }
@@ -1311,7 +1302,7 @@ int64_t st_cgroup_next_wakeup(strand_consumer_t *c, int64_t now)
 /* ---- metadata: pattern subscriptions and the leader's snapshot ------------------------------ */
 
 /* Lock held, cl->lock held: the topics of the latest metadata matching the pattern, sorted. */
-static int match_pattern(strand_consumer_t *c, char ***ret, size_t *ret_n)
+int cg_match_pattern(strand_consumer_t *c, char ***ret, size_t *ret_n)
 {
     st_cgroup_t *g = c->grp;
     st_client_t *cl = &c->cl;
@@ -1327,24 +1318,24 @@ static int match_pattern(strand_consumer_t *c, char ***ret, size_t *ret_n)
             continue;
         char **grown = realloc(v, (n + 1) * sizeof(*grown));
         if (!grown) {
-            strv_free(v, n);
+            cg_strv_free(v, n);
             return -ENOMEM;
         }
         v = grown;
         if (!(v[n] = strdup(t->name))) {
-            strv_free(v, n);
+            cg_strv_free(v, n);
             return -ENOMEM;
         }
         n++;
     }
     if (n)
-        qsort(v, n, sizeof(char *), str_cmp);
+        qsort(v, n, sizeof(char *), cg_str_cmp);
     *ret = v;
     *ret_n = n;
     return 0;
 }
 
-static bool strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+bool cg_strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 {
     if (na != nb)
         return false;
@@ -1363,17 +1354,17 @@ void st_cgroup_on_metadata(strand_consumer_t *c)
     if (c->mode == CM_SUBSCRIBED && g->sub_mode == CG_SUB_PATTERN && g->sub_re_live) {
         char **v = NULL;
         size_t n = 0;
-        if (match_pattern(c, &v, &n) == 0) {
-            if (!strv_equal(v, n, g->sub_topics, g->n_sub_topics)) {
+        if (cg_match_pattern(c, &v, &n) == 0) {
+            if (!cg_strv_equal(v, n, g->sub_topics, g->n_sub_topics)) {
                 ST_DEBUG("consumer group %s: the pattern now matches %zu topic(s)", g->group_id, n);
-                strv_free(g->sub_topics, g->n_sub_topics);
+                cg_strv_free(g->sub_topics, g->n_sub_topics);
                 g->sub_topics = v;
                 g->n_sub_topics = n;
                 g->sub_version++;
                 g->rejoin_needed = true;
                 cg_wake(c);
             } else {
-                strv_free(v, n);
+                cg_strv_free(v, n);
             }
         }
     }
@@ -1400,553 +1391,3 @@ void st_cgroup_on_metadata(strand_consumer_t *c)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* ---- the application thread's half ---------------------------------------------------------- */
-
-/* "t-0, t-1, ..." into buf (truncated with "..."). */
-static const char *tp_text(const st_tp_list_t *list, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < list->n && used + 16 < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, "%s%s-%d", i ? ", " : "",
-                                 list->v[i].topic, list->v[i].partition);
-    if (used + 16 >= len && len > 4)
-        snprintf(buf + len - 4, 4, "...");
-    return buf;
-}
-
-/* App thread, no lock: runs the rebalance callback with the partitions of list. */
-static void cg_callback(strand_consumer_t *c, strand_rebalance_event_t ev, const st_tp_list_t *list)
-{
-    char text[600], key[64];
-    snprintf(key, sizeof(key), "callback %d %" PRId64, (int)ev, c->grp->rebalances);
-    if (list->n || ev == STRAND_REBALANCE_ASSIGNED)
-        CG_LOG(c, STRAND_LOG_INFO, key, "%s: %s",
-               ev == STRAND_REBALANCE_ASSIGNED ? "Adding newly assigned partitions"
-               : ev == STRAND_REBALANCE_REVOKED ? "Revoke previously assigned partitions"
-               : "Lost previously assigned partitions", tp_text(list, text, sizeof(text)));
-    if (!c->rebalance_cb)
-        return;
-    strand_topic_partition_t *tps = calloc(list->n + 1, sizeof(*tps));
-    if (!tps)
-        return;
-    for (size_t i = 0; i < list->n; i++)
-        tps[i] = (strand_topic_partition_t){ list->v[i].topic, list->v[i].partition,
-                                             STRAND_OFFSET_INVALID, 0 };
-    c->in_callback = true;
-    c->rebalance_cb(c, ev, tps, list->n, c->rebalance_opaque);
-    c->in_callback = false;
-    free(tps);
-}
-
-/* Lock held: drops the partitions of list from the consumer and from owned. */
-static void drop_owned(strand_consumer_t *c, const st_tp_list_t *list)
-{
-    st_cgroup_t *g = c->grp;
-    for (size_t i = 0; i < list->n; i++) {
-        st_cpart_t *part = st_consumer_part_find(c, list->v[i].topic, list->v[i].partition);
-        if (part && part->state != CP_REMOVED)
-            st_consumer_part_remove(c, part);
-    }
-    st_tp_list_t keep = { 0 };
-    if (tp_list_minus(&g->owned, list, &keep) == 0) {
-        st_tp_list_free(&g->owned);
-        g->owned = keep;
-    }
-}
-
-/* App thread: a new assignment (generation gen). */
-static void apply_assignment(strand_consumer_t *c, st_tp_list_t *assigned, int32_t gen)
-{
-    st_cgroup_t *g = c->grp;
-    st_tp_list_t revoked = { 0 }, added = { 0 };
-    pthread_mutex_lock(&c->lock);
-    tp_list_minus(&g->owned, assigned, &revoked);
-    tp_list_minus(assigned, &g->owned, &added);
-    pthread_mutex_unlock(&c->lock);
-    if (revoked.n) {
-        /* Cooperative: give up what was taken away, committing first. */
-        if (g->auto_commit)
-            cg_commit_positions_sync(c, &revoked, c->cl.conf.request_timeout_ms);
-        cg_callback(c, STRAND_REBALANCE_REVOKED, &revoked);
-    }
-    pthread_mutex_lock(&c->lock);
-    drop_owned(c, &revoked);
-    for (size_t i = 0; i < added.n; i++) {
-        st_cpart_t *part = st_consumer_part_get(c, added.v[i].topic, added.v[i].partition);
-        if (part)
-            st_consumer_part_position(c, part, STRAND_OFFSET_INVALID);   /* committed offset */
-    }
-    st_tp_list_free(&g->owned);
-    g->owned = *assigned;
-    tp_list_copy(&g->last, assigned);
-    *assigned = (st_tp_list_t){ 0 };
-    g->last_generation = gen;
-    g->rebalances++;
-    if (revoked.n && g->cooperative)
-        g->rejoin_needed = true;   /* KIP-429: the revoked partitions move in a second round */
-    if (g->joined_sub_version != g->sub_version)
-        g->rejoin_needed = true;   /* the subscription changed while joining */
-    assert(cg_check(g));
-    char **topics = NULL;
-    size_t n_topics = 0;
-    for (size_t i = 0; i < added.n; i++) {
-        if (n_topics && strcmp(topics[n_topics - 1], added.v[i].topic) == 0)
-            continue;
-        char **grown = realloc(topics, (n_topics + 1) * sizeof(*grown));
-        if (grown) {
-            topics = grown;
-            topics[n_topics++] = added.v[i].topic;
-        }
-    }
-    pthread_mutex_unlock(&c->lock);
-    for (size_t i = 0; i < n_topics; i++)
-        st_client_md_want(&c->cl, topics[i]);
-    free(topics);
-    st_client_wake(&c->cl);
-    cg_callback(c, STRAND_REBALANCE_ASSIGNED, &added);
-    st_tp_list_free(&revoked);
-    st_tp_list_free(&added);
-}
-
-/* App thread: hands back what must go before the next JoinGroup (see cg_needs_app_prepare). */
-static void prepare_join(strand_consumer_t *c)
-{
-    st_cgroup_t *g = c->grp;
-    st_tp_list_t give = { 0 };
-    pthread_mutex_lock(&c->lock);
-    bool lost = g->generation < 0;
-    for (size_t i = 0; i < g->owned.n; i++)
-        if (lost || !g->cooperative ||
-            !str_in(g->sub_topics, g->n_sub_topics, g->owned.v[i].topic))
-            tp_list_push(&give, g->owned.v[i].topic, g->owned.v[i].partition);
-    pthread_mutex_unlock(&c->lock);
-    if (lost) {
-        cg_callback(c, STRAND_REBALANCE_LOST, &give);
-    } else {
-        if (g->auto_commit && give.n) {
-            int timeout = g->rebalance_timeout_ms < 60000 ? g->rebalance_timeout_ms : 60000;
-            cg_commit_positions_sync(c, &give, timeout);
-        }
-        cg_callback(c, STRAND_REBALANCE_REVOKED, &give);
-    }
-    pthread_mutex_lock(&c->lock);
-    drop_owned(c, &give);
-    assert(cg_check(g));
-    pthread_mutex_unlock(&c->lock);
-    st_tp_list_free(&give);
-}
-
-void st_cgroup_polled_locked(strand_consumer_t *c, int64_t now)
-{
-    st_cgroup_t *g = c->grp;
-    g->last_poll_ms = now;
-    if (g->poll_expired) {
-        g->poll_expired = false;
-        st_client_wake(&c->cl);
-    }
-}
-
-bool st_cgroup_app_pending_locked(const strand_consumer_t *c, int64_t now)
-{
-    /* Auto commits wait for the next poll: positions do not move while poll waits. */
-    int work = cg_app_work(c, now);
-    return work != WORK_NONE && work != WORK_AUTO_COMMIT;
-}
-
-int st_cgroup_app_step(strand_consumer_t *c)
-{
-    st_cgroup_t *g = c->grp;
-    for (;;) {
-        int64_t now = st_client_now_ms();
-        pthread_mutex_lock(&c->lock);
-        st_cgroup_polled_locked(c, now);
-        int work = cg_app_work(c, now);
-        switch (work) {
-        case WORK_NONE:
-            pthread_mutex_unlock(&c->lock);
-            return 0;
-        case WORK_FATAL: {
-            int err = g->fatal;
-            if (g->owned.n) {
-                /* Nothing can be consumed or committed any more. */
-                st_tp_list_t all = { 0 };
-                tp_list_copy(&all, &g->owned);
-                drop_owned(c, &all);
-                st_tp_list_free(&all);
-            }
-            pthread_mutex_unlock(&c->lock);
-            return err;
-        }
-        case WORK_CALLBACKS:
-            pthread_mutex_unlock(&c->lock);
-            if (c->in_callback)
-                return 0;   /* inside a callback already: delivered after it */
-            cg_deliver_commit_callbacks(c);
-            break;
-        case WORK_ASSIGNMENT: {
-            st_tp_list_t assigned = g->pending;
-            int32_t gen = g->pending_generation;
-            g->pending = (st_tp_list_t){ 0 };
-            g->assignment_ready = false;
-            g->app_busy = true;
-            pthread_mutex_unlock(&c->lock);
-            apply_assignment(c, &assigned, gen);
-            st_tp_list_free(&assigned);
-            pthread_mutex_lock(&c->lock);
-            g->app_busy = false;
-            cg_wake(c);
-            pthread_mutex_unlock(&c->lock);
-            break;
-        }
-        case WORK_PREPARE:
-            g->app_busy = true;
-            pthread_mutex_unlock(&c->lock);
-            prepare_join(c);
-            pthread_mutex_lock(&c->lock);
-            g->app_busy = false;
-            cg_wake(c);
-            pthread_mutex_unlock(&c->lock);
-            break;
-        case WORK_AUTO_COMMIT:
-            cg_auto_commit_locked(c, now, false);
-            pthread_mutex_unlock(&c->lock);
-            return 0;
-        }
-    }
-}
-
-/* ---- subscribe / unsubscribe / close -------------------------------------------------------- */
-
-static int need_group(strand_consumer_t *c)
-{
-    if (!c)
-        return ST_ERR_INVALID_ARG;
-    if (!c->grp)
-        return ST_ERR_INVALID_CONFIG;
-    if (c->in_callback || c->closed)
-        return ST_ERR_ILLEGAL_STATE;
-    return 0;
-}
-
-/* Lock held: the new subscription takes effect (the list is owned by it now). */
-static void set_subscription(strand_consumer_t *c, int mode, char **topics, size_t n)
-{
-    st_cgroup_t *g = c->grp;
-    bool same = g->sub_mode == mode && mode == CG_SUB_TOPICS &&
-                strv_equal(topics, n, g->sub_topics, g->n_sub_topics);
-    strv_free(g->sub_topics, g->n_sub_topics);
-    g->sub_topics = topics;
-    g->n_sub_topics = n;
-    g->sub_mode = mode;
-    if (!same || c->mode != CM_SUBSCRIBED) {
-        g->sub_version++;
-        g->rejoin_needed = true;
-    }
-    if (c->mode != CM_SUBSCRIBED)
-        g->last_poll_ms = st_client_now_ms();
-    c->mode = CM_SUBSCRIBED;
-    cg_wake(c);
-}
-
-int strand_consumer_subscribe(strand_consumer_t *c, const char *const *topics, size_t count)
-{
-    int err = need_group(c);
-    if (err)
-        return err;
-    if (count == 0)
-        return strand_consumer_unsubscribe(c);
-    if (!topics)
-        return ST_ERR_INVALID_ARG;
-    for (size_t i = 0; i < count; i++)
-        if (!topics[i] || !*topics[i])
-            return ST_ERR_INVALID_ARG;
-    char **v = calloc(count, sizeof(*v));
-    size_t n = 0;
-    for (size_t i = 0; v && i < count; i++) {
-        if (!(v[n] = strdup(topics[i]))) {
-            strv_free(v, n);
-            v = NULL;
-            break;
-        }
-        n++;
-    }
-    if (!v)
-        return ST_ERR_INVALID_ARG;
-    qsort(v, n, sizeof(char *), str_cmp);
-    size_t w = 1;
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(v[i], v[w - 1]) == 0)
-            free(v[i]);
-        else
-            v[w++] = v[i];
-    }
-    n = w;
-    st_cgroup_t *g = c->grp;
-    pthread_mutex_lock(&c->lock);
-    if (c->mode == CM_ASSIGNED) {
-        pthread_mutex_unlock(&c->lock);
-        strv_free(v, n);
-        return ST_ERR_ILLEGAL_STATE;
-    }
-    if (g->sub_re_live) {
-        regfree(&g->sub_re);
-        g->sub_re_live = false;
-    }
-    set_subscription(c, CG_SUB_TOPICS, v, n);
-    pthread_mutex_unlock(&c->lock);
-    pthread_mutex_lock(&c->cl.lock);
-    c->cl.md_all_topics = false;
-    pthread_mutex_unlock(&c->cl.lock);
-    pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < g->n_sub_topics; i++)
-        st_client_md_want(&c->cl, g->sub_topics[i]);
-    pthread_mutex_unlock(&c->lock);
-    return 0;
-}
-
-int strand_consumer_subscribe_pattern(strand_consumer_t *c, const char *regex, char *errstr,
-                                      size_t errstr_size)
-{
-    int err = need_group(c);
-    if (err)
-        return err;
-    if (!regex || !*regex)
-        return ST_ERR_INVALID_ARG;
-    /* Java's matches(): the whole name. */
-    size_t len = strlen(regex) + 8;
-    char *anchored = malloc(len);
-    if (!anchored)
-        return ST_ERR_INVALID_ARG;
-    snprintf(anchored, len, "^(%s)$", regex);
-    regex_t re;
-    int r = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
-    free(anchored);
-    if (r != 0) {
-        char msg[256];
-        regerror(r, &re, msg, sizeof(msg));
-        st_client_errstr(errstr, errstr_size, "invalid topic pattern '%s': %s", regex, msg);
-        return ST_ERR_INVALID_ARG;
-    }
-    st_cgroup_t *g = c->grp;
-    pthread_mutex_lock(&c->lock);
-    if (c->mode == CM_ASSIGNED) {
-        pthread_mutex_unlock(&c->lock);
-        regfree(&re);
-        return ST_ERR_ILLEGAL_STATE;
-    }
-    if (g->sub_re_live)
-        regfree(&g->sub_re);
-    g->sub_re = re;
-    g->sub_re_live = true;
-    char **v = NULL;
-    size_t n = 0;
-    pthread_mutex_lock(&c->cl.lock);
-    c->cl.md_all_topics = true;
-    match_pattern(c, &v, &n);
-    pthread_mutex_unlock(&c->cl.lock);
-    set_subscription(c, CG_SUB_PATTERN, v, n);
-    g->sub_version++;   /* a new pattern always rejoins */
-    pthread_mutex_unlock(&c->lock);
-    st_client_md_refresh(&c->cl);
-    return 0;
-}
-
-/* App thread: leaves the group (unsubscribe, close): commit, REVOKED / LOST, LeaveGroup, and no
- * subscription any more. Waits for the LeaveGroup answer up to deadline. */
-static int leave_group(strand_consumer_t *c, const char *why, int64_t deadline)
-{
-    st_cgroup_t *g = c->grp;
-    int ret = 0;
-    pthread_mutex_lock(&c->lock);
-    if (c->mode != CM_SUBSCRIBED) {
-        pthread_mutex_unlock(&c->lock);
-        return 0;
-    }
-    g->app_busy = true;
-    bool lost = g->generation < 0 || g->fatal;
-    st_tp_list_t owned = { 0 };
-    tp_list_copy(&owned, &g->owned);
-    pthread_mutex_unlock(&c->lock);
-    if (owned.n) {
-        if (!lost && g->auto_commit) {
-            int64_t left = deadline - st_client_now_ms();
-            ret = cg_commit_positions_sync(c, &owned, left > 0 ? (int)left : 1);
-        }
-        cg_callback(c, lost ? STRAND_REBALANCE_LOST : STRAND_REBALANCE_REVOKED, &owned);
-    }
-    pthread_mutex_lock(&c->lock);
-    drop_owned(c, &owned);
-    st_tp_list_free(&owned);
-    int64_t now = st_client_now_ms();
-    cg_queue_leave(c, why, deadline < now + LEAVE_TIMEOUT_MS ? deadline : now + LEAVE_TIMEOUT_MS);
-    g->generation = -1;
-    set_str(&g->member_id, "");
-    free(g->protocol);
-    free(g->leader_id);
-    g->protocol = g->leader_id = NULL;
-    cg_drop_rebalance(g);
-    g->state = CG_UNJOINED;
-    g->rejoin_needed = false;
-    g->assignment_ready = false;
-    st_tp_list_free(&g->pending);
-    g->hb_req = 0;
-    strv_free(g->sub_topics, g->n_sub_topics);
-    g->sub_topics = NULL;
-    g->n_sub_topics = 0;
-    g->sub_mode = CG_SUB_NONE;
-    g->sub_version++;
-    if (g->sub_re_live) {
-        regfree(&g->sub_re);
-        g->sub_re_live = false;
-    }
-    snap_free(g);
-    c->mode = CM_NONE;
-    g->app_busy = false;
-    assert(cg_check(g));
-    cg_wake(c);
-    while (g->leave_member) {
-        now = st_client_now_ms();
-        if (now >= deadline)
-            break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t wait = deadline - now > 200 ? 200 : deadline - now;
-        ts.tv_nsec += wait * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-    }
-    pthread_mutex_unlock(&c->lock);
-    pthread_mutex_lock(&c->cl.lock);
-    c->cl.md_all_topics = false;
-    pthread_mutex_unlock(&c->cl.lock);
-    return ret;
-}
-
-int strand_consumer_unsubscribe(strand_consumer_t *c)
-{
-    if (!c)
-        return ST_ERR_INVALID_ARG;
-    if (c->in_callback || c->closed)
-        return ST_ERR_ILLEGAL_STATE;
-    if (!c->grp)
-        return c->mode == CM_ASSIGNED ? strand_consumer_assign(c, NULL, 0) : 0;
-    pthread_mutex_lock(&c->lock);
-    int mode = c->mode;
-    pthread_mutex_unlock(&c->lock);
-    if (mode == CM_ASSIGNED)
-        return strand_consumer_assign(c, NULL, 0);
-    cg_deliver_commit_callbacks(c);
-    return leave_group(c, "the consumer unsubscribed from all topics",
-                       st_client_now_ms() + c->cl.conf.request_timeout_ms);
-}
-
-int strand_consumer_close(strand_consumer_t *c, int timeout_ms)
-{
-    if (!c)
-        return ST_ERR_INVALID_ARG;
-    if (c->closed)
-        return 0;
-    if (c->in_callback)
-        return ST_ERR_ILLEGAL_STATE;
-    int64_t deadline = st_client_now_ms() + (timeout_ms < 0 ? 30000 : timeout_ms);
-    int ret = 0;
-    st_cgroup_t *g = c->grp;
-    if (g) {
-        cg_deliver_commit_callbacks(c);
-        pthread_mutex_lock(&c->lock);
-        int mode = c->mode;
-        bool fatal = g->fatal != 0;
-        pthread_mutex_unlock(&c->lock);
-        if (mode == CM_SUBSCRIBED) {
-            ret = leave_group(c, "the consumer is being closed", deadline);
-        } else if (mode == CM_ASSIGNED && g->auto_commit && !fatal) {
-            int64_t left = deadline - st_client_now_ms();
-            ret = cg_commit_positions_sync(c, NULL, left > 0 ? (int)left : 1);
-        }
-        cg_wait_jobs(c, deadline);
-        pthread_mutex_lock(&c->lock);
-        cg_fail_jobs(c, ST_ERR_DESTROYED, "the consumer was closed");
-        pthread_mutex_unlock(&c->lock);
-        cg_deliver_commit_callbacks(c);
-    }
-    c->closed = true;
-    return ret == ST_ERR_DESTROYED ? 0 : ret;
-}
-
-/* ---- small public calls ----------------------------------------------------------------------- */
-
-void strand_consumer_set_rebalance_cb(strand_consumer_t *c, strand_rebalance_cb_t *cb, void *opaque)
-{
-    if (!c)
-        return;
-    c->rebalance_cb = cb;
-    c->rebalance_opaque = opaque;
-}
-
-static int tps_cmp(const void *a, const void *b)
-{
-    const strand_topic_partition_t *x = a, *y = b;
-    int r = strcmp(x->topic, y->topic);
-    return r ? r : (x->partition > y->partition) - (x->partition < y->partition);
-}
-
-int strand_consumer_assignment(strand_consumer_t *c, strand_topic_partition_t **ret_tps,
-                               size_t *ret_count)
-{
-    if (!c || !ret_tps || !ret_count)
-        return ST_ERR_INVALID_ARG;
-    pthread_mutex_lock(&c->lock);
-    st_consumer_apply_resets_locked(c);
-    strand_topic_partition_t *tps = calloc(c->n_parts + 1, sizeof(*tps));
-    size_t n = 0;
-    for (size_t i = 0; tps && i < c->n_parts; i++) {
-        const st_cpart_t *part = c->parts[i];
-        if (part->state == CP_REMOVED)
-            continue;
-        bool resolving = part->state == CP_RESET || part->state == CP_RESETTING ||
-                         part->state == CP_COMMITTED || part->state == CP_COMMITTED_FETCHING;
-        tps[n++] = (strand_topic_partition_t){ part->topic, part->partition,
-                                               resolving ? STRAND_OFFSET_INVALID : part->position,
-                                               0 };
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (!tps)
-        return ST_ERR_INVALID_ARG;
-    qsort(tps, n, sizeof(*tps), tps_cmp);
-    *ret_tps = tps;
-    *ret_count = n;
-    return 0;
-}
-
-int strand_consumer_group_info(strand_consumer_t *c, strand_group_info_t *ret)
-{
-    if (!c || !ret)
-        return ST_ERR_INVALID_ARG;
-    st_cgroup_t *g = c->grp;
-    if (!g)
-        return ST_ERR_INVALID_CONFIG;
-    memset(ret, 0, sizeof(*ret));
-    pthread_mutex_lock(&c->lock);
-    ret->generation = g->state == CG_STABLE ? g->generation : -1;
-    snprintf(ret->member_id, sizeof(ret->member_id), "%s", g->member_id);
-    snprintf(ret->protocol, sizeof(ret->protocol), "%s", g->protocol ? g->protocol : "");
-    ret->is_leader = g->leader_id && g->state == CG_STABLE && strcmp(g->leader_id, g->member_id) == 0;
-    ret->coordinator = g->coord_id;
-    ret->rebalances = g->rebalances;
-    pthread_mutex_unlock(&c->lock);
-    return 0;
-}
-
-int strand_consumer_fatal_error(strand_consumer_t *c, char *errstr, size_t errstr_size)
-{
-    if (!c || !c->grp)
-        return 0;
-    pthread_mutex_lock(&c->lock);
-    int err = c->grp->fatal;
-    if (err)
-        st_client_errstr(errstr, errstr_size, "%s", c->grp->fatal_msg);
-    pthread_mutex_unlock(&c->lock);
-    return err;
-}

@@ -1,7 +1,7 @@
 /* Consumer group membership for strand_consumer_t: the member's state (st_cgroup_t), shared by
  * st_consumer_group.c (coordinator lookup, JoinGroup / SyncGroup / Heartbeat / LeaveGroup, the
- * leader's assignment, the application-thread half of a rebalance, subscribe) and
- * st_consumer_offsets.c (OffsetCommit / OffsetFetch: commit jobs, committed offsets of newly
+ * leader's assignment: the I/O thread's half), st_consumer_app.c (the application-thread half of
+ * a rebalance, subscribe, close) and st_consumer_offsets.c (OffsetCommit / OffsetFetch: commit jobs, committed offsets of newly
  * assigned partitions, auto commit), and the hooks st_consumer.c calls. Internal.
  *
  * Member states (g->state, Kafka's AbstractCoordinator.MemberState), I/O thread transitions:
@@ -167,7 +167,7 @@ struct st_cgroup {
     bool auto_inflight;             /* an auto-commit job is queued or in flight */
 };
 
-/* ---- st_consumer_group.c ------------------------------------------------------------------- */
+/* ---- st_consumer_group.c and st_consumer_app.c ------------------------------------------------ */
 
 /* Creates c->grp from the configuration when group.id is set (c->grp stays NULL otherwise).
  * 0 or ST_ERR_INVALID_CONFIG with errstr (group.instance.id empty, heartbeat.interval.ms not
@@ -202,6 +202,45 @@ void cg_fatal(strand_consumer_t *c, int err, const char *fmt, ...)
 void cg_wake(strand_consumer_t *c);
 /* A new request sequence number (lock held). */
 uint64_t cg_next_seq(st_cgroup_t *g);
+
+/* ---- shared by st_consumer_group.c and st_consumer_app.c (lock held where state is touched) -- */
+
+/* One line to the log callback (strand_conf_set_log_cb), in Kafka's ConsumerCoordinator words;
+ * key: what makes two messages "the same condition" for the throttle. ST_DEBUG without one. */
+#define CG_LOG(c, level, key, ...) \
+    st_client_log(&(c)->cl, level, "strand.consumer", key, __VA_ARGS__)
+
+/* How long close / unsubscribe wait for LeaveGroup at most (beyond it, the session expires). */
+#define CG_LEAVE_TIMEOUT_MS 5000
+
+/* What the application thread has to do next (cg_app_work). */
+enum { CG_WORK_NONE, CG_WORK_FATAL, CG_WORK_ASSIGNMENT, CG_WORK_PREPARE, CG_WORK_CALLBACKS,
+       CG_WORK_AUTO_COMMIT };
+int cg_app_work(const strand_consumer_t *c, int64_t now);
+/* True when owned partitions must be handed back (by the app thread) before the next JoinGroup:
+ * LOST (generation -1), eager (all), cooperative (topics no longer subscribed). */
+bool cg_needs_app_prepare(const strand_consumer_t *c);
+/* The invariants of st_cgroup_t (see the top); asserted at every transition. */
+bool cg_check(const st_cgroup_t *g);
+/* Forgets a JoinGroup / SyncGroup in flight and the leader's pending assignment. */
+void cg_drop_rebalance(st_cgroup_t *g);
+/* A dynamic member with a member id queues its LeaveGroup (sent by the I/O thread). */
+void cg_queue_leave(strand_consumer_t *c, const char *why, int64_t deadline);
+/* The topics of the latest metadata matching the subscription pattern, sorted (cl->lock held
+ * too). 0 or -ENOMEM. */
+int cg_match_pattern(strand_consumer_t *c, char ***ret, size_t *ret_n);
+void cg_snap_free(st_cgroup_t *g);
+
+/* Topic-partition lists (sorted by (topic, partition), topics owned) and string vectors. */
+int cg_tp_cmp(const void *a, const void *b);
+int cg_tp_push(st_tp_list_t *l, const char *topic, int32_t partition);
+int cg_tp_copy(st_tp_list_t *dst, const st_tp_list_t *src);
+int cg_tp_minus(const st_tp_list_t *a, const st_tp_list_t *b, st_tp_list_t *ret);
+int cg_str_cmp(const void *a, const void *b);
+bool cg_str_in(char *const *v, size_t n, const char *s);
+bool cg_strv_equal(char *const *a, size_t na, char *const *b, size_t nb);
+void cg_strv_free(char **v, size_t n);
+void cg_set_str(char **slot, const char *s);
 
 /* ---- st_consumer_offsets.c ------------------------------------------------------------------ */
 
