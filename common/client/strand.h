@@ -474,8 +474,9 @@ void strand_consumer_set_rebalance_cb(strand_consumer_t *c, strand_rebalance_cb_
  * yet: partitions of topics created later are assigned once metadata shows them, within
  * metadata.max.age.ms). Calling it again replaces the subscription and rebalances. Returns at
  * once; the assignment arrives through poll(). ST_ERR_INVALID_CONFIG without group.id,
- * ST_ERR_ILLEGAL_STATE after strand_consumer_assign() with partitions (unassign first),
- * ST_ERR_INVALID_ARG for an empty list or an empty topic name. */
+ * ST_ERR_ILLEGAL_STATE after strand_consumer_assign() with partitions (unassign first), inside a
+ * callback or after close, ST_ERR_INVALID_ARG for a NULL or empty topic name. count 0 is
+ * strand_consumer_unsubscribe(), as Kafka's subscribe(emptyList). */
 int strand_consumer_subscribe(strand_consumer_t *c, const char *const *topics, size_t count);
 
 /* The same with every topic whose WHOLE name matches the POSIX extended regular expression
