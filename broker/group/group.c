@@ -1052,7 +1052,13 @@ void st_group_heartbeat_hold(st_group_t *g, int32_t generation, const char *memb
     }
     answer_hb(g, m, ST_ERR_NONE);                 /* an older held heartbeat */
     m->hb_waiter = waiter;
-    m->heartbeat_deadline = now + (int64_t)max_wait_ms + m->session_timeout_ms;
+    /* The session counts from this heartbeat's arrival, as for a plain one, when the hold ends
+     * well before it (the member heartbeats again as soon as it is answered): a member killed
+     * while holding leaves session.timeout.ms after its last heartbeat, as in Kafka. Only a hold
+     * as long as the session itself extends it by the wait, so that the answer's own arrival
+     * cannot race the expiry. */
+    m->heartbeat_deadline = now + m->session_timeout_ms +
+                            (max_wait_ms < m->session_timeout_ms ? 0 : (int64_t)max_wait_ms);
     st_group_check(g);
 }
 

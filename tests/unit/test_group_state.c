@@ -422,6 +422,25 @@ Test(group_state, held_heartbeat_released_when_rebalance_starts)
     st_group_free(g);
 }
 
+/* A member killed while its short hold is parked leaves session.timeout.ms (1000 here) after
+ * that heartbeat arrived, not the hold's wait later (the broker used to add the wait). */
+Test(group_state, short_held_heartbeat_does_not_extend_the_session)
+{
+    char a[128], b[128];
+    int64_t now = 0;
+    st_group_t *g = stable_pair(a, b, &now);
+    waiter_t ha = { 0 }, hb = { 0 };
+    st_group_heartbeat_hold(g, 1, a, NULL, 300, &ha, now);
+    cr_expect_eq(st_group_heartbeat(g, 1, b, NULL, now + 900), ST_ERR_NONE);
+    st_group_tick(g, now + 999, now + 999);
+    cr_expect_not_null(st_group_member(g, a), "alive within its session");
+    st_group_tick(g, now + 1001, now + 1001);
+    cr_expect_null(st_group_member(g, a), "gone one session after its last heartbeat");
+    cr_expect(ha.done, "its held heartbeat is answered");
+    (void)hb;
+    st_group_free(g);
+}
+
 Test(group_state, failed_assignment_write_fails_syncs_and_rebalances)
 {
     st_group_t *g = st_group_new("g", &cfg, &ops, NULL, 0);
