@@ -42,6 +42,8 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "group_codec.h"
+#include "st_buf.h"
 #include "st_error.h"
 #include "st_logger.h"
 
@@ -748,6 +750,36 @@ static void answer_current_generation(st_group_t *g, st_group_member_t *m, void 
     g->ops->join_done(g->ops_arg, waiter, &res);
 }
 
+/* Topics of a ConsumerProtocolSubscription, each followed by '\n', in the encoder's order
+ * (Kafka's serializer sorts them). */
+static void topic_line(void *arg, const char *topic, size_t len)
+{
+    st_buf_t *b = arg;
+    if (st_buf_append(b, topic, len) == 0)
+        (void)st_buf_append(b, "\n", 1);
+}
+
+/* A static member's rejoin changes nothing the group depends on when its metadata is the same;
+ * for a consumer group only the subscribed topics count: user data, owned partitions and the
+ * generation in a sticky or cooperative subscription change with every restart, and Kafka does
+ * not rebalance for them (GroupCoordinator.updateStaticMemberAndRebalance). Metadata that does
+ * not decode is compared byte for byte. */
+static bool same_static_metadata(const st_group_t *g, const uint8_t *a, size_t alen,
+                                 const uint8_t *b, size_t blen)
+{
+    if (alen == blen && (alen == 0 || memcmp(a, b, alen) == 0))
+        return true;
+    if (!g->protocol_type || strcmp(g->protocol_type, "consumer") != 0)
+        return false;
+    st_buf_t ta = ST_BUF_INIT, tb = ST_BUF_INIT;
+    bool same = st_subscription_topics(a, alen, topic_line, &ta) == 0 &&
+                st_subscription_topics(b, blen, topic_line, &tb) == 0 && ta.len == tb.len &&
+                (ta.len == 0 || memcmp(ta.data, tb.data, ta.len) == 0);
+    st_buf_free(&ta);
+    st_buf_free(&tb);
+    return same;
+}
+
 /* Kafka's updateStaticMemberAndRebalance: a known instance id rejoins with member_id "". */
 static void replace_static_member(st_group_t *g, st_group_member_t *m, const char *new_id,
                                   const st_group_join_req_t *req, void *waiter, int64_t now,
@@ -788,8 +820,8 @@ static void replace_static_member(st_group_t *g, st_group_member_t *m, const cha
     for (size_t i = 0; g->protocol_name && i < req->n_protocols; i++)
         if (strcmp(ps[i].name, g->protocol_name) == 0)
             np = &ps[i];
-    bool same = np && old_meta && np->metadata_len == old_len &&
-                (old_len == 0 || memcmp(np->metadata, old_meta, old_len) == 0);
+    bool same = np && old_meta &&
+                same_static_metadata(g, np->metadata, np->metadata_len, old_meta, old_len);
     protocols_free(m->protocols, m->n_protocols);
     m->protocols = ps;
     m->n_protocols = req->n_protocols;

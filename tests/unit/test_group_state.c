@@ -349,6 +349,31 @@ Test(group_state, static_member_replaced_without_rebalance)
     st_group_join(g, &r3, &w3, 200, 200);
     cr_expect_eq(w3.error, ST_ERR_FENCED_INSTANCE_ID);
 
+    /* A restart whose subscription differs only in user data (a sticky assignor's owned
+     * partitions and generation) subscribes to the same topics: no rebalance, as Kafka. */
+    waiter_t wu = { 0 };
+    st_group_join_req_t ru = req_for("", "inst-1");
+    ru.protocols = &(st_group_protocol_t){ "range",
+                                           (uint8_t *)"\0\0\0\0\0\1\0\1t\0\0\0\2xy", 15 };
+    st_group_join(g, &ru, &wu, 250, 250);
+    cr_assert(wu.done, "answered at once");
+    cr_expect_eq(wu.error, ST_ERR_NONE);
+    cr_expect_eq(wu.generation, 1, "no rebalance for user data");
+    cr_expect_eq(g->state, ST_GROUP_STABLE);
+    /* ... but another topic list does rebalance. */
+    waiter_t wt = { 0 };
+    st_group_join_req_t rt = req_for("", "inst-1");
+    rt.protocols = &(st_group_protocol_t){ "range",
+                                           (uint8_t *)"\0\0\0\0\0\1\0\1u\0\0\0\2xy", 15 };
+    st_group_join(g, &rt, &wt, 260, 260);
+    cr_assert(wt.done, "a rebalance that completes at once (the only member rejoined)");
+    cr_expect_eq(wt.generation, 2, "another subscription rebalances");
+    waiter_t st2 = { 0 };
+    st_group_assignment_t as2 = { wt.member_id, (const uint8_t *)"ASG", 3 };
+    st_group_sync(g, 2, wt.member_id, "inst-1", NULL, NULL, &as2, 1, &st2, 260, 260);
+    st_group_store_done(g, 2, ST_ERR_NONE, 260, 260);
+    cr_assert_eq(g->state, ST_GROUP_STABLE);
+
     /* A restart with different metadata rebalances. */
     waiter_t w4 = { 0 };
     st_group_join_req_t r4 = req_for("", "inst-1");
@@ -356,7 +381,7 @@ Test(group_state, static_member_replaced_without_rebalance)
     st_group_join(g, &r4, &w4, 300, 300);
     cr_assert(w4.done, "a rebalance, which completes at once: the only member has rejoined");
     cr_expect_eq(g->state, ST_GROUP_COMPLETING_REBALANCE);
-    cr_expect_eq(w4.generation, 2);
+    cr_expect_eq(w4.generation, 3);
     st_group_free(g);
 }
 
