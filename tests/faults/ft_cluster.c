@@ -664,7 +664,9 @@ int ft_wait_registered(ft_cluster_t *c, int mask, int timeout_ms)
 
 int ft_cluster_start(ft_cluster_t *c, const char *broker_exe)
 {
-    snprintf(c->broker_exe, sizeof(c->broker_exe), "%s", broker_exe);
+    char *abs = realpath(broker_exe, NULL);   /* the processes run in their own directories */
+    snprintf(c->broker_exe, sizeof(c->broker_exe), "%s", abs ? abs : broker_exe);
+    free(abs);
     if (c->session_ms == 0)
         c->session_ms = 6000;
     if (c->lag_ms == 0)

@@ -33,6 +33,7 @@ typedef struct ft_scenario {
     int rate;
     bool pinned;            /* topic assignment leaders on b1/b2, b3 a follower everywhere */
     void (*run)(ft_ctx_t *x);
+    bool netem;             /* needs sch_netem (skipped where the kernel lacks it) */
 } ft_scenario_t;
 
 extern const ft_scenario_t ft_scenarios[];

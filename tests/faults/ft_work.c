@@ -259,7 +259,10 @@ int ft_work_start(ft_work_t *w, ft_cluster_t *c, const char *topic, int n_part, 
         "acks=all", "max.in.flight.requests.per.connection=1", "linger.ms=5",
         "request.timeout.ms=5000", "retry.backoff.ms=100", "max.block.ms=500",
         "metadata.max.age.ms=3000", "reconnect.backoff.max.ms=500",
-        "socket.connection.setup.timeout.ms=3000", NULL });
+        "socket.connection.setup.timeout.ms=3000",
+        /* small batches against the memory pool: a partition that cannot be written (its
+         * records retried until delivery.timeout.ms) must not starve the others of buffer */
+        "batch.size=16384", "buffer.memory=134217728", NULL });
     char dt[64];
     snprintf(dt, sizeof(dt), "delivery.timeout.ms=%d", DELIVERY_TIMEOUT_MS);
     strand_conf_set_kv(conf, dt, err, sizeof(err));
