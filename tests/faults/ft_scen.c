@@ -367,7 +367,6 @@ static void zombie_controller(ft_ctx_t *x, bool pause)
     for (int p = 0; p < x->w->n_part; p++)
         if (ft_partition_state(x->c, x->w->topic, p, &before[p]) < 0)
             before[p].version = -1;
-    int fence_epoch = ft_controller_epoch(x->c) - 1;   /* anything at or below it is stale */
     if (pause) {
         ft_sched("SIGCONT %s", b->name);
         ft_proc_resume(b);
@@ -377,7 +376,7 @@ static void zombie_controller(ft_ctx_t *x, bool pause)
     hold(x->quick ? 4000 : 8000);
     int64_t t1 = ft_work_now(x->w);
     note_window(x, pause ? "controller paused" : "controller cut", t0, t1);
-    check_fenced(x, fence_epoch < old_epoch ? old_epoch : old_epoch, before, x->w->n_part);
+    check_fenced(x, old_epoch, before, x->w->n_part);
     int resigned = ft_proc_log_count(b, "Resigning as controller", log_from) +
                    ft_proc_log_count(b, "resigning", log_from);
     ft_note(x, "old controller %s logged its resignation: %s", b->name, resigned ? "yes" : "no");
