@@ -139,14 +139,14 @@ static int write_broker_config(ft_cluster_t *c, ft_proc_t *b)
 
 static int disk_mount(ft_proc_t *b)
 {
-    if (ft_sh("losetup -f --show %s", b->img) != 0)
-        return -1;
+    /* the device losetup attaches now: after a repair the old device may still be bound to the
+     * image (detached lazily), with the failed file system's state cached on it */
     char out[256];
-    if (ft_sh_out(out, sizeof(out), "losetup -n -O NAME -j %s | head -n1", b->img) != 0 ||
-        !out[0])
+    if (ft_sh_out(out, sizeof(out), "losetup -f --show %s", b->img) != 0 || !out[0])
         return -1;
     out[strcspn(out, "\n")] = '\0';
     snprintf(b->loopdev, sizeof(b->loopdev), "%.63s", out);
+    ft_logf("%s: %s on %s", b->name, b->img, b->loopdev);
     if (ft_sh("mount -t ext4 -o errors=remount-ro %s %s", b->loopdev, b->mnt) != 0) {
         ft_sh("losetup -d %s", b->loopdev);
         b->loopdev[0] = '\0';

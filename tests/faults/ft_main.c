@@ -53,12 +53,19 @@ static void usage(FILE *out)
                  " [--quick] [--broker PATH] [--list] [--cleanup]\n");
 }
 
-static void cleanup_all(void)
+/* Stops the cluster. keep_as: a suffix to keep its directory under (its logs explain why a
+ * scenario left it unrecoverable; the next run's leftover cleanup removes it), NULL to remove
+ * it (unless $STRAND_KEEP_TEST_DIRS). */
+static void cleanup_all(const char *keep_as)
 {
     if (cluster_made) {
         ft_cluster_stop(&cluster);
         cluster_made = false;
-        if (!getenv("STRAND_KEEP_TEST_DIRS"))
+        char kept[300];
+        snprintf(kept, sizeof(kept), "%s-%s", cluster.dir, keep_as ? keep_as : "");
+        if (keep_as && rename(cluster.dir, kept) == 0)
+            ft_log("the damaged cluster's directory is kept as %s", kept);
+        else if (!getenv("STRAND_KEEP_TEST_DIRS"))
             st_test_remove_tree(cluster.dir);
         else
             ft_log("kept %s (STRAND_KEEP_TEST_DIRS)", cluster.dir);
@@ -103,7 +110,9 @@ static void run_one(const ft_scenario_t *sc, uint64_t run_seed, int duration, bo
     /* a healthy cluster first (a previous scenario may have left it damaged) */
     if (ft_heal_all(&cluster, false) < 0) {
         ft_log("the cluster is not healthy before %s: restarting it", sc->name);
-        cleanup_all();
+        char suffix[96];
+        snprintf(suffix, sizeof(suffix), "before-%s", sc->name);
+        cleanup_all(suffix);
         if (start_cluster(broker) < 0) {
             printf("RESULT %s seed=%llu FAIL (cluster could not be restored)\n", sc->name,
                    (unsigned long long)run_seed);
@@ -285,7 +294,7 @@ int main(int argc, char **argv)
 
     tally_t t = { 0, 0, 0 };
     if (start_cluster(broker) < 0) {
-        cleanup_all();
+        cleanup_all(NULL);
         printf("0 passed, %d failed\n", n_chosen);
         return 1;
     }
@@ -295,7 +304,7 @@ int main(int argc, char **argv)
         run_one(chosen[k], seed, duration, quick, broker, list_arg, &t);
     if (interrupted)
         ft_log("interrupted: stopping");
-    cleanup_all();
+    cleanup_all(NULL);
     ft_log_close();
     if (t.skipped)
         printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);

@@ -222,7 +222,7 @@ static void sc_leader_isolated(ft_ctx_t *x)
     int64_t t0 = ft_work_now(x->w);
     f_block(x, l, (ft_mask_brokers(x->c) | ft_mask_zk(x->c)) & ~ft_mask_of(l), FT_DIR_BOTH,
             "the leader keeps only its clients");
-    int hold_ms = x->c->session_ms + x->c->lag_ms + (x->quick ? 1000 : 8000);
+    int hold_ms = x->c->session_ms + x->c->lag_ms + (x->quick ? 3000 : 8000);
     int64_t t_iso = st_test_now_ms();
     int nl = wait_new_leader(x, p, l->id, hold_ms);
     int64_t t_new = ft_work_now(x->w);
@@ -236,6 +236,7 @@ static void sc_leader_isolated(ft_ctx_t *x)
     if (left > 0)
         hold((int)left);
     int64_t t1 = ft_work_now(x->w);
+    long log_from = ft_proc_log_size(l);
     f_heal_net(x, l);
     note_window(x, "isolation", t0, t1);
     /* between the cut (plus a second for answers already on their way) and the new leader, the
@@ -247,6 +248,9 @@ static void sc_leader_isolated(ft_ctx_t *x)
         ft_fail(x, "the isolated leader %s acknowledged %ld acks=all writes it could not "
                 "replicate", l->name, alone);
     hold(x->quick ? 1500 : 3000);
+    /* what it appended alone is not committed: it truncates when it follows again */
+    ft_note(x, "%s logged %d truncations after it returned", l->name,
+            ft_proc_log_count(l, "truncated from offset", log_from));
 }
 
 /* A broker keeps its peers and clients but loses ZooKeeper: its session expires, the controller
