@@ -46,7 +46,7 @@ int ft_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, capturing stdout (NUL-terminated, truncated to len - 1) into out. */
 int ft_sh_out(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---- random ------------------------------------------------------------------------------------ */
+/* ---- random ------------------------------------------------------------------------------ */
 typedef struct ft_rng {
     uint64_t s;
 } ft_rng_t;

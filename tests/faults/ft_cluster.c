@@ -516,7 +516,7 @@ int ft_zk_wipe(ft_cluster_t *c, ft_proc_t *z)
     return write_zk_files(c, z);
 }
 
-/* ---- the driver's ZooKeeper session ------------------------------------------------------------ */
+/* ---- the driver's ZooKeeper session ------------------------------------------------------- */
 
 static void zk_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {

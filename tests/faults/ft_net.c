@@ -87,7 +87,8 @@ void ft_net_cleanup_stale(void)
             ft_sh("ip netns del %s", line);
         }
     }
-    if (ft_sh_out(out, sizeof(out), "ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1") == 0) {
+    if (ft_sh_out(out, sizeof(out),
+                  "ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1") == 0) {
         for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
             int pid = pid_of(line, FT_PREFIX "br");
             if (pid < 0)

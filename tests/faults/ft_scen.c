@@ -774,7 +774,7 @@ static void sc_nemesis(ft_ctx_t *x)
         ft_fail(x, "partitions without a full ISR 60 s after the last heal");
 }
 
-/* ---- table ------------------------------------------------------------------------------------ */
+/* ---- table ------------------------------------------------------------------------------- */
 
 const ft_scenario_t ft_scenarios[] = {
     { "leader-isolated", "the leader cut from its followers and ZooKeeper (Jepsen)", 3, 300,
@@ -792,7 +792,8 @@ const ft_scenario_t ft_scenarios[] = {
       sc_zk_quorum_loss, false },
     { "zk-data-loss", "a ZooKeeper node loses its data dir and rejoins", 3, 300, false,
       sc_zk_data_loss, false },
-    { "disk-full-leader", "the leader's log dir fills up", 3, 300, false, sc_disk_full_leader, false },
+    { "disk-full-leader", "the leader's log dir fills up", 3, 300, false, sc_disk_full_leader,
+      false },
     { "disk-full-follower", "a follower's log dir fills up", 3, 300, true,
       sc_disk_full_follower, false },
     { "disk-failed-leader", "the leader's log dir becomes unwritable", 3, 300, false,

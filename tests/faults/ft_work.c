@@ -216,8 +216,8 @@ int ft_work_start(ft_work_t *w, ft_cluster_t *c, const char *topic, int n_part, 
     memset(w, 0, sizeof(*w));
     w->c = c;
     snprintf(w->topic, sizeof(w->topic), "%s", topic);
-    snprintf(w->tag, sizeof(w->tag), "%08llx", (unsigned long long)ft_hash((uint64_t)getpid(),
-                                                                             topic) & 0xffffffffULL);
+    uint64_t tag = ft_hash((uint64_t)getpid(), topic) & 0xffffffffULL;
+    snprintf(w->tag, sizeof(w->tag), "%08llx", (unsigned long long)tag);
     w->n_part = n_part > FT_MAX_PART ? FT_MAX_PART : n_part;
     w->rate = rate;
     w->cap = 2000000;
@@ -847,6 +847,6 @@ void ft_result_print(const ft_work_t *w, const ft_result_t *res)
            "(changed %ld), diverged partitions %d | recovered in %lld ms%s%s%s",
            res->sent, res->acked, res->failed, res->unknown, res->lost, res->phantom,
            res->reordered, res->duplicated, res->failed_present, res->consumer_seen,
-           res->changed_seen, res->diverged, (long long)res->recover_ms, errs[0] ? " | errors: " : "",
-           errs, "");
+           res->changed_seen, res->diverged, (long long)res->recover_ms,
+           errs[0] ? " | errors: " : "", errs, "");
 }
