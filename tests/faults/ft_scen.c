@@ -270,11 +270,20 @@ static void sc_broker_zk_cut(ft_ctx_t *x)
     int hold_ms = x->quick ? x->c->session_ms + 3000 : x->c->session_ms * 2 + 6000;
     int64_t start = st_test_now_ms();
     int nl = wait_new_leader(x, p, b->id, hold_ms);
-    if (nl > 0)
+    if (nl > 0) {
         ft_note(x, "partition %d moved to b%d %lld ms after the cut", p, nl,
                 (long long)(st_test_now_ms() - start));
-    else
+        /* what the cut broker tells clients now (its session is gone: no more UpdateMetadata) */
+        hold(2000);
+        int vl = -1, ve = -1;
+        ft_pstate_t zs;
+        if (ft_broker_view(x->c, b, x->w->topic, p, &vl, &ve) == 0 &&
+            ft_partition_state(x->c, x->w->topic, p, &zs) == 0)
+            ft_note(x, "2 s later %s's Metadata names leader b%d at leader epoch %d "
+                    "(ZooKeeper: b%d at epoch %d)", b->name, vl, ve, zs.leader, zs.leader_epoch);
+    } else {
         ft_note(x, "partition %d stayed on %s for the whole cut", p, b->name);
+    }
     int64_t left = hold_ms - (st_test_now_ms() - start);
     if (left > 0)
         hold((int)left);

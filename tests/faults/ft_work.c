@@ -609,6 +609,32 @@ static int connect_addr(const char *addr, int port)
     return fd;
 }
 
+int ft_broker_view(ft_cluster_t *c, ft_proc_t *b, const char *topic, int p, int *ret_leader,
+                   int *ret_epoch)
+{
+    int fd = connect_addr(c->net.node[b->net].addr, FT_BROKER_PORT);
+    if (fd < 0)
+        return -1;
+    Strand__MetadataResponse *md = tw_metadata(fd, 9002, topic, false);
+    close(fd);
+    int rc = -1;
+    for (size_t t = 0; md && t < md->n_topics; t++) {
+        if (!md->topics[t]->name || strcmp(md->topics[t]->name, topic) != 0)
+            continue;
+        for (size_t i = 0; i < md->topics[t]->n_partitions; i++) {
+            const Strand__PartitionMetadata *pm = md->topics[t]->partitions[i];
+            if (pm->partition == p) {
+                *ret_leader = pm->leader;
+                *ret_epoch = pm->leader_epoch;
+                rc = 0;
+            }
+        }
+    }
+    if (md)
+        strand__metadata_response__free_unpacked(md, NULL);
+    return rc;
+}
+
 /* Whether broker b's Metadata shows the ZooKeeper leader and leader epoch for every partition. */
 static bool view_agrees(ft_work_t *w, ft_proc_t *b, char *why, size_t why_len)
 {

@@ -107,6 +107,10 @@ bool ft_work_check(ft_work_t *w, int64_t heal_ms, int bound_ms, ft_result_t *res
 /* One line of figures. */
 void ft_result_print(const ft_work_t *w, const ft_result_t *res);
 
+/* Partition p of topic as broker b's Metadata tells it (its metadata cache): 0 or -1. */
+int ft_broker_view(ft_cluster_t *c, ft_proc_t *b, const char *topic, int p, int *ret_leader,
+                   int *ret_epoch);
+
 /* Waits until every partition of the topic has a leader and an ISR of `isr` members in
  * ZooKeeper. 0 or -1. */
 int ft_wait_topic(ft_cluster_t *c, const char *topic, int n_part, int isr, int timeout_ms);
