@@ -693,15 +693,18 @@ static void sc_latency(ft_ctx_t *x)
     note_window(x, "delayed follower", t0, ft_work_now(x->w));
 }
 
-/* Random nemesis: a seeded mix of the faults above, overlapping at most two at a time, for the
- * requested duration; all healed at the end. */
+/* Random nemesis: a seeded mix of the faults above (partitions of a broker from a random set,
+ * cuts from ZooKeeper or from peers, packet loss, SIGKILL, SIGSTOP, fast double leader kills, a
+ * ZooKeeper node killed or paused, quorum loss, a ZooKeeper node's data lost, full and failed
+ * log dirs, the controller paused), held 1 s .. 2 x session, healed two rounds in three (else
+ * overlapping with the next), for the requested duration; all healed at the end. */
 static void sc_nemesis(ft_ctx_t *x)
 {
     int64_t end = st_test_now_ms() + (int64_t)x->duration_s * 1000;
     int round = 0;
     while (st_test_now_ms() < end) {
         round++;
-        int kind = ft_rand_range(&x->rng, 0, 9);
+        int kind = ft_rand_range(&x->rng, 0, 12);
         ft_proc_t *b = ft_broker(x->c, ft_rand_range(&x->rng, 1, FT_BR_N));
         int hold_ms = ft_rand_range(&x->rng, 1000, x->c->session_ms * 2);
         switch (kind) {
@@ -756,6 +759,30 @@ static void sc_nemesis(ft_ctx_t *x)
             ft_sched("fill the log dir of %s", b->name);
             ft_disk_fill(x->c, b);
             break;
+        case 9:     /* the heal repairs it: stop, fsck, mount, start */
+            ft_sched("make the log dir of %s fail", b->name);
+            ft_disk_fail(x->c, b);
+            break;
+        case 10: {  /* two ZooKeeper nodes: no quorum */
+            int keep = ft_rand_range(&x->rng, 1, FT_ZK_N);
+            for (int i = 1; i <= FT_ZK_N; i++)
+                if (i != keep)
+                    f_kill(x, ft_zk(x->c, i));
+            break;
+        }
+        case 11: {  /* a ZooKeeper node's data dir lost (the heal starts it empty) */
+            ft_proc_t *z = ft_zk(x->c, ft_rand_range(&x->rng, 1, FT_ZK_N));
+            bool others_up = true;
+            for (int i = 0; i < FT_ZK_N; i++)
+                if (&x->c->zk[i] != z && !ft_proc_alive(&x->c->zk[i]))
+                    others_up = false;
+            if (!others_up)
+                break;      /* only with a quorum of intact nodes to sync from */
+            f_kill(x, z);
+            ft_sched("wipe the data dir of %s", z->name);
+            ft_zk_wipe(x->c, z);
+            break;
+        }
         default: {
             ft_proc_t *c = ft_broker(x->c, ft_controller(x->c));
             if (c) {
