@@ -354,15 +354,20 @@ int ft_proc_start(ft_cluster_t *c, ft_proc_t *p)
     return -1;
 }
 
+int ft_unexpected_exits;
+char ft_last_exit[256];
+
 bool ft_proc_alive(ft_proc_t *p)
 {
     if (p->pid <= 0)
         return false;
     int status;
     if (st_test_child_exited(p->pid, &status)) {
-        ft_log("%s (pid %d) exited by itself: %s %d", p->name, (int)p->pid,
-               WIFSIGNALED(status) ? "signal" : "status",
-               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        ft_unexpected_exits++;
+        snprintf(ft_last_exit, sizeof(ft_last_exit), "%s (pid %d): %s %d, see %.150s", p->name,
+                 (int)p->pid, WIFSIGNALED(status) ? "signal" : "exit status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), p->log_path);
+        ft_log("%s exited by itself: %s", p->name, ft_last_exit);
         p->pid = 0;
         p->paused = false;
         return false;

@@ -142,6 +142,7 @@ static void run_one(const ft_scenario_t *sc, uint64_t run_seed, int duration, bo
     long warm = atomic_load(&w.acked);
     if (warm == 0)
         ft_fail(&x, "no record acknowledged in the 1.5 s before the faults");
+    int exits_before = ft_unexpected_exits;
     sc->run(&x);
     /* heal whatever the scenario left, then let the workload run on a little */
     ft_heal_all(&cluster, true);
@@ -156,6 +157,13 @@ static void run_one(const ft_scenario_t *sc, uint64_t run_seed, int duration, bo
         ft_fail(&x, "writes did not come back within %d ms of the heal", RECOVERY_BOUND_MS);
     st_test_sleep_ms(1000);
     ft_work_stop(&w);
+    for (int i = 0; i < FT_BR_N; i++)
+        ft_proc_alive(&cluster.br[i]);
+    for (int i = 0; i < FT_ZK_N; i++)
+        ft_proc_alive(&cluster.zk[i]);
+    if (ft_unexpected_exits > exits_before)
+        ft_fail(&x, "%d process(es) the suite did not stop exited by themselves (last: %s)",
+                ft_unexpected_exits - exits_before, ft_last_exit);
     ft_result_t res;
     bool ok = ft_work_check(&w, heal_ms, RECOVERY_BOUND_MS, &res);
     ft_result_print(&w, &res);
@@ -175,8 +183,9 @@ static void run_one(const ft_scenario_t *sc, uint64_t run_seed, int duration, bo
         printf("---- %s failed (seed %llu):\n%s%s", sc->name, (unsigned long long)run_seed, x.why,
                res.why);
         ft_sched_print();
-        printf("replay: tests/faults/run.sh --scenario %s --seed %llu   (this run's scenarios: "
-               "%s)\n----\n", sc->name, (unsigned long long)run_seed, list_arg);
+        printf("replay: tests/faults/run.sh --scenario %s --seed %llu --duration %d%s   (this "
+               "run's scenarios: %s)\n----\n", sc->name, (unsigned long long)run_seed, duration,
+               quick ? " --quick" : "", list_arg);
         fflush(stdout);
     } else if (x.skipped) {
         t->skipped++;
