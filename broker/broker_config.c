@@ -12,6 +12,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #define OFF(field) offsetof(st_broker_config_t, field)
 #define I32MAX INT32_MAX
 #define I64MAX INT64_MAX
@@ -72,6 +77,26 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Default cleanup policy of topics: delete, compact, or compact,delete.", false },
     { "log.cleaner.delete.retention.ms", ST_CFG_LONG, "86400000", 0, I64MAX, NULL, OFF(log_cleaner_delete_retention_ms),
       "How long tombstones are kept in compacted topics.", false },
+    { "compression.type", ST_CFG_STRING, "producer", 0, 0, "producer,uncompressed,lz4", OFF(compression_type),
+      "Default compression.type of topics: producer keeps the producer's codec; uncompressed and lz4 make the leader re-encode batches sent in another codec (Strand has lz4 only).", false },
+    { "log.message.timestamp.type", ST_CFG_STRING, "CreateTime", 0, 0, "CreateTime,LogAppendTime", OFF(log_message_timestamp_type),
+      "Default message.timestamp.type of topics: LogAppendTime stamps batches with the leader's clock at append.", false },
+    { "log.message.timestamp.difference.max.ms", ST_CFG_LONG, "9223372036854775807", 0, I64MAX, NULL, OFF(log_message_timestamp_difference_max_ms),
+      "Default message.timestamp.difference.max.ms of topics (CreateTime batches further from the leader's clock are refused).", false },
+    { "log.cleaner.min.compaction.lag.ms", ST_CFG_LONG, "0", 0, I64MAX, NULL, OFF(log_cleaner_min_compaction_lag_ms),
+      "Default min.compaction.lag.ms of topics (accepted without effect).", false },
+    { "log.cleaner.max.compaction.lag.ms", ST_CFG_LONG, "9223372036854775807", 1, I64MAX, NULL, OFF(log_cleaner_max_compaction_lag_ms),
+      "Default max.compaction.lag.ms of topics (accepted without effect).", false },
+    { "log.cleaner.min.cleanable.ratio", ST_CFG_DOUBLE, "0.5", 0, 1, NULL, OFF(log_cleaner_min_cleanable_ratio),
+      "Default min.cleanable.dirty.ratio of topics (accepted without effect).", false },
+    { "log.preallocate", ST_CFG_BOOL, "false", 0, 0, NULL, OFF(log_preallocate),
+      "Default preallocate of topics (accepted without effect: segment files grow as written).", false },
+    { "log.roll.jitter.ms", ST_CFG_LONG, NULL, 0, I64MAX, NULL, OFF(log_roll_jitter_ms),
+      "Default segment.jitter.ms of topics (accepted without effect); overrides log.roll.jitter.hours.", false },
+    { "log.roll.jitter.hours", ST_CFG_INT, "0", 0, I32MAX, NULL, OFF(log_roll_jitter_hours),
+      "Default segment.jitter.ms of topics, in hours (accepted without effect).", false },
+    { "log.message.downconversion.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(log_message_downconversion_enable),
+      "Default message.downconversion.enable of topics (accepted without effect: one record format).", false },
     { "message.max.bytes", ST_CFG_INT, "1048588", 0, I32MAX, NULL, OFF(message_max_bytes),
       "Largest record batch (its total size) the broker accepts; larger ones get MESSAGE_TOO_LARGE. Per topic: max.message.bytes.", false },
     { "socket.request.max.bytes", ST_CFG_INT, "104857600", 1, I32MAX, NULL, OFF(socket_request_max_bytes),
@@ -84,6 +109,12 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Number of network event loops (threads); requests are handled on the loop of their connection. Default: the number of cores.", false },
     { "connections.max.idle.ms", ST_CFG_LONG, "600000", 1000, I64MAX, NULL, OFF(connections_max_idle_ms),
       "Idle connections are closed after this long.", false },
+    { "max.connections", ST_CFG_INT, "2147483647", 0, I32MAX, NULL, OFF(max_connections),
+      "Most connections open on the broker at once, over every listener. A new connection past it is closed at once and logged (Kafka holds it in the accept backlog instead). Connections on the inter-broker listener count but are never refused when it is a listener of its own (with one listener, it is limited like any other).", false },
+    { "max.connections.per.ip", ST_CFG_INT, "2147483647", 0, I32MAX, NULL, OFF(max_connections_per_ip),
+      "Most connections open at once from one IP address, on every listener (the inter-broker one included, as in Kafka); a new one past it is closed at once and logged. 0 is allowed only with max.connections.per.ip.overrides (then only the listed addresses may connect).", false },
+    { "max.connections.per.ip.overrides", ST_CFG_STRING, "", 0, 0, NULL, OFF(max_connections_per_ip_overrides),
+      "Comma-separated host:count or ip:count limits that replace max.connections.per.ip for those addresses, e.g. hostName:100,127.0.0.1:200 ([::1]:50 for IPv6); host names are resolved at start-up.", false },
     { "auto.create.topics.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(auto_create_topics_enable),
       "Create a topic (num.partitions, default.replication.factor) when a Metadata request that allows it names an unknown topic.", false },
     { "delete.topic.enable", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(delete_topic_enable),
@@ -148,6 +179,29 @@ const st_cfg_def_t st_broker_config_table[] = {
       "Security protocol brokers use between themselves (replication, the controller's requests).", false },
     { "listener.security.protocol.map", ST_CFG_LIST, NULL, 0, 0, NULL, OFF(listener_security_protocol_map),
       "NAME:PROTOCOL pairs mapping listener names to security protocols (e.g. CLIENT:SSL,REPLICATION:PLAINTEXT); a listener named PLAINTEXT or SSL needs no entry.", false },
+    /* ---- consumer groups (the group coordinator, broker/group/) ---- */
+    { "offsets.topic.num.partitions", ST_CFG_INT, "50", 1, I32MAX, NULL, OFF(offsets_topic_num_partitions),
+      "Partitions of __consumer_offsets (created on the first FindCoordinator). A group's coordinator leads partition abs(hashCode(group.id)) % this; do not change it once the topic exists.", false },
+    { "offsets.topic.replication.factor", ST_CFG_INT, "3", 1, 32767, NULL, OFF(offsets_topic_replication_factor),
+      "Replication factor of __consumer_offsets; capped by the number of live brokers when the topic is created.", false },
+    { "offsets.topic.segment.bytes", ST_CFG_INT, "104857600", 1, I32MAX, NULL, OFF(offsets_topic_segment_bytes),
+      "segment.bytes of __consumer_offsets (kept small for fast compaction and coordinator loading).", false },
+    { "offsets.retention.minutes", ST_CFG_INT, "10080", 1, I32MAX, NULL, OFF(offsets_retention_minutes),
+      "Committed offsets of a group expire this long after the group became empty (for a group used only for commits: after the commit).", false },
+    { "offsets.retention.check.interval.ms", ST_CFG_LONG, "600000", 1, I64MAX, NULL, OFF(offsets_retention_check_interval_ms),
+      "How often the coordinator looks for expired offsets.", false },
+    { "offsets.commit.timeout.ms", ST_CFG_INT, "5000", 1, I32MAX, NULL, OFF(offsets_commit_timeout_ms),
+      "How long an OffsetCommit waits for every in-sync replica of the offsets partition before it fails (REQUEST_TIMED_OUT).", false },
+    { "offset.metadata.max.bytes", ST_CFG_INT, "4096", 0, I32MAX, NULL, OFF(offset_metadata_max_bytes),
+      "Largest metadata string of a committed offset (OFFSET_METADATA_TOO_LARGE above).", false },
+    { "group.initial.rebalance.delay.ms", ST_CFG_INT, "3000", 0, I32MAX, NULL, OFF(group_initial_rebalance_delay_ms),
+      "How long the first rebalance of an empty group waits for more members to join (extended while new members arrive, up to the rebalance timeout).", false },
+    { "group.min.session.timeout.ms", ST_CFG_INT, "6000", 1, I32MAX, NULL, OFF(group_min_session_timeout_ms),
+      "Smallest session.timeout.ms a member may ask for (INVALID_SESSION_TIMEOUT below).", false },
+    { "group.max.session.timeout.ms", ST_CFG_INT, "1800000", 1, I32MAX, NULL, OFF(group_max_session_timeout_ms),
+      "Largest session.timeout.ms a member may ask for (INVALID_SESSION_TIMEOUT above).", false },
+    { "group.max.size", ST_CFG_INT, "2147483647", 1, I32MAX, NULL, OFF(group_max_size),
+      "Most members one group may have (GROUP_MAX_SIZE_REACHED beyond).", false },
     ST_CFG_END
 };
 
@@ -386,6 +440,94 @@ static int split_dirs(st_broker_config_t *cfg, st_cfg_error_t *err)
     return 0;
 }
 
+static int add_ip_limit(st_broker_config_t *cfg, const uint8_t addr[16], int32_t max)
+{
+    for (size_t i = 0; i < cfg->n_ip_limits; i++) {
+        if (memcmp(cfg->ip_limits[i].addr, addr, 16) == 0) {
+            cfg->ip_limits[i].max = max;   /* the later entry wins */
+            return 0;
+        }
+    }
+    st_ip_limit_t *n = realloc(cfg->ip_limits, (cfg->n_ip_limits + 1) * sizeof(*n));
+    if (!n)
+        return -ENOMEM;
+    cfg->ip_limits = n;
+    memcpy(n[cfg->n_ip_limits].addr, addr, 16);
+    n[cfg->n_ip_limits].max = max;
+    cfg->n_ip_limits++;
+    return 0;
+}
+
+/* max.connections.per.ip.overrides: "host:count,ip:count,[v6]:count" (Kafka's format; a bare
+ * IPv6 literal may also be written without brackets, the count being after the last colon).
+ * Host names are resolved here, at start-up, as Kafka resolves them when it reads the config. */
+static int parse_ip_overrides(st_broker_config_t *cfg, st_cfg_error_t *err)
+{
+    static const char *key = "max.connections.per.ip.overrides";
+    const char *value = cfg->max_connections_per_ip_overrides;
+    if (!value || !*value)
+        return 0;
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    int r = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        size_t len = strlen(tok);
+        while (len && isspace((unsigned char)tok[len - 1]))
+            tok[--len] = '\0';
+        if (!len)
+            continue;
+        char *colon = strrchr(tok, ':');
+        if (!colon || colon == tok || !colon[1]) {
+            cfg_error(err, "%s: '%s' is not host:count", key, tok);
+            r = -EINVAL;
+            break;
+        }
+        *colon = '\0';
+        char *end = NULL;
+        errno = 0;
+        long long max = strtoll(colon + 1, &end, 10);
+        if (errno || *end || max < 0 || max > INT32_MAX) {
+            cfg_error(err, "%s: count '%s' of %s is not an integer in [0, %d]", key, colon + 1, tok,
+                      INT32_MAX);
+            r = -EINVAL;
+            break;
+        }
+        char *host = tok;
+        size_t hlen = strlen(host);
+        if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+            host[hlen - 1] = '\0';
+            host++;
+        }
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+        struct addrinfo *res = NULL;
+        int gai = getaddrinfo(host, NULL, &hints, &res);
+        if (gai != 0) {
+            cfg_error(err, "%s: cannot resolve '%s': %s", key, host, gai_strerror(gai));
+            r = -EINVAL;
+            break;
+        }
+        for (struct addrinfo *ai = res; ai && r == 0; ai = ai->ai_next) {
+            uint8_t addr[16] = { 0 };
+            if (ai->ai_family == AF_INET) {
+                addr[10] = addr[11] = 0xff;
+                memcpy(addr + 12, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+            } else if (ai->ai_family == AF_INET6) {
+                memcpy(addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+            } else {
+                continue;
+            }
+            r = add_ip_limit(cfg, addr, (int32_t)max);
+        }
+        freeaddrinfo(res);
+    }
+    free(copy);
+    return r;
+}
+
 static int parse_cleanup_policy(const char *key, const char *value, bool *ret_delete,
                                 bool *ret_compact, st_cfg_error_t *err)
 {
@@ -534,6 +676,14 @@ static int config_finish(st_broker_config_t *cfg, st_cfg_error_t *err)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->num_network_threads = (int32_t)(cores < 1 ? 1 : cores > 256 ? 256 : cores);
     }
+    r = parse_ip_overrides(cfg, err);
+    if (r < 0)
+        return r;
+    if (cfg->max_connections_per_ip == 0 && cfg->n_ip_limits == 0) {
+        cfg_error(err, "max.connections.per.ip=0 refuses every connection: it is allowed only "
+                  "with max.connections.per.ip.overrides");
+        return -EINVAL;
+    }
     if (cfg->message_max_bytes > cfg->socket_request_max_bytes) {
         cfg_error(err, "message.max.bytes=%" PRId32 " is larger than socket.request.max.bytes=%" PRId32
                   ": such batches could never arrive", cfg->message_max_bytes,
@@ -556,6 +706,9 @@ void st_broker_config_free(st_broker_config_t *cfg)
     st_cfg_free(st_broker_config_table, cfg);
     free(cfg->listener_list);
     free(cfg->advertised_list);
+    free(cfg->ip_limits);
+    cfg->ip_limits = NULL;
+    cfg->n_ip_limits = 0;
     for (size_t i = 0; i < cfg->n_dirs; i++)
         free(cfg->dirs[i]);
     free(cfg->dirs);
@@ -586,33 +739,7 @@ void st_broker_config_log_defaults(const st_broker_config_t *cfg, st_log_config_
 /* Formats one field as text (for the non-default summary). */
 static void format_value(const st_cfg_def_t *def, const void *obj, char *out, size_t len)
 {
-    const void *p = (const char *)obj + def->offset;
-    switch (def->type) {
-    case ST_CFG_INT: {
-        int32_t v = *(const int32_t *)p;
-        if (v == ST_CFG_UNSET_INT) snprintf(out, len, "null");
-        else snprintf(out, len, "%" PRId32, v);
-        break;
-    }
-    case ST_CFG_LONG: {
-        int64_t v = *(const int64_t *)p;
-        if (v == ST_CFG_UNSET_LONG) snprintf(out, len, "null");
-        else snprintf(out, len, "%" PRId64, v);
-        break;
-    }
-    case ST_CFG_BOOL:
-        snprintf(out, len, "%s", *(const bool *)p ? "true" : "false");
-        break;
-    case ST_CFG_DOUBLE:
-        snprintf(out, len, "%g", *(const double *)p);
-        break;
-    case ST_CFG_STRING:
-    case ST_CFG_LIST: {
-        const char *s = *(char *const *)p;
-        snprintf(out, len, "%s", s ? s : "null");
-        break;
-    }
-    }
+    st_cfg_format_one(def, obj, out, len);
 }
 
 void st_broker_config_describe_non_default(const st_broker_config_t *cfg, char *out, size_t len)

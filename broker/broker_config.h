@@ -27,6 +27,14 @@ typedef struct st_listener_cfg {
     int port;
 } st_listener_cfg_t;
 
+/* One entry of max.connections.per.ip.overrides: an address (IPv4 as IPv4-mapped IPv6, so
+ * both families compare as 16 bytes) and its own limit. A host name expands to one entry per
+ * address it resolves to at start-up. */
+typedef struct st_ip_limit {
+    uint8_t addr[16];
+    int32_t max;
+} st_ip_limit_t;
+
 typedef struct st_broker_config {
     /* ---- fields set by the table ---- */
     int32_t broker_id;
@@ -54,12 +62,26 @@ typedef struct st_broker_config {
     int64_t log_retention_check_interval_ms;
     char *log_cleanup_policy;
     int64_t log_cleaner_delete_retention_ms;
+    /* defaults of topic keys (st_topic_config.h), some accepted without effect there */
+    char *compression_type;
+    char *log_message_timestamp_type;
+    int64_t log_message_timestamp_difference_max_ms;
+    int64_t log_cleaner_min_compaction_lag_ms;
+    int64_t log_cleaner_max_compaction_lag_ms;
+    double log_cleaner_min_cleanable_ratio;
+    bool log_preallocate;
+    int64_t log_roll_jitter_ms;
+    int32_t log_roll_jitter_hours;
+    bool log_message_downconversion_enable;
     int32_t message_max_bytes;
     int32_t socket_request_max_bytes;
     int32_t socket_send_buffer_bytes;
     int32_t socket_receive_buffer_bytes;
     int32_t num_network_threads;
     int64_t connections_max_idle_ms;
+    int32_t max_connections;
+    int32_t max_connections_per_ip;
+    char *max_connections_per_ip_overrides;
     bool auto_create_topics_enable;
     bool delete_topic_enable;
     char *zookeeper_connect;
@@ -94,6 +116,18 @@ typedef struct st_broker_config {
     char *ssl_cipher_suites;
     char *security_inter_broker_protocol;
     char *listener_security_protocol_map;
+    /* Consumer groups (broker/group/): Kafka's group coordinator keys. */
+    int32_t offsets_topic_num_partitions;
+    int32_t offsets_topic_replication_factor;
+    int32_t offsets_topic_segment_bytes;
+    int32_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
+    int32_t offsets_commit_timeout_ms;
+    int32_t offset_metadata_max_bytes;
+    int32_t group_initial_rebalance_delay_ms;
+    int32_t group_min_session_timeout_ms;
+    int32_t group_max_session_timeout_ms;
+    int32_t group_max_size;
 
     /* ---- derived by st_broker_config_finish ---- */
     st_listener_cfg_t *listener_list;
@@ -105,6 +139,8 @@ typedef struct st_broker_config {
     int64_t roll_ms;                      /* ms > hours */
     bool cleanup_delete, cleanup_compact;
     int inter_broker_listener;            /* index into listener_list */
+    st_ip_limit_t *ip_limits;             /* max.connections.per.ip.overrides, parsed */
+    size_t n_ip_limits;
 } st_broker_config_t;
 
 extern const st_cfg_def_t st_broker_config_table[];

@@ -12,10 +12,18 @@
  *       dispatched and the arena is not reset (the parked operation lives in it).
  *   C4. the read event is added iff the connection wants input and the read side waits for
  *       readability (or the write side waits for readability); likewise for the write event.
+ *   C5. while parked, bytes [0, rend) of rbuf are neither moved nor overwritten (the parked
+ *       request may still point into them): input that arrives meanwhile is only appended at
+ *       rend, and rbuf is never compacted, grown or shrunk.
  *
  *   paused = parked || out_bytes > OUT_HIGH_WATER || loop->stopping: no frames are dispatched
- *   and no input is read while paused, so a slow reader or a long poll applies backpressure
- *   through TCP instead of buffering.
+ *   while paused, so a slow reader or a long poll applies backpressure through TCP instead of
+ *   buffering. No input is read while paused either, with one exception: a parked connection
+ *   (not stopping) keeps reading into the free tail of rbuf (C5), so that a peer that hangs up
+ *   during a long poll is seen at once (read returns 0: the connection is closed and its parked
+ *   operation aborted) instead of holding its fd in CLOSE_WAIT until the wait ends. Once that
+ *   tail is full the connection stops reading (TCP backpressure again) and the idle sweep asks
+ *   the kernel (TCP_INFO) whether the peer has closed.
  *
  * Only top-level callbacks (on_event, on_park_timer, the loop's recheck/sweep/stop) close a
  * connection; inner functions return a negative value instead, so nothing below them ever
@@ -29,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -79,6 +90,7 @@ struct st_conn {
     st_delayed_t *parked;
     uint64_t park_gen;
     int64_t last_active_ms;
+    st_quota_addr_t addr;     /* its connection-quota key: the slot is given back on close */
     char client_id[64];
     TAILQ_ENTRY(st_conn) link;
     TAILQ_ENTRY(st_conn) park_link;
@@ -121,9 +133,15 @@ static bool paused(const st_conn_t *c)
     return c->parked || c->out_bytes > OUT_HIGH_WATER || c->loop->stopping;
 }
 
+/* A parked connection reads on into the free tail of rbuf, only to see a hang-up early (C5). */
+static bool reads_while_parked(const st_conn_t *c)
+{
+    return c->parked && !c->loop->stopping && c->rend < c->rcap;
+}
+
 static bool wants_input(const st_conn_t *c)
 {
-    return c->handshaking || !paused(c);
+    return c->handshaking || !paused(c) || reads_while_parked(c);
 }
 
 /* C4: adds or removes the two events to match what the sides wait for. */
@@ -202,25 +220,30 @@ static void conn_close(st_conn_t *c, st_level_t level, const char *fmt, ...)
     free(c->rbuf);
     st_arena_destroy(&c->arena);
     st_transport_close(c->tr);
+    st_conn_quota_release(c->loop->net->quota, &c->addr);
     free(c);
 }
 
-void st_conn_accept(st_loop_t *loop, st_listener_t *listener, int fd, const char *peer)
+void st_conn_accept(st_loop_t *loop, const st_incoming_t *in)
 {
+    st_listener_t *listener = in->listener;
+    int fd = in->fd;
+    const char *peer = in->peer;
     st_conn_t *c = calloc(1, sizeof(*c));
     if (!c) {
         ST_ERROR("Out of memory accepting a connection from %s", peer);
-        close(fd);
+        st_net_drop_incoming(loop->net, in);
         return;
     }
     c->tr = listener->tp->accept(fd, peer, listener->tp_ctx);
     if (!c->tr) {
         ST_ERROR("Cannot set up the %s transport for %s: %s", listener->cfg.name, peer,
                  strerror(errno));
-        close(fd);
+        st_net_drop_incoming(loop->net, in);
         free(c);
         return;
     }
+    c->addr = in->addr;
     c->loop = loop;
     c->listener = listener;
     c->rcap = RBUF_DEFAULT;
@@ -425,7 +448,7 @@ static int process_frames(st_conn_t *c)
         if (r < 0)
             return r;
     }
-    if (c->rstart == c->rend)
+    if (c->rstart == c->rend && !c->parked)      /* C5: never rewind under a parked request */
         c->rstart = c->rend = 0;
     check_conn(c);
     return 0;
@@ -436,9 +459,10 @@ static int process_frames(st_conn_t *c)
 static int read_input(st_conn_t *c)
 {
     for (int i = 0; i < READS_PER_EVENT; i++) {
-        if (paused(c) || c->read_wait != WAIT_NONE)
+        if (!wants_input(c) || c->read_wait != WAIT_NONE)
             return 0;
         if (c->rend == c->rcap) {
+            assert(!c->parked);                          /* C5: reads_while_parked said no */
             if (c->rstart == 0)
                 return st_reply_fatal(c, NULL, "receive buffer full without a whole frame");
             memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
@@ -497,7 +521,10 @@ static bool conn_drive(st_conn_t *c)
         r = read_input(c);
     if (r == 1) {
         size_t partial = c->rend - c->rstart;
-        if (partial)
+        if (c->parked)
+            conn_close(c, ST_LEVEL_DEBUG, "peer closed the connection while its %s request "
+                       "was waiting", c->parked->ops->name);
+        else if (partial)
             conn_close(c, ST_LEVEL_INFO, "peer closed the connection in the middle of a frame "
                        "(%zu bytes of it received)", partial);
         else
@@ -607,6 +634,19 @@ void st_loop_recheck_parked(st_loop_t *loop)
 
 /* ---- loop-wide ---------------------------------------------------------------------------- */
 
+/* A parked connection that can no longer read (its rbuf tail is full) cannot see EOF: asks the
+ * kernel whether the peer has closed or reset its side (Linux TCP_INFO). */
+static bool peer_gone(const st_conn_t *c)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    int fd = event_get_fd(c->ev_read);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+        return false;
+    return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE ||
+           ti.tcpi_state == TCP_LAST_ACK;
+}
+
 void st_loop_idle_sweep(st_loop_t *loop, int64_t now_ms)
 {
     int64_t idle_ms = loop->broker->cfg.connections_max_idle_ms;
@@ -617,7 +657,10 @@ void st_loop_idle_sweep(st_loop_t *loop, int64_t now_ms)
         if (!c->parked && c->out_bytes == 0 && idle > idle_ms) {
             conn_close(c, ST_LEVEL_INFO, "idle for %" PRId64 " ms (connections.max.idle.ms=%" PRId64 ")",
                        idle, idle_ms);
-        } else if (c->rstart == c->rend && c->rcap > RBUF_DEFAULT && idle > 5000) {
+        } else if (c->parked && !reads_while_parked(c) && !c->loop->stopping && peer_gone(c)) {
+            conn_close(c, ST_LEVEL_DEBUG, "peer closed the connection while its %s request was "
+                       "waiting (%zu unread bytes)", c->parked->ops->name, c->rend - c->rstart);
+        } else if (!c->parked && c->rstart == c->rend && c->rcap > RBUF_DEFAULT && idle > 5000) {
             /* Give back a receive buffer grown for a big frame once the connection is quiet. */
             uint8_t *n = realloc(c->rbuf, RBUF_DEFAULT);
             if (n) {

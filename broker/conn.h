@@ -13,9 +13,10 @@
 #include "net.h"
 #include "st_log.h"
 
-/* Creates the connection (transport from the listener's table: tp->accept) and starts its handshake.
- * On failure closes fd and logs. Loop thread. */
-void st_conn_accept(st_loop_t *loop, st_listener_t *listener, int fd, const char *peer);
+/* Creates the connection from an accepted socket (transport from the listener's table:
+ * tp->accept) and starts its handshake; the connection takes over the socket's quota slot. On
+ * failure closes the fd, gives the slot back and logs. Loop thread. */
+void st_conn_accept(st_loop_t *loop, const st_incoming_t *in);
 
 /* Queues one response frame: header + body, then the slices (whose bytes make the frame's tail,
  * in order). Takes ownership of the slices, also on failure. 0 or -errno. */

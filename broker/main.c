@@ -23,6 +23,8 @@
 #include "broker_config.h"
 #include "fencing.h"
 #include "admin_worker.h"
+#include "config_manager.h"
+#include "coordinator.h"
 #include "maintenance.h"
 #include "membership.h"
 #include "metadata_cache.h"
@@ -49,7 +51,13 @@ static void usage(FILE *out)
 static void on_unknown_key(const char *path, int line, const char *key, void *arg)
 {
     (void)arg;
-    ST_WARN("%s:%d: unknown configuration key '%s' (ignored; see --help-config)", path, line, key);
+    const char *near = st_cfg_suggest(st_broker_config_table, key);
+    if (near)
+        ST_WARN("%s:%d: unknown configuration key '%s' (ignored): did you mean '%s'?", path, line,
+                key, near);
+    else
+        ST_WARN("%s:%d: unknown configuration key '%s' (ignored; see --help-config)", path, line,
+                key);
 }
 
 /* The controlled shutdown runs on its own thread while the main loop keeps accepting
@@ -99,20 +107,41 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     ctx->started = true;
 }
 
-/* Reads the file and the overrides into cfg. Returns 0, or 1 after logging the problem. */
-static int load_config(st_broker_config_t *cfg, const char *path, char **overrides, int n_overrides)
+/* Main thread: the halt event (st_broker_request_shutdown) stops the loop at once. */
+static void on_halt(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    shutdown_ctx_t *ctx = arg;
+    atomic_store(&ctx->give_up, true);
+    event_base_loopbreak(ctx->base);
+}
+
+void st_broker_request_shutdown(st_broker_t *b, int exit_code)
+{
+    int expected = 0;
+    atomic_compare_exchange_strong(&b->halt_code, &expected, exit_code);
+    if (b->halt_ev)
+        event_active(b->halt_ev, EV_READ, 0);   /* thread-safe: evthread_use_pthreads */
+}
+
+/* Reads the file and the overrides into cfg, noting in given[] (one per table entry) the keys
+ * they set. Returns 0, or 1 after logging the problem. */
+static int load_config(st_broker_config_t *cfg, const char *path, char **overrides, int n_overrides,
+                       bool *given)
 {
     st_cfg_error_t err;
     memset(&err, 0, sizeof(err));
     st_broker_config_init(cfg);
-    if (st_cfg_load_file(st_broker_config_table, cfg, path, on_unknown_key, NULL, &err) < 0) {
+    if (st_cfg_load_file_given(st_broker_config_table, cfg, path, on_unknown_key, NULL, &err,
+                               given) < 0) {
         ST_ERROR("Invalid configuration: %s", err.msg);
         return 1;
     }
     for (int i = 0; i < n_overrides; i++) {
-        int r = st_cfg_set_kv(st_broker_config_table, cfg, overrides[i], &err);
+        int r = st_cfg_set_kv_given(st_broker_config_table, cfg, overrides[i], &err, given);
         if (r == -ENOENT) {
-            ST_WARN("--override %s: %s (ignored; see --help-config)", overrides[i], err.msg);
+            ST_WARN("--override %s: %s; ignored (see --help-config)", overrides[i], err.msg);
         } else if (r < 0) {
             ST_ERROR("Invalid configuration: --override %s", err.msg);
             return 1;
@@ -125,7 +154,7 @@ static int load_config(st_broker_config_t *cfg, const char *path, char **overrid
     return 0;
 }
 
-static void log_startup(const st_broker_config_t *cfg)
+static void log_startup(const st_broker_config_t *cfg, const bool *given)
 {
     char line[4096];
     size_t used = 0;
@@ -147,7 +176,9 @@ static void log_startup(const st_broker_config_t *cfg)
             used += (size_t)n;
     }
     ST_INFO("Log dirs: %s", line);
-    st_broker_config_describe_non_default(cfg, line, sizeof(line));
+    /* what the file and --override set, nothing derived (num.network.threads from the cores,
+     * advertised.listeners from listeners, ...): Kafka's "KafkaConfig values" would list all */
+    st_cfg_describe_given(st_broker_config_table, cfg, given, line, sizeof(line));
     ST_INFO("Non-default configuration: %s", line[0] ? line : "(none)");
     ST_INFO("ZooKeeper: zookeeper.connect=%s (partitions are hosted as the controller's "
             "LeaderAndIsr requests say; inter-broker listener %s)", cfg->zookeeper_connect,
@@ -260,13 +291,16 @@ int main(int argc, char **argv)
     static st_broker_t broker;
     st_broker_t *b = &broker;
     st_fencing_init(b);
-    if (load_config(&b->cfg, config_path, overrides, n_overrides) != 0) {
+    bool *given = calloc(st_cfg_count(st_broker_config_table) + 1, sizeof(bool));
+    if (!given || load_config(&b->cfg, config_path, overrides, n_overrides, given) != 0) {
         st_broker_config_free(&b->cfg);
         free(overrides);
+        free(given);
         return 1;
     }
     free(overrides);
-    log_startup(&b->cfg);
+    log_startup(&b->cfg, given);
+    free(given);
 
     signal(SIGPIPE, SIG_IGN);
     if (evthread_use_pthreads() < 0) {
@@ -304,7 +338,8 @@ int main(int argc, char **argv)
     r = st_log_manager_open((const char *const *)b->cfg.dirs, b->cfg.n_dirs, b->cfg.broker_id,
                                 &log_defaults, &b->mgr);
     if (r < 0) {
-        ST_ERROR("Cannot open the log dirs: %s", strerror(-r));
+        ST_ERROR("Exiting: a log dir cannot be opened (%s; the lines above name it)",
+                 strerror(-r));
         goto out;
     }
     r = st_registry_open(&b->cfg, b->mgr, b->cfg.num_network_threads, &b->reg);
@@ -314,6 +349,12 @@ int main(int argc, char **argv)
     }
     st_membership_check_stray_logs(b);
     st_registry_set_wake(b->reg, st_net_wake_loop, b->net);
+    /* the dynamic broker config sets the topic defaults before any partition is hosted */
+    st_config_manager_t *configs = NULL;
+    if ((r = st_config_manager_start(b, &configs)) < 0) {
+        ST_ERROR("Cannot start the dynamic config thread: %s", strerror(-r));
+        goto out;
+    }
     r = st_replica_manager_start(b, &b->rm);
     if (r < 0) {
         ST_ERROR("Cannot start the replica manager: %s", strerror(-r));
@@ -321,6 +362,10 @@ int main(int argc, char **argv)
     }
     if ((r = st_admin_worker_start(b, &b->admin)) < 0) {
         ST_ERROR("Cannot start the topic admin thread: %s", strerror(-r));
+        goto out;
+    }
+    if ((r = st_coordinator_start(b, &b->groups)) < 0) {
+        ST_ERROR("Cannot start the group coordinator: %s", strerror(-r));
         goto out;
     }
 
@@ -337,6 +382,13 @@ int main(int argc, char **argv)
     shutdown_ctx.b = b;
     shutdown_ctx.base = main_base;
     atomic_init(&shutdown_ctx.give_up, false);
+    b->halt_ev = event_new(main_base, -1, 0, on_halt, &shutdown_ctx);
+    if (!b->halt_ev) {
+        ST_ERROR("Out of memory at start-up");
+        goto out;
+    }
+    if (atomic_load(&b->halt_code) != 0)
+        goto out;   /* asked for before the event existed: every log dir failed already */
     sigterm_ev = evsignal_new(main_base, SIGTERM, on_signal, &shutdown_ctx);
     sigint_ev = evsignal_new(main_base, SIGINT, on_signal, &shutdown_ctx);
     if (!sigterm_ev || !sigint_ev || evsignal_add(sigterm_ev, NULL) < 0 ||
@@ -352,11 +404,14 @@ int main(int argc, char **argv)
             cluster_id, b->cfg.num_network_threads);
 
     event_base_dispatch(main_base);
-    exit_code = 0;
+    exit_code = atomic_load(&b->halt_code);
     if (shutdown_ctx.started)
         pthread_join(shutdown_ctx.thread, NULL);
 
 out:
+    /* The coordinator first: parked JoinGroup/SyncGroup get NOT_COORDINATOR while the loops can
+     * still send it; its memory stays until the loops are gone (handlers may still call it). */
+    st_coordinator_stop(b->groups);
     if (b->net) {
         st_net_stop_accepting(b->net);
         st_net_shutdown(b->net, SHUTDOWN_GRACE_MS);
@@ -364,28 +419,44 @@ out:
     st_maintenance_stop(maint);
     st_admin_worker_stop(b->admin);
     b->admin = NULL;
+    st_config_manager_stop(atomic_load(&b->configs));   /* before the session closes */
     st_replica_manager_stop(b->rm);   /* fetchers, threads, HW checkpoint */
     b->rm = NULL;
     st_membership_stop(b);            /* closes the ZooKeeper session: registration goes */
+    st_config_manager_free(atomic_load(&b->configs));   /* nothing posts to it any more */
+    st_logger_flush_limited(NULL);   /* counts of repeated lines not written yet */
     if (exit_code == 0)
         st_error_counts_log();
     st_registry_close(b->reg);
+    bool logs_clean = true;
     if (b->mgr)
-        st_log_manager_close(b->mgr);
+        logs_clean = st_log_manager_close(b->mgr);
     st_net_free(b->net);
+    st_coordinator_free(b->groups);
+    b->groups = NULL;
     st_metadata_cache_free(b->meta);
     if (sigterm_ev)
         event_free(sigterm_ev);
     if (sigint_ev)
         event_free(sigint_ev);
+    if (b->halt_ev)
+        event_free(b->halt_ev);
+    b->halt_ev = NULL;
     if (main_base)
         event_base_free(main_base);
     for (size_t i = 0; lock_fds && i < b->cfg.n_dirs; i++)
         if (lock_fds[i] >= 0)
             close(lock_fds[i]);
     free(lock_fds);
-    if (exit_code == 0)
+    /* one true sentence: clean only when every log dir got its clean-shutdown marker */
+    if (exit_code == 0 && logs_clean)
         ST_INFO("Broker %" PRId32 " shut down cleanly", b->cfg.broker_id);
+    else if (exit_code == 0)
+        ST_WARN("Broker %" PRId32 " shut down, but not cleanly: some log dirs could not be closed "
+                "cleanly (named above); their logs are recovered at the next start",
+                b->cfg.broker_id);
+    else if (atomic_load(&b->halt_code) != 0)
+        ST_ERROR("Broker %" PRId32 " stopped (exit code %d)", b->cfg.broker_id, exit_code);
     st_broker_config_free(&b->cfg);
     return exit_code;
 }

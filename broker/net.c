@@ -4,6 +4,11 @@
  * connection on its own thread. The same notify event carries parked-fetch wake-ups and the
  * stop request.
  *
+ * Connection quotas (conn_quota.h): the acceptor takes a slot for each accepted socket before
+ * handing it on, and refuses (closes, logs one rate-limited line naming the limit and the peer)
+ * a socket past max.connections or max.connections.per.ip; the slot goes back when the fd is
+ * closed, by the loop (conn_close) or here (st_net_drop_incoming).
+ *
  * Loop states: running -> stopping (st_loop_begin_stop: parked fetches answered, no more input,
  * output draining) -> exited (event_base_loopbreak once drained or past the deadline) ->
  * connections closed by the loop thread itself. */
@@ -109,10 +114,10 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
         st_incoming_t in = loop->incoming[--loop->n_incoming];
         pthread_mutex_unlock(&loop->lock);
         if (loop->stopping) {
-            close(in.fd);
+            st_net_drop_incoming(loop->net, &in);
             continue;
         }
-        st_conn_accept(loop, in.listener, in.fd, in.peer);
+        st_conn_accept(loop, &in);
     }
     if (atomic_exchange(&loop->fetch_wake, false))
         st_loop_recheck_parked(loop);
@@ -191,6 +196,62 @@ void st_net_wake_loop(void *arg, int index)
 
 /* ---- listeners and acceptor ---------------------------------------------------------------- */
 
+void st_net_drop_incoming(st_net_t *net, const st_incoming_t *in)
+{
+    close(in->fd);
+    st_conn_quota_release(net->quota, &in->addr);
+}
+
+/* True when max.connections never refuses this listener's connections: the inter-broker
+ * listener when the broker has more than one listener (Kafka's protectedListener rule; with one
+ * listener, clients and brokers share it and the limit applies to both). */
+static bool protected_listener(const st_net_t *net, const st_listener_t *l)
+{
+    return net->n_listeners > 1 && l->index == net->broker->cfg.inter_broker_listener;
+}
+
+#define REFUSED_LOG_INTERVAL_MS 10000
+
+/* Logs a refused connection: the first for each limit key at once, then at most one line per
+ * key and REFUSED_LOG_INTERVAL_MS, carrying the count refused in between (whatever the peer:
+ * a flood from many addresses costs one line per interval). Acceptor thread. */
+static void log_refused(st_net_t *net, const st_listener_t *l, const st_incoming_t *in,
+                        st_quota_verdict_t verdict, int32_t limit, int64_t open)
+{
+    int64_t now = st_now_ms();
+    bool override = verdict == ST_QUOTA_PER_IP && st_conn_quota_is_override(net->quota, &in->addr);
+    unsigned k = override ? 4 : (unsigned)verdict;    /* one rate limit per key named */
+    if (net->refused_log_ms[k] && now - net->refused_log_ms[k] < REFUSED_LOG_INTERVAL_MS) {
+        net->refused_unlogged[k]++;
+        return;
+    }
+    char also[96] = "";
+    if (net->refused_unlogged[k])
+        snprintf(also, sizeof(also), " (%" PRIu64 " more refused for the same reason since the "
+                 "last such line)", net->refused_unlogged[k]);
+    net->refused_log_ms[k] = now;
+    net->refused_unlogged[k] = 0;
+    char ip[INET6_ADDRSTRLEN];
+    st_quota_addr_format(&in->addr, ip, sizeof(ip));
+    switch (verdict) {
+    case ST_QUOTA_MAX_CONNECTIONS:
+        ST_WARN("Refused connection from %s on listener %s: max.connections=%" PRId32 " reached "
+                "(%" PRId64 " connections open); closed it%s", in->peer, l->cfg.name, limit,
+                open, also);
+        break;
+    case ST_QUOTA_PER_IP:
+        ST_WARN("Refused connection from %s on listener %s: %s=%" PRId32 " reached for %s "
+                "(%" PRId64 " connections open from it); closed it%s", in->peer, l->cfg.name,
+                override ? "max.connections.per.ip.overrides" : "max.connections.per.ip",
+                limit, ip, open, also);
+        break;
+    default:
+        ST_ERROR("Refused connection from %s on listener %s: out of memory%s", in->peer,
+                 l->cfg.name, also);
+        break;
+    }
+}
+
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
@@ -199,6 +260,19 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
     st_listener_t *l = arg;
     st_net_t *net = l->net;
     const st_broker_config_t *cfg = &net->broker->cfg;
+    st_incoming_t in = { .fd = fd, .listener = l };
+    format_addr(sa, in.peer, sizeof(in.peer));
+    st_quota_addr_from_sockaddr(sa, &in.addr);
+    int32_t limit = 0;
+    int64_t open = 0;
+    st_quota_verdict_t verdict = st_conn_quota_acquire(net->quota, &in.addr,
+                                                       protected_listener(net, l), &limit, &open);
+    if (verdict != ST_QUOTA_OK) {
+        /* As Kafka does for max.connections.per.ip: close the new connection, say why. */
+        close(fd);
+        log_refused(net, l, &in, verdict, limit, open);
+        return;
+    }
     st_transport_socket_options(fd);
     if (cfg->socket_send_buffer_bytes > 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->socket_send_buffer_bytes, sizeof(int));
@@ -206,8 +280,6 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->socket_receive_buffer_bytes, sizeof(int));
     unsigned idx = atomic_fetch_add(&net->next_loop, 1) % (unsigned)net->n_loops;
     st_loop_t *loop = &net->loops[idx];
-    st_incoming_t in = { .fd = fd, .listener = l };
-    format_addr(sa, in.peer, sizeof(in.peer));
     pthread_mutex_lock(&loop->lock);
     if (loop->n_incoming == loop->cap_incoming) {
         size_t ncap = loop->cap_incoming ? loop->cap_incoming * 2 : 64;
@@ -215,7 +287,7 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         if (!n) {
             pthread_mutex_unlock(&loop->lock);
             ST_ERROR("Out of memory: dropping the connection from %s", in.peer);
-            close(fd);
+            st_net_drop_incoming(net, &in);
             return;
         }
         loop->incoming = n;
@@ -309,7 +381,8 @@ int st_net_create(st_broker_t *broker, struct event_base *main_base, st_net_t **
     net->loops = calloc((size_t)net->n_loops, sizeof(st_loop_t));
     net->n_listeners = cfg->n_listeners;
     net->listeners = calloc(net->n_listeners, sizeof(st_listener_t));
-    if (!net->loops || !net->listeners) {
+    net->quota = st_conn_quota_new(cfg);
+    if (!net->loops || !net->listeners || !net->quota) {
         st_net_free(net);
         return -ENOMEM;
     }
@@ -418,7 +491,7 @@ void st_net_free(st_net_t *net)
     for (int i = 0; net->loops && i < net->n_loops; i++) {
         st_loop_t *loop = &net->loops[i];
         for (size_t k = 0; k < loop->n_incoming; k++)
-            close(loop->incoming[k].fd);
+            st_net_drop_incoming(net, &loop->incoming[k]);
         free(loop->incoming);
         if (loop->notify_ev)
             event_free(loop->notify_ev);
@@ -435,5 +508,6 @@ void st_net_free(st_net_t *net)
         if (net->listeners[i].tp && net->listeners[i].tp->listener_free)
             net->listeners[i].tp->listener_free(net->listeners[i].tp_ctx);
     free(net->listeners);
+    st_conn_quota_free(net->quota);
     free(net);
 }

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "conn_quota.h"
 #include "st_transport.h"
 
 typedef struct st_conn st_conn_t;
@@ -35,10 +36,14 @@ typedef struct st_listener {
     st_net_t *net;
 } st_listener_t;
 
+/* An accepted socket on its way to a loop. It holds a connection-quota slot (conn_quota.h)
+ * from the moment it is accepted: whoever closes the fd gives the slot back (st_net_drop_incoming
+ * before it becomes a connection, conn_close after). */
 typedef struct st_incoming {
     int fd;
     st_listener_t *listener;
     char peer[64];
+    st_quota_addr_t addr;
 } st_incoming_t;
 
 TAILQ_HEAD(st_conn_list, st_conn);
@@ -75,6 +80,11 @@ struct st_net {
     st_listener_t *listeners;
     size_t n_listeners;
     atomic_uint next_loop;
+    st_conn_quota_t *quota;           /* max.connections, max.connections.per.ip */
+    /* acceptor thread only: rate limit of the refusal log lines, per limit key (indexed by
+     * st_quota_verdict_t, the per-IP overrides at 4) */
+    int64_t refused_log_ms[5];
+    uint64_t refused_unlogged[5];
 };
 
 /* Binds every listener (a failure names the listener and the error). */
@@ -86,6 +96,8 @@ void st_net_stop_accepting(st_net_t *net);
  * to grace_ms to drain, then every connection is closed and the threads are joined. */
 void st_net_shutdown(st_net_t *net, int grace_ms);
 void st_net_free(st_net_t *net);
+/* Closes an accepted socket that never became a connection and gives back its quota slot. */
+void st_net_drop_incoming(st_net_t *net, const st_incoming_t *in);
 /* Wakes loop `loop` to re-check its parked fetches (any thread). arg is the st_net_t. */
 void st_net_wake_loop(void *arg, int loop);
 

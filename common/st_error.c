@@ -5,7 +5,7 @@
 
 struct st_error_row {
     int code;
-    bool retriable;
+    int retriable;               /* false, true or ST_RETRY_MD */
     const char *name;
     const char *desc;
 };
@@ -43,5 +43,11 @@ const char *st_error_desc(int code)
 bool st_error_retriable(int code)
 {
     const struct st_error_row *row = find_row(code);
-    return row ? row->retriable : false;
+    return row ? row->retriable != 0 : false;
+}
+
+bool st_error_invalid_metadata(int code)
+{
+    const struct st_error_row *row = find_row(code);
+    return row ? row->retriable == ST_RETRY_MD : false;
 }

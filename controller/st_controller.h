@@ -77,6 +77,12 @@ typedef struct st_node_config {
     bool no_candidacy;              /* do not stand for controller at start (st_node_candidacy) */
     /* callbacks, on the node thread; may be NULL */
     void (*on_broker_epoch)(void *arg, int64_t broker_epoch);   /* after re-registration */
+    /* A dynamic configuration change announced under /config/changes (Kafka's
+     * AdminZkClient notifications): entity_type "topics" (name: the topic) or "brokers" (name:
+     * a broker id or "<default>"). The node has already refreshed its own copy of a topic's
+     * overrides when it is the controller; the callback re-reads and applies the rest. Must
+     * only post the work elsewhere (no ZooKeeper round trips on the node thread). */
+    void (*on_config_change)(void *arg, const char *entity_type, const char *name);
     void (*on_controller_change)(void *arg, int32_t controller_id, int32_t controller_epoch);
     void *cb_arg;
 } st_node_config_t;
@@ -104,8 +110,18 @@ int32_t st_node_controller_id(const st_node_t *node);
 bool st_node_is_controller(const st_node_t *node);       /* in office and not deposed */
 int32_t st_node_controller_epoch(const st_node_t *node);  /* ours while active, else last seen */
 st_zk_t *st_node_zk(st_node_t *node);
+/* Tells the controller that a log dir of this broker failed (Kafka's propagateLogDirEvent):
+ * creates /log_dir_event_notification/log_dir_event_<seq> holding
+ * {"version":1,"broker":<id>,"event":1}. The controller then sends this broker LeaderAndIsr
+ * for all its replicas, learns from the KAFKA_STORAGE_ERROR answers which are offline and
+ * moves their leadership away. Blocking (one ZooKeeper round trip); any thread but the node
+ * thread. ret_path (may be NULL) gets the znode created. 0 or -errno. */
+int st_node_notify_log_dir_failure(st_node_t *node, char *ret_path, size_t ret_path_len);
 /* Starts or stops standing for controller (stop resigns if active). Any thread. */
 void st_node_candidacy(st_node_t *node, bool stand);
+/* The cluster default of unclean.leader.election.enable the controller uses for topics without
+ * an override (the broker's dynamic configuration changed it). Any thread. */
+void st_node_set_unclean_leader_election(st_node_t *node, bool enable);
 
 /* ---- broker -> controller requests ----------------------------------------------------------
  * Each returns 0 (accepted: done will be called once on the node thread, with error_code

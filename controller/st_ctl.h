@@ -43,6 +43,10 @@ typedef struct ctl_part {
     st_lisr_t lisr;             /* leader, epochs, ISR, zk_version */
     ctl_pstate_t state;
     uint8_t *rstate;            /* ctl_rstate_t per replica index */
+    uint32_t dir_offline;       /* bit i: replicas.v[i] is on a failed log dir (it answered a
+                                 * LeaderAndIsr with KAFKA_STORAGE_ERROR); Kafka's
+                                 * replicasOnOfflineDirs. Cleared when that broker dies or
+                                 * starts again (st_ctl_logdir.c) */
 } ctl_part_t;
 
 typedef struct ctl_topic {
@@ -153,6 +157,11 @@ struct st_node {
     ctl_channel_t *chan;
     ctl_batch_t *batch;
     int64_t next_rebalance_ms;  /* 0: none scheduled */
+
+    /* dynamic configuration (st_ctl_config.c, node thread) */
+    int64_t config_seq;         /* sequence of the last /config/changes notification handled,
+                                 * -1 before the first listing */
+    atomic_bool unclean_default;   /* unclean.leader.election.enable for topics without one */
 };
 
 /* ---- st_node.c -------------------------------------------------------------------------- */
@@ -288,6 +297,40 @@ size_t ctl_channel_pending(st_node_t *n);
 /* ---- st_ctl_requests.c: builds the batch's protobuf requests --------------------------------- */
 typedef void ctl_enqueue_fn(ctl_channel_t *ch, int32_t broker, int32_t api, const ProtobufCMessage *msg);
 void ctl_build_and_send(st_node_t *n, ctl_batch_t *b, ctl_channel_t *ch, ctl_enqueue_fn *enq);
+
+/* ---- st_ctl_logdir.c: log dir failures (Kafka's onBrokerLogDirFailure) ------------------------ */
+/* Kafka's ControllerContext.isReplicaOnline: the broker is live and the replica is not on a
+ * failed log dir. */
+bool ctl_replica_online(st_node_t *n, const ctl_part_t *part, size_t idx);
+bool ctl_broker_replica_online(st_node_t *n, const ctl_part_t *part, int32_t broker);
+/* /log_dir_event_notification changed: reads and deletes the notifications (fenced), then
+ * sends LeaderAndIsr for every replica on the brokers they name. */
+void ctl_log_dir_event_change(st_node_t *n);
+/* Failover: deletes pending notifications (the LeaderAndIsr sent to every live replica at
+ * failover finds the offline ones anyway) and sets the child watch. */
+void ctl_log_dir_events_reset(st_node_t *n);
+/* A broker's LeaderAndIsr answer: per partition, KAFKA_STORAGE_ERROR marks the replica offline
+ * and NONE online again; newly offline replicas go through onReplicasBecomeOffline (their
+ * leaderships elected elsewhere, then out of the ISR). */
+typedef struct ctl_tp_code {
+    char *topic;
+    int32_t partition;
+    int32_t code;
+} ctl_tp_code_t;
+void ctl_on_leader_and_isr_response(st_node_t *n, int32_t broker, const ctl_tp_code_t *tps,
+                                    size_t n_tps);
+/* Forgets that broker's failed log dirs (it died or started again: Kafka clears
+ * replicasOnOfflineDirs then, the new process reports its own). */
+void ctl_clear_offline_dirs(st_node_t *n, int32_t broker);
+
+/* ---- st_ctl_config.c: /config/changes ------------------------------------------------------- */
+/* Lists /config/changes (re-arming the child watch) and handles, in order, every notification
+ * above the last one handled: a topic's cached overrides are re-read when this node is the
+ * active controller (a znode that does not decode is logged with its path and the previous
+ * overrides kept), then cfg.on_config_change is called. Notifications older than 15 minutes
+ * are deleted (Kafka's purge). initial: only notes where the sequence stands (the broker reads
+ * the current configuration itself at start). */
+void ctl_config_changes(st_node_t *n, bool initial);
 
 /* ---- st_ctl_admin.c ----------------------------------------------------------------------- */
 void ctl_delete_topics_change(st_node_t *n);

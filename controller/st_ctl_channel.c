@@ -93,14 +93,50 @@ typedef struct chan_reply {
     int err;                    /* transport error (ST_ERR_*) or 0 */
     int32_t resp_err;           /* the response's error_code */
     char errstr[200];
+    /* LeaderAndIsr answers naming KAFKA_STORAGE_ERROR: every partition's code (st_ctl_logdir.c
+     * learns the replicas on failed log dirs from them); NULL otherwise */
+    ctl_tp_code_t *tps;
+    size_t n_tps;
 } chan_reply_t;
+
+static void reply_free(chan_reply_t *rep)
+{
+    for (size_t i = 0; i < rep->n_tps; i++)
+        free(rep->tps[i].topic);
+    free(rep->tps);
+    free(rep);
+}
 
 static void reply_run(void *arg)
 {
     chan_reply_t *rep = arg;
-    if (!atomic_load(&rep->n->stop))
+    if (!atomic_load(&rep->n->stop)) {
         ctl_channel_on_reply(rep->n, rep);
-    free(rep);
+        if (rep->n_tps) {
+            ctl_on_leader_and_isr_response(rep->n, rep->broker, rep->tps, rep->n_tps);
+            ctl_end_event(rep->n);   /* sends what the elections queued */
+        }
+    }
+    reply_free(rep);
+}
+
+/* I/O thread: copies the per-partition codes of a LeaderAndIsr answer that names a failed log
+ * dir (KAFKA_STORAGE_ERROR); the common answer (none) copies nothing. */
+static void copy_storage_errors(chan_reply_t *rep, const Strand__LeaderAndIsrResponse *resp)
+{
+    bool any = false;
+    for (size_t i = 0; i < resp->n_partition_errors && !any; i++)
+        any = resp->partition_errors[i]->error_code == ST_ERR_KAFKA_STORAGE_ERROR;
+    if (!any || resp->error_code != ST_ERR_NONE)
+        return;
+    rep->tps = calloc(resp->n_partition_errors, sizeof(*rep->tps));
+    for (size_t i = 0; rep->tps && i < resp->n_partition_errors; i++) {
+        const Strand__PartitionError *pe = resp->partition_errors[i];
+        char *topic = strdup(pe->topic ? pe->topic : "");
+        if (!topic)
+            break;
+        rep->tps[rep->n_tps++] = (ctl_tp_code_t){ topic, pe->partition, pe->error_code };
+    }
 }
 
 /* I/O thread: post only. */
@@ -122,11 +158,13 @@ static void req_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, 
         } else {
             /* error_code is field 1 of all three responses */
             rep->resp_err = *(const int32_t *)((const char *)m + d->fields[0].offset);
+            if (rep->api == STRAND__API_KEY__LEADER_AND_ISR)
+                copy_storage_errors(rep, (const Strand__LeaderAndIsrResponse *)m);
             protobuf_c_message_free_unpacked(m, NULL);
         }
     }
     if (st_mailbox_post(rep->n->mb, reply_run, rep) < 0)
-        free(rep);
+        reply_free(rep);
 }
 
 /* ---- queues (node thread) --------------------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "st_error.h"
 #include "st_logger.h"
@@ -60,8 +61,8 @@ bool ctl_topic_unclean(st_node_t *n, const ctl_topic_t *t)
 {
     const char *v = st_topic_overrides_get(&t->cfg, "unclean.leader.election.enable");
     if (v)
-        return strcmp(v, "true") == 0;
-    return n->cfg.unclean_leader_election_enable;
+        return strcasecmp(v, "true") == 0;
+    return atomic_load(&n->unclean_default);
 }
 
 int ctl_topic_add(st_node_t *n, ctl_topic_t *t)
@@ -364,7 +365,8 @@ static void failover(st_node_t *n)
 {
     int64_t t0 = ctl_now_ms();
     /* watches: /brokers/ids, /brokers/topics, /admin/delete_topics (children, set by the loads),
-     * /admin/preferred_replica_election (exists), /isr_change_notification (children) */
+     * /admin/preferred_replica_election (exists), /isr_change_notification and
+     * /log_dir_event_notification (children) */
     int r = ctl_zk_load_brokers(n, true, &n->brokers, &n->n_brokers);
     if (r == 0)
         r = load_topics(n);
@@ -391,6 +393,7 @@ static void failover(st_node_t *n)
         free(ops);
         st_zk_free_strings(names, cnt);
     }
+    ctl_log_dir_events_reset(n);   /* and the child watch on /log_dir_event_notification */
     for (size_t i = 0; i < n->n_topics; i++)
         ctl_part_init_states(n, &n->topics[i]);
     r = ctl_channel_open(n);
@@ -447,6 +450,7 @@ static void failover(st_node_t *n)
 
 static void on_broker_failure(st_node_t *n, int32_t id)
 {
+    ctl_clear_offline_dirs(n, id);
     /* every partition with a replica on the dead broker */
     size_t total = ctl_partition_count(n);
     ctl_tpref_t *refs = calloc(total ? total : 1, sizeof(*refs));
@@ -548,6 +552,7 @@ void ctl_broker_change(st_node_t *n)
         for (size_t i = 0; i < nb; i++) {
             ST_INFO("Broker %d started (broker epoch %" PRId64 ")", born[i],
                     ctl_broker(n, born[i]) ? ctl_broker(n, born[i])->epoch : -1);
+            ctl_clear_offline_dirs(n, born[i]);
             ctl_batch_update_metadata_full(n, born[i]);
             for (size_t t = 0; t < n->n_topics; t++) {
                 ctl_topic_t *topic = &n->topics[t];
@@ -725,6 +730,10 @@ void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path)
             ctl_elect(n);
         return;
     }
+    if (strcmp(path, ST_ZPATH_CONFIG_CHANGES) == 0) {   /* every broker, controller or not */
+        ctl_config_changes(n, false);
+        return;
+    }
     if (!atomic_load(&n->active))
         return;
     if (strcmp(path, ST_ZPATH_BROKERS_IDS) == 0)
@@ -735,6 +744,8 @@ void ctl_on_zk_event(st_node_t *n, st_zk_event_type_t type, const char *path)
         ctl_delete_topics_change(n);
     else if (strcmp(path, ST_ZPATH_PREFERRED_ELECTION) == 0)
         ctl_preferred_znode(n);
+    else if (strcmp(path, ST_ZPATH_LOG_DIR_EVENT) == 0)
+        ctl_log_dir_event_change(n);
     else if (strcmp(path, ST_ZPATH_ISR_CHANGE) == 0) {
         char **names = NULL;   /* AlterIsr replaced these: just re-arm the watch */
         size_t cnt = 0;

@@ -119,7 +119,7 @@ static Strand__UpdateMetadataPartitionState *um_state(arena_t *a, st_node_t *n,
     s->replicas = a_ints(a, &part->replicas);
     s->offline_replicas = a_alloc(a, part->replicas.n * sizeof(int32_t));
     for (size_t i = 0; s->offline_replicas && i < part->replicas.n; i++)
-        if (!ctl_live(n, part->replicas.v[i]))
+        if (!ctl_replica_online(n, part, i))
             s->offline_replicas[s->n_offline_replicas++] = part->replicas.v[i];
     return s;
 }

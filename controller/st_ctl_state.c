@@ -186,20 +186,22 @@ static void format_list(const st_int_list_t *l, char *buf, size_t size)
         off += (size_t)snprintf(buf + off, size - off, "%s%d", i ? "," : "", l->v[i]);
 }
 
-/* Queues LeaderAndIsr to the live replicas and UpdateMetadata to everyone. */
+/* Queues LeaderAndIsr to the online replicas (live, and not on a failed log dir: Kafka sends
+ * none to those) and UpdateMetadata to everyone. */
 static void announce(st_node_t *n, ctl_topic_t *t, int32_t p, bool is_new)
 {
     ctl_part_t *part = &t->parts[p];
     for (size_t i = 0; i < part->replicas.n; i++)
-        if (ctl_live(n, part->replicas.v[i]))
+        if (ctl_replica_online(n, part, i))
             ctl_batch_leader_and_isr(n, part->replicas.v[i], t, p, is_new);
     ctl_batch_update_metadata(n, t, p);
 }
 
-/* The state a cached leader-and-ISR implies (Online needs a live leader in the ISR: P2). */
+/* The state a cached leader-and-ISR implies (Online needs an online leader in the ISR: P2). */
 static ctl_pstate_t implied_state(st_node_t *n, const ctl_part_t *part)
 {
-    return part->has_lisr && part->lisr.leader >= 0 && ctl_live(n, part->lisr.leader) &&
+    return part->has_lisr && part->lisr.leader >= 0 &&
+                   ctl_broker_replica_online(n, part, part->lisr.leader) &&
                    st_int_list_contains(&part->lisr.isr, part->lisr.leader) &&
                    st_int_list_contains(&part->replicas, part->lisr.leader)
                ? PS_ONLINE : PS_OFFLINE;
@@ -257,6 +259,23 @@ static int compute(st_node_t *n, const ctl_cluster_t *cl, ctl_tpref_t *ref,
     int32_t *buf = malloc(cap * sizeof(*buf));
     if (!buf)
         return ST_ERR_UNKNOWN_SERVER_ERROR;
+    /* Replicas on a failed log dir are not online (Kafka's isReplicaOnline): the elections
+     * see this partition's cluster without their brokers. */
+    st_assign_cluster_t pc = cl->c;
+    int32_t *live = NULL;
+    if (part->dir_offline) {
+        live = malloc((cl->c.live.len + 1) * sizeof(*live));
+        if (!live) {
+            free(buf);
+            return ST_ERR_UNKNOWN_SERVER_ERROR;
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < cl->c.live.len; i++)
+            if (ctl_broker_replica_online(n, part, cl->c.live.ids[i]))
+                live[m++] = cl->c.live.ids[i];
+        pc.live = (st_assign_idset_t){ live, m };
+    }
+    const st_assign_cluster_t *pcl = &pc;
     st_assign_election_t el;
     int rc;
     int err = 0;
@@ -266,7 +285,7 @@ static int compute(st_node_t *n, const ctl_cluster_t *cl, ctl_tpref_t *ref,
         switch (strategy) {
         case ELECT_OFFLINE:
         case ELECT_UNCLEAN:
-            rc = st_assign_elect_offline(&ap, &cl->c,
+            rc = st_assign_elect_offline(&ap, pcl,
                                          strategy == ELECT_UNCLEAN || ctl_topic_unclean(n, ref->t),
                                          buf, cap, &el);
             if (rc == 0 && el.leader == ST_ASSIGN_NO_LEADER)
@@ -276,14 +295,14 @@ static int compute(st_node_t *n, const ctl_cluster_t *cl, ctl_tpref_t *ref,
                         "ISR; data may be lost", ref->t->name, ref->p, el.leader);
             break;
         case ELECT_PREFERRED:
-            rc = st_assign_elect_preferred(&ap, &cl->c, buf, cap, &el);
+            rc = st_assign_elect_preferred(&ap, pcl, buf, cap, &el);
             if (rc == 0 && el.leader == ST_ASSIGN_NO_LEADER)
                 err = ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE;
             else if (rc == 0 && el.leader == part->lisr.leader)
                 err = ST_ERR_ELECTION_NOT_NEEDED;
             break;
         case ELECT_CONTROLLED_SHUTDOWN:
-            rc = st_assign_elect_controlled_shutdown(&ap, &cl->c, buf, cap, &el);
+            rc = st_assign_elect_controlled_shutdown(&ap, pcl, buf, cap, &el);
             if (rc == 0 && el.leader == ST_ASSIGN_NO_LEADER)
                 err = ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
             break;
@@ -291,6 +310,7 @@ static int compute(st_node_t *n, const ctl_cluster_t *cl, ctl_tpref_t *ref,
             rc = -EINVAL;
         }
     }
+    free(live);
     if (rc < 0 || err) {
         free(buf);
         return rc < 0 ? ST_ERR_UNKNOWN_SERVER_ERROR : err;
@@ -623,7 +643,8 @@ int ctl_trigger_online(st_node_t *n)
             continue;
         for (int32_t p = 0; p < t->n_parts; p++) {
             ctl_part_t *part = &t->parts[p];
-            if (part->state == PS_ONLINE && !ctl_live(n, part->lisr.leader))
+            if (part->state == PS_ONLINE &&
+                !ctl_broker_replica_online(n, part, part->lisr.leader))
                 ctl_part_set_state(t, p, PS_OFFLINE);
             if (part->state == PS_NEW)
                 news[nn++] = (ctl_tpref_t){ t, p, 0 };

@@ -73,6 +73,22 @@ bool st_node_is_controller(const st_node_t *n) { return atomic_load(&n->active);
 int32_t st_node_controller_epoch(const st_node_t *n) { return atomic_load(&n->controller_epoch); }
 st_zk_t *st_node_zk(st_node_t *n) { return n->zk; }
 
+int st_node_notify_log_dir_failure(st_node_t *n, char *ret_path, size_t ret_path_len)
+{
+    char *json = st_znode_log_dir_event_encode(n->broker_id, ST_LOG_DIR_EVENT_FAILURE);
+    if (!json)
+        return -ENOMEM;
+    /* ZkData's LogDirEventNotificationZNode: a persistent sequential child that the
+     * controller's child watch picks up (and deletes once handled) */
+    int r = st_zk_create(n->zk, ST_ZPATH_LOG_DIR_EVENT_PREFIX, json, (int)strlen(json),
+                         ZOO_SEQUENCE, ret_path, ret_path_len);
+    if (r == -ENOENT && st_zk_ensure_path(n->zk, ST_ZPATH_LOG_DIR_EVENT) == 0)
+        r = st_zk_create(n->zk, ST_ZPATH_LOG_DIR_EVENT_PREFIX, json, (int)strlen(json),
+                         ZOO_SEQUENCE, ret_path, ret_path_len);
+    free(json);
+    return r;
+}
+
 bool ctl_node_check(const st_node_t *n)
 {
     bool active = atomic_load(&n->active);
@@ -414,6 +430,7 @@ static void session_register(st_node_t *n)
             (int64_t)atomic_load(&n->broker_epoch));
     if (n->cfg.on_broker_epoch)
         n->cfg.on_broker_epoch(n->cfg.cb_arg, atomic_load(&n->broker_epoch));
+    ctl_config_changes(n, false);   /* the watch is gone with the old session; catch up */
     ctl_elect(n);
 }
 
@@ -460,6 +477,7 @@ static int64_t session_tick(st_node_t *n, int64_t now)
 static void *node_main(void *arg)
 {
     st_node_t *n = arg;
+    ctl_config_changes(n, true);
     if (atomic_load(&n->stand))
         ctl_elect(n);
     ctl_end_event(n);
@@ -582,6 +600,8 @@ int st_node_start(const st_node_config_t *cfg, st_node_t **ret_node, char *errbu
     atomic_init(&n->stop, false);
     atomic_init(&n->stand, !cfg->no_candidacy);
     atomic_init(&n->broker_epoch, -1);
+    atomic_init(&n->unclean_default, cfg->unclean_leader_election_enable);
+    n->config_seq = -1;
     n->session = SESSION_REGISTERED;   /* once st_node_start returns (N5 holds from then on) */
     n->broker_id = cfg->broker_id;
 
@@ -656,6 +676,11 @@ static void candidacy_run(void *arg)
     else
         ctl_resign(n, "candidacy withdrawn");
     ctl_end_event(n);
+}
+
+void st_node_set_unclean_leader_election(st_node_t *n, bool enable)
+{
+    atomic_store(&n->unclean_default, enable);
 }
 
 void st_node_candidacy(st_node_t *n, bool stand)

@@ -11,6 +11,7 @@
 #include "st_assign.h"
 #include "st_error.h"
 #include "st_names.h"
+#include "st_topic_config.h"
 
 #define PATH_MAX_LEN 512
 
@@ -150,6 +151,13 @@ int st_topic_admin_create(st_zk_t *zk, const st_topic_spec_t *spec, int32_t **re
     if (spec->n_partitions < 1) {
         snprintf(msg, msg_len, "Number of partitions must be larger than 0.");
         return ST_ERR_INVALID_PARTITIONS;
+    }
+    /* every override known and valid (the topic table) before anything is written */
+    char why[400];
+    if (st_topic_config_validate(spec->config_keys, spec->config_values, spec->n_configs, why,
+                                 sizeof(why)) < 0) {
+        snprintf(msg, msg_len, "%s", why);
+        return ST_ERR_INVALID_CONFIG;
     }
     int code = check_name_free(zk, spec->name, msg, msg_len);
     if (code != ST_ERR_NONE)

@@ -58,6 +58,10 @@ int st_zpath_delete_topic(char *buf, size_t size, const char *topic)
 {
     return pathf(buf, size, "/admin/delete_topics/%s", topic);
 }
+int st_zpath_entity_config(char *buf, size_t size, const char *entity_type, const char *name)
+{
+    return pathf(buf, size, "/config/%s/%s", entity_type, name);
+}
 
 /* ---- /brokers/ids/<id> ------------------------------------------------------------------- */
 

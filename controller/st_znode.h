@@ -32,8 +32,15 @@
 #define ST_ZPATH_PREFERRED_ELECTION "/admin/preferred_replica_election"
 #define ST_ZPATH_REASSIGN           "/admin/reassign_partitions"
 #define ST_ZPATH_CONFIG_TOPICS      "/config/topics"
+#define ST_ZPATH_CONFIG_BROKERS     "/config/brokers"
+#define ST_ZPATH_CONFIG_CHANGES     "/config/changes"
+#define ST_CONFIG_CHANGE_PREFIX     "config_change_"     /* + 10-digit sequence */
+#define ST_CONFIG_ENTITY_DEFAULT    "<default>"          /* /config/brokers/<default> */
 #define ST_ZPATH_CLUSTER_ID         "/cluster/id"
 #define ST_ZPATH_ISR_CHANGE         "/isr_change_notification"
+#define ST_ZPATH_LOG_DIR_EVENT      "/log_dir_event_notification"
+/* a persistent sequential child of ST_ZPATH_LOG_DIR_EVENT: "log_dir_event_0000000007" */
+#define ST_ZPATH_LOG_DIR_EVENT_PREFIX ST_ZPATH_LOG_DIR_EVENT "/log_dir_event_"
 
 /* The persistent paths every broker ensures at startup (ZkData.PersistentZkPaths), NULL-ended. */
 extern const char *const st_znode_persistent_paths[];
@@ -44,6 +51,9 @@ int st_zpath_topic(char *buf, size_t size, const char *topic);              /* /
 int st_zpath_partition_state(char *buf, size_t size, const char *topic, int32_t partition);
 int st_zpath_topic_config(char *buf, size_t size, const char *topic);        /* /config/topics/<t> */
 int st_zpath_delete_topic(char *buf, size_t size, const char *topic);  /* /admin/delete_topics/<t> */
+/* /config/<entity_type>/<name>: entity_type "topics" or "brokers" (name a topic, a broker id or
+ * "<default>"). */
+int st_zpath_entity_config(char *buf, size_t size, const char *entity_type, const char *name);
 
 /* ---- /brokers/ids/<id> ------------------------------------------------------------------- */
 typedef struct st_broker_reg {
@@ -131,6 +141,30 @@ int st_znode_topic_config_decode(const char *path, const char *data, size_t len,
 void st_topic_overrides_free(st_topic_overrides_t *cfg);
 /* The value of key, NULL if unset. */
 const char *st_topic_overrides_get(const st_topic_overrides_t *cfg, const char *key);
+
+/* ---- /log_dir_event_notification/log_dir_event_N ----------------------------------------- */
+/* {"version":1,"broker":3,"event":1}: broker 3 has a failed log dir (Kafka's LogDirEventNotification;
+ * event 1 = LogDirFailure, the only kind). */
+#define ST_LOG_DIR_EVENT_FAILURE 1
+char *st_znode_log_dir_event_encode(int32_t broker_id, int32_t event);
+int st_znode_log_dir_event_decode(const char *path, const char *data, size_t len,
+                                  int32_t *ret_broker_id, int32_t *ret_event, char *errbuf,
+                                  size_t errlen);
+
+/* The same payload for /config/brokers/<id> and /config/brokers/<default> (Kafka writes every
+ * entity's config as {"version":1,"config":{...}}): st_znode_topic_config_encode / _decode. */
+
+/* ---- /config/changes/config_change_<n> ---------------------------------------------------- */
+/* {"version":2,"entity_path":"topics/<t>"} (AdminZkClient.changeEntityConfig). The decoder
+ * also takes Kafka's version 1, {"version":1,"entity_type":"topics","entity_name":"t"}.
+ * *ret_type and *ret_name are malloc'd; the entity path must be "<type>/<name>" with a
+ * non-empty type and name and no further '/'. */
+char *st_znode_config_change_encode(const char *entity_type, const char *name);
+int st_znode_config_change_decode(const char *path, const char *data, size_t len,
+                                  char **ret_type, char **ret_name, char *errbuf, size_t errlen);
+/* The sequence number of a notification's name ("config_change_0000000012" -> 12), -1 if the
+ * name is not one. */
+int64_t st_config_change_seq(const char *name);
 
 /* ---- /cluster/id ------------------------------------------------------------------------- */
 /* {"version":"1","id":"..."} (version is a string here, as Kafka writes it). */

@@ -234,6 +234,88 @@ const char *st_topic_overrides_get(const st_topic_overrides_t *cfg, const char *
     return NULL;
 }
 
+/* ---- /config/changes/config_change_<n> ------------------------------------------------------ */
+
+char *st_znode_config_change_encode(const char *entity_type, const char *name)
+{
+    size_t len = strlen(entity_type) + strlen(name) + 2;
+    char *ep = malloc(len);
+    if (!ep)
+        return NULL;
+    snprintf(ep, len, "%s/%s", entity_type, name);
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_integer(2));
+    json_object_set_new(root, "entity_path", json_string(ep));
+    free(ep);
+    return dump(root);
+}
+
+int st_znode_config_change_decode(const char *path, const char *data, size_t len,
+                                  char **ret_type, char **ret_name, char *errbuf, size_t errlen)
+{
+    json_t *root = load_object(path, data, len, errbuf, errlen);
+    if (!root)
+        return -EINVAL;
+    json_t *ver = json_object_get(root, "version");
+    int r = 0;
+    char *type = NULL, *name = NULL;
+    if (!json_is_integer(ver)) {
+        r = fail(errbuf, errlen, path, "\"version\" is %s, not an integer",
+                 ver ? json_kind(ver) : "missing");
+    } else if (json_integer_value(ver) == 1) {
+        json_t *t = json_object_get(root, "entity_type"), *n = json_object_get(root, "entity_name");
+        if (!json_is_string(t) || !json_is_string(n) || !*json_string_value(t) ||
+            !*json_string_value(n)) {
+            r = fail(errbuf, errlen, path, "version 1 needs \"entity_type\" and \"entity_name\" "
+                     "strings");
+        } else {
+            type = strdup(json_string_value(t));
+            name = strdup(json_string_value(n));
+        }
+    } else if (json_integer_value(ver) == 2) {
+        json_t *e = json_object_get(root, "entity_path");
+        const char *ep = json_is_string(e) ? json_string_value(e) : NULL;
+        const char *slash = ep ? strchr(ep, '/') : NULL;
+        if (!ep) {
+            r = fail(errbuf, errlen, path, "\"entity_path\" is %s, not a string",
+                     e ? json_kind(e) : "missing");
+        } else if (!slash || slash == ep || !slash[1] || strchr(slash + 1, '/')) {
+            r = fail(errbuf, errlen, path, "\"entity_path\" \"%s\" is not <type>/<name>", ep);
+        } else {
+            type = strndup(ep, (size_t)(slash - ep));
+            name = strdup(slash + 1);
+        }
+    } else {
+        r = fail(errbuf, errlen, path, "unknown \"version\" %" JSON_INTEGER_FORMAT,
+                 json_integer_value(ver));
+    }
+    json_decref(root);
+    if (r == 0 && (!type || !name))
+        r = -ENOMEM;
+    if (r < 0) {
+        free(type);
+        free(name);
+        return r;
+    }
+    *ret_type = type;
+    *ret_name = name;
+    return 0;
+}
+
+int64_t st_config_change_seq(const char *name)
+{
+    size_t plen = strlen(ST_CONFIG_CHANGE_PREFIX);
+    if (strncmp(name, ST_CONFIG_CHANGE_PREFIX, plen) != 0 || !name[plen])
+        return -1;
+    int64_t v = 0;
+    for (const char *p = name + plen; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
 /* ---- /cluster/id ---------------------------------------------------------------------------- */
 
 char *st_znode_cluster_id_encode(const char *id)
@@ -290,5 +372,41 @@ int st_cluster_id_generate(char *buf, size_t size)
     buf[o++] = b64[(v >> 18) & 63];
     buf[o++] = b64[(v >> 12) & 63];
     buf[o] = 0;
+    return 0;
+}
+
+/* ---- /log_dir_event_notification/log_dir_event_N --------------------------------------------- */
+
+char *st_znode_log_dir_event_encode(int32_t broker_id, int32_t event)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "broker", json_integer(broker_id));
+    json_object_set_new(root, "event", json_integer(event));
+    return dump(root);
+}
+
+int st_znode_log_dir_event_decode(const char *path, const char *data, size_t len,
+                                  int32_t *ret_broker_id, int32_t *ret_event, char *errbuf,
+                                  size_t errlen)
+{
+    json_t *root = load_object(path, data, len, errbuf, errlen);
+    if (!root)
+        return -EINVAL;
+    int32_t version = 0, broker = -1, event = 0;
+    int r = get_i32(path, root, "version", true, 0, &version, errbuf, errlen);
+    if (r == 0 && version != 1)
+        r = fail(errbuf, errlen, path, "\"version\" is %" PRId32 ", expected 1", version);
+    if (r == 0)
+        r = get_i32(path, root, "broker", true, 0, &broker, errbuf, errlen);
+    if (r == 0 && broker < 0)
+        r = fail(errbuf, errlen, path, "\"broker\" is %" PRId32 ", not a broker id", broker);
+    if (r == 0)
+        r = get_i32(path, root, "event", true, 0, &event, errbuf, errlen);
+    json_decref(root);
+    if (r < 0)
+        return r;
+    *ret_broker_id = broker;
+    *ret_event = event;
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Strand local cluster: a 3-node ZooKeeper ensemble and brokers 1-3, all on 127.0.0.1.
 #
-#   deploy/cluster.sh start          starts ZooKeeper 1-3 and brokers 1-3, waits until each serves
+#   deploy/cluster.sh [--port BASE] start   starts ZooKeeper 1-3 and brokers 1-3, waits until each serves
 #   deploy/cluster.sh stop           stops the brokers (SIGTERM), then ZooKeeper; leaves nothing running
 #   deploy/cluster.sh status         every process: pid, address, up/down
 #   deploy/cluster.sh kill N         SIGKILL broker N
@@ -9,13 +9,27 @@
 #   deploy/cluster.sh restart N      starts broker N again (SIGTERM first if it runs)
 #   deploy/cluster.sh zk-kill N      SIGKILL ZooKeeper node N
 #   deploy/cluster.sh zk-restart N   starts ZooKeeper node N again (SIGTERM first if it runs)
+#   deploy/cluster.sh [--port BASE] check-ports   exits 1 if a port the cluster needs is taken
+#   deploy/cluster.sh [--port BASE] zk-connect | bootstrap | bootstrap-ssl   prints the
+#                                    zookeeper.connect or bootstrap list of the cluster's ports
 #
-# ZooKeeper node N: client port 218N (2181-2183), quorum port 2888+N, election port 3888+N
-# (QuorumPeerMain, Debian's zookeeper package, tickTime=500). Broker N: 127.0.0.1:909(2+N)
-# (9093-9095), configured by deploy/config/broker-N.properties with log.dirs moved under the
-# cluster dir, plus the lines of $STRAND_CLUSTER_DIR/broker-extra.properties if that file exists
-# ("{N}" in it becomes the broker number and "{PORT}" its PLAINTEXT port: the TLS quickstart
-# adds SSL listeners that way).
+# Ports, with the default BASE 9092: ZooKeeper node N: client port 218N (2181-2183), quorum port
+# 2888+N, election port 3888+N; broker N: 127.0.0.1:909(2+N) (9093-9095) and, when
+# broker-extra.properties asks for one ({SSL_PORT}), an SSL listener on 919N (9191-9193).
+# --port BASE (or $STRAND_CLUSTER_PORT) shifts every one of them by BASE-9092: --port 19092 gives
+# brokers 19093-19095, ZooKeeper 12181-12183 (quorum 12889-12891, election 13889-13891) and SSL
+# 19191-19193; BASE must lie in [7935, 65434] so that all of them are valid unprivileged ports.
+# `start` records BASE in the cluster dir; the other commands use the recorded one.
+# Before anything starts every port is checked: one in use by another process stops everything
+# with "port N is in use (another broker?); try --port" (exit 1). After the start, each port must
+# be held by the process this script started, else the same message and exit 1: a demo never
+# talks to someone else's server.
+#
+# ZooKeeper: QuorumPeerMain, Debian's zookeeper package, tickTime=500. Broker N is configured by
+# deploy/config/broker-N.properties with its listener, zookeeper.connect and log.dirs moved to
+# this cluster's ports and dir, plus the lines of $STRAND_CLUSTER_DIR/broker-extra.properties if
+# that file exists ("{N}" in it becomes the broker number, "{PORT}" its PLAINTEXT port and
+# "{SSL_PORT}" its SSL port: the TLS quickstart adds SSL listeners that way).
 # State (configs, data, logs, pid files) lives in ${STRAND_CLUSTER_DIR:-/tmp/strand-cluster};
 # `stop` keeps it, so the next `start` has the same topics and znodes (rm -rf it for a fresh one).
 # The broker is $STRAND_BROKER, else build/broker/strand-broker, built with meson and ninja if
@@ -34,14 +48,66 @@ zk_jvm_flags=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -XX
 START_TIMEOUT=30   # seconds until a process must serve
 STOP_TIMEOUT=30    # seconds a process gets after SIGTERM before SIGKILL
 
-zk_port()    { echo $((2180 + $1)); }
-zk_peer()    { echo $((2888 + $1)); }
-zk_elect()   { echo $((3888 + $1)); }
-broker_port() { echo $((9092 + $1)); }
+# Components this invocation launched: a start that fails part-way stops them again (abort).
+launched=()
+abort() {
+  local name
+  for name in "${launched[@]+"${launched[@]}"}"; do
+    signal_and_wait "$name" TERM > /dev/null 2>&1
+  done
+  launched=()
+  exit 1
+}
+die() { echo "cluster: $*" >&2; abort; }
 
-die() { echo "cluster: $*" >&2; exit 1; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+# ---- ports ----------------------------------------------------------------------------------
+
+DEFAULT_BASE=9092
+# --port BASE (anywhere on the command line) or $STRAND_CLUSTER_PORT; else the base recorded by
+# `start` in $dir/ports; else 9092.
+base=${STRAND_CLUSTER_PORT:-}
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) [ $# -ge 2 ] || { echo "cluster: --port needs a value (try --help)" >&2; exit 2; }
+            base=$2; shift ;;
+    --port=*) base=${1#--port=} ;;
+    *) args+=("$1") ;;
+  esac
+  shift
+done
+set -- "${args[@]+"${args[@]}"}"
+if [ -n "$base" ]; then
+  case "$base" in
+    *[!0-9]*|'') echo "cluster: --port '$base' is not a port number (try --help)" >&2; exit 2 ;;
+  esac
+  if [ "$base" -lt 7935 ] || [ "$base" -gt 65434 ]; then
+    echo "cluster: --port $base: the base must lie in [7935, 65434] (every port is shifted by" \
+         "BASE-9092, and ZooKeeper's 2181 and the SSL listeners' 9193 must stay valid)" >&2
+    exit 2
+  fi
+  base_given=1
+else
+  base_given=0
+  base=$DEFAULT_BASE
+  [ -r "$dir/ports" ] && base=$(sed -n 's/^base=\([0-9]*\)$/\1/p' "$dir/ports")
+  base=${base:-$DEFAULT_BASE}
+fi
+off=$((base - DEFAULT_BASE))
+
+zk_port()    { echo $((2180 + $1 + off)); }
+zk_peer()    { echo $((2888 + $1 + off)); }
+zk_elect()   { echo $((3888 + $1 + off)); }
+broker_port() { echo $((9092 + $1 + off)); }
+ssl_port()   { echo $((9190 + $1 + off)); }
+zk_connect() { local n c=; for n in "${nodes[@]}"; do c="$c${c:+,}127.0.0.1:$(zk_port "$n")"; done; echo "$c"; }
+bootstrap()  { local n c=; for n in "${nodes[@]}"; do c="$c${c:+,}127.0.0.1:$(broker_port "$n")"; done; echo "$c"; }
+# True if broker-extra.properties gives the brokers SSL listeners.
+wants_ssl()  { [ "${STRAND_CLUSTER_SSL:-0}" = 1 ] || grep -qF '{SSL_PORT}' "$dir/broker-extra.properties" 2>/dev/null; }
+
+port_taken() { echo "port $1 is in use (another broker?); try --port"; }
 
 # ---- processes ------------------------------------------------------------------------------
 
@@ -102,13 +168,55 @@ signal_and_wait() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A port is in use if something listens on it.
+# Inodes of the sockets listening on TCP port $1, any address, IPv4 or IPv6 (/proc/net/tcp*:
+# field 2 is address:PORT in hex, field 4 the state, 0A = LISTEN, field 10 the inode).
+listen_inodes() {
+  local hex
+  hex=$(printf ':%04X' "$1")
+  awk -v p="$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# A port is in use if something listens on it (or, failing /proc, answers on it).
 port_in_use() {
-  if command -v ss > /dev/null; then
-    [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+  if [ -r /proc/net/tcp ]; then
+    [ -n "$(listen_inodes "$1")" ]
   else
     port_open "$1"
   fi
+}
+
+# True if process $1 holds a socket listening on port $2: the process we started is the one
+# that answers there, not another server that had (or took) the port.
+owns_port() {
+  local ino fds
+  fds=$(ls -l "/proc/$1/fd" 2>/dev/null) || return 1
+  for ino in $(listen_inodes "$2"); do
+    case "$fds" in *"socket:[$ino]"*) return 0 ;; esac
+  done
+  return 1
+}
+
+# "name (pid N)" of whoever listens on port $1, when /proc lets us see it; empty otherwise.
+who_listens() {
+  local ino p
+  for ino in $(listen_inodes "$1"); do
+    for p in /proc/[0-9]*; do
+      case "$(ls -l "$p/fd" 2>/dev/null)" in
+        *"socket:[$ino]"*) echo "$(cat "$p/comm" 2>/dev/null) (pid ${p#/proc/})"; return 0 ;;
+      esac
+    done
+  done
+}
+
+# Dies with the port-in-use message for port $1 ($2: what it was for).
+die_port() {
+  local who
+  who=$(who_listens "$1")
+  echo "cluster: $(port_taken "$1")" >&2
+  echo "cluster:   ($2${who:+; listening there: $who})" >&2
+  [ ${#launched[@]} -gt 0 ] && echo "cluster:   stopping what this start launched (${launched[*]})" >&2
+  abort
 }
 
 # Four-letter word $2 to the ZooKeeper on port $1 (empty if it does not answer within 2 s).
@@ -171,8 +279,9 @@ zk_check_ports() {
   local n=$1 p
   running_pid "zk$n" > /dev/null && return 0
   for p in "$(zk_port "$n")" "$(zk_peer "$n")" "$(zk_elect "$n")"; do
-    port_in_use "$p" && die "port $p is in use (another ZooKeeper?); zk$n not started"
+    port_in_use "$p" && die_port "$p" "a port of ZooKeeper node $n; nothing was started"
   done
+  return 0
 }
 
 zk_spawn() {
@@ -188,14 +297,29 @@ zk_spawn() {
   launch "zk$n" zookeeper.log "$java" "${zk_jvm_flags[@]}" \
     "-Dlog4j.configuration=file:$d/log4j.properties" -cp "$cp" "$zk_main" \
     "$d/zoo.cfg" || die "zk$n did not start (see $d/zookeeper.log)"
+  launched+=("zk$n")
 }
 
-# Waits until ZooKeeper node $1 serves (it needs a quorum for that).
+# Waits until ZooKeeper node $1 serves (it needs a quorum for that) on a client port that it
+# holds itself.
 zk_wait() {
-  local n=$1
+  local n=$1 pid port
+  port=$(zk_port "$n")
   for _ in $(seq $((START_TIMEOUT * 10))); do
-    [ -n "$(zk_mode "$n")" ] && return 0
-    running_pid "zk$n" > /dev/null || { log_tail "$dir/zk$n/zookeeper.log"; die "zk$n exited"; }
+    if ! pid=$(running_pid "zk$n"); then
+      port_in_use "$port" &&
+        die_port "$port" "ZooKeeper node $n's client port, taken by another process before zk$n bound it"
+      log_tail "$dir/zk$n/zookeeper.log"
+      die "zk$n exited"
+    fi
+    # Someone listens: it must be our process (in_use first: once the port is in LISTEN state
+    # the owner's fd is visible, so the ownership test cannot race our own bind). Asked only
+    # then, the 4-letter word answer is our node's.
+    if port_in_use "$port"; then
+      owns_port "$pid" "$port" ||
+        die_port "$port" "ZooKeeper node $n's client port, answered by another process than zk$n (pid $pid)"
+      [ -n "$(zk_mode "$n")" ] && return 0
+    fi
     sleep 0.1
   done
   log_tail "$dir/zk$n/zookeeper.log"
@@ -220,10 +344,14 @@ broker_exe() {
 }
 
 broker_check_port() {
-  local port
-  port=$(broker_port "$1")
+  local p
   running_pid "broker$1" > /dev/null && return 0
-  port_in_use "$port" && die "port $port is in use (another broker?); broker$1 not started"
+  port_in_use "$(broker_port "$1")" && die_port "$(broker_port "$1")" "broker $1's port; nothing was started"
+  if wants_ssl; then
+    p=$(ssl_port "$1")
+    port_in_use "$p" && die_port "$p" "broker $1's SSL port; nothing was started"
+  fi
+  return 0
 }
 
 broker_spawn() {
@@ -237,14 +365,18 @@ broker_spawn() {
   local cfg="$root/deploy/config/broker-$n.properties"
   [ -r "$cfg" ] || die "$cfg is missing"
   mkdir -p "$d/logs" || die "cannot create $d"
-  # The copy in the cluster dir puts the dir on the command line (running_pid relies on it).
-  cp "$cfg" "$d/server.properties"
+  # The copy in the cluster dir puts the dir on the command line (running_pid relies on it);
+  # its listener and zookeeper.connect follow this cluster's ports.
+  sed -e "s|^listeners=.*|listeners=PLAINTEXT://127.0.0.1:$port|" \
+      -e "s|^zookeeper.connect=.*|zookeeper.connect=$(zk_connect)|" "$cfg" > "$d/server.properties"
   if [ -f "$dir/broker-extra.properties" ]; then
     { echo; echo "# ---- from $dir/broker-extra.properties ----"
-      sed -e "s/{N}/$n/g" -e "s/{PORT}/$port/g" "$dir/broker-extra.properties"; } >> "$d/server.properties"
+      sed -e "s/{N}/$n/g" -e "s/{PORT}/$port/g" -e "s/{SSL_PORT}/$(ssl_port "$n")/g" \
+        "$dir/broker-extra.properties"; } >> "$d/server.properties"
   fi
   launch "broker$n" broker.log "$exe" "$d/server.properties" --override "log.dirs=$d/logs" ||
     die "broker$n did not start (see $d/broker.log)"
+  launched+=("broker$n")
 }
 
 # The number of "Broker N started" lines in broker N's log (the log is appended across runs).
@@ -252,19 +384,36 @@ broker_starts() {
   grep -c "INFO Broker $1 started" "$dir/broker$1/broker.log" 2>/dev/null || true
 }
 
-# Waits until broker $1 serves: its port accepts connections and it logged one more "started"
-# line than $2 (registered in ZooKeeper, logs loaded, network loops running).
+# Waits until broker $1 serves: it logged one more "started" line than $2 (registered in
+# ZooKeeper, logs loaded, network loops running; it binds its listeners before that line), and
+# no other process listens on its port (or SSL port): the port was free when checked, so
+# another holder means someone took it since.
 broker_wait() {
-  local n=$1 before=${2:-0} port
-  port=$(broker_port "$n")
+  local n=$1 before=${2:-0} pid p ports owned
+  ports=$(broker_port "$n")
+  wants_ssl && ports="$ports $(ssl_port "$n")"
   for _ in $(seq $((START_TIMEOUT * 10))); do
-    port_open "$port" && [ "$(broker_starts "$n")" -gt "$before" ] && return 0
-    running_pid "broker$n" > /dev/null ||
-      { log_tail "$dir/broker$n/broker.log"; die "broker$n exited during start-up"; }
+    if ! pid=$(running_pid "broker$n"); then
+      for p in $ports; do
+        port_in_use "$p" && die_port "$p" "broker $n's port, taken by another process before broker$n bound it"
+      done
+      log_tail "$dir/broker$n/broker.log"
+      die "broker$n exited during start-up"
+    fi
+    owned=1
+    for p in $ports; do
+      # in_use before owns_port, as in zk_wait: no race with our own bind
+      if ! port_in_use "$p"; then
+        owned=0
+      elif ! owns_port "$pid" "$p"; then
+        die_port "$p" "broker $n's port, answered by another process than broker$n (pid $pid)"
+      fi
+    done
+    [ "$owned" = 1 ] && [ "$(broker_starts "$n")" -gt "$before" ] && return 0
     sleep 0.1
   done
   log_tail "$dir/broker$n/broker.log"
-  die "broker$n did not accept connections on $port within ${START_TIMEOUT}s"
+  die "broker$n did not serve on $ports within ${START_TIMEOUT}s"
 }
 
 # ---- commands -------------------------------------------------------------------------------
@@ -284,7 +433,7 @@ cmd_status() {
   done
   for n in "${nodes[@]}"; do
     if pid=$(running_pid "broker$n"); then
-      if port_open "$(broker_port "$n")"; then state=up; else state="running, not listening"; fi
+      if owns_port "$pid" "$(broker_port "$n")"; then state=up; else state="running, not listening"; fi
     else
       pid=-
       state=down
@@ -299,10 +448,11 @@ cmd_start() {
   command -v "$java" > /dev/null || die "java not found (install the zookeeper package)"
   local exe n
   exe=$(broker_exe) || exit 1
+  check_base
   # Every port is checked before anything starts: a refusal leaves nothing half-started.
-  for n in "${nodes[@]}"; do zk_check_ports "$n"; done
-  for n in "${nodes[@]}"; do broker_check_port "$n"; done
+  cmd_check_ports
   mkdir -p "$dir" || die "cannot create $dir"
+  echo "base=$base" > "$dir/ports"
   for n in "${nodes[@]}"; do zk_spawn "$n"; done
   for n in "${nodes[@]}"; do zk_wait "$n"; done
   local before=()
@@ -312,10 +462,31 @@ cmd_start() {
   cmd_status
   cat <<EOF
 
-ZooKeeper:  127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183   (logs: $dir/zkN/zookeeper.log)
-Brokers:    127.0.0.1:9093,127.0.0.1:9094,127.0.0.1:9095   (logs: $dir/brokerN/broker.log)
+ZooKeeper:  $(zk_connect)   (logs: $dir/zkN/zookeeper.log)
+Brokers:    $(bootstrap)   (logs: $dir/brokerN/broker.log)
 Stop with:  $stop_cmd
 EOF
+}
+
+# A cluster of this dir that still runs keeps the ports it started with: --port cannot move it.
+check_base() {
+  local recorded n
+  [ "$base_given" = 1 ] && [ -r "$dir/ports" ] || return 0
+  recorded=$(sed -n 's/^base=\([0-9]*\)$/\1/p' "$dir/ports")
+  [ -n "$recorded" ] && [ "$recorded" != "$base" ] || return 0
+  for n in "${nodes[@]}"; do
+    if running_pid "zk$n" > /dev/null || running_pid "broker$n" > /dev/null; then
+      die "the cluster in $dir runs with --port $recorded; stop it first to move it to --port $base"
+    fi
+  done
+}
+
+# Every port of the cluster that is not held by this cluster's own running processes must be
+# free; the first one in use ends the script with exit 1.
+cmd_check_ports() {
+  local n
+  for n in "${nodes[@]}"; do zk_check_ports "$n"; done
+  for n in "${nodes[@]}"; do broker_check_port "$n"; done
 }
 
 cmd_stop() {
@@ -342,6 +513,10 @@ check_n() {
 
 case "${1:-}" in
   start) cmd_start ;;
+  check-ports) check_base; cmd_check_ports ;;
+  zk-connect) zk_connect ;;
+  bootstrap) bootstrap ;;
+  bootstrap-ssl) for n in "${nodes[@]}"; do printf '%s127.0.0.1:%s' "${sep:-}" "$(ssl_port "$n")"; sep=,; done; echo ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   kill)
@@ -354,9 +529,9 @@ case "${1:-}" in
     check_n "${2:-}"
     exe=$(broker_exe) || exit 1
     signal_and_wait "broker$2" TERM
-    before=$(broker_starts "$2")
+    starts=$(broker_starts "$2")
     broker_spawn "$2" "$exe"
-    broker_wait "$2" "$before"
+    broker_wait "$2" "$starts"
     echo "broker$2 up on 127.0.0.1:$(broker_port "$2") (pid $(running_pid "broker$2"))" ;;
   zk-kill)
     check_n "${2:-}"

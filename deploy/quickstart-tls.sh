@@ -10,7 +10,7 @@
 
 # Writes
 # "$dir/broker-extra.properties" (read by cluster.sh) giving broker N a second listener
-# SSL://127.0.0.1:919N (9191-9193) for clients, with the brokers still talking to each other on
+# SSL://127.0.0.1:919N (9191-9193; cluster.sh's --port shifts them: {SSL_PORT}) for clients, with the brokers still talking to each other on
 # their PLAINTEXT listener (inter.broker.listener.name=PLAINTEXT), and "$dir/client.properties".
 strand_quickstart_tls_cluster() {
   local dir="$1"
@@ -19,7 +19,7 @@ strand_quickstart_tls_cluster() {
   certs="${STRAND_CERTS_DIR:-$here/certs}"
   "$here/gen-certs.sh" "$certs" | sed 's/^/  /'
   cat > "$dir/broker-extra.properties" <<PROPS
-listeners=PLAINTEXT://127.0.0.1:{PORT},SSL://127.0.0.1:919{N}
+listeners=PLAINTEXT://127.0.0.1:{PORT},SSL://127.0.0.1:{SSL_PORT}
 inter.broker.listener.name=PLAINTEXT
 ssl.certificate.location=$certs/broker.pem
 ssl.key.location=$certs/broker.key
@@ -28,12 +28,12 @@ ssl.client.auth=required
 ssl.enabled.protocols=TLSv1.3,TLSv1.2
 PROPS
   cat > "$dir/client.properties" <<PROPS
-# Client settings for the quickstart cluster's SSL listeners 127.0.0.1:9191-9193 (mutual TLS)
+# Client settings for the quickstart cluster's SSL listeners (mutual TLS)
 security.protocol=SSL
 ssl.ca.location=$certs/ca.pem
 ssl.certificate.location=$certs/client.pem
 ssl.key.location=$certs/client.key
 ssl.endpoint.identification.algorithm=https
 PROPS
-  echo "  TLS: SSL listeners 127.0.0.1:9191-9193, client settings in $dir/client.properties"
+  echo "  TLS: an SSL listener on each broker, client settings in $dir/client.properties"
 }

@@ -1,6 +1,10 @@
 /* strand-console-producer: reads records from stdin, one per line, and produces them, with the
  * flags of Kafka's kafka-console-producer.sh (--property parse.key=true key.separator=: ...,
- * --producer-property, --producer.config, --compression-codec). Exits 1 if any record failed. */
+ * --producer-property, --producer.config, --compression-codec, --broker-list as Kafka 3.x still
+ * accepts it). A record that cannot be sent (larger than max.request.size, or failed delivery)
+ * is logged as Kafka's ErrorLoggingCallback does and the next line is read; an error that
+ * would fail every line (the topic is invalid, forbidden or never appears) ends the tool.
+ * Exits 1 if any record failed. Retries are logged on stderr (tool_log_to_stderr). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +14,11 @@
 
 static tool_opt_t opts[] = {
     { "--bootstrap-server", TOOL_VALUE, "<String: server to connect to>",
-      "REQUIRED: The server(s) to connect to (host:port[,host:port]).", false, NULL, NULL, 0 },
+      "REQUIRED unless --broker-list(deprecated) is specified. The server(s) to connect to "
+      "(host:port[,host:port]).", false, NULL, NULL, 0 },
+    { "--broker-list", TOOL_VALUE, "<String: broker-list>",
+      "DEPRECATED, use --bootstrap-server instead; ignored if --bootstrap-server is specified.",
+      false, NULL, NULL, 0 },
     { "--topic", TOOL_VALUE, "<String: topic>", "REQUIRED: The topic id to produce messages to.",
       false, NULL, NULL, 0 },
     { "--property", TOOL_MULTI, "<String: prop>",
@@ -44,14 +52,35 @@ static tool_opt_t opts[] = {
 static atomic_long failures;
 static atomic_long delivered;
 
+/* A record's key and value sizes travel as its delivery opaque: key size + 1 (0 = null key) in
+ * the high 32 bits, the value size in the low ones. */
+static void *sizes_opaque(const char *key, const char *value)
+{
+    uint64_t k = key ? (uint64_t)strlen(key) + 1 : 0, v = value ? strlen(value) : 0;
+    return (void *)(uintptr_t)((k << 32) | (v & 0xffffffffu));
+}
+
+/* Kafka's ErrorLoggingCallback line: "Error when sending message to topic t with key: null,
+ * value: 5 bytes with error: ...". */
+static void say_send_error(const char *topic, void *sizes, int err, const char *why)
+{
+    uint64_t v = (uint64_t)(uintptr_t)sizes;
+    char key[32];
+    if (v >> 32)
+        snprintf(key, sizeof(key), "%llu bytes", (unsigned long long)((v >> 32) - 1));
+    else
+        snprintf(key, sizeof(key), "null");
+    tool_warn("Error when sending message to topic %s with key: %s, value: %llu bytes with error: "
+              "%s: %s", topic, key, (unsigned long long)(v & 0xffffffffu), strand_err_name(err),
+              why);
+}
+
 static void on_delivery(const strand_delivery_report_t *rep, void *opaque)
 {
     (void)opaque;
     if (rep->error) {
         if (atomic_fetch_add(&failures, 1) < 10)
-            tool_warn("error when sending message to topic %s with key: %s, value: %zu bytes: %s: %s",
-                      rep->topic, "(see input)", (size_t)(uintptr_t)rep->msg_opaque,
-                      strand_err_name(rep->error), rep->errstr);
+            say_send_error(rep->topic, rep->msg_opaque, rep->error, rep->errstr);
     } else {
         atomic_fetch_add(&delivered, 1);
     }
@@ -74,7 +103,7 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0], "Read data from standard input and publish it to Strand.");
     tool_parse(opts, argc, argv);
-    const char *bootstrap = tool_require(opts, "--bootstrap-server");
+    const char *bootstrap = tool_bootstrap(opts);
     const char *topic = tool_require(opts, "--topic");
     tool_opt_t *pp = tool_opt(opts, "--producer-property");
     strand_conf_t *conf = strand_conf_new();
@@ -102,6 +131,7 @@ int main(int argc, char **argv)
             tool_die("--producer-property: %s", err);
     tool_conf_set(conf, "bootstrap.servers", bootstrap, "--bootstrap-server");
     strand_conf_set_delivery_cb(conf, on_delivery, NULL);
+    tool_log_to_stderr(conf);
 
     tool_opt_t *propopt = tool_opt(opts, "--property");
     tool_props_t props = { propopt->values, propopt->n_values };
@@ -116,7 +146,7 @@ int main(int argc, char **argv)
     const char *hdr_key_sep = tool_prop(&props, "headers.key.separator", ":");
     const char *null_marker = tool_prop(&props, "null.marker", NULL);
     if (!*key_sep || !*hdr_delim || !*hdr_sep || !*hdr_key_sep)
-        tool_die("--property: separators must not be empty");
+        tool_usage_die("--property: separators must not be empty");
 
     strand_producer_t *producer = strand_producer_new(conf, err, sizeof(err));
     if (!producer)
@@ -190,12 +220,18 @@ int main(int argc, char **argv)
         char *value = rest;
         if (null_marker && strcmp(value, null_marker) == 0)
             value = NULL;
+        void *sizes = sizes_opaque(key, value);
         int e = strand_produce(producer, topic, STRAND_PARTITION_ANY, key, key ? strlen(key) : 0,
-                               value, value ? strlen(value) : 0, headers, nh, 0,
-                               (void *)(uintptr_t)(value ? strlen(value) : 0));
+                               value, value ? strlen(value) : 0, headers, nh, 0, sizes);
+        if (e == ST_ERR_MESSAGE_TOO_LARGE) {
+            /* This record only: say so and go on with the next line, as Kafka's does. */
+            say_send_error(topic, sizes, e, strand_last_errstr());
+            atomic_fetch_add(&failures, 1);
+            continue;
+        }
         if (e) {
             tool_warn("cannot send line %ld to topic %s: %s: %s", lineno, topic,
-                      strand_err_name(e), strand_err_desc(e));
+                      strand_err_name(e), strand_last_errstr());
             rc = 1;
             break;
         }

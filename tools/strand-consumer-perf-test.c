@@ -1,7 +1,12 @@
 /* strand-consumer-perf-test: consumer throughput, with the flags and the summary columns of
  * Kafka's kafka-consumer-perf-test.sh (start.time, end.time, data.consumed.in.MB, MB.sec,
  * data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec,
- * fetch.nMsg.sec). Every partition of the topic is assigned from the beginning (no groups). */
+ * fetch.nMsg.sec). With --group G the consumer subscribes as a member of group G (as Kafka's
+ * tool always does): several perf tests with the same --group share the partitions, each reads
+ * from its partitions' committed offsets (from the beginning, or the end with --from-latest,
+ * where none is committed), and rebalance.time.ms is the time until the group assigned it its
+ * partitions (Kafka's joinGroupTimeInMs), which fetch.time.ms leaves out. Without --group every
+ * partition of the topic is assigned from the beginning (or the end). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,9 @@ static tool_opt_t opts[] = {
       false, NULL, NULL, 0 },
     { "--from-latest", TOOL_FLAG, NULL, "Start from the latest offset instead of the earliest.",
       false, NULL, NULL, 0 },
+    { "--group", TOOL_VALUE, "<String: gid>",
+      "The group id to consume on (default: no group, every partition assigned).",
+      false, NULL, NULL, 0 },
     { "--consumer.config", TOOL_VALUE, "<String: config file>", "Consumer config properties file.",
       false, NULL, NULL, 0 },
     { "--command-config", TOOL_VALUE, "<String: config file>",
@@ -36,6 +44,20 @@ static tool_opt_t opts[] = {
       "Interval in milliseconds at which to print progress info (default 5000).", false, NULL, NULL, 0 },
     TOOL_OPT_END
 };
+
+/* --group: the time the first assignment took (Kafka's onPartitionsAssigned joinTime). */
+static int64_t join_start_ms, join_ms = -1;
+
+static void on_rebalance(strand_consumer_t *c, strand_rebalance_event_t ev,
+                         const strand_topic_partition_t *tps, size_t n, void *opaque)
+{
+    (void)c;
+    (void)tps;
+    (void)n;
+    (void)opaque;
+    if (ev == STRAND_REBALANCE_ASSIGNED && join_ms < 0)
+        join_ms = tool_now_ms() - join_start_ms;
+}
 
 static void fmt_time(int64_t ms, char *buf, size_t len)
 {
@@ -52,6 +74,7 @@ int main(int argc, char **argv)
     tool_parse(opts, argc, argv);
     const char *bootstrap = tool_bootstrap(opts);
     const char *topic = tool_require(opts, "--topic");
+    const char *group = tool_opt(opts, "--group")->value;
     int64_t messages = tool_int("--messages", tool_require(opts, "--messages"), 1, INT64_MAX);
     int64_t timeout = 10000, interval = 5000;
     if (tool_opt(opts, "--timeout")->given)
@@ -61,19 +84,42 @@ int main(int argc, char **argv)
     strand_conf_t *conf = tool_conf(bootstrap, tool_config_file(opts, "--consumer.config"), NULL, NULL, 0);
     if (tool_opt(opts, "--fetch-size")->given)
         tool_conf_set(conf, "max.partition.fetch.bytes", tool_opt(opts, "--fetch-size")->value, "--fetch-size");
+    if (group) {
+        tool_conf_set(conf, "group.id", group, "--group");
+        tool_conf_set(conf, "auto.offset.reset",
+                      tool_opt(opts, "--from-latest")->given ? "latest" : "earliest", "--group");
+        strand_conf_set_rebalance_cb(conf, on_rebalance, NULL);
+    }
     int64_t start_wall = tool_wall_ms();
+    tool_bound_waits(conf, timeout, "--timeout");
+    char err[1024];
+    strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
+    if (!consumer)
+        tool_die("%s", err);
+    strand_conf_destroy(conf);
     int32_t count = 0;
-    strand_consumer_t *consumer = tool_consumer_for_topic(conf, topic, &count);
-    strand_topic_partition_t *tps = calloc((size_t)count, sizeof(*tps));
-    if (!tps)
-        tool_die("out of memory");
-    int64_t start_off = tool_opt(opts, "--from-latest")->given ? STRAND_OFFSET_END : STRAND_OFFSET_BEGINNING;
-    for (int32_t i = 0; i < count; i++)
-        tps[i] = (strand_topic_partition_t){ topic, i, start_off, 0 };
-    int e = strand_consumer_assign(consumer, tps, (size_t)count);
-    if (e)
-        tool_die("cannot assign partitions of '%s': %s", topic, strand_err_desc(e));
-    free(tps);
+    /* --timeout bounds the wait for the topic's metadata too. */
+    if (strand_consumer_partition_count(consumer, topic, (int)timeout, &count) != 0)
+        tool_die("%s", strand_last_errstr());
+    int e;
+    if (group) {
+        const char *topics[] = { topic };
+        join_start_ms = tool_now_ms();
+        if ((e = strand_consumer_subscribe(consumer, topics, 1)) != 0)
+            tool_die("cannot subscribe to '%s': %s", topic, strand_err_desc(e));
+    } else {
+        strand_topic_partition_t *tps = calloc((size_t)count, sizeof(*tps));
+        if (!tps)
+            tool_die("out of memory");
+        int64_t start_off = tool_opt(opts, "--from-latest")->given ? STRAND_OFFSET_END
+                                                                   : STRAND_OFFSET_BEGINNING;
+        for (int32_t i = 0; i < count; i++)
+            tps[i] = (strand_topic_partition_t){ topic, i, start_off, 0 };
+        e = strand_consumer_assign(consumer, tps, (size_t)count);
+        if (e)
+            tool_die("cannot assign partitions of '%s': %s", topic, strand_last_errstr());
+        free(tps);
+    }
 
     bool detailed = tool_opt(opts, "--show-detailed-stats")->given;
     if (!tool_opt(opts, "--hide-header")->given) {
@@ -92,8 +138,28 @@ int main(int argc, char **argv)
     while (n < messages && !*stop) {
         const strand_message_t *msgs;
         size_t got = 0;
-        strand_consumer_poll(consumer, 100, &msgs, &got);
+        e = strand_consumer_poll(consumer, 100, &msgs, &got);
+        if (e) {
+            char why[512];
+            strand_consumer_fatal_error(consumer, why, sizeof(why));
+            tool_warn("%s: %s", strand_err_name(e), why[0] ? why : strand_err_desc(e));
+            rc = 1;
+            break;
+        }
         int64_t now = tool_now_ms();
+        if (group && join_ms < 0) {
+            /* Not assigned yet: the fetch time starts with the assignment (the --timeout runs
+             * from the start, as in Kafka's tool). */
+            fetch_start = last_report = now;
+            if (now - last_record > timeout) {
+                fprintf(stderr, "WARNING: Exiting before consuming the expected number of "
+                        "messages: timeout (%lld ms) exceeded while joining group %s. You can use "
+                        "the --timeout option to increase the timeout.\n", (long long)timeout,
+                        group);
+                break;
+            }
+            continue;
+        }
         for (size_t i = 0; i < got && n < messages; i++) {
             if (msgs[i].error) {
                 tool_warn("error consuming %s-%d: %s", msgs[i].topic, msgs[i].partition, msgs[i].errstr);
@@ -117,10 +183,10 @@ int main(int argc, char **argv)
             fmt_time(tool_wall_ms(), tbuf, sizeof(tbuf));
             double secs = (double)(now - last_report) / 1000.0;
             double mb = (double)(bytes - report_bytes) / (1024.0 * 1024.0);
-            printf("%s, %d, %.4f, %.4f, %lld, %.4f, %d, %lld, %.4f, %.4f\n", tbuf, 0,
+            printf("%s, %d, %.4f, %.4f, %lld, %.4f, %lld, %lld, %.4f, %.4f\n", tbuf, 0,
                    (double)bytes / (1024.0 * 1024.0), mb / secs, (long long)n,
-                   (double)(n - report_n) / secs, 0, (long long)(now - last_report), mb / secs,
-                   (double)(n - report_n) / secs);
+                   (double)(n - report_n) / secs, (long long)(join_ms < 0 ? 0 : join_ms),
+                   (long long)(now - last_report), mb / secs, (double)(n - report_n) / secs);
             fflush(stdout);
             last_report = now;
             report_n = n;
@@ -129,6 +195,7 @@ int main(int argc, char **argv)
     }
     int64_t end_wall = tool_wall_ms();
     int64_t fetch_ms = tool_now_ms() - fetch_start;
+    int64_t rebalance_ms = join_ms < 0 ? 0 : join_ms;
     strand_consumer_destroy(consumer);
     double total_s = (double)(end_wall - start_wall) / 1000.0;
     double fetch_s = (double)fetch_ms / 1000.0;
@@ -141,9 +208,9 @@ int main(int argc, char **argv)
         char sbuf[64], ebuf[64];
         fmt_time(start_wall, sbuf, sizeof(sbuf));
         fmt_time(end_wall, ebuf, sizeof(ebuf));
-        printf("%s, %s, %.4f, %.4f, %lld, %.4f, %d, %lld, %.4f, %.4f\n", sbuf, ebuf, mb, mb / total_s,
-               (long long)n, (double)n / total_s, 0, (long long)fetch_ms, mb / fetch_s,
-               (double)n / fetch_s);
+        printf("%s, %s, %.4f, %.4f, %lld, %.4f, %lld, %lld, %.4f, %.4f\n", sbuf, ebuf, mb,
+               mb / total_s, (long long)n, (double)n / total_s, (long long)rebalance_ms,
+               (long long)fetch_ms, mb / fetch_s, (double)n / fetch_s);
     }
     return rc;
 }

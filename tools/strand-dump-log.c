@@ -10,10 +10,16 @@
  * entry must point at a batch boundary whose last offset is the entry's offset; a time-index
  * entry at the batch with that last offset and that max timestamp). --verify-index-only prints
  * only the problems. A corrupt file prints the byte position and the reason and the exit code
- * is 1. Depends on libstrand (common/) only: the index formats are read directly. */
+ * is 1; as in Kafka, a batch that fails its CRC check is printed with "isvalid: false" and the
+ * dump goes on with the next batch (its length field still says where that is). A file that
+ * is missing is named as missing, and every file given is still tried. --offsets-decoder prints
+ * __consumer_offsets records as Kafka's OffsetsMessageParser does ("key:
+ * offset_commit::group=g,partition=t-0 payload: offset=5"). Flags go through the tools' one
+ * parser (tool_common.c): a usage error is one line and exit 1. Depends on libstrand (common/),
+ * the tools' common code and the group record codec (broker/group/group_codec.c, standalone);
+ * the index formats are read directly. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,10 +29,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "group_codec.h"
 #include "st_batch.h"
 #include "st_buf.h"
+#include "tool_common.h"
 
 static bool print_data, verify_only, deep;
+static bool offsets_decoder;          /* --offsets-decoder: __consumer_offsets records */
 
 typedef struct mapped {
     const uint8_t *data;
@@ -130,6 +139,14 @@ static int print_records(st_batch_reader_t *r, const st_batch_header_t *hdr, siz
                     rec.offset, file_pos);
             return -EBADMSG;
         }
+        if (offsets_decoder) {
+            /* Kafka's OffsetsMessageParser text; an undecodable record says why. */
+            char text[4096];
+            st_offsets_format_record(rec.key, rec.key_len, rec.value, rec.value_len, text,
+                                     sizeof(text));
+            printf(" %s\n", text);
+            continue;
+        }
         if (rec.key)
             print_bytes("key", rec.key, rec.key_len);
         print_bytes("payload", rec.value, rec.value_len);
@@ -193,16 +210,20 @@ static int dump_log(const char *path, int64_t base)
                hdr.max_timestamp, st_batch_total_size(&hdr), hdr.magic,
                st_compression_name(st_batch_codec(&hdr)), hdr.crc, crc_bad ? "false" : "true");
         if (crc_bad) {
+            /* Kafka's DumpLogSegments prints the batch (isvalid: false) and goes on: the
+             * length field is outside the CRC, and validation checked it fits the file. */
             fprintf(stderr, "%s: corrupt at position %zu: %s\n", path, pos, err.reason);
             status = 1;
-            break;
+            pos += st_batch_total_size(&hdr);
+            if (last + 1 > next)
+                next = last + 1;
+            continue;
         }
         if (hdr.base_offset < next) {
             printf("Batch at position %zu has offset %" PRId64 ", not above the previous batch "
                    "(expected >= %" PRId64 ")\n", pos, hdr.base_offset, next);
             fprintf(stderr, "%s: corrupt at position %zu: offsets out of order\n", path, pos);
             status = 1;
-            break;
         }
         next = last + 1;
         if (print_data || deep) {
@@ -391,71 +412,85 @@ static int verify_log_indexes(const char *log_path, int64_t base)
     return status;
 }
 
-static void usage(FILE *out)
+static tool_opt_t opts[] = {
+    { "--files", TOOL_VALUE, "<String: file1, file2, ...>",
+      "REQUIRED: The comma separated list of data and index log files to be dumped.",
+      false, NULL, NULL, 0 },
+    { "--print-data-log", TOOL_FLAG, NULL,
+      "If set, printing the messages content when dumping data logs.", false, NULL, NULL, 0 },
+    { "--deep-iteration", TOOL_FLAG, NULL,
+      "If set, uses deep instead of shallow iteration (reads every record).", false, NULL, NULL, 0 },
+    { "--verify-index-only", TOOL_FLAG, NULL,
+      "If set, just verify the index log without printing its content.", false, NULL, NULL, 0 },
+    { "--offsets-decoder", TOOL_FLAG, NULL,
+      "If set, log data will be parsed as offset data from the __consumer_offsets topic "
+      "(implies --print-data-log).", false, NULL, NULL, 0 },
+    TOOL_OPT_END
+};
+
+/* One file: 0, or 1 when it is missing, unreadable, of an unknown kind or corrupt (said on
+ * stderr / stdout as it goes). */
+static int dump_file(const char *f)
 {
-    fprintf(out,
-            "Usage: strand-dump-log --files <file>[,<file>...] [options]\n"
-            "Prints the batches of .log segment files and the entries of .index / .timeindex\n"
-            "files, in the style of Kafka's DumpLogSegments.\n\n"
-            "  --files LIST           comma-separated .log, .index or .timeindex files\n"
-            "  --print-data-log       print every record (offset, timestamp, key, payload)\n"
-            "  --deep-iteration       read every record of every batch (checks them)\n"
-            "  --verify-index-only    for index files: only check entries against the .log\n"
-            "  --help                 this text\n\n"
-            "Exit status: 0 when every file is well formed, 1 when one is corrupt (the position\n"
-            "and reason are printed), 2 on usage errors.\n");
+    struct stat st;
+    if (stat(f, &st) != 0) {
+        if (errno == ENOENT)
+            tool_warn("%s: no such file", f);
+        else
+            tool_warn("%s: cannot read: %s", f, strerror(errno));
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tool_warn("%s: not a regular file", f);
+        return 1;
+    }
+    int64_t base;
+    switch (file_kind(f, &base)) {
+    case KIND_LOG:
+        return verify_only ? verify_log_indexes(f, base) : dump_log(f, base);
+    case KIND_INDEX:
+        return dump_index(f, base, false);
+    case KIND_TIMEINDEX:
+        return dump_index(f, base, true);
+    default:
+        tool_warn("Ignoring unknown file %s (not a .log, .index or .timeindex file)", f);
+        return 1;
+    }
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "files", required_argument, NULL, 'f' },
-        { "print-data-log", no_argument, NULL, 'p' },
-        { "verify-index-only", no_argument, NULL, 'v' },
-        { "deep-iteration", no_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    char *files = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': files = optarg; break;
-        case 'p': print_data = true; break;
-        case 'v': verify_only = true; break;
-        case 'd': deep = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!files || optind != argc) {
-        fprintf(stderr, "strand-dump-log: %s\n", files ? "unexpected argument" : "--files is required");
-        usage(stderr);
-        return 2;
-    }
+    tool_init(argv[0], "Parse log segment files (.log, .index, .timeindex) and dump their "
+                       "contents in the style of Kafka's DumpLogSegments. Exit status 1 when a "
+                       "file is missing, of an unknown kind or corrupt (the position and the "
+                       "reason are printed).");
+    tool_no_client_config();
+    tool_parse(opts, argc, argv);
+    const char *files = tool_require(opts, "--files");
+    print_data = tool_opt(opts, "--print-data-log")->given;
+    verify_only = tool_opt(opts, "--verify-index-only")->given;
+    deep = tool_opt(opts, "--deep-iteration")->given;
+    offsets_decoder = tool_opt(opts, "--offsets-decoder")->given;
+    if (offsets_decoder)
+        print_data = true;
     int status = 0;
     char *list = strdup(files), *save = NULL;
+    if (!list)
+        tool_die("out of memory");
+    size_t n = 0;
     for (char *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-        int64_t base;
-        int r;
-        switch (file_kind(f, &base)) {
-        case KIND_LOG:
-            r = verify_only ? verify_log_indexes(f, base) : dump_log(f, base);
-            break;
-        case KIND_INDEX:
-            r = dump_index(f, base, false);
-            break;
-        case KIND_TIMEINDEX:
-            r = dump_index(f, base, true);
-            break;
-        default:
-            fprintf(stderr, "%s: not a .log, .index or .timeindex file\n", f);
-            r = 2;
-        }
-        if (r > status)
-            status = r;
+        while (*f == ' ')
+            f++;
+        if (!*f)
+            continue;
+        n++;
+        fflush(stdout);
+        if (dump_file(f))
+            status = 1;
     }
     free(list);
+    if (!n)
+        tool_usage_die("--files: no file names given");
     fflush(stdout);
     return status;
 }

@@ -1,6 +1,10 @@
-/* strand-get-offsets: prints topic:partition:offset for partitions of a topic at a time (-1
- * latest, -2 earliest, or a timestamp in ms), like Kafka's kafka-get-offsets.sh. Without
- * --topic every (non-internal) topic is listed. */
+/* strand-get-offsets: prints topic:partition:offset for partitions of topics at a time (-1
+ * latest, -2 earliest, or a timestamp in ms), like Kafka's kafka-get-offsets.sh (GetOffsetShell).
+ * --topic is a regular expression matched against whole topic names (Kafka's IncludeList,
+ * tool_topic_filter); without it every topic is queried (internal ones too unless
+ * --exclude-internal-topics). Nothing matching the filters is Kafka's "Could not match any
+ * topic-partitions with the specified filters", exit 1. A partition whose offset cannot be
+ * read is named on stderr and the exit code is 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +16,9 @@ static tool_opt_t opts[] = {
       "REQUIRED: The server(s) to connect to.", false, NULL, NULL, 0 },
     { "--broker-list", TOOL_VALUE, "<String: HOST1:PORT1,...>",
       "DEPRECATED, use --bootstrap-server instead.", false, NULL, NULL, 0 },
-    { "--topic", TOOL_VALUE, "<String: topic>", "The topic to get offsets for (default: all topics).",
-      false, NULL, NULL, 0 },
+    { "--topic", TOOL_VALUE, "<String: topic>",
+      "The topic to get the offsets for. It also accepts a regular expression. If not present, "
+      "all topics are queried.", false, NULL, NULL, 0 },
     { "--partitions", TOOL_VALUE, "<String: partition ids>",
       "Comma-separated list of partition ids (default: all).", false, NULL, NULL, 0 },
     { "--time", TOOL_VALUE, "<String: timestamp/-1(latest)/-2(earliest)>",
@@ -40,9 +45,19 @@ static int32_t *parse_partitions(const char *list, size_t *ret_n)
     }
     free(copy);
     if (!n)
-        tool_die("--partitions: no partition ids given");
+        tool_usage_die("--partitions: no partition ids given");
     *ret_n = n;
     return out;
+}
+
+static bool wanted_partition(const int32_t *only, size_t n_only, int32_t p)
+{
+    if (!only)
+        return true;
+    for (size_t k = 0; k < n_only; k++)
+        if (only[k] == p)
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -63,63 +78,63 @@ int main(int argc, char **argv)
     size_t n_only = 0;
     int32_t *only = tool_opt(opts, "--partitions")->given
                         ? parse_partitions(tool_opt(opts, "--partitions")->value, &n_only) : NULL;
+    tool_topic_filter_t *filter = tool_topic_filter_new(
+        tool_opt(opts, "--topic")->given ? tool_opt(opts, "--topic")->value : ".*");
 
     strand_conf_t *conf = tool_conf(bootstrap, tool_opt(opts, "--command-config")->value, NULL, NULL, 0);
     char err[1024];
     char **topics = NULL;
     size_t n_topics = 0;
-    const char *topic = tool_opt(opts, "--topic")->value;
-    if (topic) {
-        topics = calloc(1, sizeof(*topics));
-        if (!topics || !(topics[0] = strdup(topic)))
-            tool_die("out of memory");
-        n_topics = 1;
-    } else {
-        strand_admin_t *admin = strand_admin_new(conf, err, sizeof(err));
-        if (!admin)
-            tool_die("%s", err);
-        int e = strand_admin_list_topics(admin, !tool_opt(opts, "--exclude-internal-topics")->given,
-                                         -1, &topics, &n_topics);
-        if (e)
-            tool_die("cannot list topics: %s", strand_err_desc(e));
-        strand_admin_destroy(admin);
-    }
+    strand_admin_t *admin = strand_admin_new(conf, err, sizeof(err));
+    if (!admin)
+        tool_die("%s", err);
+    int e = strand_admin_list_topics(admin, !tool_opt(opts, "--exclude-internal-topics")->given,
+                                     -1, &topics, &n_topics);
+    if (e)
+        tool_die("cannot list topics: %s", strand_err_desc(e));
+    strand_admin_destroy(admin);
+    size_t n_matched = 0;
+    const char **matched = tool_topic_filter_apply(filter, topics, n_topics, &n_matched);
+    tool_topic_filter_free(filter);
+
     strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
     if (!consumer)
         tool_die("%s", err);
     strand_conf_destroy(conf);
-    int rc = 0;
-    for (size_t ti = 0; ti < n_topics; ti++) {
-        int32_t count = tool_partition_count(consumer, topics[ti]);
-        size_t n = 0;
-        strand_topic_partition_t *tps = calloc((size_t)count + n_only + 1, sizeof(*tps));
-        if (!tps)
-            tool_die("out of memory");
+    /* Every partition the filters select, topic by topic. */
+    size_t n = 0, cap = 16;
+    strand_topic_partition_t *tps = malloc(cap * sizeof(*tps));
+    if (!tps)
+        tool_die("out of memory");
+    for (size_t ti = 0; ti < n_matched; ti++) {
+        int32_t count = tool_partition_count(consumer, matched[ti]);
         for (int32_t p = 0; p < count; p++) {
-            bool want = !only;
-            for (size_t k = 0; k < n_only && !want; k++)
-                want = only[k] == p;
-            if (want)
-                tps[n++] = (strand_topic_partition_t){ topics[ti], p, when, 0 };
+            if (!wanted_partition(only, n_only, p))
+                continue;
+            if (n == cap && !(tps = realloc(tps, (cap *= 2) * sizeof(*tps))))
+                tool_die("out of memory");
+            tps[n++] = (strand_topic_partition_t){ matched[ti], p, when, 0 };
         }
-        for (size_t k = 0; topic && k < n_only; k++)
-            if (only[k] >= count)
-                tool_die("--partitions: topic '%s' has no partition %d (it has %d)", topics[ti],
-                         only[k], count);
-        int e = strand_consumer_list_offsets(consumer, tps, n, -1);
-        if (e)
-            tool_die("ListOffsets for '%s' failed: %s", topics[ti], strand_err_desc(e));
-        for (size_t i = 0; i < n; i++) {
-            if (tps[i].error) {
-                tool_warn("%s:%d: %s", tps[i].topic, tps[i].partition, strand_err_desc(tps[i].error));
-                rc = 1;
-            } else if (tps[i].offset >= 0) {
-                printf("%s:%d:%lld\n", tps[i].topic, tps[i].partition, (long long)tps[i].offset);
-            }
-        }
-        free(tps);
     }
+    if (n == 0)
+        tool_die("Could not match any topic-partitions with the specified filters");
+    e = strand_consumer_list_offsets(consumer, tps, n, -1);
+    if (e)
+        tool_die("ListOffsets failed: %s", strand_err_desc(e));
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tps[i].error) {
+            tool_warn("Skip getting offsets for topic-partition %s-%d due to error: %s: %s",
+                      tps[i].topic, tps[i].partition, strand_err_name(tps[i].error),
+                      strand_err_desc(tps[i].error));
+            rc = 1;
+        } else if (tps[i].offset >= 0) {
+            printf("%s:%d:%lld\n", tps[i].topic, tps[i].partition, (long long)tps[i].offset);
+        }
+    }
+    free(tps);
     strand_consumer_destroy(consumer);
+    free(matched);
     strand_names_free(topics, n_topics);
     free(only);
     return rc;

@@ -47,9 +47,9 @@ int main(int argc, char **argv)
     bool have_bootstrap = tool_opt(opts, "--bootstrap-server")->given;
     bool have_type = tool_opt(opts, "--election-type")->given;
     if (!have_bootstrap || !have_type) {
-        tool_die("Missing required option(s): %s%s%s", !have_type ? "election-type" : "",
-                 !have_type && !have_bootstrap ? ", " : "",
-                 !have_bootstrap ? "bootstrap-server" : "");
+        tool_usage_die("Missing required option(s): %s%s%s", !have_type ? "election-type" : "",
+                       !have_type && !have_bootstrap ? ", " : "",
+                       !have_bootstrap ? "bootstrap-server" : "");
     }
     const char *type_s = tool_opt(opts, "--election-type")->value;
     strand_election_type_t type;
@@ -61,19 +61,19 @@ int main(int argc, char **argv)
         type = STRAND_ELECTION_UNCLEAN;
         type_name = "UNCLEAN";
     } else {
-        tool_die("--election-type: '%s' is not one of preferred, unclean", type_s);
+        tool_usage_die("--election-type: '%s' is not one of preferred, unclean", type_s);
     }
 
     bool by_topic = tool_opt(opts, "--topic")->given;
     bool all = tool_opt(opts, "--all-topic-partitions")->given;
     bool by_file = tool_opt(opts, "--path-to-json-file")->given;
     if ((int)by_topic + (int)all + (int)by_file != 1)
-        tool_die("One and only one of the following options is required: topic, "
-                 "all-topic-partitions, path-to-json-file");
+        tool_usage_die("One and only one of the following options is required: topic, "
+                       "all-topic-partitions, path-to-json-file");
     if (by_topic && !tool_opt(opts, "--partition")->given)
-        tool_die("Missing required option(s): partition");
+        tool_usage_die("Missing required option(s): partition");
     if (!by_topic && tool_opt(opts, "--partition")->given)
-        tool_die("Option partition is only allowed if topic is used");
+        tool_usage_die("Option partition is only allowed if topic is used");
 
     st_tp_t one = { 0 };
     st_tp_list_t file = { NULL, 0 };

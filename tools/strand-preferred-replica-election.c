@@ -136,9 +136,9 @@ int main(int argc, char **argv)
     const char *zk = tool_opt(opts, "--zookeeper")->value;
     const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
     if ((zk != NULL) == (bootstrap != NULL))
-        tool_die("Exactly one of '--bootstrap-server' or '--zookeeper' must be provided");
+        tool_usage_die("Exactly one of '--bootstrap-server' or '--zookeeper' must be provided");
     if (zk && tool_opt(opts, "--admin.config")->given)
-        tool_die("--admin.config goes with --bootstrap-server");
+        tool_usage_die("--admin.config goes with --bootstrap-server");
     const char *json_path = tool_opt(opts, "--path-to-json-file")->value;
     return zk ? run_zookeeper(zk, json_path)
               : run_bootstrap(bootstrap, tool_opt(opts, "--admin.config")->value, json_path);

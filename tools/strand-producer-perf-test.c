@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     int64_t num = tool_int("--num-records", tool_require(opts, "--num-records"), 0, INT64_MAX);
     int64_t throughput = tool_int("--throughput", tool_require(opts, "--throughput"), -1, INT64_MAX);
     if (tool_opt(opts, "--record-size")->given == tool_opt(opts, "--payload-file")->given)
-        tool_die("exactly one of --record-size or --payload-file must be given");
+        tool_usage_die("exactly one of --record-size or --payload-file must be given");
     char **payloads = NULL;
     size_t n_payloads = 0;
     int record_size = 0;
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     }
     if (!tool_opt(opts, "--producer-props")->given && !tool_config_file(opts, "--producer.config") &&
         !tool_opt(opts, "--bootstrap-server")->given)
-        tool_die("either --producer-props or --producer.config must be specified");
+        tool_usage_die("either --producer-props or --producer.config must be specified");
     tool_opt_t *pp = tool_opt(opts, "--producer-props");
     strand_conf_t *conf = tool_conf(NULL, tool_config_file(opts, "--producer.config"),
                                     "--producer-props", pp->values, pp->n_values);
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
         int e = strand_produce(producer, topic, STRAND_PARTITION_ANY, NULL, 0, value, len, NULL, 0,
                                0, (void *)(intptr_t)now_us);
         if (e)
-            tool_die("cannot send to topic '%s': %s: %s", topic, strand_err_name(e), strand_err_desc(e));
+            tool_die("cannot send to topic '%s': %s: %s", topic, strand_err_name(e), strand_last_errstr());
         sent++;
         if (throughput > 0) {
             /* Throttle: stay at or below `throughput` records per second. */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 static const char *prog = "strand-tool";
 static const char *prog_summary = "";
+static bool client_config_help = true;
 static volatile int stop_flag;
 
 void tool_init(const char *argv0, const char *summary)
@@ -27,6 +29,11 @@ void tool_init(const char *argv0, const char *summary)
 const char *tool_name(void)
 {
     return prog;
+}
+
+void tool_no_client_config(void)
+{
+    client_config_help = false;
 }
 
 void tool_die(const char *fmt, ...)
@@ -43,6 +50,16 @@ void tool_die(const char *fmt, ...)
     fflush(stdout);
     fprintf(stderr, "%s: %s\n", prog, msg);
     exit(1);
+}
+
+void tool_usage_die(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    tool_die("%s (try --help)", msg);
 }
 
 void tool_warn(const char *fmt, ...)
@@ -73,9 +90,11 @@ static void usage(const tool_opt_t *opts)
                  o->metavar ? o->metavar : "");
         printf("%-40s %s\n", left, o->help);
     }
-    printf("%-40s %s\n%-40s %s\n%-40s %s\n", "--help", "Print usage information.",
-           "--help-config", "List every client property (--*-property, config files).",
-           "--version", "Display Strand version.");
+    printf("%-40s %s\n", "--help", "Print usage information.");
+    if (client_config_help)
+        printf("%-40s %s\n", "--help-config",
+               "List every client property (--*-property, config files).");
+    printf("%-40s %s\n", "--version", "Display Strand version.");
 }
 
 static void add_value(tool_opt_t *o, const char *v)
@@ -95,7 +114,7 @@ void tool_parse(tool_opt_t *opts, int argc, char **argv)
             usage(opts);
             exit(0);
         }
-        if (strcmp(word, "--help-config") == 0) {
+        if (client_config_help && strcmp(word, "--help-config") == 0) {
             strand_conf_print_help(stdout);
             exit(0);
         }
@@ -116,13 +135,13 @@ void tool_parse(tool_opt_t *opts, int argc, char **argv)
         tool_opt_t *o = strncmp(name, "--", 2) == 0 ? tool_opt(opts, name) : NULL;
         if (!o) {
             if (strncmp(word, "-", 1) == 0)
-                tool_die("unrecognized option '%s' (see --help)", word);
-            tool_die("unexpected argument '%s' (see --help)", word);
+                tool_usage_die("unrecognized option '%s'", word);
+            tool_usage_die("unexpected argument '%s'", word);
         }
         if (o->arg == TOOL_FLAG && inline_value)
-            tool_die("option %s takes no value (see --help)", o->name);
+            tool_usage_die("option %s takes no value", o->name);
         if (o->given && (o->arg == TOOL_VALUE || o->arg == TOOL_FLAG || o->arg == TOOL_OPTIONAL))
-            tool_die("option %s given more than once", o->name);
+            tool_usage_die("option %s given more than once", o->name);
         o->given = true;
         switch (o->arg) {
         case TOOL_FLAG:
@@ -130,8 +149,11 @@ void tool_parse(tool_opt_t *opts, int argc, char **argv)
         case TOOL_VALUE:
         case TOOL_MULTI:
             if (!inline_value) {
-                if (i + 1 >= argc)
-                    tool_die("option %s requires an argument %s", o->name, o->metavar ? o->metavar : "");
+                /* "--topic --from-beginning": the flag's value is missing, not "--from-...".
+                 * Negative numbers ("--max-messages -1") are values. */
+                if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)
+                    tool_usage_die("option %s requires an argument%s%s", o->name,
+                                   o->metavar ? " " : "", o->metavar ? o->metavar : "");
                 inline_value = argv[++i];
             }
             if (o->arg == TOOL_VALUE)
@@ -150,8 +172,8 @@ void tool_parse(tool_opt_t *opts, int argc, char **argv)
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
                 add_value(o, argv[++i]);
             if (!o->n_values)
-                tool_die("option %s requires at least one argument %s", o->name,
-                         o->metavar ? o->metavar : "");
+                tool_usage_die("option %s requires at least one argument%s%s", o->name,
+                               o->metavar ? " " : "", o->metavar ? o->metavar : "");
             break;
         }
     }
@@ -161,7 +183,7 @@ const char *tool_config_file(tool_opt_t *opts, const char *specific)
 {
     tool_opt_t *general = tool_opt(opts, "--command-config"), *own = tool_opt(opts, specific);
     if (general && general->given && own && own->given)
-        tool_die("--command-config and %s both name a config file: give one", specific);
+        tool_usage_die("--command-config and %s both name a config file: give one", specific);
     if (own && own->given)
         return own->value;
     return general && general->given ? general->value : NULL;
@@ -171,7 +193,7 @@ const char *tool_require(tool_opt_t *opts, const char *name)
 {
     tool_opt_t *o = tool_opt(opts, name);
     if (!o || !o->given)
-        tool_die("missing required option %s (see --help)", name);
+        tool_usage_die("missing required option %s", name);
     return o->value;
 }
 
@@ -181,8 +203,8 @@ int64_t tool_int(const char *flag, const char *value, int64_t min, int64_t max)
     errno = 0;
     long long v = value ? strtoll(value, &end, 10) : 0;
     if (!value || end == value || *end || errno == ERANGE || v < min || v > max)
-        tool_die("%s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]", flag,
-                 value ? value : "", min, max);
+        tool_usage_die("%s: '%s' is not an integer in [%" PRId64 ", %" PRId64 "]", flag,
+                       value ? value : "", min, max);
     return v;
 }
 
@@ -191,6 +213,22 @@ void tool_conf_set(strand_conf_t *conf, const char *key, const char *value, cons
     char err[512];
     if (strand_conf_set(conf, key, value, err, sizeof(err)) != 0)
         tool_die("%s: %s", flag, err);
+}
+
+void tool_bound_waits(strand_conf_t *conf, int64_t timeout_ms, const char *flag)
+{
+    static const char *const keys[] = { "socket.connection.setup.timeout.ms",
+                                        "request.timeout.ms" };
+    if (timeout_ms < 0)
+        return;
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%lld", (long long)(timeout_ms > 0 ? timeout_ms : 1));
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char value[32] = "";
+        strand_conf_get(conf, keys[i], value, sizeof(value));
+        if (strtoll(value, NULL, 10) > (timeout_ms > 0 ? timeout_ms : 1))
+            tool_conf_set(conf, keys[i], limit, flag);
+    }
 }
 
 strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const char *props_flag,
@@ -207,7 +245,100 @@ strand_conf_t *tool_conf(const char *bootstrap, const char *config_file, const c
             tool_die("%s: %s", props_flag, err);
     if (bootstrap)
         tool_conf_set(conf, "bootstrap.servers", bootstrap, "--bootstrap-server");
+    tool_log_to_stderr(conf);
     return conf;
+}
+
+/* The client library's log callback (its I/O thread). One fprintf per line: stderr is
+ * unbuffered, and a line is written whole. WARN only, as Kafka's tools-log4j.properties (the
+ * consumer group's INFO lines -- joins, assignments -- would drown the output). */
+static void log_to_stderr(int level, const char *source, const char *message, void *opaque)
+{
+    (void)opaque;
+    if (level > STRAND_LOG_WARN)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    localtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(stderr, "[%s,%03ld] %s %s (%s)\n", when, ts.tv_nsec / 1000000,
+            level <= STRAND_LOG_WARN ? "WARN" : "INFO", message, source);
+}
+
+void tool_log_to_stderr(strand_conf_t *conf)
+{
+    strand_conf_set_log_cb(conf, log_to_stderr, NULL);
+}
+
+struct tool_topic_filter {
+    char *regex;      /* after Kafka's clean-up, as the user will recognise it */
+    regex_t re;       /* ^(regex)$ */
+};
+
+tool_topic_filter_t *tool_topic_filter_new(const char *pattern)
+{
+    tool_topic_filter_t *f = calloc(1, sizeof(*f));
+    size_t len = strlen(pattern);
+    char *clean = malloc(len + 1), *anchored = malloc(len + 5);
+    if (!f || !clean || !anchored)
+        tool_die("out of memory");
+    /* TopicFilter: trim, ',' -> '|', drop spaces, then leading and trailing quotes. */
+    const char *b = pattern, *e = pattern + len;
+    while (b < e && (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        e--;
+    size_t n = 0;
+    for (const char *c = b; c < e; c++)
+        if (*c != ' ')
+            clean[n++] = *c == ',' ? '|' : *c;
+    clean[n] = '\0';
+    size_t q = strspn(clean, "\"'");
+    memmove(clean, clean + q, n - q + 1);
+    n -= q;
+    while (n > 0 && (clean[n - 1] == '"' || clean[n - 1] == '\''))
+        clean[--n] = '\0';
+    snprintf(anchored, len + 5, "^(%s)$", clean);
+    if (regcomp(&f->re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
+        tool_die("%s is an invalid regex.", clean);
+    free(anchored);
+    f->regex = clean;
+    return f;
+}
+
+bool tool_topic_filter_match(const tool_topic_filter_t *f, const char *topic)
+{
+    return regexec(&f->re, topic, 0, NULL, 0) == 0;
+}
+
+void tool_topic_filter_free(tool_topic_filter_t *f)
+{
+    if (!f)
+        return;
+    regfree(&f->re);
+    free(f->regex);
+    free(f);
+}
+
+const char **tool_topic_filter_apply(const tool_topic_filter_t *f, char *const *names, size_t n,
+                                     size_t *ret_count)
+{
+    const char **out = calloc(n + 1, sizeof(*out));
+    if (!out)
+        tool_die("out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (tool_topic_filter_match(f, names[i]))
+            out[k++] = names[i];
+    *ret_count = k;
+    return out;
+}
+
+bool tool_topic_is_internal(const char *topic)
+{
+    return strcmp(topic, "__consumer_offsets") == 0 || strcmp(topic, "__transaction_state") == 0;
 }
 
 /* Strings handed out by tool_prop live until exit, then are freed (clean leak checks). */
@@ -264,7 +395,7 @@ bool tool_prop_bool(const tool_props_t *props, const char *key, bool def)
         return true;
     if (strcasecmp(v, "false") == 0)
         return false;
-    tool_die("--property %s=%s: expected true or false", key, v);
+    tool_usage_die("--property %s=%s: expected true or false", key, v);
 }
 
 void tool_props_check(const tool_props_t *props, const char *known)
@@ -272,7 +403,7 @@ void tool_props_check(const tool_props_t *props, const char *known)
     for (size_t i = 0; i < props->n; i++) {
         const char *eq = strchr(props->kv[i], '=');
         if (!eq || eq == props->kv[i])
-            tool_die("--property '%s': expected key=value", props->kv[i]);
+            tool_usage_die("--property '%s': expected key=value", props->kv[i]);
         size_t klen = (size_t)(eq - props->kv[i]);
         bool ok = false;
         for (const char *k = known; *k && !ok;) {
@@ -282,8 +413,8 @@ void tool_props_check(const tool_props_t *props, const char *known)
             k += n + (comma ? 1 : 0);
         }
         if (!ok)
-            tool_die("--property '%.*s' is not a known property (accepted: %s)", (int)klen,
-                     props->kv[i], known);
+            tool_usage_die("--property '%.*s' is not a known property (accepted: %s)", (int)klen,
+                           props->kv[i], known);
     }
 }
 
@@ -350,11 +481,12 @@ volatile int *tool_stop_flag(void)
 
 const char *tool_bootstrap(tool_opt_t *opts)
 {
-    const char *bootstrap = tool_opt(opts, "--bootstrap-server")->value;
+    tool_opt_t *bs = tool_opt(opts, "--bootstrap-server"), *bl = tool_opt(opts, "--broker-list");
+    const char *bootstrap = bs ? bs->value : NULL;
+    if (!bootstrap && bl)
+        bootstrap = bl->value;
     if (!bootstrap)
-        bootstrap = tool_opt(opts, "--broker-list")->value;
-    if (!bootstrap)
-        tool_die("missing required option --bootstrap-server (see --help)");
+        tool_usage_die("missing required option --bootstrap-server");
     return bootstrap;
 }
 
@@ -363,20 +495,8 @@ int32_t tool_partition_count(strand_consumer_t *consumer, const char *topic)
     int32_t count = 0;
     int e = strand_consumer_partition_count(consumer, topic, -1, &count);
     if (e)
-        tool_die("topic '%s': %s", topic, strand_err_desc(e));
+        tool_die("%s", strand_last_errstr());
     return count;
-}
-
-strand_consumer_t *tool_consumer_for_topic(strand_conf_t *conf, const char *topic,
-                                           int32_t *ret_count)
-{
-    char err[1024];
-    strand_consumer_t *consumer = strand_consumer_new(conf, err, sizeof(err));
-    if (!consumer)
-        tool_die("%s", err);
-    strand_conf_destroy(conf);
-    *ret_count = tool_partition_count(consumer, topic);
-    return consumer;
 }
 
 void tool_read_partitions_json(const char *path, const char *what, st_tp_list_t *ret)

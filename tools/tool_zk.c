@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "st_error.h"
+#include "st_topic_config.h"
 #include "tool_common.h"
 
 st_zk_t *tool_zk_open(const char *connect)
@@ -170,4 +172,94 @@ void tool_zk_all_partitions(st_zk_t *zk, st_tp_list_t *ret)
         }
     }
     strand_topic_infos_free(topics, n);
+}
+
+/* ---- dynamic configuration ------------------------------------------------------------------ */
+
+/* The topic table's checks (the broker's, without a broker); for a broker key: the first
+ * synonym of a topic key (the dynamic ones) with a value that fits that topic key. */
+static void check_config(bool topics, const char *key, const char *value)
+{
+    char why[512];
+    if (topics) {
+        if (st_topic_config_set(NULL, key, value, why, sizeof(why)) < 0)
+            tool_die("%s", why);
+        return;
+    }
+    int idx = -1;
+    const st_topic_cfg_def_t *d = st_topic_config_for_synonym(key, &idx);
+    if (!d || idx != 0)
+        tool_die("Cannot update these configs dynamically: Set(%s)", key);
+    st_topic_config_t tc;
+    st_topic_config_defaults(&tc);
+    if (st_topic_config_set_from_broker(&tc, d, key, value, why, sizeof(why)) < 0)
+        tool_die("Invalid value %s for configuration %s", value, key);
+}
+
+/* Kafka: dynamic broker configs go through a running broker, which validates them. */
+static void refuse_running_broker(st_zk_t *zk, const char *name, const char *const *keys,
+                                  size_t n)
+{
+    char msg[1024];
+    st_admin_broker_t *live = NULL;
+    size_t n_live = 0;
+    if (st_topic_admin_brokers(zk, &live, &n_live, msg, sizeof(msg)) != ST_ERR_NONE)
+        tool_die("%s", msg);
+    bool dflt = strcmp(name, ST_CONFIG_ENTITY_DEFAULT) == 0;
+    bool running = dflt && n_live > 0;
+    for (size_t i = 0; !dflt && i < n_live; i++)
+        running |= live[i].id == (int32_t)strtol(name, NULL, 10);
+    free(live);
+    if (!running)
+        return;
+    char list[512] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", keys[i]);
+    tool_die("--bootstrap-server option must be specified to update broker configs Set(%s) %s. "
+             "Broker configuration updates using ZooKeeper are supported for bootstrapping "
+             "before brokers are started.", list,
+             dflt ? "for default cluster if any broker is running" : "when the broker is running");
+}
+
+void tool_zk_alter_config(st_zk_t *zk, const char *type, const char *name,
+                          const char *const *add_keys, const char *const *add_values, size_t n_add,
+                          const char *const *del_keys, size_t n_del)
+{
+    bool topics = strcmp(type, ST_ENTITY_TOPICS) == 0;
+    char msg[1024];
+    int code = st_config_admin_check_entity(type, name, msg, sizeof(msg));
+    if (code != ST_ERR_NONE)
+        tool_die("%s", msg);
+    for (size_t i = 0; i < n_add; i++)
+        check_config(topics, add_keys[i], add_values[i]);
+    if (!topics && n_add)
+        refuse_running_broker(zk, name, add_keys, n_add);
+    for (int attempt = 0;; attempt++) {
+        st_topic_overrides_t o = { 0 };
+        int version = -1;
+        code = st_config_admin_read(zk, type, name, &o, &version, msg, sizeof(msg));
+        if (code != ST_ERR_NONE)
+            tool_die("%s", msg);
+        char missing[1024] = "";
+        for (size_t i = 0; i < n_del; i++)
+            if (!st_topic_overrides_get(&o, del_keys[i]))
+                snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+                         *missing ? "," : "", del_keys[i]);
+        if (*missing)
+            tool_die("Invalid config(s): %s", missing);
+        for (size_t i = 0; i < n_add && code == ST_ERR_NONE; i++)
+            code = st_config_admin_apply(&o, add_keys[i], ST_CONFIG_OP_SET, add_values[i], false,
+                                         msg, sizeof(msg));
+        for (size_t i = 0; i < n_del && code == ST_ERR_NONE; i++)
+            code = st_config_admin_apply(&o, del_keys[i], ST_CONFIG_OP_DELETE, NULL, false, msg,
+                                         sizeof(msg));
+        if (code == ST_ERR_NONE)
+            code = st_config_admin_write(zk, type, name, &o, version, msg, sizeof(msg));
+        st_topic_overrides_free(&o);
+        if (code == ST_ERR_INVALID_UPDATE_VERSION && attempt < 5)
+            continue;
+        if (code != ST_ERR_NONE)
+            tool_die("%s", msg);
+        return;
+    }
 }

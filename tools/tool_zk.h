@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "st_config_admin.h"
 #include "st_topic_admin.h"
 #include "st_zk.h"
 #include "strand.h"
@@ -35,5 +36,16 @@ void tool_zk_brokers(st_zk_t *zk, strand_broker_info_t **ret, size_t *ret_n);
 
 /* Every partition of every topic (for an election of everything). */
 void tool_zk_all_partitions(st_zk_t *zk, st_tp_list_t *ret);
+
+/* Changes an entity's configuration the way Kafka 2.x's --zookeeper tools did
+ * (AdminZkClient.changeConfigs): type "topics" or "brokers" (name a topic, a broker id or
+ * "<default>"), n_add keys set to values, n_del keys removed (each must be set now: "Invalid
+ * config(s): k"), validated with the topic table (a broker key must be the dynamic synonym of
+ * a topic key); then /config/<type>/<name> and the /config/changes notification in one multi.
+ * Dynamic broker configs are refused while that broker (any broker, for <default>) runs, as
+ * Kafka's ConfigCommand does. Exits 1 with one line on any failure. */
+void tool_zk_alter_config(st_zk_t *zk, const char *type, const char *name,
+                          const char *const *add_keys, const char *const *add_values, size_t n_add,
+                          const char *const *del_keys, size_t n_del);
 
 #endif

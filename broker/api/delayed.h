@@ -6,7 +6,10 @@
  *   - acks=all produce         (handle_produce.c)  watches partitions, woken on HW / ISR / role
  *   - controller requests      (handle_leader_and_isr.c, handle_stop_replica.c) wait for the
  *                              replica-state thread, which wakes the loop when done
- *   - later: JoinGroup / SyncGroup, CreateTopics waiting for leaders.
+ *   - JoinGroup / SyncGroup / held Heartbeat (handle_group.c) are await.h operations answered
+ *                              by the group coordinator (broker/group/) when a rebalance moves
+ *   - OffsetCommit             (handle_offsets.c)  watches the offsets partition like acks=all
+ *   - later: CreateTopics waiting for leaders.
  *
  * Keys: an operation registers on the keys it waits for (st_partition_watch(part, loop) for a
  * partition) BEFORE its last check; whoever changes a key's state wakes every loop with

@@ -1,9 +1,12 @@
 /* Produce (0): validates every batch of each partition's records (size against
  * max.message.bytes, then st_batch_validate: magic, lengths, CRC, codec, then the client-batch
  * rules of check_client_batch: offset range = record count, and for uncompressed batches the
- * record length prefixes add up to the records section), appends them straight from the receive
- * buffer (st_log_append stamps offsets and the leader epoch in place), and answers per
- * partition. Records are never decoded: only their length prefixes are read.
+ * record length prefixes add up to the records section), applies the topic's rules
+ * (apply_topic_rules: message.timestamp.difference.max.ms, compression.type re-encoding,
+ * LogAppendTime stamping), appends them straight from the receive buffer (st_log_append stamps
+ * offsets and the leader epoch in place) or from the re-encoded copy, and answers per
+ * partition. Records are never decoded: only their length prefixes are read (a codec change
+ * compresses or decompresses the records section as a whole).
  *
  * Only the leader appends: a follower or a partition without a role answers
  * NOT_LEADER_OR_FOLLOWER.
@@ -18,7 +21,9 @@
  * every partition and nothing is appended. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "request.h"
 #include "st_batch.h"
@@ -137,6 +142,92 @@ static int32_t validate_batches(st_request_t *req, const char *topic, int32_t pa
     return ST_ERR_NONE;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The topic's rules on validated batches, as Kafka's LogValidator applies them on the leader:
+ * message.timestamp.difference.max.ms (CreateTime: the batch's first and largest timestamps
+ * within that distance of now, else INVALID_TIMESTAMP), compression.type (uncompressed / lz4:
+ * batches in another codec are re-encoded into a new buffer, *ret_owned, then checked again),
+ * message.timestamp.type=LogAppendTime (every batch stamped with now, *ret_append_time). *data
+ * and *len may be replaced by the re-encoded buffer. An st_error_t code. */
+static int32_t apply_topic_rules(st_request_t *req, const char *topic, int32_t partition,
+                                 const st_partition_produce_cfg_t *pc, uint8_t **data, size_t *len,
+                                 uint8_t **ret_owned, int64_t *ret_append_time, char **ret_msg)
+{
+    int64_t now = wall_ms();
+    bool append_time = pc->timestamp_type == ST_TIMESTAMP_LOG_APPEND_TIME;
+    int want = pc->compression == ST_TOPIC_COMPRESSION_LZ4 ? ST_COMPRESSION_LZ4
+               : pc->compression == ST_TOPIC_COMPRESSION_UNCOMPRESSED ? ST_COMPRESSION_NONE
+                                                                      : -1;
+    bool convert = false;
+    for (size_t off = 0; off < *len;) {
+        st_batch_header_t hdr;
+        st_batch_header_decode(*data + off, *len - off, &hdr);
+        if (!append_time && pc->timestamp_max_diff_ms < INT64_MAX) {
+            int64_t ts[2] = { hdr.base_timestamp, hdr.max_timestamp };
+            for (int i = 0; i < 2; i++) {
+                int64_t d = ts[i] > now ? ts[i] - now : now - ts[i];
+                if (d > pc->timestamp_max_diff_ms)
+                    return st_reply_error(req, ST_ERR_INVALID_TIMESTAMP, ret_msg,
+                                          "%s-%" PRId32 ": timestamp %" PRId64 " of the batch at "
+                                          "byte %zu is out of range: it should be within [%" PRId64
+                                          ", %" PRId64 "] (message.timestamp.difference.max.ms=%"
+                                          PRId64 ")", topic, partition, ts[i], off,
+                                          now - pc->timestamp_max_diff_ms,
+                                          now + pc->timestamp_max_diff_ms,
+                                          pc->timestamp_max_diff_ms);
+            }
+        }
+        if (want >= 0 && st_batch_codec(&hdr) != want)
+            convert = true;
+        off += st_batch_total_size(&hdr);
+    }
+    if (convert) {
+        st_buf_t out = ST_BUF_INIT;
+        for (size_t off = 0; off < *len;) {
+            st_batch_header_t hdr;
+            st_batch_header_decode(*data + off, *len - off, &hdr);
+            uint8_t *one = NULL;
+            size_t one_len = 0;
+            char why[160] = "";
+            int r = st_batch_convert(*data + off, st_batch_total_size(&hdr), (st_compression_t)want,
+                                     &one, &one_len, why, sizeof(why));
+            if (r == 0 && st_buf_append(&out, one, one_len) < 0)
+                r = -ENOMEM;
+            free(one);
+            if (r < 0) {
+                st_buf_free(&out);
+                return st_reply_error(req, r == -EBADMSG ? ST_ERR_CORRUPT_MESSAGE
+                                                         : ST_ERR_UNKNOWN_SERVER_ERROR, ret_msg,
+                                      "%s-%" PRId32 ": re-encoding the batch at byte %zu as %s "
+                                      "(compression.type): %s", topic, partition, off,
+                                      st_compression_name(want), why[0] ? why : strerror(-r));
+            }
+            off += st_batch_total_size(&hdr);
+        }
+        *ret_owned = out.data;
+        *data = out.data;
+        *len = out.len;
+        int32_t code = validate_batches(req, topic, partition, *data, *len,
+                                        pc->max_message_bytes, ret_msg);
+        if (code != ST_ERR_NONE)
+            return code;
+    }
+    if (append_time) {
+        for (size_t off = 0; off < *len;) {
+            st_batch_set_log_append_time(*data + off, now);
+            off += ST_BATCH_LOG_OVERHEAD + st_be32(*data + off + 8);
+        }
+        *ret_append_time = now;
+    }
+    return ST_ERR_NONE;
+}
+
 /* acks=all: what each appended partition waits for. */
 typedef struct produce_wait {
     st_delayed_t op;                  /* first: the parked operation (delayed.h) */
@@ -166,8 +257,14 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
         resp->error_message = msg;
         return;
     }
-    int32_t code = validate_batches(req, topic, partition, data, len,
-                                    st_partition_max_message_bytes(part), &msg);
+    st_partition_produce_cfg_t pc;
+    st_partition_produce_cfg(part, &pc);
+    int32_t code = validate_batches(req, topic, partition, data, len, pc.max_message_bytes, &msg);
+    uint8_t *owned = NULL;
+    int64_t append_time = -1;
+    if (code == ST_ERR_NONE)
+        code = apply_topic_rules(req, topic, partition, &pc, &data, &len, &owned, &append_time,
+                                 &msg);
     if (code == ST_ERR_NONE) {
         st_log_append_info_t info;
         int64_t log_start = -1;
@@ -176,6 +273,7 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
         if (r == 0) {
             resp->base_offset = info.first_offset;
             resp->log_start_offset = log_start;
+            resp->log_append_time_ms = append_time;
             if (wait) {
                 size_t i = wait->n++;
                 wait->prs[i] = resp;
@@ -198,12 +296,21 @@ static void produce_partition(st_request_t *req, const char *topic, int32_t part
         } else if (r == -ENOENT) {
             code = st_reply_error(req, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, &msg,
                                   "%s-%" PRId32 " was deleted", topic, partition);
+        } else if (r == -E2BIG) {
+            st_topic_config_t tc;
+            st_registry_topic_config(req->broker->reg, topic, &tc);
+            code = st_reply_error(req, ST_ERR_RECORD_LIST_TOO_LARGE, &msg,
+                                  "Message batch size is over %" PRId32 " bytes in append to "
+                                  "partition %s-%" PRId32 " which exceeds the maximum configured "
+                                  "segment size of %" PRId32 " (segment.bytes).",
+                                  tc.segment_bytes, topic, partition, tc.segment_bytes);
         } else {
             code = st_reply_error(req, ST_ERR_KAFKA_STORAGE_ERROR, &msg,
                                   "appending %zu bytes to %s-%" PRId32 ": %s", len, topic,
                                   partition, strerror(-r));
         }
     }
+    free(owned);
     st_partition_unref(part);
     resp->error_code = code;
     resp->error_message = msg;

@@ -26,11 +26,26 @@ static const st_api_def_t api_table[] = {
     { STRAND__API_KEY__CONTROLLED_SHUTDOWN, 0, 0, "ControlledShutdown", st_handle_controlled_shutdown },
     { STRAND__API_KEY__CREATE_PARTITIONS, 0, 0, "CreatePartitions", st_handle_create_partitions },
     { STRAND__API_KEY__ELECT_LEADERS, 0, 0, "ElectLeaders", st_handle_elect_leaders },
+    { STRAND__API_KEY__DESCRIBE_CONFIGS, 0, 0, "DescribeConfigs", st_handle_describe_configs },
+    { STRAND__API_KEY__INCREMENTAL_ALTER_CONFIGS, 0, 0, "IncrementalAlterConfigs",
+      st_handle_incremental_alter_configs },
     { STRAND__API_KEY__ALTER_ISR, 0, 0, "AlterIsr", st_handle_alter_isr },
     { STRAND__API_KEY__LEADER_AND_ISR, 0, 0, "LeaderAndIsr", st_handle_leader_and_isr },
     { STRAND__API_KEY__STOP_REPLICA,  0, 0, "StopReplica",  st_handle_stop_replica },
     { STRAND__API_KEY__OFFSET_FOR_LEADER_EPOCH, 0, 0, "OffsetForLeaderEpoch",
       st_handle_offset_for_leader_epoch },
+    /* Consumer groups (broker/group/). */
+    { STRAND__API_KEY__FIND_COORDINATOR, 0, 0, "FindCoordinator", st_handle_find_coordinator },
+    { STRAND__API_KEY__JOIN_GROUP,    0, 0, "JoinGroup",    st_handle_join_group },
+    { STRAND__API_KEY__HEARTBEAT,     0, 0, "Heartbeat",    st_handle_heartbeat },
+    { STRAND__API_KEY__LEAVE_GROUP,   0, 0, "LeaveGroup",   st_handle_leave_group },
+    { STRAND__API_KEY__SYNC_GROUP,    0, 0, "SyncGroup",    st_handle_sync_group },
+    { STRAND__API_KEY__DESCRIBE_GROUPS, 0, 0, "DescribeGroups", st_handle_describe_groups },
+    { STRAND__API_KEY__LIST_GROUPS,   0, 0, "ListGroups",   st_handle_list_groups },
+    { STRAND__API_KEY__DELETE_GROUPS, 0, 0, "DeleteGroups", st_handle_delete_groups },
+    { STRAND__API_KEY__OFFSET_COMMIT, 0, 0, "OffsetCommit", st_handle_offset_commit },
+    { STRAND__API_KEY__OFFSET_FETCH,  0, 0, "OffsetFetch",  st_handle_offset_fetch },
+    { STRAND__API_KEY__OFFSET_DELETE, 0, 0, "OffsetDelete", st_handle_offset_delete },
 };
 
 #define N_APIS (sizeof(api_table) / sizeof(api_table[0]))
@@ -126,10 +141,22 @@ int32_t st_reply_error(st_request_t *req, int code, char **ret_msg, const char *
                         "further errors of this request are counted but not logged",
                         st_api_name(req->api_key), st_conn_peer(req->conn), req->client_id,
                         req->correlation_id);
-    if (log)
+    if (log && level >= ST_LEVEL_ERROR) {
+        /* a client retrying against a broken disk gets the same error every retry: written
+         * once per 10 s with a count (the key leaves the correlation id out) */
+        static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
+        char key[768];
+        snprintf(key, sizeof(key), "%s|%s|%s|%d|%s", st_api_name(req->api_key),
+                 st_conn_peer(req->conn), req->client_id, code, msg);
+        st_logger_write_limited(&limit, level, key,
+                                "%s request from %s (client '%s', correlation id %" PRId32 "): "
+                                "%s: %s", st_api_name(req->api_key), st_conn_peer(req->conn),
+                                req->client_id, req->correlation_id, st_error_name(code), msg);
+    } else if (log) {
         st_logger_write(level, "%s request from %s (client '%s', correlation id %" PRId32 "): %s: %s",
                         st_api_name(req->api_key), st_conn_peer(req->conn), req->client_id,
                         req->correlation_id, st_error_name(code), msg);
+    }
     if (ret_msg)
         *ret_msg = st_arena_strdup(req->arena, msg);
     return code;

@@ -97,9 +97,23 @@ int st_handle_delete_topics(st_request_t *req);
 int st_handle_create_partitions(st_request_t *req);
 /* handle_controller_apis.c: handed to the controller this broker hosts. */
 int st_handle_elect_leaders(st_request_t *req);
+int st_handle_describe_configs(st_request_t *req);
+int st_handle_incremental_alter_configs(st_request_t *req);
 int st_handle_controlled_shutdown(st_request_t *req);
 int st_handle_alter_isr(st_request_t *req);
 int st_handle_update_metadata(st_request_t *req);
+/* Consumer groups (handle_group.c, handle_offsets.c; the coordinator is broker/group/). */
+int st_handle_find_coordinator(st_request_t *req);
+int st_handle_join_group(st_request_t *req);
+int st_handle_heartbeat(st_request_t *req);
+int st_handle_leave_group(st_request_t *req);
+int st_handle_sync_group(st_request_t *req);
+int st_handle_describe_groups(st_request_t *req);
+int st_handle_list_groups(st_request_t *req);
+int st_handle_delete_groups(st_request_t *req);
+int st_handle_offset_commit(st_request_t *req);
+int st_handle_offset_fetch(st_request_t *req);
+int st_handle_offset_delete(st_request_t *req);
 /* The ApiVersionsResponse with this error code (used for unsupported versions too). */
 int st_api_versions_respond(st_request_t *req, int32_t error_code);
 

@@ -42,7 +42,9 @@ struct st_admin_worker {
     atomic_bool stop;
 };
 
-typedef enum job_kind { JOB_CREATE, JOB_DELETE, JOB_PARTITIONS, JOB_AUTO } job_kind_t;
+typedef enum job_kind { JOB_CREATE, JOB_DELETE, JOB_PARTITIONS, JOB_AUTO, JOB_INTERNAL } job_kind_t;
+
+#define MAX_INTERNAL_CONFIGS 8
 
 typedef struct admin_job {
     st_admin_worker_t *w;
@@ -52,6 +54,10 @@ typedef struct admin_job {
     Strand__DeleteTopicsRequest *del;
     Strand__CreatePartitionsRequest *parts;
     char *auto_topic;
+    /* JOB_INTERNAL: partitions, replication factor (capped by the brokers), config overrides. */
+    int32_t int_partitions, int_rf;
+    char *int_keys[MAX_INTERNAL_CONFIGS], *int_values[MAX_INTERNAL_CONFIGS];
+    size_t n_int_configs;
 } admin_job_t;
 
 static int64_t mono_ms(void)
@@ -76,6 +82,10 @@ static void job_free(admin_job_t *job)
     if (job->parts)
         strand__create_partitions_request__free_unpacked(job->parts, NULL);
     free(job->auto_topic);
+    for (size_t i = 0; i < job->n_int_configs; i++) {
+        free(job->int_keys[i]);
+        free(job->int_values[i]);
+    }
     free(job);
 }
 
@@ -251,19 +261,6 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
                  partitions, *budget, MAX_NEW_PARTITIONS_PER_REQUEST);
         return ST_ERR_INVALID_PARTITIONS;
     }
-    /* Topic configs: every key known and every value valid, before anything is written. */
-    st_topic_config_t check;
-    memset(&check, 0, sizeof(check));
-    for (size_t i = 0; i < ct->n_configs; i++) {
-        char reason[256];
-        const char *key = ct->configs[i]->name ? ct->configs[i]->name : "";
-        if (st_topic_config_set(&check, key, ct->configs[i]->value ? ct->configs[i]->value : "",
-                                reason, sizeof(reason)) < 0) {
-            free(rows);
-            snprintf(msg, msg_len, "Topic '%s': %s", ct->name, reason);
-            return ST_ERR_INVALID_CONFIG;
-        }
-    }
     const char **keys = calloc(ct->n_configs + 1, sizeof(char *));
     const char **values = calloc(ct->n_configs + 1, sizeof(char *));
     if (!keys || !values) {
@@ -274,8 +271,18 @@ static int create_one(st_admin_worker_t *w, const Strand__CreateTopicsRequest *r
         return ST_ERR_UNKNOWN_SERVER_ERROR;
     }
     for (size_t i = 0; i < ct->n_configs; i++) {
-        keys[i] = ct->configs[i]->name;
+        keys[i] = ct->configs[i]->name ? ct->configs[i]->name : "";
         values[i] = ct->configs[i]->value ? ct->configs[i]->value : "";
+    }
+    /* Topic configs: every key known, every value valid, none twice, before anything is
+     * written (the topic table, st_topic_config.h). */
+    char reason[400];
+    if (st_topic_config_validate(keys, values, ct->n_configs, reason, sizeof(reason)) < 0) {
+        free(keys);
+        free(values);
+        free(rows);
+        snprintf(msg, msg_len, "Topic '%.64s': %s", ct->name, reason);
+        return ST_ERR_INVALID_CONFIG;
     }
     st_topic_spec_t spec = {
         .name = ct->name,
@@ -563,6 +570,73 @@ static void run_auto(admin_job_t *job)
         ST_WARN("Auto-creating topic %s: %s (%s)", job->auto_topic, msg, st_error_name(code));
 }
 
+static void run_job(void *arg);
+
+/* ---- internal topics ----------------------------------------------------------------------- */
+
+static void run_internal(admin_job_t *job)
+{
+    st_admin_worker_t *w = job->w;
+    char msg[MSG_LEN];
+    st_admin_broker_t *brokers = NULL;
+    size_t n_brokers = 0;
+    int code = st_topic_admin_brokers(st_node_zk(w->b->node), &brokers, &n_brokers, msg,
+                                      sizeof(msg));
+    if (code != ST_ERR_NONE || n_brokers == 0) {
+        ST_WARN("Creating internal topic %s: no registered brokers to place it on (%s)",
+                job->auto_topic, code != ST_ERR_NONE ? msg : "none registered");
+        free(brokers);
+        return;
+    }
+    int32_t rf = job->int_rf;
+    if ((size_t)rf > n_brokers)
+        rf = (int32_t)n_brokers;
+    st_topic_spec_t spec = {
+        .name = job->auto_topic,
+        .n_partitions = job->int_partitions,
+        .replication_factor = rf,
+        .config_keys = (const char *const *)job->int_keys,
+        .config_values = (const char *const *)job->int_values,
+        .n_configs = job->n_int_configs,
+        .rack_aware = true,
+        .brokers = brokers,
+        .n_brokers = n_brokers,
+    };
+    code = st_topic_admin_create(st_node_zk(w->b->node), &spec, NULL, msg, sizeof(msg));
+    free(brokers);
+    if (code == ST_ERR_NONE)
+        ST_INFO("Created internal topic %s (%" PRId32 " partitions, replication factor %" PRId32
+                "%s)", job->auto_topic, job->int_partitions, rf,
+                rf < job->int_rf ? ", capped by the live brokers" : "");
+    else if (code != ST_ERR_TOPIC_ALREADY_EXISTS)
+        ST_WARN("Creating internal topic %s: %s (%s)", job->auto_topic, msg, st_error_name(code));
+}
+
+void st_admin_worker_create_internal(st_broker_t *b, const char *topic, int32_t partitions,
+                                     int32_t replication_factor, const char *const *config_keys,
+                                     const char *const *config_values, size_t n_configs)
+{
+    if (!b->admin || n_configs > MAX_INTERNAL_CONFIGS)
+        return;
+    admin_job_t *job = calloc(1, sizeof(*job));
+    if (!job)
+        return;
+    job->w = b->admin;
+    job->kind = JOB_INTERNAL;
+    job->auto_topic = strdup(topic);
+    job->int_partitions = partitions;
+    job->int_rf = replication_factor;
+    bool ok = job->auto_topic != NULL;
+    for (size_t i = 0; ok && i < n_configs; i++) {
+        job->int_keys[i] = strdup(config_keys[i]);
+        job->int_values[i] = strdup(config_values[i]);
+        job->n_int_configs = i + 1;
+        ok = job->int_keys[i] && job->int_values[i];
+    }
+    if (!ok || st_mailbox_post(b->admin->mb, run_job, job) < 0)
+        job_free(job);
+}
+
 /* ---- the thread --------------------------------------------------------------------------- */
 
 static void run_job(void *arg)
@@ -573,6 +647,7 @@ static void run_job(void *arg)
     case JOB_DELETE: run_delete(job); break;
     case JOB_PARTITIONS: run_partitions(job); break;
     case JOB_AUTO: run_auto(job); break;
+    case JOB_INTERNAL: run_internal(job); break;
     }
     job_free(job);
 }

@@ -33,5 +33,12 @@ int st_admin_worker_delete_topics(st_request_t *req, Strand__DeleteTopicsRequest
 int st_admin_worker_create_partitions(st_request_t *req, Strand__CreatePartitionsRequest *msg);
 /* Metadata's auto-creation: queues the creation (broker defaults) and returns at once. */
 void st_admin_worker_auto_create(st_broker_t *b, const char *topic);
+/* An internal topic (the group coordinator's __consumer_offsets): queues its creation with
+ * these partitions, the replication factor capped by the registered brokers (Kafka's
+ * offsets.topic.replication.factor rule as Strand applies it) and the n_configs overrides
+ * (copied); returns at once. TOPIC_ALREADY_EXISTS is not an error. */
+void st_admin_worker_create_internal(st_broker_t *b, const char *topic, int32_t partitions,
+                                     int32_t replication_factor, const char *const *config_keys,
+                                     const char *const *config_values, size_t n_configs);
 
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "channel.h"
+#include "config_manager.h"
 #include "fencing.h"
 #include "metadata_cache.h"
 #include "net.h"
@@ -146,6 +147,7 @@ int st_membership_start(st_broker_t *b)
     nc.leader_imbalance_per_broker_percentage = cfg->leader_imbalance_per_broker_percentage;
     nc.leader_imbalance_check_interval_seconds = cfg->leader_imbalance_check_interval_seconds;
     nc.on_broker_epoch = on_broker_epoch;
+    nc.on_config_change = st_config_manager_on_change;
     nc.cb_arg = b;
 
     char err[1024] = "";

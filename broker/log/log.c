@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,54 @@ static void sanitize_config(st_log_config_t *cfg)
         cfg->flush_interval_messages = 1;
     if (cfg->file_delete_delay_ms < 0)
         cfg->file_delete_delay_ms = 0;
+}
+
+/* ---- storage failures ------------------------------------------------------------------------ */
+
+bool st_log_is_io_error(int err)
+{
+    switch (-err) {
+    case EIO: case ENOSPC: case EDQUOT: case EROFS: case EACCES: case EPERM: case ENODEV:
+    case ENXIO: case EFBIG: case ENOENT: case ENOTDIR: case ESTALE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void st_log_set_failure_handler(st_log_t *log, st_log_failure_fn *fn, void *arg,
+                                const atomic_bool *dir_offline)
+{
+    log->on_failure = fn;
+    log->failure_arg = arg;
+    log->dir_offline = dir_offline;
+}
+
+bool st_log_is_offline(const st_log_t *log)
+{
+    return atomic_load(&log->failed) || (log->dir_offline && atomic_load(log->dir_offline));
+}
+
+int st_log_fail(st_log_t *log, int err, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (!st_log_is_io_error(err)) {
+        ST_ERROR("%s: %s", what, strerror(-err));
+        return err;
+    }
+    if (atomic_exchange(&log->failed, true))
+        return err;   /* reported when the log went offline */
+    /* the log dir is the parent of the partition directory */
+    const char *slash = strrchr(log->dir, '/');
+    int dlen = slash && slash != log->dir ? (int)(slash - log->dir) : (int)strlen(log->dir);
+    ST_ERROR("Error while %s in log dir %.*s: %s", what, dlen, log->dir, strerror(-err));
+    if (log->on_failure)
+        log->on_failure(log->failure_arg, log, err, what);
+    return err;
 }
 
 /* ---- segment array ------------------------------------------------------------------------- */
@@ -244,11 +293,13 @@ int st_log_open(const char *dir, const st_log_config_t *cfg, int64_t recovery_po
 {
     if (!dir || !cfg || !ret_log)
         return -EINVAL;
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    bool created = mkdir(dir, 0755) == 0;
+    if (!created && errno != EEXIST)
         return -errno;
     st_log_t *log = calloc(1, sizeof(*log));
     if (!log)
         return -ENOMEM;
+    log->created = created;
     pthread_mutex_init(&log->lock, NULL);
     pthread_mutex_init(&log->cleaner_lock, NULL);
     log->cfg = *cfg;
@@ -306,7 +357,7 @@ void st_log_close(st_log_t *log)
     if (!log)
         return;
     pthread_mutex_lock(&log->lock);
-    if (log->nsegs > 0) {
+    if (log->nsegs > 0 && !st_log_is_offline(log)) {
         st_segment_t *active = log->segs[log->nsegs - 1];
         int ret = st_segment_set_active(active, false, &log->cfg);
         if (ret == 0)
@@ -314,7 +365,7 @@ void st_log_close(st_log_t *log)
         if (ret == 0)
             ret = st_fsync_dir(log->dir);
         if (ret < 0)
-            ST_ERROR("%s: flushing at close: %s", log->dir, strerror(-ret));
+            st_log_fail(log, ret, "flushing %s at close", log->dir);
     }
     pthread_mutex_unlock(&log->lock);
     log_free(log);
@@ -387,7 +438,10 @@ int st_log_assign_epoch(st_log_t *log, int32_t epoch, int64_t start_offset)
 {
     pthread_mutex_lock(&log->lock);
     int r = start_offset > log->log_end ? -EINVAL
-                                        : st_epoch_cache_assign(&log->epochs, epoch, start_offset);
+            : st_log_is_offline(log) ? -EIO
+                                     : st_epoch_cache_assign(&log->epochs, epoch, start_offset);
+    if (r < 0 && r != -EINVAL && r != -EIO)
+        st_log_fail(log, r, "writing %s/leader-epoch-checkpoint", log->dir);
     pthread_mutex_unlock(&log->lock);
     return r;
 }
@@ -409,11 +463,9 @@ static int roll_locked(st_log_t *log)
         return 0;
     st_segment_t *seg;
     int ret = st_segment_create(log->dir, log->log_end, NULL, &log->cfg, &seg);
-    if (ret < 0) {
-        ST_ERROR("%s: creating segment at offset %" PRId64 ": %s", log->dir, log->log_end,
-                 strerror(-ret));
-        return ret;
-    }
+    if (ret < 0)
+        return st_log_fail(log, ret, "creating the segment %s/%020" PRId64 ".log", log->dir,
+                           log->log_end);
     if ((ret = st_log_segs_push(log, seg)) < 0) {
         st_segment_delete_files(seg, false, (char *[3]){ 0 });
         st_segment_unref(seg);
@@ -426,7 +478,7 @@ static int roll_locked(st_log_t *log)
             ST_WARN("%s: %s", log->dir, strerror(-ret));
     } else {
         if ((ret = st_segment_set_active(old, false, &log->cfg)) < 0)
-            ST_WARN("%s: trimming the indexes: %s", old->log_path, strerror(-ret));
+            st_log_fail(log, ret, "trimming the indexes of %s", old->log_path);
         old->active = false;
         log->roll_flush_upto = log->log_end;
     }
@@ -438,7 +490,7 @@ static int roll_locked(st_log_t *log)
 int st_log_roll(st_log_t *log)
 {
     pthread_mutex_lock(&log->lock);
-    int ret = log->nsegs ? roll_locked(log) : -EIO;
+    int ret = log->nsegs && !st_log_is_offline(log) ? roll_locked(log) : -EIO;
     pthread_mutex_unlock(&log->lock);
     return ret;
 }
@@ -453,8 +505,10 @@ typedef struct batches_info {
     int64_t first_base, last_offset;
 } batches_info_t;
 
-/* Walks the batches of an append: lengths consistent, each fits a segment. With `follower`,
- * offsets must increase from batch to batch. */
+/* Walks the batches of an append: lengths consistent; as the leader, each fits a segment
+ * (-E2BIG otherwise: Kafka's RecordBatchTooLargeException). A follower keeps what its leader
+ * accepted, even a batch larger than a segment.bytes lowered since (it then gets a segment of
+ * its own). With `follower`, offsets must increase from batch to batch. */
 static int scan_batches(const uint8_t *buf, size_t len, const st_log_config_t *cfg,
                         bool follower, batches_info_t *info)
 {
@@ -470,7 +524,7 @@ static int scan_batches(const uint8_t *buf, size_t len, const st_log_config_t *c
             st_batch_total_size(&hdr) > len - pos || hdr.magic != ST_BATCH_MAGIC ||
             hdr.last_offset_delta < 0 || hdr.record_count < 0)
             return -EBADMSG;
-        if ((int64_t)st_batch_total_size(&hdr) > cfg->segment_bytes)
+        if (!follower && (int64_t)st_batch_total_size(&hdr) > cfg->segment_bytes)
             return -E2BIG;
         if (follower) {
             if (hdr.base_offset < next || hdr.base_offset < 0)
@@ -512,7 +566,7 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
                          int32_t leader_epoch, const batches_info_t *info,
                          st_log_append_info_t *ret_info, bool *ret_flush)
 {
-    if (log->nsegs == 0)
+    if (log->nsegs == 0 || st_log_is_offline(log))
         return -EIO;
     if (follower && info->first_base != log->log_end)
         return -EINVAL;
@@ -523,6 +577,8 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     if (should_roll(log, seg, len, info, last)) {
         if ((ret = roll_locked(log)) < 0)
             return ret;
+        if (st_log_is_offline(log))
+            return -EIO;   /* closing the old segment failed: nothing more is written */
         seg = log->segs[log->nsegs - 1];
     }
     if ((uint64_t)seg->size + len > INT32_MAX || last - seg->base_offset > INT32_MAX)
@@ -539,23 +595,29 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
         }
     }
     uint32_t pos0 = seg->size;
+    /* the index pages this append may write get their storage first: on a full disk the
+     * append fails here, before any byte of it is written (index_file.c) */
+    if ((ret = st_segment_reserve_index(seg, (uint32_t)info->count)) < 0)
+        return st_log_fail(log, ret, "reserving index space (.index/.timeindex) for an append "
+                           "to %s", seg->log_path);
     if ((ret = st_pwrite_full(seg->fd, buf, len, pos0)) < 0) {
-        ST_ERROR("%s: writing %zu bytes at byte position %" PRIu32 ": %s", seg->log_path, len,
-                 pos0, strerror(-ret));
         if (ftruncate(seg->fd, pos0) < 0)
             ST_ERROR("%s: cannot cut back to %" PRIu32 ": %s", seg->log_path, pos0,
                      strerror(errno));
-        return ret;
+        return st_log_fail(log, ret, "appending %zu bytes to %s at byte position %" PRIu32, len,
+                           seg->log_path, pos0);
     }
     int32_t epoch_seen = st_epoch_cache_latest(&log->epochs);
     for (size_t pos = 0; pos < len;) {
         st_batch_header_t hdr;
         st_batch_header_decode(buf + pos, len - pos, &hdr);
-        st_segment_index_batch(seg, &hdr, pos0 + (uint32_t)pos, log->cfg.index_interval_bytes);
+        /* cannot fail: reserved above */
+        (void)st_segment_index_batch(seg, &hdr, pos0 + (uint32_t)pos,
+                                     log->cfg.index_interval_bytes);
         if (follower && hdr.partition_leader_epoch >= 0 && hdr.partition_leader_epoch > epoch_seen) {
             if ((ret = st_epoch_cache_assign(&log->epochs, hdr.partition_leader_epoch,
                                              hdr.base_offset)) < 0)
-                ST_ERROR("%s: writing leader-epoch-checkpoint: %s", log->dir, strerror(-ret));
+                st_log_fail(log, ret, "writing %s/leader-epoch-checkpoint", log->dir);
             epoch_seen = hdr.partition_leader_epoch;
         }
         pos += st_batch_total_size(&hdr);
@@ -565,7 +627,7 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     log->log_end = seg->next_offset;
     if (!follower && leader_epoch >= 0 && leader_epoch != epoch_seen) {
         if ((ret = st_epoch_cache_assign(&log->epochs, leader_epoch, first)) < 0)
-            ST_ERROR("%s: writing leader-epoch-checkpoint: %s", log->dir, strerror(-ret));
+            st_log_fail(log, ret, "writing %s/leader-epoch-checkpoint", log->dir);
     }
     log->unflushed_messages += info->records;
     *ret_flush = log->unflushed_messages >= log->cfg.flush_interval_messages;
@@ -580,6 +642,66 @@ static int append_locked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
     return 0;
 }
 
+/* Bytes of the whole batches at the head of buf (len bytes, already scanned) that go into one
+ * segment: as many as fit in `room`, and always at least one. */
+static size_t chunk_len(const uint8_t *buf, size_t len, uint64_t room)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        size_t size = ST_BATCH_LOG_OVERHEAD + st_be32(buf + pos + 8);
+        if (pos > 0 && (uint64_t)(pos + size) > room)
+            break;
+        pos += size;
+    }
+    return pos;
+}
+
+/* segment.bytes is never exceeded by an append: the batches of one append are written in
+ * chunks, each filling the active segment as far as whole batches fit (append_locked rolls
+ * first when not even the first batch fits), so a segment only outgrows segment.bytes when one
+ * batch alone is larger (a follower keeping its leader's batch). A failure after some chunks
+ * leaves those appended (the log stays consistent; the caller sees the error). */
+static int append_chunked(st_log_t *log, uint8_t *buf, size_t len, bool follower,
+                          int32_t leader_epoch, const batches_info_t *all,
+                          st_log_append_info_t *ret_info, bool *ret_flush)
+{
+    st_log_append_info_t sum = { 0 };
+    sum.max_timestamp = -1;
+    *ret_flush = false;
+    for (size_t pos = 0; pos < len;) {
+        if (log->nsegs == 0)
+            return -EIO;
+        const st_segment_t *seg = log->segs[log->nsegs - 1];
+        uint64_t limit = (uint64_t)log->cfg.segment_bytes;
+        uint64_t first = ST_BATCH_LOG_OVERHEAD + st_be32(buf + pos + 8);
+        uint64_t room = seg->size == 0 || seg->size + first > limit ? limit : limit - seg->size;
+        size_t n = chunk_len(buf + pos, len - pos, room);
+        batches_info_t info;
+        int ret;
+        if (pos == 0 && n == len)
+            info = *all;
+        else if ((ret = scan_batches(buf + pos, n, &log->cfg, follower, &info)) < 0)
+            return ret;
+        st_log_append_info_t one = { 0 };
+        bool flush = false;
+        if ((ret = append_locked(log, buf + pos, n, follower, leader_epoch, &info, &one,
+                                 &flush)) < 0)
+            return ret;
+        if (pos == 0)
+            sum.first_offset = one.first_offset;
+        sum.last_offset = one.last_offset;
+        if (one.max_timestamp > sum.max_timestamp)
+            sum.max_timestamp = one.max_timestamp;
+        sum.batch_count += one.batch_count;
+        sum.record_count += one.record_count;
+        *ret_flush |= flush;
+        pos += n;
+    }
+    if (ret_info)
+        *ret_info = sum;
+    return 0;
+}
+
 int st_log_append(st_log_t *log, void *batches, size_t len, int32_t leader_epoch,
                   st_log_append_info_t *ret_info)
 {
@@ -590,7 +712,7 @@ int st_log_append(st_log_t *log, void *batches, size_t len, int32_t leader_epoch
     int ret = scan_batches(batches, len, &log->cfg, false, &info);
     bool flush = false;
     if (ret == 0)
-        ret = append_locked(log, batches, len, false, leader_epoch, &info, ret_info, &flush);
+        ret = append_chunked(log, batches, len, false, leader_epoch, &info, ret_info, &flush);
     pthread_mutex_unlock(&log->lock);
     if (ret == 0 && flush)
         ret = st_log_flush(log);
@@ -607,8 +729,8 @@ int st_log_append_follower(st_log_t *log, const void *batches, size_t len,
     int ret = scan_batches(batches, len, &log->cfg, true, &info);
     bool flush = false;
     if (ret == 0)
-        ret = append_locked(log, (uint8_t *)(uintptr_t)batches, len, true, -1, &info, ret_info,
-                            &flush);
+        ret = append_chunked(log, (uint8_t *)(uintptr_t)batches, len, true, -1, &info, ret_info,
+                             &flush);
     pthread_mutex_unlock(&log->lock);
     if (ret == 0 && flush)
         ret = st_log_flush(log);
@@ -629,7 +751,7 @@ static void empty_slice(st_log_slice_t *slice, int64_t offset)
 static int read_locked(st_log_t *log, int64_t offset, size_t max_bytes, int64_t max_offset,
                        bool min_one_batch, st_log_slice_t *ret_slice)
 {
-    if (log->nsegs == 0)
+    if (log->nsegs == 0 || st_log_is_offline(log))
         return -EIO;
     if (offset < log->log_start || offset > log->log_end)
         return -ERANGE;
@@ -827,6 +949,12 @@ int st_log_offset_for_timestamp(st_log_t *log, int64_t timestamp_ms, int64_t *re
 
 /* ---- truncation ------------------------------------------------------------------------------ */
 
+/* The result of an epoch-cache change that rewrote leader-epoch-checkpoint (log->lock held). */
+static int epoch_written(st_log_t *log, int r)
+{
+    return r < 0 ? st_log_fail(log, r, "writing %s/leader-epoch-checkpoint", log->dir) : r;
+}
+
 static int truncate_fully_locked(st_log_t *log, int64_t offset)
 {
     while (log->nsegs > 0)
@@ -835,16 +963,14 @@ static int truncate_fully_locked(st_log_t *log, int64_t offset)
     int ret = st_segment_create(log->dir, offset, NULL, &log->cfg, &seg);
     if (ret == 0 && (ret = st_log_segs_push(log, seg)) < 0)
         st_segment_unref(seg);
-    if (ret < 0) {
-        ST_ERROR("%s: creating segment at offset %" PRId64 ": %s", log->dir, offset,
-                 strerror(-ret));
-        return ret;
-    }
+    if (ret < 0)
+        return st_log_fail(log, ret, "creating the segment %s/%020" PRId64 ".log", log->dir,
+                           offset);
     log->log_start = log->log_end = log->recovery_point = offset;
     log->truncations++;
     if (log->roll_flush_upto > offset)
         log->roll_flush_upto = -1;
-    ret = st_epoch_cache_clear(&log->epochs);
+    ret = epoch_written(log, st_epoch_cache_clear(&log->epochs));
     ST_INFO("Truncated %s fully; the log restarts at offset %" PRId64, log->dir, offset);
     assert(st_log_check_locked(log));
     return ret;
@@ -856,7 +982,7 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         return -EINVAL;
     pthread_mutex_lock(&log->lock);
     int ret = 0;
-    if (log->nsegs == 0) {
+    if (log->nsegs == 0 || st_log_is_offline(log)) {
         ret = -EIO;
         goto out;
     }
@@ -865,7 +991,7 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
          * (an entry starting at the log end) must go: as a follower it would keep reporting
          * that epoch as its last one and never stop diverging from the leader (Kafka does the
          * same, for the same reason). */
-        ret = st_epoch_cache_truncate_from_end(&log->epochs, log->log_end);
+        ret = epoch_written(log, st_epoch_cache_truncate_from_end(&log->epochs, log->log_end));
         goto out;
     }
     if (offset < log->log_start) {
@@ -881,15 +1007,14 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
         /* the segment is as it was: the log now ends where its batches do */
         ret = (int)removed;
         new_end = seg->next_offset;
-        ST_ERROR("%s: truncating to offset %" PRId64 ": %s", seg->log_path, offset,
-                 strerror(-ret));
+        st_log_fail(log, ret, "truncating %s to offset %" PRId64, seg->log_path, offset);
     } else {
         log->size_bytes -= (size_t)removed;
     }
     if (!seg->active) {
         int r = st_segment_set_active(seg, true, &log->cfg);
         if (r < 0)
-            ST_ERROR("%s: growing the indexes: %s", seg->log_path, strerror(-r));
+            st_log_fail(log, r, "growing the indexes of %s", seg->log_path);
         seg->active = true;
     }
     int64_t old_end = log->log_end;
@@ -900,7 +1025,7 @@ int st_log_truncate_to(st_log_t *log, int64_t offset)
     if (log->roll_flush_upto > offset)
         log->roll_flush_upto = offset;
     log->truncations++;
-    int r = st_epoch_cache_truncate_from_end(&log->epochs, offset);
+    int r = epoch_written(log, st_epoch_cache_truncate_from_end(&log->epochs, offset));
     if (ret == 0)
         ret = r;
     ST_INFO("Truncated %s to offset %" PRId64 " (log end was %" PRId64 ")", log->dir, offset,
@@ -915,13 +1040,15 @@ int st_log_advance_start(st_log_t *log, int64_t new_start)
 {
     pthread_mutex_lock(&log->lock);
     int ret = 0;
-    if (new_start > log->log_end) {
+    if (st_log_is_offline(log)) {
+        ret = -EIO;
+    } else if (new_start > log->log_end) {
         ret = -ERANGE;
     } else if (new_start > log->log_start) {
         log->log_start = new_start;
         while (log->nsegs > 1 && log->bases[1] <= new_start)
             st_log_remove_segment_locked(log, 0);
-        ret = st_epoch_cache_truncate_from_start(&log->epochs, new_start);
+        ret = epoch_written(log, st_epoch_cache_truncate_from_start(&log->epochs, new_start));
         assert(st_log_check_locked(log));
     }
     pthread_mutex_unlock(&log->lock);
@@ -933,6 +1060,10 @@ int st_log_advance_start(st_log_t *log, int64_t new_start)
 int st_log_flush_upto(st_log_t *log, int64_t upto)
 {
     pthread_mutex_lock(&log->lock);
+    if (st_log_is_offline(log)) {
+        pthread_mutex_unlock(&log->lock);
+        return -EIO;
+    }
     if (upto < 0 || upto > log->log_end)
         upto = log->log_end;
     if (upto <= log->recovery_point || log->nsegs == 0) {
@@ -984,7 +1115,7 @@ int st_log_flush_upto(st_log_t *log, int64_t upto)
     if (segs != stack_segs)
         free(segs);
     if (ret < 0)
-        ST_ERROR("%s: flush: %s", log->dir, strerror(-ret));
+        st_log_fail(log, ret, "flushing %s", log->dir);
     return ret;
 }
 
@@ -995,6 +1126,8 @@ int st_log_flush(st_log_t *log)
 
 int st_log_maybe_flush(st_log_t *log, int64_t now_ms)
 {
+    if (st_log_is_offline(log))
+        return 0;   /* nothing more is written: nothing to flush */
     pthread_mutex_lock(&log->lock);
     bool dirty = log->log_end > log->recovery_point;
     bool timed = dirty && log->cfg.flush_interval_ms != INT64_MAX &&

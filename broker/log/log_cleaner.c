@@ -50,6 +50,8 @@ static int64_t segment_largest_timestamp(const st_segment_t *seg)
 
 int st_log_enforce_retention(st_log_t *log, int64_t now_ms, int64_t upper_bound)
 {
+    if (st_log_is_offline(log))
+        return 0;
     pthread_mutex_lock(&log->lock);
     int deleted = 0;
     const st_log_config_t *cfg = &log->cfg;
@@ -78,7 +80,7 @@ int st_log_enforce_retention(st_log_t *log, int64_t now_ms, int64_t upper_bound)
         log->log_start = log->bases[0];
         int ret = st_epoch_cache_truncate_from_start(&log->epochs, log->log_start);
         if (ret < 0)
-            ST_ERROR("%s: writing leader-epoch-checkpoint: %s", log->dir, strerror(-ret));
+            st_log_fail(log, ret, "writing %s/leader-epoch-checkpoint", log->dir);
     }
     st_log_process_pending_deletes(log, now_ms, false);
     assert(st_log_check_locked(log));
@@ -403,10 +405,8 @@ static int64_t clean_segment(cleaner_t *c, st_segment_t *seg, uint32_t size)
     c->tombstone_deadline = saved_deadline;   /* counted again by the rewrite */
 
     st_segment_t *out;
-    if ((ret = st_segment_create(log->dir, seg->base_offset, ST_CLEANED_SUFFIX, &c->cfg, &out)) < 0) {
-        ST_ERROR("%s: creating the cleaned segment: %s", seg->log_path, strerror(-ret));
-        return ret;
-    }
+    if ((ret = st_segment_create(log->dir, seg->base_offset, ST_CLEANED_SUFFIX, &c->cfg, &out)) < 0)
+        return st_log_fail(log, ret, "creating the cleaned segment of %s", seg->log_path);
     rewrite_ctx_t rc = { .c = c, .out = out };
     ret = for_each_batch(c, seg, size, rewrite_batch, &rc);
     if (ret == 0)
@@ -414,7 +414,7 @@ static int64_t clean_segment(cleaner_t *c, st_segment_t *seg, uint32_t size)
     if (ret == 0)
         ret = st_segment_flush(out);
     if (ret < 0) {
-        ST_ERROR("%s: writing the cleaned segment: %s", out->log_path, strerror(-ret));
+        st_log_fail(log, ret, "writing the cleaned segment %s", out->log_path);
         discard_cleaned(log, out);
         return ret;
     }
@@ -445,7 +445,7 @@ static int64_t clean_segment(cleaner_t *c, st_segment_t *seg, uint32_t size)
     if (ret < 0) {
         /* what is on disk is consistent (the next open completes or drops the swap); keep
          * serving the old segment from its open fd meanwhile */
-        ST_ERROR("%s: swapping in the cleaned segment: %s", seg->log_path, strerror(-ret));
+        st_log_fail(log, ret, "swapping in the cleaned segment of %s", seg->log_path);
         pthread_mutex_unlock(&log->lock);
         st_segment_unref(out);
         return ret;
@@ -473,6 +473,8 @@ static size_t segments_below(const st_log_t *log, int64_t upper_bound)
 
 int64_t st_log_compact(st_log_t *log, int64_t now_ms, int64_t upper_bound)
 {
+    if (st_log_is_offline(log))
+        return -EIO;
     pthread_mutex_lock(&log->cleaner_lock);
     pthread_mutex_lock(&log->lock);
     cleaner_t c = { .log = log, .cfg = log->cfg, .now_ms = now_ms,

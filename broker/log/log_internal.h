@@ -47,6 +47,7 @@ typedef struct st_index_file {
     pthread_mutex_t lock;  /* remaps (resize) vs msync from a flush outside the log mutex */
     uint8_t *map;          /* NULL when map_len == 0 */
     size_t map_len;        /* bytes mapped == file length */
+    size_t backed;         /* bytes from the start known to have storage (index_file.c) */
     size_t entry_size;
     uint32_t entries;      /* valid entries at the start of the map */
     int64_t base_offset;
@@ -58,6 +59,13 @@ int st_index_file_open(st_index_file_t *idx, const char *path, size_t entry_size
                        int64_t base_offset, bool create);
 /* Changes the file length to `bytes` rounded down to whole entries and remaps it. */
 int st_index_file_resize(st_index_file_t *idx, size_t bytes);
+/* Gives storage to the first `entries` entries (posix_fallocate, in chunks) so that writing
+ * them through the mapping cannot fault: 0, or -ENOSPC / -EIO ... (nothing was touched).
+ * -EINVAL if that is past the file's length. */
+int st_index_file_back(st_index_file_t *idx, uint32_t entries);
+/* Reads entry i with pread(2), never through the mapping (a sparse page read through a
+ * MAP_SHARED mapping of a full tmpfs is a SIGBUS): for loading. */
+int st_index_file_read_entry(const st_index_file_t *idx, uint32_t i, uint8_t *buf);
 /* Resizes to exactly the valid entries. */
 int st_index_file_trim(st_index_file_t *idx);
 /* Zeroes every entry and sets entries = 0 (rebuild). */
@@ -76,8 +84,8 @@ static inline uint32_t st_index_file_capacity(const st_index_file_t *idx)
 
 /* ---- offset_index.c --------------------------------------------------------------------------- */
 
-/* Finds the valid entries of a freshly opened index (a preallocated tail is zeros). -EBADMSG if
- * the length is not whole entries. */
+/* Finds the valid entries of a freshly opened index (a preallocated tail is zeros), reading
+ * with pread only. -EBADMSG if the length is not whole entries, -errno on read errors. */
 int st_offset_index_load(st_index_file_t *idx);
 /* 0, or -EBADMSG with reason: entries strictly increasing in offset and position, positions
  * < seg_size, offsets < next_offset (when next_offset >= 0). full: check every entry (else the
@@ -86,8 +94,9 @@ int st_offset_index_check(const st_index_file_t *idx, uint32_t seg_size, int64_t
                           bool full, char *reason, size_t reason_len);
 void st_offset_index_entry(const st_index_file_t *idx, uint32_t i, int64_t *ret_offset,
                            uint32_t *ret_pos);
-/* Appends (offset, pos); both must be above the last entry and the index not full. */
-void st_offset_index_append(st_index_file_t *idx, int64_t offset, uint32_t pos);
+/* Appends (offset, pos); both must be above the last entry and the index not full. 0, or the
+ * error of backing the entry's page (st_index_file_back): then nothing was appended. */
+int st_offset_index_append(st_index_file_t *idx, int64_t offset, uint32_t pos);
 /* Largest entry with offset <= target; (base_offset, 0) if none. */
 void st_offset_index_lookup(const st_index_file_t *idx, int64_t target, int64_t *ret_offset,
                             uint32_t *ret_pos);
@@ -113,9 +122,9 @@ int st_time_index_check(const st_index_file_t *idx, int64_t next_offset, bool fu
                         char *reason, size_t reason_len);
 void st_time_index_entry(const st_index_file_t *idx, uint32_t i, int64_t *ret_ts,
                          int64_t *ret_offset);
-/* Kafka's maybeAppend: only if timestamp > the last entry's (returns true if appended).
- * skip_full: the final entry written at roll/close may use the last slot. */
-bool st_time_index_maybe_append(st_index_file_t *idx, int64_t timestamp, int64_t offset);
+/* Kafka's maybeAppend: only if timestamp > the last entry's and a slot is free. 1 appended,
+ * 0 not, or the error of backing the entry's page (nothing appended). */
+int st_time_index_maybe_append(st_index_file_t *idx, int64_t timestamp, int64_t offset);
 /* Largest entry with timestamp <= target; (-1, base_offset) if none. */
 void st_time_index_lookup(const st_index_file_t *idx, int64_t target, int64_t *ret_ts,
                           int64_t *ret_offset);
@@ -162,9 +171,17 @@ void st_segment_ref(st_segment_t *seg);
 void st_segment_unref(st_segment_t *seg);
 
 /* Index bookkeeping after `len` bytes of batches were written at position `pos` (Kafka's rule:
- * an entry for a batch once more than index_interval bytes were written since the last one). */
-void st_segment_index_batch(st_segment_t *seg, const st_batch_header_t *hdr, uint32_t pos,
-                            int32_t index_interval);
+ * an entry for a batch once more than index_interval bytes were written since the last one).
+ * 0, or the error of backing an index page (the segment's counters are updated all the same;
+ * the entry is missing, which only makes the sparse index sparser). Callers that must not
+ * fail after writing call st_segment_reserve_index first. */
+int st_segment_index_batch(st_segment_t *seg, const st_batch_header_t *hdr, uint32_t pos,
+                           int32_t index_interval);
+/* Backs the index pages that appending `batches` more batches may write (one offset and one
+ * time index entry per batch at most, and the closing time index entry): called before the
+ * batches are written, so that a full disk fails the append before any byte of it is on disk.
+ * 0 or -errno (-ENOSPC on a full disk). */
+int st_segment_reserve_index(st_segment_t *seg, uint32_t batches);
 /* Preallocates (active) or trims (inactive) the indexes; trimming first writes the final
  * time-index entry (max timestamp so far), as Kafka does at roll and close. */
 int st_segment_set_active(st_segment_t *seg, bool active, const st_log_config_t *cfg);
@@ -238,7 +255,9 @@ int st_segment_find_timestamp(const st_segment_t *seg, int64_t ts, int64_t *ret_
 int st_segment_load_tail(st_segment_t *seg);
 /* Crash recovery of one segment: reads every batch, checks it with st_batch_validate and that
  * offsets only grow (from the segment's base on), rebuilds both indexes, truncates a torn or
- * corrupt tail (ST_WARN naming file and position). Returns bytes truncated (>= 0) or -errno. */
+ * corrupt tail (ST_WARN naming file and position). The indexes are left grown: the caller
+ * then makes the segment active or closed (st_segment_set_active). Returns bytes truncated
+ * (>= 0) or -errno (-ENOSPC: no storage for a rebuilt index page). */
 int64_t st_segment_recover(st_segment_t *seg, const st_log_config_t *cfg);
 
 /* ---- leader_epoch.c --------------------------------------------------------------------------- */
@@ -296,10 +315,25 @@ struct st_log {
     st_pending_delete_t *pending;
     size_t npending, pending_cap;
 
+    /* storage failures (st_log_fail; read lock-free) */
+    atomic_bool failed;             /* this log met an I/O error: offline */
+    const atomic_bool *dir_offline; /* its log dir's flag (the log manager's), or NULL */
+    st_log_failure_fn *on_failure;  /* set once, before the log is shared */
+    void *failure_arg;
+    bool created;                   /* the directory was made by st_log_open (a new log) */
+
     pthread_mutex_t cleaner_lock;   /* one compaction at a time */
     int64_t cleaned_upto;           /* active segment base at the last compaction */
     int64_t tombstone_deadline_ms;  /* earliest time a kept tombstone may go (INT64_MAX none) */
 };
+
+/* An operation of the log failed with err (a negative errno) while doing `what` (printf
+ * format: the file and the action). An I/O error (st_log_is_io_error) takes the log offline:
+ * logged once as an ERROR naming the log dir, the file and the reason, and reported to the
+ * failure handler; anything else is logged as an ERROR. Returns err. Any thread, any lock
+ * held: it only sets atomics, writes the log line and calls the handler (which must not
+ * block or lock). */
+int st_log_fail(st_log_t *log, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Checks the invariants listed in log.c (O(segments)); used in assert(). */
 bool st_log_check_locked(const st_log_t *log);

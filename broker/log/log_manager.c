@@ -7,11 +7,21 @@
  * flushed and closed, the checkpoints written, and only then the marker, so its presence
  * promises that everything up to each log end is on disk.
  *
+ * Log dir failures (Kafka's JBOD handling, st_log.h): every log carries its dir's offline flag
+ * and reports its I/O errors here (log_failed); the first one takes the dir offline for good
+ * (offline[d]: false -> true, never back while the process runs). An offline dir's logs touch
+ * the disk no more (st_log_is_offline), maintenance and checkpoints skip it, new logs go to
+ * the other dirs, and at close it gets no clean-shutdown marker. The dir-failure handler (the
+ * replica manager) hears of each failed dir exactly once (notified[d]).
+ *
  * Invariants: each (topic, partition) appears once; index[] maps its hash to its entry; each
- * entry's dir is one of dirs[]; per_dir[d] counts the entries in dirs[d].
+ * entry's dir is one of dirs[]; per_dir[d] counts the entries in dirs[d]; notified[d] implies
+ * offline[d].
  *
  * Locking: a rwlock. get/foreach/checkpoint/maintain take it shared, create/delete exclusive.
- * Each log has its own mutex below that. */
+ * Each log has its own mutex below that. offline[] is atomic; handler_lock (a leaf: nothing is
+ * taken under it) guards the handler and notified[], so that a failure can be reported from
+ * any thread holding any lock, the manager's included. */
 #include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -39,11 +49,22 @@ typedef struct mgr_entry {
     st_log_t *log;
 } mgr_entry_t;
 
+typedef struct mgr_dir {
+    st_log_manager_t *mgr;
+    size_t d;
+} mgr_dir_t;
+
 struct st_log_manager {
     pthread_rwlock_t lock;
     char **dirs;
     size_t ndirs;
     size_t *per_dir;
+    atomic_bool *offline;           /* per dir (see the file comment) */
+    mgr_dir_t *dir_ctx;             /* the failure hook's argument, per dir */
+    pthread_mutex_t handler_lock;
+    st_log_dir_failure_fn *on_dir_failure;
+    void *dir_failure_arg;
+    bool *notified;                 /* per dir, under handler_lock */
     int32_t broker_id;
     st_log_config_t defaults;
     mgr_entry_t *entries;
@@ -98,6 +119,87 @@ static mgr_entry_t *find_entry(const st_log_manager_t *mgr, const char *topic, i
     return NULL;
 }
 
+/* ---- log dir failures ------------------------------------------------------------------------ */
+
+void st_log_manager_fail_dir(st_log_manager_t *mgr, size_t d, int err, const char *what)
+{
+    if (d >= mgr->ndirs || atomic_exchange(&mgr->offline[d], true))
+        return;
+    size_t online = st_log_manager_online_dir_count(mgr);
+    ST_ERROR("Log dir %s is offline (%s%s%s): its logs are neither read nor written any more and "
+             "its partitions answer KAFKA_STORAGE_ERROR until the broker is restarted with the "
+             "disk repaired; %zu of %zu log dir(s) still online", mgr->dirs[d], strerror(-err),
+             what ? " while " : "", what ? what : "", online, mgr->ndirs);
+    pthread_mutex_lock(&mgr->handler_lock);
+    st_log_dir_failure_fn *fn = mgr->on_dir_failure;
+    void *arg = mgr->dir_failure_arg;
+    if (fn)
+        mgr->notified[d] = true;
+    pthread_mutex_unlock(&mgr->handler_lock);
+    if (fn)
+        fn(arg, d, mgr->dirs[d]);
+}
+
+/* A log's failure hook (st_log_failure_fn): the log logged its own line already. */
+static void log_failed(void *arg, st_log_t *log, int err, const char *what)
+{
+    (void)log;
+    mgr_dir_t *md = arg;
+    st_log_manager_fail_dir(md->mgr, md->d, err, what);
+}
+
+void st_log_manager_set_dir_failure_handler(st_log_manager_t *mgr, st_log_dir_failure_fn *fn,
+                                            void *arg)
+{
+    pthread_mutex_lock(&mgr->handler_lock);
+    mgr->on_dir_failure = fn;
+    mgr->dir_failure_arg = arg;
+    size_t n = 0;
+    size_t *late = fn ? calloc(mgr->ndirs + 1, sizeof(*late)) : NULL;
+    for (size_t d = 0; late && d < mgr->ndirs; d++) {
+        if (atomic_load(&mgr->offline[d]) && !mgr->notified[d]) {
+            mgr->notified[d] = true;
+            late[n++] = d;
+        }
+    }
+    pthread_mutex_unlock(&mgr->handler_lock);
+    for (size_t i = 0; i < n; i++)
+        fn(arg, late[i], mgr->dirs[late[i]]);
+    free(late);
+}
+
+size_t st_log_manager_dir_count(const st_log_manager_t *mgr) { return mgr->ndirs; }
+
+const char *st_log_manager_dir_path(const st_log_manager_t *mgr, size_t d)
+{
+    return d < mgr->ndirs ? mgr->dirs[d] : NULL;
+}
+
+bool st_log_manager_dir_offline(const st_log_manager_t *mgr, size_t d)
+{
+    return d < mgr->ndirs && atomic_load(&mgr->offline[d]);
+}
+
+size_t st_log_manager_online_dir_count(const st_log_manager_t *mgr)
+{
+    size_t n = 0;
+    for (size_t d = 0; d < mgr->ndirs; d++)
+        n += !atomic_load(&mgr->offline[d]);
+    return n;
+}
+
+int st_log_manager_dir_of(const st_log_manager_t *mgr, const char *path)
+{
+    for (size_t d = 0; path && d < mgr->ndirs; d++) {
+        size_t dl = strlen(mgr->dirs[d]);
+        while (dl > 1 && mgr->dirs[d][dl - 1] == '/')
+            dl--;
+        if (strncmp(path, mgr->dirs[d], dl) == 0 && path[dl] == '/' && !strchr(path + dl + 1, '/'))
+            return (int)d;
+    }
+    return -1;
+}
+
 static int add_entry(st_log_manager_t *mgr, size_t dir, st_log_t *log)
 {
     if (mgr->n == mgr->cap) {
@@ -127,6 +229,7 @@ static int add_entry(st_log_manager_t *mgr, size_t dir, st_log_t *log)
         mgr->index[i] = mgr->n;
     }
     mgr->per_dir[dir]++;
+    st_log_set_failure_handler(log, log_failed, &mgr->dir_ctx[dir], &mgr->offline[dir]);
     return 0;
 }
 
@@ -241,6 +344,7 @@ static int load_dir(st_log_manager_t *mgr, size_t d)
         goto out;
     }
     struct dirent *de;
+    bool announced = false;
     while ((de = readdir(dh))) {
         const char *name = de->d_name;
         if (name[0] == '.')
@@ -288,10 +392,20 @@ static int load_dir(st_log_manager_t *mgr, size_t d)
         }
         int64_t recovery = checkpoint_lookup(rp, nrp, topic, (int32_t)part, 0);
         int64_t start = checkpoint_lookup(ls, nls, topic, (int32_t)part, -1);
+        if (!announced) {
+            /* one line per log dir that holds logs, as Kafka's LogManager says it */
+            if (clean)
+                ST_INFO("Skipping recovery for all logs in %s since clean shutdown file was found",
+                        dir);
+            else
+                ST_INFO("Attempting recovery for all logs in %s since no clean shutdown file was "
+                        "found (each log is checked from its recovery point)", dir);
+            announced = true;
+        }
         st_log_t *log;
         ret = st_log_open(path, &mgr->defaults, recovery, clean, &log);
         if (ret < 0) {
-            ST_ERROR("%s: cannot open the log: %s", path, strerror(-ret));
+            ST_ERROR("%s: cannot load the log: %s", path, strerror(-ret));
             free(topic);
             free(path);
             break;
@@ -332,9 +446,13 @@ static void manager_free(st_log_manager_t *mgr)
         free(mgr->dirs[d]);
     free(mgr->dirs);
     free(mgr->per_dir);
+    free(mgr->offline);
+    free(mgr->dir_ctx);
+    free(mgr->notified);
     free(mgr->entries);
     free(mgr->index);
     pthread_rwlock_destroy(&mgr->lock);
+    pthread_mutex_destroy(&mgr->handler_lock);
     free(mgr);
 }
 
@@ -347,26 +465,39 @@ int st_log_manager_open(const char *const *dirs, size_t n_dirs, int32_t broker_i
     if (!mgr)
         return -ENOMEM;
     pthread_rwlock_init(&mgr->lock, NULL);
+    pthread_mutex_init(&mgr->handler_lock, NULL);
     mgr->broker_id = broker_id;
     mgr->defaults = *defaults;
     mgr->last_checkpoint_ms = st_log_now_ms();
     mgr->dirs = calloc(n_dirs, sizeof(char *));
     mgr->per_dir = calloc(n_dirs, sizeof(size_t));
+    mgr->offline = calloc(n_dirs, sizeof(atomic_bool));
+    mgr->dir_ctx = calloc(n_dirs, sizeof(mgr_dir_t));
+    mgr->notified = calloc(n_dirs, sizeof(bool));
     int ret = -ENOMEM;
-    if (!mgr->dirs || !mgr->per_dir || rebuild_index(mgr) < 0)
+    if (!mgr->dirs || !mgr->per_dir || !mgr->offline || !mgr->dir_ctx || !mgr->notified ||
+        rebuild_index(mgr) < 0)
         goto fail;
     for (size_t d = 0; d < n_dirs; d++) {
+        atomic_init(&mgr->offline[d], false);
+        mgr->dir_ctx[d] = (mgr_dir_t){ mgr, d };
         if (!(mgr->dirs[d] = strdup(dirs[d])))
             goto fail;
         mgr->ndirs++;
         if ((ret = mkdirs(dirs[d])) < 0) {
-            ST_ERROR("%s: cannot create the log dir: %s", dirs[d], strerror(-ret));
+            ST_ERROR("Cannot create the log dir %s: %s", dirs[d], strerror(-ret));
             goto fail;
         }
     }
-    for (size_t d = 0; d < n_dirs; d++)
-        if ((ret = load_dir(mgr, d)) < 0)
+    for (size_t d = 0; d < n_dirs; d++) {
+        if ((ret = load_dir(mgr, d)) < 0) {
+            /* Kafka takes such a dir offline and goes on with the others; Strand refuses to
+             * start, so that the operator sees it at once */
+            ST_ERROR("Cannot load log dir %s: %s (the reason is on the line above); free space "
+                     "or repair it, or remove it from log.dirs", dirs[d], strerror(-ret));
             goto fail;
+        }
+    }
     ST_INFO("Log manager: %zu partition(s) in %zu log dir(s)", mgr->n, mgr->ndirs);
     *ret_mgr = mgr;
     return 0;
@@ -375,14 +506,23 @@ fail:
     return ret;
 }
 
-/* Writes both checkpoints of every dir from the given per-entry values. */
-static int write_checkpoints(st_log_manager_t *mgr, const int64_t *rps, const int64_t *starts)
+/* Writes both checkpoints of every online dir from the given per-entry values. A dir whose
+ * checkpoint cannot be written goes offline (a log dir failure, as in Kafka); dir_ok (may be
+ * NULL) gets false for it and for dirs that were offline already. Returns 0 or the first
+ * error. */
+static int write_checkpoints(st_log_manager_t *mgr, const int64_t *rps, const int64_t *starts,
+                             bool *dir_ok)
 {
     int ret = 0;
     st_offset_checkpoint_entry_t *e = calloc(mgr->n + 1, sizeof(*e));
     if (!e)
         return -ENOMEM;
     for (size_t d = 0; d < mgr->ndirs; d++) {
+        if (atomic_load(&mgr->offline[d])) {
+            if (dir_ok)
+                dir_ok[d] = false;
+            continue;
+        }
         for (int which = 0; which < 2; which++) {
             size_t k = 0;
             for (size_t i = 0; i < mgr->n; i++) {
@@ -396,11 +536,20 @@ static int write_checkpoints(st_log_manager_t *mgr, const int64_t *rps, const in
             char *path = path_join(mgr->dirs[d], which == 0 ? RECOVERY_POINT_FILE : LOG_START_FILE);
             int r = path ? st_offset_checkpoint_write(path, e, k) : -ENOMEM;
             if (r < 0) {
-                ST_ERROR("%s: cannot write: %s", path ? path : mgr->dirs[d], strerror(-r));
+                char what[512];
+                snprintf(what, sizeof(what), "writing %s", path ? path : mgr->dirs[d]);
+                if (st_log_is_io_error(r))
+                    st_log_manager_fail_dir(mgr, d, r, what);
+                else
+                    ST_ERROR("%s: %s", what, strerror(-r));
+                if (dir_ok)
+                    dir_ok[d] = false;
                 if (ret == 0)
                     ret = r;
             }
             free(path);
+            if (r < 0)
+                break;
         }
     }
     free(e);
@@ -416,7 +565,7 @@ static int checkpoint_locked(st_log_manager_t *mgr)
         vals[i] = st_log_recovery_point(mgr->entries[i].log);
         vals[mgr->n + i] = st_log_start_offset(mgr->entries[i].log);
     }
-    int ret = write_checkpoints(mgr, vals, vals + mgr->n);
+    int ret = write_checkpoints(mgr, vals, vals + mgr->n, NULL);
     free(vals);
     return ret;
 }
@@ -429,17 +578,24 @@ int st_log_manager_checkpoint(st_log_manager_t *mgr)
     return ret;
 }
 
-void st_log_manager_close(st_log_manager_t *mgr)
+bool st_log_manager_close(st_log_manager_t *mgr)
 {
     if (!mgr)
-        return;
+        return true;
     pthread_rwlock_wrlock(&mgr->lock);
     int64_t *vals = calloc(2 * mgr->n + 1, sizeof(int64_t));
-    bool ok = vals != NULL;
+    bool *dir_ok = calloc(mgr->ndirs + 1, sizeof(bool));
+    bool *was_offline = calloc(mgr->ndirs + 1, sizeof(bool));
+    for (size_t d = 0; dir_ok && was_offline && d < mgr->ndirs; d++) {
+        was_offline[d] = atomic_load(&mgr->offline[d]);
+        dir_ok[d] = vals != NULL && !was_offline[d];
+    }
     for (size_t i = 0; i < mgr->n; i++) {
         st_log_t *log = mgr->entries[i].log;
-        if (st_log_flush(log) < 0)
-            ok = false;
+        /* an offline log is closed without touching the disk; a flush error takes its dir
+         * offline (logged by the log and the hook) */
+        if (!st_log_is_offline(log) && st_log_flush(log) < 0 && dir_ok)
+            dir_ok[mgr->entries[i].dir] = false;
         if (vals) {
             vals[i] = st_log_recovery_point(log);
             vals[mgr->n + i] = st_log_start_offset(log);
@@ -447,25 +603,39 @@ void st_log_manager_close(st_log_manager_t *mgr)
         st_log_close(log);
         mgr->entries[i].log = NULL;
     }
-    if (ok && write_checkpoints(mgr, vals, vals + mgr->n) < 0)
-        ok = false;
-    for (size_t d = 0; ok && d < mgr->ndirs; d++) {
-        char *marker = path_join(mgr->dirs[d], CLEAN_SHUTDOWN_FILE);
-        if (!marker || st_file_write_atomic(marker, "", 0) < 0) {
-            ST_ERROR("%s: cannot write the clean-shutdown marker", mgr->dirs[d]);
-            ok = false;
+    if (vals && dir_ok)
+        write_checkpoints(mgr, vals, vals + mgr->n, dir_ok);
+    bool all_clean = dir_ok != NULL && was_offline != NULL;
+    for (size_t d = 0; d < mgr->ndirs; d++) {
+        bool ok = dir_ok && dir_ok[d] && !atomic_load(&mgr->offline[d]);
+        if (ok) {
+            char *marker = path_join(mgr->dirs[d], CLEAN_SHUTDOWN_FILE);
+            int r = marker ? st_file_write_atomic(marker, "", 0) : -ENOMEM;
+            if (r < 0) {
+                ST_ERROR("%s: cannot write the clean-shutdown marker: %s",
+                         marker ? marker : mgr->dirs[d], strerror(-r));
+                ok = false;
+            }
+            free(marker);
         }
-        free(marker);
+        if (!ok) {
+            all_clean = false;
+            ST_WARN("Log dir %s was not closed cleanly (%s): no clean-shutdown marker, so the next "
+                    "start recovers its logs from their recovery points", mgr->dirs[d],
+                    was_offline && was_offline[d] ? "it was offline"
+                                                  : "its logs or checkpoints could not be written");
+        }
     }
-    if (!ok)
-        ST_WARN("Log manager closed uncleanly: the next start recovers the logs");
     free(vals);
+    free(dir_ok);
+    free(was_offline);
     size_t n = mgr->n;
     mgr->n = 0;
     for (size_t i = 0; i < n; i++)
         free(mgr->entries[i].topic);
     pthread_rwlock_unlock(&mgr->lock);
     manager_free(mgr);
+    return all_clean;
 }
 
 st_log_t *st_log_manager_get(st_log_manager_t *mgr, const char *topic, int32_t partition)
@@ -488,10 +658,16 @@ int st_log_manager_create(st_log_manager_t *mgr, const char *topic, int32_t part
         ret = -EEXIST;
         goto out;
     }
-    size_t d = 0;
-    for (size_t i = 1; i < mgr->ndirs; i++)
-        if (mgr->per_dir[i] < mgr->per_dir[d])
+    size_t d = SIZE_MAX;
+    for (size_t i = 0; i < mgr->ndirs; i++)
+        if (!atomic_load(&mgr->offline[i]) && (d == SIZE_MAX || mgr->per_dir[i] < mgr->per_dir[d]))
             d = i;
+    if (d == SIZE_MAX) {
+        ST_ERROR("Cannot create the log of %s-%" PRId32 ": every log dir is offline", topic,
+                 partition);
+        ret = -EROFS;
+        goto out;
+    }
     char *path;
     if (asprintf(&path, "%s/%s-%" PRId32, mgr->dirs[d], topic, partition) < 0) {
         ret = -ENOMEM;
@@ -500,11 +676,19 @@ int st_log_manager_create(st_log_manager_t *mgr, const char *topic, int32_t part
     st_log_t *log;
     ret = st_log_open(path, cfg ? cfg : &mgr->defaults, 0, true, &log);
     if (ret < 0) {
-        ST_ERROR("%s: cannot create the log: %s", path, strerror(-ret));
+        ST_ERROR("Error while creating the log %s in log dir %s: %s", path, mgr->dirs[d],
+                 strerror(-ret));
+        if (st_log_is_io_error(ret)) {
+            char what[512];
+            snprintf(what, sizeof(what), "creating the log %s", path);
+            st_log_manager_fail_dir(mgr, d, ret, what);
+        }
     } else if ((ret = add_entry(mgr, d, log)) < 0) {
         st_log_delete(log);
     } else {
         ret = st_fsync_dir(mgr->dirs[d]);
+        if (ret < 0)
+            st_log_fail(log, ret, "syncing the log dir after creating %s", path);
         ST_INFO("Created log %s", path);
         if (ret_log)
             *ret_log = log;
@@ -549,6 +733,8 @@ void st_log_manager_maintain(st_log_manager_t *mgr, int64_t now_ms,
     pthread_rwlock_rdlock(&mgr->lock);
     for (size_t i = 0; i < mgr->n; i++) {
         st_log_t *log = mgr->entries[i].log;
+        if (st_log_is_offline(log))
+            continue;
         int64_t upper = bound ? bound(arg, log) : INT64_MAX;
         if (upper < 0) {
             st_log_maybe_flush(log, now_ms);

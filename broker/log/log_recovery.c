@@ -252,6 +252,8 @@ int st_log_load_segments(st_log_t *log, int64_t recovery_point, bool clean)
         }
     }
     size_t recover_from = clean ? log->nsegs : st_log_floor_segment(log, recovery_point);
+    size_t n_recovered = 0;
+    int64_t bytes_cut = 0;
     for (size_t i = 0; ret == 0 && i < log->nsegs; i++) {
         st_segment_t *seg = log->segs[i];
         size_t before = seg->size;
@@ -263,11 +265,15 @@ int st_log_load_segments(st_log_t *log, int64_t recovery_point, bool clean)
             truncated = load_segment(log, seg, index_ok[i], &full);
         if (truncated < 0) {
             ret = (int)truncated;
-            ST_ERROR("%s: recovery failed: %s", seg->log_path, strerror(-ret));
+            ST_ERROR("%s: %s failed: %s", seg->log_path, full ? "recovery" : "loading",
+                     strerror(-ret));
             break;
         }
-        if (full)
+        if (full) {
+            n_recovered++;
+            bytes_cut += truncated;
             ST_DEBUG("%s: recovered, %zu bytes of batches checked", seg->log_path, before);
+        }
         bool cut = truncated > 0 && i >= recover_from;
         if (i > 0 && log->segs[i - 1]->next_offset > seg->base_offset) {
             ST_WARN("%s: overlaps the previous segment (which ends at offset %" PRId64
@@ -306,7 +312,8 @@ int st_log_load_segments(st_log_t *log, int64_t recovery_point, bool clean)
     for (size_t i = 0; i < log->nsegs; i++) {
         bool active = i == log->nsegs - 1;
         if ((ret = st_segment_set_active(log->segs[i], active, &log->cfg)) < 0) {
-            ST_ERROR("%s: resizing the indexes: %s", log->segs[i]->log_path, strerror(-ret));
+            ST_ERROR("%s: %s the indexes: %s", log->segs[i]->log_path,
+                     active ? "preallocating" : "trimming", strerror(-ret));
             goto out;
         }
     }
@@ -317,9 +324,19 @@ int st_log_load_segments(st_log_t *log, int64_t recovery_point, bool clean)
                                 : (recovery_point < log->log_end ? recovery_point : log->log_end);
     if (log->recovery_point < log->log_start)
         log->recovery_point = log->log_start;
-    ST_INFO("Loaded log %s: %zu segment(s), offsets %" PRId64 "..%" PRId64 ", recovery point %"
-            PRId64 "%s", log->dir, log->nsegs, log->log_start, log->log_end,
-            log->recovery_point, clean ? " (clean shutdown)" : "");
+    /* A log just created (its directory made by st_log_open) has nothing to load: the log
+     * manager says "Created log" instead. */
+    if (!log->created) {
+        char how[160] = " (clean shutdown)";
+        if (!clean && n_recovered == 0)
+            snprintf(how, sizeof(how), " (no segment past the recovery point)");
+        else if (!clean)
+            snprintf(how, sizeof(how), " (recovered %zu segment(s) from the recovery point; %"
+                     PRId64 " bytes of torn or corrupt batches cut)", n_recovered, bytes_cut);
+        ST_INFO("Loaded log %s: %zu segment(s), log start offset %" PRId64 " and log end offset %"
+                PRId64 ", recovery point %" PRId64 "%s", log->dir, log->nsegs, log->log_start,
+                log->log_end, log->recovery_point, how);
+    }
 out:
     free(bases.v);
     free(rebuild.v);

@@ -30,11 +30,16 @@ int st_offset_index_load(st_index_file_t *idx)
     if (idx->map_len % ST_OFFSET_INDEX_ENTRY != 0)
         return -EBADMSG;
     uint32_t n = (uint32_t)(idx->map_len / ST_OFFSET_INDEX_ENTRY);
-    /* first entry with position 0 = start of the zero tail */
+    /* first entry with position 0 = start of the zero tail; read with pread: the tail is a
+     * sparse preallocation that the mapping must not touch (index_file.c) */
     uint32_t lo = 0, hi = n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (pos_at(idx, mid) != 0)
+        uint8_t e[ST_OFFSET_INDEX_ENTRY];
+        int r = st_index_file_read_entry(idx, mid, e);
+        if (r < 0)
+            return r;
+        if (st_be32(e + 4) != 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -95,16 +100,20 @@ void st_offset_index_entry(const st_index_file_t *idx, uint32_t i, int64_t *ret_
     *ret_pos = pos_at(idx, i);
 }
 
-void st_offset_index_append(st_index_file_t *idx, int64_t offset, uint32_t pos)
+int st_offset_index_append(st_index_file_t *idx, int64_t offset, uint32_t pos)
 {
     uint32_t i = idx->entries;
     assert(i < st_index_file_capacity(idx));
     assert(offset > idx->base_offset && offset - idx->base_offset <= INT32_MAX && pos > 0);
     assert(i == 0 || (offset > idx->base_offset + rel_at(idx, i - 1) && pos > pos_at(idx, i - 1)));
+    int r = st_index_file_back(idx, i + 1);
+    if (r < 0)
+        return r;
     uint8_t *p = idx->map + (size_t)i * ST_OFFSET_INDEX_ENTRY;
     st_put_be32(p, (uint32_t)(offset - idx->base_offset));
     st_put_be32(p + 4, pos);
     idx->entries = i + 1;
+    return 0;
 }
 
 /* Number of entries with relative offset <= rel. */

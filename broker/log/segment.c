@@ -180,10 +180,11 @@ void st_segment_unref(st_segment_t *seg)
         segment_free(seg);
 }
 
-void st_segment_index_batch(st_segment_t *seg, const st_batch_header_t *hdr, uint32_t pos,
-                            int32_t index_interval)
+int st_segment_index_batch(st_segment_t *seg, const st_batch_header_t *hdr, uint32_t pos,
+                           int32_t index_interval)
 {
     int64_t last = st_batch_last_offset(hdr);
+    int ret = 0;
     if (pos == 0)
         seg->rolling_timestamp = hdr->max_timestamp >= 0 ? hdr->max_timestamp : -1;
     if (hdr->max_timestamp > seg->max_timestamp) {
@@ -192,14 +193,29 @@ void st_segment_index_batch(st_segment_t *seg, const st_batch_header_t *hdr, uin
     }
     if (seg->bytes_since_index > (uint32_t)index_interval) {
         if (!st_offset_index_full(&seg->oidx))
-            st_offset_index_append(&seg->oidx, last, pos);
-        if (!st_time_index_full(&seg->tidx) && seg->max_timestamp >= 0)
-            st_time_index_maybe_append(&seg->tidx, seg->max_timestamp,
-                                       seg->offset_of_max_timestamp);
+            ret = st_offset_index_append(&seg->oidx, last, pos);
+        if (ret == 0 && !st_time_index_full(&seg->tidx) && seg->max_timestamp >= 0) {
+            int r = st_time_index_maybe_append(&seg->tidx, seg->max_timestamp,
+                                               seg->offset_of_max_timestamp);
+            if (r < 0)
+                ret = r;
+        }
         seg->bytes_since_index = 0;
     }
     seg->bytes_since_index += (uint32_t)st_batch_total_size(hdr);
     seg->next_offset = last + 1;
+    return ret;
+}
+
+int st_segment_reserve_index(st_segment_t *seg, uint32_t batches)
+{
+    uint32_t ocap = st_index_file_capacity(&seg->oidx), tcap = st_index_file_capacity(&seg->tidx);
+    uint64_t o = (uint64_t)seg->oidx.entries + batches;
+    uint64_t t = (uint64_t)seg->tidx.entries + batches + 1;
+    int ret = st_index_file_back(&seg->oidx, o < ocap ? (uint32_t)o : ocap);
+    if (ret == 0)
+        ret = st_index_file_back(&seg->tidx, t < tcap ? (uint32_t)t : tcap);
+    return ret;
 }
 
 int st_pwrite_full(int fd, const void *buf, size_t len, off_t pos)
@@ -223,18 +239,28 @@ int st_segment_append_raw(st_segment_t *seg, const void *buf, size_t len, int32_
 {
     if ((uint64_t)seg->size + len > INT32_MAX)
         return -E2BIG;
-    int ret = st_pwrite_full(seg->fd, buf, len, seg->size);
+    const uint8_t *p = buf;
+    uint32_t batches = 0;
+    for (size_t pos = 0; pos < len; batches++) {
+        st_batch_header_t hdr;
+        st_batch_header_decode(p + pos, len - pos, &hdr);
+        pos += st_batch_total_size(&hdr);
+    }
+    int ret = st_segment_reserve_index(seg, batches);
+    if (ret == 0)
+        ret = st_pwrite_full(seg->fd, buf, len, seg->size);
     if (ret < 0)
         return ret;
-    const uint8_t *p = buf;
     for (size_t pos = 0; pos < len;) {
         st_batch_header_t hdr;
         st_batch_header_decode(p + pos, len - pos, &hdr);
-        st_segment_index_batch(seg, &hdr, seg->size + (uint32_t)pos, index_interval);
+        int r = st_segment_index_batch(seg, &hdr, seg->size + (uint32_t)pos, index_interval);
+        if (ret == 0)
+            ret = r;   /* reserved above: not expected */
         pos += st_batch_total_size(&hdr);
     }
     seg->size += (uint32_t)len;
-    return 0;
+    return ret;
 }
 
 int st_segment_set_active(st_segment_t *seg, bool active, const st_log_config_t *cfg)
@@ -251,10 +277,13 @@ int st_segment_set_active(st_segment_t *seg, bool active, const st_log_config_t 
             (ret = st_index_file_resize(&seg->tidx, tmax)) < 0)
             return ret;
     } else {
-        /* the closing entry: the segment's largest timestamp (Kafka's onBecomeInactiveSegment) */
-        if (seg->max_timestamp >= 0)
-            st_time_index_maybe_append(&seg->tidx, seg->max_timestamp,
-                                       seg->offset_of_max_timestamp);
+        /* the closing entry: the segment's largest timestamp (Kafka's onBecomeInactiveSegment);
+         * its slot is reserved with every append (st_segment_reserve_index), so this fails
+         * only where that reservation did not run (a segment loaded at start-up) */
+        if (seg->max_timestamp >= 0 &&
+            (ret = st_time_index_maybe_append(&seg->tidx, seg->max_timestamp,
+                                              seg->offset_of_max_timestamp)) < 0)
+            return ret;
         if ((ret = st_index_file_trim(&seg->oidx)) < 0 ||
             (ret = st_index_file_trim(&seg->tidx)) < 0)
             return ret;

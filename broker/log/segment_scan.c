@@ -367,7 +367,11 @@ int64_t st_segment_recover(st_segment_t *seg, const st_log_config_t *cfg)
                      PRId64 ")", hdr.base_offset, seg->next_offset);
             break;
         }
-        st_segment_index_batch(seg, &hdr, pos, cfg->index_interval_bytes);
+        if ((ret = st_segment_index_batch(seg, &hdr, pos, cfg->index_interval_bytes)) < 0) {
+            /* no storage for the rebuilt index (a full disk): the caller reports it */
+            st_seg_reader_free(&r);
+            return ret;
+        }
         pos = r.pos;
     }
     st_seg_reader_free(&r);
@@ -382,8 +386,10 @@ int64_t st_segment_recover(st_segment_t *seg, const st_log_config_t *cfg)
         truncated = seg->size - pos;
         seg->size = pos;
     }
-    if (!seg->active && (ret = st_segment_set_active(seg, false, cfg)) < 0)
-        return ret;
+    /* An inactive segment's indexes stay grown until the caller sets every segment's state
+     * (st_log_load_segments): trimming here would also write the closing time-index entry,
+     * which the last segment, staying active, must not get, and which could need a new index
+     * page where the disk has none. */
     assert(st_segment_check(seg));
     return truncated;
 }

@@ -21,6 +21,7 @@
 #ifndef ST_LOG_H
 #define ST_LOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,23 @@ void st_log_config_defaults(st_log_config_t *cfg);
 typedef struct st_log st_log_t;
 typedef struct st_segment st_segment_t;
 
+/* ---- storage failures ------------------------------------------------------------------------
+ * Kafka's LogDirFailureChannel: an I/O error met by any operation of a log (a full disk, a
+ * failing device, a file system remounted read-only, permissions changed under the broker)
+ * takes the log offline at once. It is logged once, naming the log dir, the file and the
+ * reason, and reported to the failure handler (the log manager takes the whole log dir
+ * offline); from then on every operation that would touch the disk fails with -EIO without
+ * trying, so an offline log neither retries nor floods the broker log. Nothing brings a log
+ * back online while the broker runs (Kafka does not either): a restart with the disk repaired
+ * loads it again, through crash recovery, since it was not closed cleanly. */
+bool st_log_is_io_error(int err);   /* err negative: -EIO, -ENOSPC, -EDQUOT, -EROFS, -EACCES, ... */
+typedef void st_log_failure_fn(void *arg, st_log_t *log, int err, const char *what);
+/* Set once, before the log is used by other threads. dir_offline (may be NULL) is the log dir's
+ * flag: when it is set, the log is offline too. */
+void st_log_set_failure_handler(st_log_t *log, st_log_failure_fn *fn, void *arg,
+                                const atomic_bool *dir_offline);
+bool st_log_is_offline(const st_log_t *log);
+
 typedef struct st_log_append_info {
     int64_t first_offset;      /* base offset given to the first batch */
     int64_t last_offset;       /* last offset of the last batch */
@@ -71,7 +89,8 @@ typedef struct st_log_slice {
  * indexes rebuilt. Missing or corrupt index files are always rebuilt. */
 int st_log_open(const char *dir, const st_log_config_t *cfg, int64_t recovery_point,
                 bool clean_shutdown, st_log_t **ret_log);
-/* Flushes, trims the indexes to their used size, closes. */
+/* Flushes, trims the indexes to their used size, closes. An offline log is closed without
+ * touching the disk. */
 void st_log_close(st_log_t *log);
 /* Closes and removes the directory with all its files. */
 int st_log_delete(st_log_t *log);
@@ -160,11 +179,35 @@ typedef struct st_log_manager st_log_manager_t;
  * writes or checks meta.properties (a broker.id mismatch is an error naming the file). */
 int st_log_manager_open(const char *const *dirs, size_t n_dirs, int32_t broker_id,
                         const st_log_config_t *defaults, st_log_manager_t **ret_mgr);
-/* Flushes every log, writes the checkpoints and the clean-shutdown marker, frees everything. */
-void st_log_manager_close(st_log_manager_t *mgr);
+/* Flushes every log, writes the checkpoints and the clean-shutdown marker, frees everything.
+ * A log dir that is offline, or whose logs or checkpoints cannot be written, gets no marker
+ * (its next start recovers it); that is logged naming the dir. Returns true when every log
+ * dir was closed cleanly. */
+bool st_log_manager_close(st_log_manager_t *mgr);
 
 st_log_t *st_log_manager_get(st_log_manager_t *mgr, const char *topic, int32_t partition);
-/* Creates the partition directory in the log dir holding fewest partitions. -EEXIST if present. */
+/* ---- log dir failures (Kafka's JBOD handling) -------------------------------------------------
+ * A log's I/O error takes its whole log dir offline (st_log_failure_fn above): the dir's logs
+ * stop touching the disk, new logs go to the other dirs, checkpoints and the clean-shutdown
+ * marker skip it, and the handler is told (once per dir, on the thread that met the error:
+ * it must only hand the news on, e.g. post to a mailbox). A handler set after a dir already
+ * failed is called for it at once. */
+typedef void st_log_dir_failure_fn(void *arg, size_t dir, const char *path);
+void st_log_manager_set_dir_failure_handler(st_log_manager_t *mgr, st_log_dir_failure_fn *fn,
+                                            void *arg);
+/* Takes log dir `dir` offline for a failure met outside its logs (a checkpoint that cannot be
+ * written): err and what as for st_log_fail. */
+void st_log_manager_fail_dir(st_log_manager_t *mgr, size_t dir, int err, const char *what);
+size_t st_log_manager_dir_count(const st_log_manager_t *mgr);
+const char *st_log_manager_dir_path(const st_log_manager_t *mgr, size_t dir);
+bool st_log_manager_dir_offline(const st_log_manager_t *mgr, size_t dir);
+size_t st_log_manager_online_dir_count(const st_log_manager_t *mgr);
+/* The index of the log dir holding the partition directory `path` (as st_log_dir gives it),
+ * or -1. */
+int st_log_manager_dir_of(const st_log_manager_t *mgr, const char *path);
+
+/* Creates the partition directory in the online log dir holding fewest partitions. -EEXIST if
+ * present, -EROFS when every log dir is offline. */
 int st_log_manager_create(st_log_manager_t *mgr, const char *topic, int32_t partition,
                           const st_log_config_t *cfg, st_log_t **ret_log);
 int st_log_manager_delete(st_log_manager_t *mgr, const char *topic, int32_t partition);

@@ -29,10 +29,15 @@ int st_time_index_load(st_index_file_t *idx)
     if (idx->map_len % ST_TIME_INDEX_ENTRY != 0)
         return -EBADMSG;
     uint32_t n = (uint32_t)(idx->map_len / ST_TIME_INDEX_ENTRY);
+    /* pread only: the zero tail is sparse (index_file.c) */
     uint32_t lo = 0, hi = n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (ts_at(idx, mid) != 0 || rel_at(idx, mid) != 0)
+        uint8_t e[ST_TIME_INDEX_ENTRY];
+        int r = st_index_file_read_entry(idx, mid, e);
+        if (r < 0)
+            return r;
+        if (st_be64(e) != 0 || st_be32(e + 8) != 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -100,18 +105,21 @@ void st_time_index_last(const st_index_file_t *idx, int64_t *ret_ts, int64_t *re
     st_time_index_entry(idx, idx->entries - 1, ret_ts, ret_offset);
 }
 
-bool st_time_index_maybe_append(st_index_file_t *idx, int64_t timestamp, int64_t offset)
+int st_time_index_maybe_append(st_index_file_t *idx, int64_t timestamp, int64_t offset)
 {
     int64_t last_ts, last_off;
     st_time_index_last(idx, &last_ts, &last_off);
     if (timestamp <= last_ts || idx->entries >= st_index_file_capacity(idx))
-        return false;
+        return 0;
     assert(offset >= last_off && offset - idx->base_offset <= INT32_MAX);
+    int r = st_index_file_back(idx, idx->entries + 1);
+    if (r < 0)
+        return r;
     uint8_t *p = idx->map + (size_t)idx->entries * ST_TIME_INDEX_ENTRY;
     st_put_be64(p, (uint64_t)timestamp);
     st_put_be32(p + 8, (uint32_t)(offset - idx->base_offset));
     idx->entries++;
-    return true;
+    return 1;
 }
 
 void st_time_index_lookup(const st_index_file_t *idx, int64_t target, int64_t *ret_ts,

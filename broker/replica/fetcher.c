@@ -187,8 +187,15 @@ static void apply_response(st_fetcher_t *f, Strand__FetchResponse *resp, const u
             int r = st_partition_append_as_follower(e->part, e->leader_epoch, data, len,
                                                     pr->high_watermark);
             if (r < 0 && r != -ESTALE) {
-                ST_WARN("Fetcher %" PRId32 "-%d: appending %zu bytes to %s-%" PRId32 ": %s",
-                        f->leader, f->index, len, tr->topic, pr->partition, strerror(-r));
+                /* retried every backoff while the cause lasts (a full disk before its dir goes
+                 * offline): counted, not repeated */
+                static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
+                char key[300];
+                snprintf(key, sizeof(key), "%s-%" PRId32 ": %d", tr->topic, pr->partition, r);
+                st_logger_write_limited(&limit, ST_LEVEL_WARN, key,
+                                        "Fetcher %" PRId32 "-%d: appending %zu bytes to %s-%"
+                                        PRId32 ": %s", f->leader, f->index, len, tr->topic,
+                                        pr->partition, strerror(-r));
                 back_off(e, cfg->replica_fetch_backoff_ms, now);
             }
         }
@@ -346,9 +353,12 @@ static void *fetcher_main(void *arg)
                 kicked = f->kicked;
                 f->kicked = false;
                 pthread_mutex_unlock(&f->lock);
+                static st_log_limit_t fail_limit = ST_LOG_LIMIT_INIT(10000);
                 if (r < 0 && !kicked && !atomic_load_explicit(&f->stopping, memory_order_acquire))
-                    ST_WARN("Replica fetcher %s: fetch from leader %" PRId32 " at %s failed: %s",
-                            name, f->leader, st_channel_peer(ch), strerror(-r));
+                    st_logger_write_limited(&fail_limit, ST_LEVEL_WARN, NULL,
+                                            "Replica fetcher %s: fetch from leader %" PRId32
+                                            " at %s failed: %s", name, f->leader,
+                                            st_channel_peer(ch), strerror(-r));
                 else if (r == 0)
                     warned = false;
             }
@@ -371,8 +381,10 @@ static void *fetcher_main(void *arg)
         pthread_mutex_lock(&f->lock);
         if (resp) {
             if (resp->error_code != ST_ERR_NONE) {
-                ST_WARN("Replica fetcher %s: leader %" PRId32 " answered %s", name, f->leader,
-                        st_error_name(resp->error_code));
+                static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
+                st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                        "Replica fetcher %s: leader %" PRId32 " answered %s", name,
+                                        f->leader, st_error_name(resp->error_code));
                 wait_locked(f, cfg->replica_fetch_backoff_ms);
             } else {
                 apply_response(f, resp, view.tail, view.tail_len, mono_ms(), n, req_entry,

@@ -12,7 +12,12 @@
  * Registry invariants (under the lock):
  *   R1. every topic in the map has n_partitions >= 1 slots; a non-NULL slot i holds partition i
  *       of that topic (NULL: not hosted here), the map holds one reference on each, and a topic
- *       with no hosted partition left is removed from the map. */
+ *       with no hosted partition left is removed from the map.
+ *   R2. a topic's cfg is the registry's defaults with its stored overrides applied (all of them
+ *       valid), and every hosted partition and open log of the topic was given that cfg
+ *       (topic_apply) before the admin mutex is released. The overrides come from the first
+ *       LeaderAndIsr that hosts the topic, then only from st_registry_set_topic_overrides (the
+ *       config manager, after /config/changes); the defaults from st_registry_set_defaults. */
 #include "partition_int.h"
 
 #include <assert.h>
@@ -53,6 +58,8 @@ struct st_registry {
     void *wake_arg;
     void (*isr_notify)(void *arg, st_partition_t *part);
     void *isr_notify_arg;
+    void (*new_topic)(void *arg, const char *topic);
+    void *new_topic_arg;
 };
 
 /* ---- partitions ------------------------------------------------------------------------ */
@@ -89,6 +96,9 @@ static st_partition_t *partition_new(st_registry_t *reg, const char *topic, int3
     atomic_init(&part->high_watermark, hw);
     atomic_init(&part->max_message_bytes, tcfg->max_message_bytes);
     atomic_init(&part->min_insync, tcfg->min_insync_replicas);
+    atomic_init(&part->timestamp_type, tcfg->message_timestamp_type);
+    atomic_init(&part->compression, tcfg->compression_type);
+    atomic_init(&part->timestamp_max_diff_ms, tcfg->message_timestamp_difference_max_ms);
     atomic_init(&part->refs, 1);
     pthread_rwlock_wrlock(&part->lock);
     st_partition_check(part);
@@ -120,6 +130,15 @@ int32_t st_partition_max_message_bytes(const st_partition_t *part)
 {
     return atomic_load_explicit(&part->max_message_bytes, memory_order_relaxed);
 }
+void st_partition_produce_cfg(const st_partition_t *part, st_partition_produce_cfg_t *ret)
+{
+    ret->max_message_bytes = atomic_load_explicit(&part->max_message_bytes, memory_order_relaxed);
+    ret->timestamp_type = atomic_load_explicit(&part->timestamp_type, memory_order_relaxed);
+    ret->compression = atomic_load_explicit(&part->compression, memory_order_relaxed);
+    ret->timestamp_max_diff_ms = atomic_load_explicit(&part->timestamp_max_diff_ms,
+                                                      memory_order_relaxed);
+}
+
 int32_t st_partition_min_insync(const st_partition_t *part)
 {
     return atomic_load_explicit(&part->min_insync, memory_order_relaxed);
@@ -200,6 +219,11 @@ static void fill_offsets(st_partition_t *part, st_partition_offsets_t *ret)
     ret->leader_epoch = part->leader_epoch;
 }
 
+bool st_partition_offline(const st_partition_t *part)
+{
+    return st_partition_offline_int(part);
+}
+
 int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bool min_one_batch,
                       bool to_log_end, st_log_slice_t *ret_slice, st_partition_offsets_t *ret_offsets)
 {
@@ -207,6 +231,11 @@ int st_partition_read(st_partition_t *part, int64_t offset, size_t max_bytes, bo
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
+    }
+    if (st_partition_offline_int(part)) {
+        fill_offsets(part, ret_offsets);
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
     }
     if (part->role != ST_ROLE_LEADER) {
         fill_offsets(part, ret_offsets);
@@ -238,7 +267,7 @@ int st_partition_offsets(st_partition_t *part, st_partition_offsets_t *ret_offse
         return -ENOENT;
     }
     fill_offsets(part, ret_offsets);
-    int r = part->role == ST_ROLE_LEADER ? 0 : -EPERM;
+    int r = st_partition_offline_int(part) ? -EIO : part->role == ST_ROLE_LEADER ? 0 : -EPERM;
     pthread_rwlock_unlock(&part->lock);
     return r;
 }
@@ -251,7 +280,8 @@ int st_partition_offset_for_timestamp(st_partition_t *part, int64_t timestamp, i
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
     }
-    int r = part->role == ST_ROLE_LEADER
+    int r = st_partition_offline_int(part) ? -EIO
+            : part->role == ST_ROLE_LEADER
                 ? st_log_offset_for_timestamp(part->log, timestamp, ret_offset, ret_timestamp)
                 : -EPERM;
     pthread_rwlock_unlock(&part->lock);
@@ -466,9 +496,7 @@ int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n
     reg->mgr = mgr;
     reg->cfg = cfg;
     reg->n_loops = n_loops;
-    st_broker_config_log_defaults(cfg, &reg->defaults.log);
-    reg->defaults.max_message_bytes = cfg->message_max_bytes;
-    reg->defaults.min_insync_replicas = cfg->min_insync_replicas;
+    st_topic_config_broker_defaults(cfg, NULL, NULL, &reg->defaults);
 
     /* The registry starts empty: a partition is hosted here only once a LeaderAndIsr names it
      * (logs already on disk are reused then; see st_registry_host_partition). */
@@ -477,6 +505,19 @@ int st_registry_open(const st_broker_config_t *cfg, st_log_manager_t *mgr, int n
 }
 
 /* ---- hosted partitions --------------------------------------------------------------------- */
+
+/* After a failed hosting: a topic left without any hosted partition leaves the map (R1).
+ * Registry admin mutex held. */
+static void drop_topic_if_empty(st_registry_t *reg, st_topic_t *t)
+{
+    for (int32_t i = 0; i < t->n_partitions; i++)
+        if (t->parts[i])
+            return;
+    pthread_rwlock_wrlock(&reg->lock);
+    remove_topic(reg, t);
+    pthread_rwlock_unlock(&reg->lock);
+    topic_free(t);
+}
 
 int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
                                const char *const *config_names, const char *const *config_values,
@@ -490,6 +531,7 @@ int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t pa
     pthread_mutex_lock(&reg->admin);
     st_topic_t *t = find_topic(reg, topic);
     int r = 0;
+    bool new_topic = false;
     if (!t) {
         int code = topic_build(reg, topic, partition + 1, config_names, config_values, n_configs,
                                &t, msg, sizeof(msg));
@@ -509,28 +551,7 @@ int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t pa
             pthread_mutex_unlock(&reg->admin);
             return r;
         }
-    } else if (n_configs) {
-        /* Apply changed overrides to the topic (and its open logs). */
-        st_topic_config_t cfg = reg->defaults;
-        bool ok = true;
-        for (size_t i = 0; i < n_configs && ok; i++)
-            ok = st_topic_config_set(&cfg, config_names[i], config_values[i], msg,
-                                     sizeof(msg)) == 0;
-        if (ok) {
-            t->cfg = cfg;
-            for (int32_t i = 0; i < t->n_partitions; i++) {
-                if (!t->parts[i])
-                    continue;
-                pthread_rwlock_rdlock(&t->parts[i]->lock);
-                if (t->parts[i]->log)
-                    st_log_set_config(t->parts[i]->log, &cfg.log);
-                pthread_rwlock_unlock(&t->parts[i]->lock);
-                atomic_store(&t->parts[i]->max_message_bytes, cfg.max_message_bytes);
-                atomic_store(&t->parts[i]->min_insync, cfg.min_insync_replicas);
-            }
-        } else {
-            ST_WARN("Topic %s: config from the controller ignored: %s", topic, msg);
-        }
+        new_topic = true;
     }
     if (partition >= t->n_partitions) {
         st_partition_t **np = calloc((size_t)partition + 1, sizeof(*np));
@@ -548,12 +569,21 @@ int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t pa
     st_partition_t *part = t->parts[partition];
     if (!part) {
         st_log_t *log = st_log_manager_get(reg->mgr, topic, partition);
+        if (log && st_log_is_offline(log)) {
+            /* its log dir failed: Kafka answers KAFKA_STORAGE_ERROR (HostedPartition.Offline) */
+            drop_topic_if_empty(reg, t);
+            pthread_mutex_unlock(&reg->admin);
+            return -EIO;
+        }
+        st_log_config_t lc;
+        st_topic_config_to_log(&t->cfg, &lc);
         if (log) {
-            st_log_set_config(log, &t->cfg.log);
+            st_log_set_config(log, &lc);
         } else {
-            r = st_log_manager_create(reg->mgr, topic, partition, &t->cfg.log, &log);
+            r = st_log_manager_create(reg->mgr, topic, partition, &lc, &log);
             if (r < 0) {
                 ST_ERROR("Creating the log of %s-%" PRId32 ": %s", topic, partition, strerror(-r));
+                drop_topic_if_empty(reg, t);
                 pthread_mutex_unlock(&reg->admin);
                 return r;
             }
@@ -570,8 +600,133 @@ int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t pa
     }
     st_partition_ref(part);
     pthread_mutex_unlock(&reg->admin);
+    if (new_topic && reg->new_topic)
+        reg->new_topic(reg->new_topic_arg, topic);
     *ret_part = part;
     return 0;
+}
+
+/* ---- dynamic topic configuration --------------------------------------------------------- */
+
+/* Resolves defaults + overrides; false (msg) if an override does not validate. */
+static bool resolve(const st_topic_config_t *defaults, char *const *keys, char *const *values,
+                    size_t n, st_topic_config_t *ret, char *msg, size_t msg_len)
+{
+    st_topic_config_t cfg = *defaults;
+    for (size_t i = 0; i < n; i++)
+        if (st_topic_config_set(&cfg, keys[i], values[i], msg, msg_len) < 0)
+            return false;
+    *ret = cfg;
+    return true;
+}
+
+/* Under reg->admin: publishes cfg for the topic and applies it to its partitions and logs. */
+static void topic_apply(st_registry_t *reg, st_topic_t *t, const st_topic_config_t *cfg)
+{
+    pthread_rwlock_wrlock(&reg->lock);
+    t->cfg = *cfg;
+    pthread_rwlock_unlock(&reg->lock);
+    st_log_config_t lc;
+    st_topic_config_to_log(cfg, &lc);
+    for (int32_t i = 0; i < t->n_partitions; i++) {
+        st_partition_t *part = t->parts[i];
+        if (!part)
+            continue;
+        pthread_rwlock_rdlock(&part->lock);
+        if (part->log)
+            st_log_set_config(part->log, &lc);
+        pthread_rwlock_unlock(&part->lock);
+        atomic_store(&part->max_message_bytes, cfg->max_message_bytes);
+        atomic_store(&part->min_insync, cfg->min_insync_replicas);
+        atomic_store(&part->timestamp_type, cfg->message_timestamp_type);
+        atomic_store(&part->compression, cfg->compression_type);
+        atomic_store(&part->timestamp_max_diff_ms, cfg->message_timestamp_difference_max_ms);
+    }
+}
+
+int st_registry_set_topic_overrides(st_registry_t *reg, const char *topic,
+                                    const char *const *keys, const char *const *values, size_t n,
+                                    char *msg, size_t msg_len)
+{
+    if (st_topic_config_validate(keys, values, n, msg, msg_len) < 0)
+        return -EINVAL;
+    char **nk = calloc(n + 1, sizeof(char *));
+    char **nv = calloc(n + 1, sizeof(char *));
+    bool oom = !nk || !nv;
+    for (size_t i = 0; !oom && i < n; i++) {
+        nk[i] = strdup(keys[i]);
+        nv[i] = strdup(values[i] ? values[i] : "");
+        oom = !nk[i] || !nv[i];
+    }
+    pthread_mutex_lock(&reg->admin);
+    st_topic_t *t = find_topic(reg, topic);
+    st_topic_config_t cfg;
+    int r = 0;
+    if (oom) {
+        snprintf(msg, msg_len, "out of memory");
+        r = -ENOMEM;
+    } else if (!t) {
+        r = -ENOENT;
+    } else if (!resolve(&reg->defaults, nk, nv, n, &cfg, msg, msg_len)) {
+        r = -EINVAL;
+    } else {
+        /* swap the stored overrides */
+        char **ok = t->config_names, **ov = t->config_values;
+        size_t on = t->n_configs;
+        t->config_names = nk;
+        t->config_values = nv;
+        t->n_configs = n;
+        nk = ok;
+        nv = ov;
+        n = on;
+        topic_apply(reg, t, &cfg);
+    }
+    pthread_mutex_unlock(&reg->admin);
+    for (size_t i = 0; nk && i < n; i++)
+        free(nk[i]);
+    for (size_t i = 0; nv && i < n; i++)
+        free(nv[i]);
+    free(nk);
+    free(nv);
+    return r;
+}
+
+void st_registry_set_defaults(st_registry_t *reg, const st_topic_config_t *defaults)
+{
+    pthread_mutex_lock(&reg->admin);
+    pthread_rwlock_wrlock(&reg->lock);
+    reg->defaults = *defaults;
+    pthread_rwlock_unlock(&reg->lock);
+    for (size_t b = 0; b < reg->n_buckets; b++) {
+        for (st_topic_t *t = reg->buckets[b]; t; t = t->next) {
+            st_topic_config_t cfg;
+            char msg[512];
+            if (!resolve(defaults, t->config_names, t->config_values, t->n_configs, &cfg, msg,
+                         sizeof(msg))) {
+                /* the overrides were valid when stored: cannot happen; keep the old config */
+                ST_ERROR("Topic %s: %s (configuration kept)", t->name, msg);
+                continue;
+            }
+            topic_apply(reg, t, &cfg);
+        }
+    }
+    pthread_mutex_unlock(&reg->admin);
+}
+
+bool st_registry_topic_config(st_registry_t *reg, const char *topic, st_topic_config_t *ret)
+{
+    pthread_rwlock_rdlock(&reg->lock);
+    const st_topic_t *t = find_topic(reg, topic);
+    *ret = t ? t->cfg : reg->defaults;
+    pthread_rwlock_unlock(&reg->lock);
+    return t != NULL;
+}
+
+void st_registry_set_new_topic_notify(st_registry_t *reg,
+                                      void (*fn)(void *arg, const char *topic), void *arg)
+{
+    reg->new_topic = fn;
+    reg->new_topic_arg = arg;
 }
 
 int st_registry_drop_partition(st_registry_t *reg, const char *topic, int32_t partition,

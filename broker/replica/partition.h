@@ -36,6 +36,7 @@
 
 #include "broker_config.h"
 #include "st_log.h"
+#include "st_topic_config.h"
 
 #include "isr.h"
 
@@ -84,9 +85,13 @@ bool st_registry_has_topic(st_registry_t *reg, const char *topic);
 
 /* ---- hosted partitions (replica-state thread) ------------------------------------------------ */
 
-/* The partition (referenced), created with its log (existing log reused) if not hosted yet;
- * configs (topic overrides from the controller) are applied to the topic. initial_hw: the
- * checkpointed high watermark (-1 unknown), clamped to the log. 0 or -errno. */
+/* The partition (referenced), created with its log (existing log reused) if not hosted yet.
+ * configs (the topic's overrides as the controller knows them) set the topic's configuration
+ * when the topic is new to this registry (an invalid set is logged and the defaults used);
+ * afterwards the topic's configuration changes only through st_registry_set_topic_overrides
+ * (ZooKeeper's /config/changes), so a LeaderAndIsr built from an older copy cannot undo a
+ * change. initial_hw: the checkpointed high watermark (-1 unknown), clamped to the log. 0 or
+ * -errno. */
 int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t partition,
                                const char *const *config_names, const char *const *config_values,
                                size_t n_configs, int64_t initial_hw, st_partition_t **ret_part);
@@ -101,7 +106,38 @@ size_t st_registry_snapshot(st_registry_t *reg, st_partition_t ***ret_parts);
 void st_registry_set_isr_notify(st_registry_t *reg, void (*fn)(void *arg, st_partition_t *part),
                                 void *arg);
 
+/* ---- dynamic topic configuration (the config manager's thread) -------------------------------- */
+
+/* Replaces a hosted topic's overrides (keys/values as in /config/topics/<t>) and applies the
+ * result to its partitions and their logs at once. -ENOENT when no partition of the topic is
+ * hosted here; -EINVAL (msg names the key and value) when an override does not validate:
+ * nothing changes then. */
+int st_registry_set_topic_overrides(st_registry_t *reg, const char *topic,
+                                    const char *const *keys, const char *const *values, size_t n,
+                                    char *msg, size_t msg_len);
+/* New topic defaults (the broker's configuration changed dynamically): every hosted topic is
+ * resolved again (defaults, then its overrides) and applied. */
+void st_registry_set_defaults(st_registry_t *reg, const st_topic_config_t *defaults);
+/* The topic's effective configuration; the defaults when it is not hosted here (returns false
+ * then). */
+bool st_registry_topic_config(st_registry_t *reg, const char *topic, st_topic_config_t *ret);
+/* fn(arg, topic) is called (replica-state thread, no lock held) when a topic becomes hosted
+ * here (its first partition): the config manager re-reads its overrides, in case the
+ * LeaderAndIsr carried an older copy than ZooKeeper's. */
+void st_registry_set_new_topic_notify(st_registry_t *reg,
+                                      void (*fn)(void *arg, const char *topic), void *arg);
+
 /* ---- partitions -------------------------------------------------------------------------- */
+
+/* Log dir failures (Kafka's HostedPartition.Offline): a partition whose log dir failed is
+ * offline from that moment (its log says so): every read, append, role change and offset
+ * query fails with -EIO (KAFKA_STORAGE_ERROR to clients, followers and the controller), parked
+ * acks=all produces answer KAFKA_STORAGE_ERROR. The replica manager then drops its role and
+ * its fetcher (st_partition_set_offline) and tells the controller, which moves the leadership
+ * away. It stays offline until the broker restarts. */
+bool st_partition_offline(const st_partition_t *part);
+/* Replica-state thread: role NONE, no ISR proposal, watchers woken; logs one line. */
+void st_partition_set_offline(st_partition_t *part, const char *log_dir);
 
 void st_partition_ref(st_partition_t *part);
 void st_partition_unref(st_partition_t *part);
@@ -109,6 +145,14 @@ const char *st_partition_topic(const st_partition_t *part);
 int32_t st_partition_id(const st_partition_t *part);
 bool st_partition_deleted(const st_partition_t *part);
 int32_t st_partition_max_message_bytes(const st_partition_t *part);
+/* What the leader's produce path applies (from the topic's configuration). */
+typedef struct st_partition_produce_cfg {
+    int32_t max_message_bytes;
+    int32_t timestamp_type;           /* st_timestamp_type_t */
+    int32_t compression;              /* st_topic_compression_t */
+    int64_t timestamp_max_diff_ms;    /* message.timestamp.difference.max.ms */
+} st_partition_produce_cfg_t;
+void st_partition_produce_cfg(const st_partition_t *part, st_partition_produce_cfg_t *ret);
 int64_t st_partition_high_watermark(const st_partition_t *part);
 int32_t st_partition_leader_epoch(const st_partition_t *part);
 int32_t st_partition_min_insync(const st_partition_t *part);
@@ -119,9 +163,9 @@ int32_t st_partition_leader(st_partition_t *part, int32_t *ret_replicas, size_t 
 
 /* Appends validated batches as the leader (stamping offsets and the leader epoch in place),
  * advances the high watermark when the (maximal) ISR allows it and wakes watchers. acks = -1
- * first checks the committed ISR against min.insync.replicas. Errors: -ENOENT deleted, -EPERM
- * not the leader, -ENOTCONN ISR smaller than min.insync.replicas (acks=-1; NOTHING appended),
- * else st_log_append's. ret_log_start and ret_epoch (the leader epoch appended at) may be NULL. */
+ * first checks the committed ISR against min.insync.replicas. Errors: -ENOENT deleted, -EIO
+ * offline, -EPERM not the leader, -ENOTCONN ISR smaller than min.insync.replicas (acks=-1;
+ * NOTHING appended), else st_log_append's. ret_log_start and ret_epoch (the leader epoch appended at) may be NULL. */
 int st_partition_append(st_partition_t *part, void *batches, size_t len, int32_t acks,
                         st_log_append_info_t *ret_info, int64_t *ret_log_start,
                         int32_t *ret_epoch);
@@ -178,7 +222,8 @@ int st_partition_truncate_to_hw(st_partition_t *part);
 
 /* acks=all: the state of an append at leader_epoch that needs HW >= required_offset:
  * ST_ERR_NONE, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, ST_ERR_NOT_LEADER_OR_FOLLOWER
- * (leadership lost since the append, even if regained), or -1 still pending. */
+ * (leadership lost since the append, even if regained), ST_ERR_KAFKA_STORAGE_ERROR (offline),
+ * or -1 still pending. */
 int st_partition_acks_status(st_partition_t *part, int32_t leader_epoch, int64_t required_offset);
 
 /* ISR expiry (replica-state thread, every replica.lag.time.max.ms / 2): proposes removing

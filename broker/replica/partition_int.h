@@ -40,6 +40,9 @@ struct st_partition {
     _Atomic int64_t high_watermark;
     _Atomic int32_t max_message_bytes;
     _Atomic int32_t min_insync;
+    _Atomic int32_t timestamp_type;       /* st_timestamp_type_t */
+    _Atomic int32_t compression;          /* st_topic_compression_t */
+    _Atomic int64_t timestamp_max_diff_ms;
     atomic_bool deleted;
     atomic_int refs;
     atomic_int total_waiters;
@@ -47,6 +50,14 @@ struct st_partition {
     int n_loops;
     atomic_int waiters[];             /* per network loop */
 };
+
+/* Offline: its log dir failed (the log's flag, set the moment the failure happened, lock-free).
+ * An offline partition answers everything with -EIO (KAFKA_STORAGE_ERROR) and never comes
+ * back while the process runs. */
+static inline bool st_partition_offline_int(const st_partition_t *part)
+{
+    return part->log && st_log_is_offline(part->log);
+}
 
 /* Asserts the invariants (partition_repl.c's header); under the partition lock. */
 void st_partition_check(st_partition_t *part);

@@ -7,6 +7,9 @@
  *     NONE --make_leader--> LEADER --make_follower--> FOLLOWER --make_leader--> LEADER
  *       \--make_follower--> FOLLOWER      LEADER --make_leader(new epoch)--> LEADER
  *     any --st_registry_drop_partition--> NONE (not hosted) / deleted
+ *     any --st_partition_set_offline--> NONE, offline for good (its log dir failed; from the
+ *       moment of the failure every entry point answers -EIO, the transition only drops the
+ *       role, the ISR proposal and the remotes)
  *
  * Invariants (st_partition_check):
  *   P1. deleted == (log == NULL).
@@ -166,6 +169,10 @@ int st_partition_make_leader(st_partition_t *part, const st_partition_state_t *s
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
     }
+    if (st_partition_offline_int(part)) {
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
+    }
     st_replica_role_t old_role = part->role;
     int32_t old_leader = part->leader;
     set_state(part, st);
@@ -212,6 +219,10 @@ int st_partition_make_follower(st_partition_t *part, const st_partition_state_t 
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
     }
+    if (st_partition_offline_int(part)) {
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
+    }
     st_replica_role_t old_role = part->role;
     int32_t old_leader = part->leader;
     set_state(part, st);
@@ -222,6 +233,21 @@ int st_partition_make_follower(st_partition_t *part, const st_partition_state_t 
     pthread_rwlock_unlock(&part->lock);
     st_partition_wake(part);   /* parked produces learn they lost leadership */
     return 0;
+}
+
+void st_partition_set_offline(st_partition_t *part, const char *log_dir)
+{
+    pthread_rwlock_wrlock(&part->lock);
+    st_replica_role_t old_role = part->role;
+    __atomic_store_n(&part->role, ST_ROLE_NONE, __ATOMIC_RELAXED);
+    part->isr_pending = false;
+    part->n_proposed = 0;
+    part->n_remotes = 0;
+    ST_INFO("%s-%" PRId32 ": %s -> offline (log dir %s failed; leader epoch %" PRId32 ")",
+            part->topic, part->id, role_name(old_role), log_dir, part->leader_epoch);
+    st_partition_check(part);
+    pthread_rwlock_unlock(&part->lock);
+    st_partition_wake(part);   /* parked produces and fetches answer KAFKA_STORAGE_ERROR now */
 }
 
 int32_t st_partition_leader_id(st_partition_t *part)
@@ -242,6 +268,10 @@ int st_partition_append(st_partition_t *part, void *batches, size_t len, int32_t
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
+    }
+    if (st_partition_offline_int(part)) {
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
     }
     if (part->role != ST_ROLE_LEADER) {
         pthread_rwlock_unlock(&part->lock);
@@ -278,7 +308,9 @@ int st_partition_acks_status(st_partition_t *part, int32_t leader_epoch, int64_t
 {
     pthread_rwlock_rdlock(&part->lock);
     int code;
-    if (!part->log || part->role != ST_ROLE_LEADER || leader_epoch < part->term_epoch ||
+    if (st_partition_offline_int(part))
+        code = ST_ERR_KAFKA_STORAGE_ERROR;
+    else if (!part->log || part->role != ST_ROLE_LEADER || leader_epoch < part->term_epoch ||
         leader_epoch > part->leader_epoch)
         code = ST_ERR_NOT_LEADER_OR_FOLLOWER;
     else if (atomic_load(&part->high_watermark) < required_offset)
@@ -310,6 +342,10 @@ int st_partition_follower_fetch(st_partition_t *part, int32_t replica_id, int64_
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
+    }
+    if (st_partition_offline_int(part)) {
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
     }
     if (part->role != ST_ROLE_LEADER) {
         pthread_rwlock_unlock(&part->lock);
@@ -372,6 +408,10 @@ int st_partition_epoch_end_offset(st_partition_t *part, int32_t epoch, int32_t *
     if (!part->log) {
         pthread_rwlock_unlock(&part->lock);
         return -ENOENT;
+    }
+    if (st_partition_offline_int(part)) {
+        pthread_rwlock_unlock(&part->lock);
+        return -EIO;
     }
     if (part->role != ST_ROLE_LEADER) {
         pthread_rwlock_unlock(&part->lock);
@@ -509,6 +549,8 @@ int st_partition_append_as_follower(st_partition_t *part, int32_t leader_epoch, 
     int r = 0;
     if (!part->log || part->role != ST_ROLE_FOLLOWER || part->leader_epoch != leader_epoch) {
         r = -ESTALE;
+    } else if (st_partition_offline_int(part)) {
+        r = -EIO;   /* the replica manager drops it from its fetcher */
     } else {
         if (off > 0)
             r = st_log_append_follower(part->log, data, off, NULL);

@@ -12,6 +12,15 @@
  *   - the AlterIsr thread (rm->isr_thread) sends the leaders' ISR proposals to the controller
  *     (blocking st_channel call, NO lock held), retrying every 500 ms while any is pending.
  *
+ * Log dir failures (Kafka's ReplicaManager.handleLogDirFailure): the log manager reports a
+ * failed log dir from whichever thread met the error (rm_dir_failed records it and wakes the
+ * replica-state thread); on the replica-state thread its partitions leave the fetchers and their roles
+ * (st_partition_set_offline), the controller is told through
+ * /log_dir_event_notification (retried every second until ZooKeeper takes it), and when no
+ * log dir is left online the broker shuts down with exit code 1, as Kafka does. A
+ * LeaderAndIsr or StopReplica for an offline partition answers KAFKA_STORAGE_ERROR: that is
+ * how the controller learns which replicas to move away from.
+ *
  * Fencing (reference section 2.9, through broker/cluster/fencing.h): broker_epoch != -1 and <
  * ours -> STALE_BROKER_EPOCH; controller_epoch < the highest seen -> STALE_CONTROLLER_EPOCH
  * (else recorded); per
@@ -37,6 +46,7 @@
 #include "partition.h"
 #include "request.h"
 #include "st_checkpoint.h"
+#include "st_controller.h"
 #include "st_logger.h"
 #include "st_mailbox.h"
 
@@ -69,6 +79,14 @@ struct st_replica_manager {
     int32_t isr_ch_controller;
     char isr_ch_host[256];
     int isr_ch_port;
+    /* log dir failures: failed dirs reported and not handled yet (dir_lock, a leaf lock: the
+     * report comes from any thread under any lock) */
+    pthread_mutex_t dir_lock;
+    size_t *failed_dirs;
+    size_t n_failed_dirs, cap_failed_dirs;
+    /* replica-state thread only */
+    bool log_dir_event_pending;       /* the controller is still to be told */
+    int64_t log_dir_event_retry_ms;
 };
 
 typedef struct rm_result {
@@ -152,6 +170,9 @@ int st_replica_manager_checkpoint_hw(st_replica_manager_t *rm)
     size_t n = st_registry_snapshot(rm->b->reg, &parts);
     int ret = 0;
     for (size_t d = 0; d < cfg->n_dirs; d++) {
+        /* the log manager's dirs are cfg->dirs, in order; nothing is written to a failed one */
+        if (st_log_manager_dir_offline(rm->b->mgr, d))
+            continue;
         st_offset_checkpoint_entry_t *e = calloc(n ? n : 1, sizeof(*e));
         if (!e) {
             ret = -ENOMEM;
@@ -175,7 +196,12 @@ int st_replica_manager_checkpoint_hw(st_replica_manager_t *rm)
         snprintf(path, sizeof(path), "%s/replication-offset-checkpoint", cfg->dirs[d]);
         int r = st_offset_checkpoint_write(path, e, k);
         if (r < 0) {
-            ST_ERROR("Writing %s: %s", path, strerror(-r));
+            char what[4300];
+            snprintf(what, sizeof(what), "writing %s", path);
+            if (st_log_is_io_error(r))
+                st_log_manager_fail_dir(rm->b->mgr, d, r, what);   /* logged there */
+            else
+                ST_ERROR("Error while %s: %s", what, strerror(-r));
             ret = r;
         }
         free(e);
@@ -267,6 +293,12 @@ static int32_t apply_partition(st_replica_manager_t *rm, const Strand__LeaderAnd
         ps->leader_epoch < 0)
         return ST_ERR_INVALID_REQUEST;
     st_partition_t *existing = st_registry_get(rm->b->reg, ts->topic, ps->partition);
+    if (existing && st_partition_offline(existing)) {
+        /* before the epoch check: the controller asks again at the same epoch after a log dir
+         * event, and this answer is how it learns the replica is offline */
+        st_partition_unref(existing);
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
     if (existing) {
         int32_t cur = st_partition_leader_epoch(existing);
         bool has_role = st_partition_role(existing) != ST_ROLE_NONE;
@@ -295,6 +327,11 @@ static int32_t apply_partition(st_replica_manager_t *rm, const Strand__LeaderAnd
                                        &part);
     free(names);
     free(values);
+    if (r == -EIO) {
+        ST_INFO("%s-%" PRId32 ": its log is in a failed log dir: answering KAFKA_STORAGE_ERROR",
+                ts->topic, ps->partition);
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
     if (r < 0) {
         ST_ERROR("%s-%" PRId32 ": cannot host the partition: %s", ts->topic, ps->partition,
                  strerror(-r));
@@ -408,6 +445,8 @@ static void run_stop_replica(rm_job_t *job)
                     code = ps->delete_partition &&
                                    st_log_manager_delete(rm->b->mgr, topic, ps->partition) == 0
                                ? ST_ERR_NONE : ST_ERR_NONE;   /* nothing hosted: done */
+                } else if (st_partition_offline(part)) {
+                    code = ST_ERR_KAFKA_STORAGE_ERROR;   /* as Kafka: HostedPartition.Offline */
                 } else if (ps->leader_epoch != -2 && ps->leader_epoch >= 0 &&
                            ps->leader_epoch < st_partition_leader_epoch(part)) {
                     code = ST_ERR_FENCED_LEADER_EPOCH;
@@ -676,14 +715,19 @@ static bool send_alter_isr(st_replica_manager_t *rm, st_partition_t **parts, siz
             if (!resp)
                 r = -EBADMSG;
         }
+        /* retried every 500 ms while the controller cannot be reached: counted, not repeated */
+        static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
         if (r < 0) {
-            ST_WARN("AlterIsr to controller %" PRId32 " at %s:%d failed: %s%s%s; retrying",
-                    controller, host, port, strerror(-r), err[0] ? ": " : "", err);
+            st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                    "AlterIsr to controller %" PRId32 " at %s:%d failed: %s%s%s; "
+                                    "retrying", controller, host, port, strerror(-r),
+                                    err[0] ? ": " : "", err);
             st_channel_close(*ch);
             *ch = NULL;
         } else if (resp->error_code != ST_ERR_NONE) {
-            ST_WARN("AlterIsr: controller %" PRId32 " answered %s; retrying", controller,
-                    st_error_name(resp->error_code));
+            st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                    "AlterIsr: controller %" PRId32 " answered %s; retrying",
+                                    controller, st_error_name(resp->error_code));
             if (resp->error_code == ST_ERR_NOT_CONTROLLER) {
                 st_channel_close(*ch);   /* reconnect to whoever the metadata names next */
                 *ch = NULL;
@@ -762,6 +806,122 @@ static void *isr_main(void *arg)
     return NULL;
 }
 
+/* ---- log dir failures --------------------------------------------------------------------- */
+
+/* Replica-state thread: tells the controller (ZooKeeper round trip, no lock held). */
+static void notify_log_dir_event(st_replica_manager_t *rm)
+{
+    if (!rm->log_dir_event_pending || !rm->b->node)
+        return;
+    char path[256] = "";
+    int r = st_node_notify_log_dir_failure(rm->b->node, path, sizeof(path));
+    if (r == 0) {
+        rm->log_dir_event_pending = false;
+        ST_INFO("Told the controller of the failed log dir (%s)", path);
+    } else {
+        rm->log_dir_event_retry_ms = st_now_ms() + 1000;
+        static st_log_limit_t limit = ST_LOG_LIMIT_INIT(10000);
+        st_logger_write_limited(&limit, ST_LEVEL_WARN, NULL,
+                                "Cannot write the log dir event notification to ZooKeeper (%s); "
+                                "retrying every second", strerror(-r));
+    }
+}
+
+/* Replica-state thread (Kafka's handleLogDirFailure) for log dir `dir`. */
+static void handle_dir_failure(st_replica_manager_t *rm, size_t dir)
+{
+    st_broker_t *b = rm->b;
+    const char *dir_path = st_log_manager_dir_path(b->mgr, dir);
+    pthread_mutex_lock(&rm->state_lock);
+    st_partition_t **parts = NULL;
+    size_t n = st_registry_snapshot(b->reg, &parts), k = 0;
+    char names[512];
+    size_t used = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        st_log_t *log = st_log_manager_get(b->mgr, st_partition_topic(parts[i]),
+                                           st_partition_id(parts[i]));
+        if (log && st_log_manager_dir_of(b->mgr, st_log_dir(log)) == (int)dir) {
+            remove_from_fetchers(rm, parts[i]);
+            st_partition_set_offline(parts[i], dir_path);
+            k++;
+            if (used < sizeof(names) - 64) {
+                int w = snprintf(names + used, sizeof(names) - used, "%s%s-%" PRId32,
+                                 used ? ", " : "", st_partition_topic(parts[i]),
+                                 st_partition_id(parts[i]));
+                if (w > 0)
+                    used += (size_t)w;
+            }
+        }
+        st_partition_unref(parts[i]);
+    }
+    free(parts);
+    pthread_mutex_unlock(&rm->state_lock);
+    size_t online = st_log_manager_online_dir_count(b->mgr);
+    ST_ERROR("Handled the failure of log dir %s: %zu hosted partition(s) offline (%s%s), their "
+             "fetchers stopped; %zu of %zu log dir(s) online", dir_path, k, k ? names : "none",
+             used >= sizeof(names) - 64 ? ", ..." : "", online, st_log_manager_dir_count(b->mgr));
+    if (online == 0) {
+        char dirs[1024];
+        size_t u = 0;
+        dirs[0] = '\0';
+        for (size_t d = 0; d < st_log_manager_dir_count(b->mgr) && u < sizeof(dirs) - 1; d++) {
+            int w = snprintf(dirs + u, sizeof(dirs) - u, "%s%s", d ? ", " : "",
+                             st_log_manager_dir_path(b->mgr, d));
+            if (w > 0)
+                u += (size_t)w;
+        }
+        ST_ERROR("Shutdown broker %" PRId32 " because all log dirs in %s have failed",
+                 b->cfg.broker_id, dirs);
+        st_broker_request_shutdown(b, 1);
+    } else {
+        rm->log_dir_event_pending = true;
+        notify_log_dir_event(rm);
+    }
+}
+
+/* Replica-state thread: the dirs reported since the last call. */
+static void handle_dir_failures(st_replica_manager_t *rm)
+{
+    pthread_mutex_lock(&rm->dir_lock);
+    size_t *dirs = rm->failed_dirs, n = rm->n_failed_dirs;
+    rm->failed_dirs = NULL;
+    rm->n_failed_dirs = rm->cap_failed_dirs = 0;
+    pthread_mutex_unlock(&rm->dir_lock);
+    for (size_t i = 0; i < n; i++)
+        handle_dir_failure(rm, dirs[i]);
+    free(dirs);
+}
+
+static void wake_noop(void *arg)
+{
+    (void)arg;
+}
+
+/* The log manager's handler: any thread, possibly under log and manager locks: record the dir
+ * and wake the replica-state thread (which handles it after its next wait). */
+static void rm_dir_failed(void *arg, size_t dir, const char *path)
+{
+    st_replica_manager_t *rm = arg;
+    pthread_mutex_lock(&rm->dir_lock);
+    if (rm->n_failed_dirs == rm->cap_failed_dirs) {
+        size_t cap = rm->cap_failed_dirs ? rm->cap_failed_dirs * 2 : 4;
+        size_t *nd = realloc(rm->failed_dirs, cap * sizeof(*nd));
+        if (nd) {
+            rm->failed_dirs = nd;
+            rm->cap_failed_dirs = cap;
+        }
+    }
+    bool queued = rm->n_failed_dirs < rm->cap_failed_dirs;
+    if (queued)
+        rm->failed_dirs[rm->n_failed_dirs++] = dir;
+    pthread_mutex_unlock(&rm->dir_lock);
+    if (!queued || st_mailbox_post(rm->mb, wake_noop, NULL) < 0) {
+        ST_ERROR("Out of memory handling the failure of log dir %s: stopping the broker", path);
+        st_broker_request_shutdown(rm->b, 1);
+    }
+}
+
 /* ---- the replica-state thread --------------------------------------------------------------- */
 
 static void shrink_isrs(st_replica_manager_t *rm)
@@ -790,6 +950,7 @@ static void *rm_main(void *arg)
         int64_t next = next_isr < next_hw ? next_isr : next_hw;
         int64_t wait = next - now;
         st_mailbox_wait(rm->mb, wait > 0 ? (int)(wait > 1000 ? 1000 : wait) : 0);
+        handle_dir_failures(rm);
         now = st_now_ms();
         if (now >= next_isr) {
             shrink_isrs(rm);
@@ -799,6 +960,8 @@ static void *rm_main(void *arg)
             st_replica_manager_checkpoint_hw(rm);
             next_hw = now + cfg->replica_high_watermark_checkpoint_interval_ms;
         }
+        if (rm->log_dir_event_pending && now >= rm->log_dir_event_retry_ms)
+            notify_log_dir_event(rm);
     }
     return NULL;
 }
@@ -811,6 +974,7 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     rm->b = b;
     pthread_mutex_init(&rm->state_lock, NULL);
     pthread_mutex_init(&rm->isr_lock, NULL);
+    pthread_mutex_init(&rm->dir_lock, NULL);
     pthread_cond_init(&rm->isr_cond, NULL);
     int r = st_mailbox_new(&rm->mb);
     if (r < 0) {
@@ -819,6 +983,7 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     }
     load_hw_checkpoints(rm);
     st_registry_set_isr_notify(b->reg, isr_notify, rm);
+    st_log_manager_set_dir_failure_handler(b->mgr, rm_dir_failed, rm);
     r = pthread_create(&rm->thread, NULL, rm_main, rm);
     if (r != 0) {
         st_mailbox_free(rm->mb, NULL);
@@ -837,15 +1002,12 @@ int st_replica_manager_start(st_broker_t *b, st_replica_manager_t **ret)
     return 0;
 }
 
-static void wake_noop(void *arg)
-{
-    (void)arg;
-}
-
 void st_replica_manager_stop(st_replica_manager_t *rm)
 {
     if (!rm)
         return;
+    /* from here on a failed log dir is only recorded (the close skips it) */
+    st_log_manager_set_dir_failure_handler(rm->b->mgr, NULL, NULL);
     atomic_store(&rm->stop, true);
     st_mailbox_post(rm->mb, wake_noop, NULL);   /* no waiting out the thread's 1 s poll */
     pthread_join(rm->thread, NULL);
@@ -870,7 +1032,9 @@ void st_replica_manager_stop(st_replica_manager_t *rm)
     free(rm->hws);
     pthread_mutex_destroy(&rm->state_lock);
     pthread_mutex_destroy(&rm->isr_lock);
+    pthread_mutex_destroy(&rm->dir_lock);
     pthread_cond_destroy(&rm->isr_cond);
+    free(rm->failed_dirs);
     free(rm);
 }
 

@@ -1,17 +1,14 @@
 /* The admin client (strand_admin_* in strand.h): CreateTopics / DeleteTopics to the controller,
  * list / describe topics and describe the cluster from Metadata. Every call is synchronous;
- * calls are serialised with a.call_lock so any thread may use the handle. */
+ * calls are serialised with a.call_lock so any thread may use the handle. The consumer-group
+ * calls are in st_admin_group.c (the handle is shared through st_admin_int.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "st_admin_int.h"
 #include "st_client.h"
 #include "strand.h"
-
-struct strand_admin {
-    st_client_t cl;
-    pthread_mutex_t call_lock;
-};
 
 strand_admin_t *strand_admin_new(const strand_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -45,10 +42,9 @@ static int call_timeout(const strand_admin_t *a, int timeout_ms)
     return base > INT32_MAX - 5000 ? INT32_MAX : base + 5000;
 }
 
-/* Sends a request and unpacks the response body with unpack(); 0 or an error with errstr. */
-static int admin_call(strand_admin_t *a, int32_t target, int32_t api, const ProtobufCMessage *body,
-                      int timeout_ms, ProtobufCMessage *(*unpack)(size_t, const uint8_t *),
-                      ProtobufCMessage **ret_msg, char *errstr, size_t errstr_size)
+int st_admin_call(strand_admin_t *a, int32_t target, int32_t api, const ProtobufCMessage *body,
+                  int timeout_ms, ProtobufCMessage *(*unpack)(size_t, const uint8_t *),
+                  ProtobufCMessage **ret_msg, char *errstr, size_t errstr_size)
 {
     st_rframe_t resp = { 0 };
     pthread_mutex_lock(&a->call_lock);
@@ -158,8 +154,8 @@ int strand_admin_create_topic(strand_admin_t *a, const strand_new_topic_t *topic
     req.topics = &ctp;
     req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_TOPICS, &req.base,
-                         timeout_ms, unpack_create, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_TOPICS, &req.base,
+                            timeout_ms, unpack_create, &msg, errstr, errstr_size);
     free(cfgs);
     free(cfgp);
     free(asg);
@@ -193,8 +189,8 @@ int strand_admin_delete_topic(strand_admin_t *a, const char *name, int timeout_m
     req.topic_names = names;
     req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__DELETE_TOPICS, &req.base,
-                         timeout_ms, unpack_delete, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__DELETE_TOPICS, &req.base,
+                            timeout_ms, unpack_delete, &msg, errstr, errstr_size);
     if (err)
         return err;
     Strand__DeleteTopicsResponse *resp = (Strand__DeleteTopicsResponse *)msg;
@@ -217,8 +213,8 @@ static int metadata(strand_admin_t *a, const char *const *names, size_t count, b
     req.topics = (char **)names;
     req.allow_auto_topic_creation = false;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_ANY, STRAND__API_KEY__METADATA, &req.base, timeout_ms,
-                         unpack_metadata, &msg, NULL, 0);
+    int err = st_admin_call(a, ST_BROKER_ANY, STRAND__API_KEY__METADATA, &req.base, timeout_ms,
+                            unpack_metadata, &msg, NULL, 0);
     if (!err)
         *ret = (Strand__MetadataResponse *)msg;
     return err;
@@ -475,8 +471,8 @@ int strand_admin_create_partitions(strand_admin_t *a, const char *topic, int32_t
     req.topics = &ctp;
     req.timeout_ms = timeout_ms < 0 ? a->cl.conf.request_timeout_ms : timeout_ms;
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_PARTITIONS, &req.base,
-                         timeout_ms, unpack_create_partitions, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__CREATE_PARTITIONS, &req.base,
+                            timeout_ms, unpack_create_partitions, &msg, errstr, errstr_size);
     free(asg);
     free(asgp);
     if (err)
@@ -574,8 +570,8 @@ int strand_admin_elect_leaders(strand_admin_t *a, strand_election_type_t type,
         return ST_ERR_INVALID_ARG;
     }
     ProtobufCMessage *msg = NULL;
-    int err = admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__ELECT_LEADERS, &req.base,
-                         timeout_ms, unpack_elect, &msg, errstr, errstr_size);
+    int err = st_admin_call(a, ST_BROKER_CONTROLLER, STRAND__API_KEY__ELECT_LEADERS, &req.base,
+                            timeout_ms, unpack_elect, &msg, errstr, errstr_size);
     for (size_t j = 0; j < req.n_topic_partitions; j++) {
         free(req.topic_partitions[j]->partitions);
         free(req.topic_partitions[j]);
@@ -619,4 +615,217 @@ int strand_admin_elect_leaders(strand_admin_t *a, strand_election_type_t type,
     *ret_results = res;
     *ret_count = n;
     return 0;
+}
+
+/* ---- dynamic configuration --------------------------------------------------------------- */
+
+const char *strand_config_source_name(int source)
+{
+    switch (source) {
+    case STRAND_CONFIG_SOURCE_DYNAMIC_TOPIC: return "DYNAMIC_TOPIC_CONFIG";
+    case STRAND_CONFIG_SOURCE_DYNAMIC_BROKER: return "DYNAMIC_BROKER_CONFIG";
+    case STRAND_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER: return "DYNAMIC_DEFAULT_BROKER_CONFIG";
+    case STRAND_CONFIG_SOURCE_STATIC_BROKER: return "STATIC_BROKER_CONFIG";
+    case STRAND_CONFIG_SOURCE_DEFAULT: return "DEFAULT_CONFIG";
+    default: return "UNKNOWN";
+    }
+}
+
+/* Where a resource's request goes: a broker's own configuration to that broker (only it knows
+ * its static settings), anything else to any broker. -1 when name is not a broker id. */
+static int32_t config_target(strand_resource_type_t type, const char *name)
+{
+    if (type != STRAND_RESOURCE_BROKER || !name || !*name)
+        return ST_BROKER_ANY;
+    char *end = NULL;
+    long id = strtol(name, &end, 10);
+    if (*end || id < 0 || id > INT32_MAX)
+        return -1;
+    return (int32_t)id;
+}
+
+static ProtobufCMessage *unpack_describe_configs(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__describe_configs_response__unpack(NULL, len, data);
+}
+static ProtobufCMessage *unpack_alter_configs(size_t len, const uint8_t *data)
+{
+    return (ProtobufCMessage *)strand__incremental_alter_configs_response__unpack(NULL, len, data);
+}
+
+void strand_config_entries_free(strand_config_entry_t *entries, size_t count)
+{
+    if (!entries)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        free(entries[i].name);
+        free(entries[i].value);
+        free(entries[i].documentation);
+        for (size_t k = 0; k < entries[i].synonym_count; k++) {
+            free(entries[i].synonyms[k].name);
+            free(entries[i].synonyms[k].value);
+        }
+        free(entries[i].synonyms);
+    }
+    free(entries);
+}
+
+static char *dup_or_null(const char *s, bool null)
+{
+    return null ? NULL : strdup(s ? s : "");
+}
+
+static int copy_entries(const Strand__DescribeConfigsResult *r, strand_config_entry_t **ret,
+                        size_t *ret_n)
+{
+    strand_config_entry_t *out = calloc(r->n_configs + 1, sizeof(*out));
+    if (!out)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n_configs; i++) {
+        const Strand__DescribeConfigsResourceResult *c = r->configs[i];
+        strand_config_entry_t *e = &out[i];
+        e->name = strdup(c->name ? c->name : "");
+        e->value = dup_or_null(c->value, c->value_null || c->is_sensitive);
+        e->read_only = c->read_only;
+        e->is_sensitive = c->is_sensitive;
+        e->source = c->config_source;
+        e->documentation = strdup(c->documentation ? c->documentation : "");
+        e->synonyms = calloc(c->n_synonyms + 1, sizeof(*e->synonyms));
+        bool oom = !e->name || !e->documentation || !e->synonyms ||
+                   (!e->value && !(c->value_null || c->is_sensitive));
+        for (size_t k = 0; !oom && k < c->n_synonyms; k++) {
+            const Strand__DescribeConfigsSynonym *s = c->synonyms[k];
+            e->synonyms[k].name = strdup(s->name ? s->name : "");
+            e->synonyms[k].value = dup_or_null(s->value, s->value_null);
+            e->synonyms[k].source = s->source;
+            e->synonym_count++;
+            oom = !e->synonyms[k].name || (!e->synonyms[k].value && !s->value_null);
+        }
+        if (oom) {
+            strand_config_entries_free(out, i + 1);
+            return -ENOMEM;
+        }
+    }
+    *ret = out;
+    *ret_n = r->n_configs;
+    return 0;
+}
+
+int strand_admin_describe_configs(strand_admin_t *a, strand_resource_type_t type,
+                                  const char *name, const char *const *keys, size_t key_count,
+                                  bool include_synonyms, bool include_documentation,
+                                  int timeout_ms, strand_config_entry_t **ret_entries,
+                                  size_t *ret_count, char *errstr, size_t errstr_size)
+{
+    int32_t target = config_target(type, name);
+    if (!a || !name || !ret_entries || !ret_count || (key_count && !keys) || target == -1 ||
+        (type != STRAND_RESOURCE_TOPIC && type != STRAND_RESOURCE_BROKER)) {
+        st_client_errstr(errstr, errstr_size, "invalid argument%s",
+                         target == -1 ? ": a broker resource is named by its id" : "");
+        return ST_ERR_INVALID_ARG;
+    }
+    Strand__DescribeConfigsResource res = STRAND__DESCRIBE_CONFIGS_RESOURCE__INIT;
+    res.resource_type = (int32_t)type;
+    res.resource_name = (char *)name;
+    res.configuration_keys = (char **)keys;
+    res.n_configuration_keys = key_count;
+    Strand__DescribeConfigsResource *resp_ptr = &res;
+    Strand__DescribeConfigsRequest req = STRAND__DESCRIBE_CONFIGS_REQUEST__INIT;
+    req.resources = &resp_ptr;
+    req.n_resources = 1;
+    req.include_synonyms = include_synonyms;
+    req.include_documentation = include_documentation;
+    ProtobufCMessage *msg = NULL;
+    int err = st_admin_call(a, target, STRAND__API_KEY__DESCRIBE_CONFIGS, &req.base, timeout_ms,
+                         unpack_describe_configs, &msg, errstr, errstr_size);
+    if (err)
+        return err;
+    Strand__DescribeConfigsResponse *resp = (Strand__DescribeConfigsResponse *)msg;
+    err = ST_ERR_BAD_RESPONSE;
+    st_client_errstr(errstr, errstr_size, "'%s' missing from the DescribeConfigs response", name);
+    for (size_t i = 0; i < resp->n_results; i++) {
+        const Strand__DescribeConfigsResult *r = resp->results[i];
+        if (r->resource_type != (int32_t)type || strcmp(r->resource_name ? r->resource_name : "",
+                                                        name) != 0)
+            continue;
+        err = r->error_code;
+        if (err) {
+            st_client_errstr(errstr, errstr_size, "%s (%s)",
+                             r->error_message && *r->error_message ? r->error_message
+                                                                   : st_error_desc(err),
+                             st_error_name(err));
+        } else if (copy_entries(r, ret_entries, ret_count) < 0) {
+            st_client_errstr(errstr, errstr_size, "out of memory");
+            err = ST_ERR_INVALID_ARG;
+        }
+        break;
+    }
+    strand__describe_configs_response__free_unpacked(resp, NULL);
+    return err;
+}
+
+int strand_admin_incremental_alter_configs(strand_admin_t *a, strand_resource_type_t type,
+                                           const char *name, const strand_alter_config_t *ops,
+                                           size_t op_count, bool validate_only, int timeout_ms,
+                                           char *errstr, size_t errstr_size)
+{
+    int32_t target = config_target(type, name);
+    if (!a || !name || (op_count && !ops) || target == -1 ||
+        (type != STRAND_RESOURCE_TOPIC && type != STRAND_RESOURCE_BROKER)) {
+        st_client_errstr(errstr, errstr_size, "invalid argument%s",
+                         target == -1 ? ": a broker resource is named by its id" : "");
+        return ST_ERR_INVALID_ARG;
+    }
+    Strand__AlterableConfig *cfgs = calloc(op_count + 1, sizeof(*cfgs));
+    Strand__AlterableConfig **cfgp = calloc(op_count + 1, sizeof(*cfgp));
+    if (!cfgs || !cfgp) {
+        free(cfgs);
+        free(cfgp);
+        st_client_errstr(errstr, errstr_size, "out of memory");
+        return ST_ERR_INVALID_ARG;
+    }
+    for (size_t i = 0; i < op_count; i++) {
+        strand__alterable_config__init(&cfgs[i]);
+        cfgs[i].name = (char *)(ops[i].name ? ops[i].name : "");
+        cfgs[i].config_operation = (int32_t)ops[i].op;
+        cfgs[i].value = (char *)(ops[i].value ? ops[i].value : "");
+        cfgs[i].value_null = !ops[i].value && ops[i].op != STRAND_ALTER_DELETE;
+        cfgp[i] = &cfgs[i];
+    }
+    Strand__AlterConfigsResource res = STRAND__ALTER_CONFIGS_RESOURCE__INIT;
+    res.resource_type = (int32_t)type;
+    res.resource_name = (char *)name;
+    res.configs = cfgp;
+    res.n_configs = op_count;
+    Strand__AlterConfigsResource *resp_ptr = &res;
+    Strand__IncrementalAlterConfigsRequest req = STRAND__INCREMENTAL_ALTER_CONFIGS_REQUEST__INIT;
+    req.resources = &resp_ptr;
+    req.n_resources = 1;
+    req.validate_only = validate_only;
+    ProtobufCMessage *msg = NULL;
+    int err = st_admin_call(a, target, STRAND__API_KEY__INCREMENTAL_ALTER_CONFIGS, &req.base,
+                         timeout_ms, unpack_alter_configs, &msg, errstr, errstr_size);
+    free(cfgs);
+    free(cfgp);
+    if (err)
+        return err;
+    Strand__IncrementalAlterConfigsResponse *resp = (Strand__IncrementalAlterConfigsResponse *)msg;
+    err = ST_ERR_BAD_RESPONSE;
+    st_client_errstr(errstr, errstr_size, "'%s' missing from the IncrementalAlterConfigs "
+                     "response", name);
+    for (size_t i = 0; i < resp->n_responses; i++) {
+        const Strand__AlterConfigsResourceResponse *r = resp->responses[i];
+        if (r->resource_type != (int32_t)type || strcmp(r->resource_name ? r->resource_name : "",
+                                                        name) != 0)
+            continue;
+        err = r->error_code;
+        if (err)
+            st_client_errstr(errstr, errstr_size, "%s (%s)",
+                             r->error_message && *r->error_message ? r->error_message
+                                                                   : st_error_desc(err),
+                             st_error_name(err));
+        break;
+    }
+    strand__incremental_alter_configs_response__free_unpacked(resp, NULL);
+    return err;
 }

@@ -86,6 +86,13 @@ static const char *api_name(int32_t key)
     case STRAND__API_KEY__API_VERSIONS: return "ApiVersions";
     case STRAND__API_KEY__CREATE_TOPICS: return "CreateTopics";
     case STRAND__API_KEY__DELETE_TOPICS: return "DeleteTopics";
+    case STRAND__API_KEY__OFFSET_COMMIT: return "OffsetCommit";
+    case STRAND__API_KEY__OFFSET_FETCH: return "OffsetFetch";
+    case STRAND__API_KEY__FIND_COORDINATOR: return "FindCoordinator";
+    case STRAND__API_KEY__JOIN_GROUP: return "JoinGroup";
+    case STRAND__API_KEY__HEARTBEAT: return "Heartbeat";
+    case STRAND__API_KEY__LEAVE_GROUP: return "LeaveGroup";
+    case STRAND__API_KEY__SYNC_GROUP: return "SyncGroup";
     default: return "Unknown";
     }
 }
@@ -319,6 +326,7 @@ static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fm
 static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fmt, ...)
 {
     int64_t now = st_client_now_ms();
+    st_bstate_t was = b->state;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(b->last_error, sizeof(b->last_error), fmt, ap);
@@ -347,6 +355,15 @@ static void broker_fail(st_client_t *cl, st_broker_t *b, int err, const char *fm
     b->rbuf_len = b->rbuf_pos = 0;
     b->rcvlowat = 0;
     ST_DEBUG("client: broker %s (id %d) down: %s", b->addr, b->node_id, b->last_error);
+    /* Kafka's NetworkClient warning, once the client is up and will retry (during bootstrap a
+     * failure is the error st_client_init returns). */
+    if (atomic_load(&cl->ready) && err == ST_ERR_TRANSPORT && was != ST_BS_UP) {
+        char key[320];
+        snprintf(key, sizeof(key), "connect %s", b->addr);
+        st_client_log(cl, STRAND_LOG_WARN, "strand.network", key,
+                      "Connection to node %d (%s) could not be established. Node may not be "
+                      "available: %s", b->node_id, b->addr, b->last_error);
+    }
 
     char msg[600];
     snprintf(msg, sizeof(msg), "broker %s: %s", b->addr, b->last_error);
@@ -502,6 +519,14 @@ st_broker_t *st_client_broker_upsert(st_client_t *cl, int32_t node_id, const cha
         snprintf(b->addr, sizeof(b->addr), "%s:%d", host, port);
         b->reconnect_at_ms = 0;
     }
+    return b;
+}
+
+st_broker_t *st_client_broker_dedicated(st_client_t *cl, int32_t node_id, const char *host, int port)
+{
+    st_broker_t *b = st_client_broker_upsert(cl, node_id, host, port);
+    if (b)
+        b->dedicated = true;
     return b;
 }
 
@@ -822,6 +847,8 @@ static void service_anyq(st_client_t *cl, int64_t now)
     bool connecting = false;
     for (size_t i = 0; i < cl->n_brokers; i++) {
         st_broker_t *b = cl->brokers[i];
+        if (b->dedicated)
+            continue;
         if (b->state == ST_BS_UP) {
             if (!best || (best->node_id < 0 && b->node_id >= 0) ||
                 ((best->node_id < 0) == (b->node_id < 0) && b->n_waitq < best->n_waitq))
@@ -844,7 +871,7 @@ static void service_anyq(st_client_t *cl, int64_t now)
         st_req_t *next = req->next;
         bool all_failed = cl->n_brokers > 0;
         for (size_t i = 0; i < cl->n_brokers && all_failed; i++)
-            if (cl->brokers[i]->fail_seq <= req->any_seq)
+            if (!cl->brokers[i]->dedicated && cl->brokers[i]->fail_seq <= req->any_seq)
                 all_failed = false;
         if (all_failed) {
             q_remove(&cl->anyq_head, &cl->anyq_tail, req, prev);
@@ -861,7 +888,8 @@ static void service_anyq(st_client_t *cl, int64_t now)
     for (size_t i = 0; i < cl->n_brokers; i++) {
         size_t idx = (cl->next_candidate + i) % cl->n_brokers;
         st_broker_t *b = cl->brokers[idx];
-        if (b->state == ST_BS_DOWN && b->fail_seq <= seq && b->reconnect_at_ms <= now) {
+        if (!b->dedicated && b->state == ST_BS_DOWN && b->fail_seq <= seq &&
+            b->reconnect_at_ms <= now) {
             cl->next_candidate = idx + 1;
             broker_connect(cl, b);
             return;
@@ -927,7 +955,8 @@ static int64_t next_timer(st_client_t *cl, int64_t now)
     }
     for (size_t i = 0; i < cl->n_brokers; i++) {
         const st_broker_t *b = cl->brokers[i];
-        if (b->state == ST_BS_DOWN && (b->sendq_head || cl->anyq_head) && b->reconnect_at_ms < next)
+        if (b->state == ST_BS_DOWN && (b->sendq_head || (cl->anyq_head && !b->dedicated)) &&
+            b->reconnect_at_ms < next)
             next = b->reconnect_at_ms;
     }
     return next;
@@ -1094,6 +1123,8 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
     cl->conf = copy->props;
     cl->delivery_cb = copy->delivery_cb;
     cl->delivery_opaque = copy->delivery_opaque;
+    cl->log_cb = copy->log_cb;
+    cl->log_opaque = copy->log_opaque;
     free(copy);
     cl->tp = st_transport_find(cl->conf.security_protocol);
     if (!cl->tp) {
@@ -1119,6 +1150,7 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
     atomic_init(&cl->next_corr_id, 1);
     pthread_mutex_init(&cl->lock, NULL);
     pthread_mutex_init(&cl->pool_lock, NULL);
+    pthread_mutex_init(&cl->log_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1157,8 +1189,10 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         return ST_ERR_INVALID_ARG;
     }
     cl->thread_started = true;
-    if (no_bootstrap)
+    if (no_bootstrap) {
+        atomic_store(&cl->ready, true);
         return 0;
+    }
 
     /* Bootstrap: wait for the first metadata response (or for every broker to fail). */
     pthread_mutex_lock(&cl->lock);
@@ -1177,6 +1211,7 @@ int st_client_init(st_client_t *cl, const strand_conf_t *conf, const st_client_r
         st_client_destroy(cl);
         return err;
     }
+    atomic_store(&cl->ready, true);
     return 0;
 }
 
@@ -1239,6 +1274,7 @@ void st_client_destroy(st_client_t *cl)
     cl->epfd = cl->evfd = -1;
     pthread_mutex_destroy(&cl->lock);
     pthread_mutex_destroy(&cl->pool_lock);
+    pthread_mutex_destroy(&cl->log_lock);
     pthread_cond_destroy(&cl->md_cond);
     if (cl->tp && cl->tp->ctx_free)
         cl->tp->ctx_free(cl->tp_ctx);

@@ -116,6 +116,8 @@ struct st_broker {
     int rcvlowat;                /* SO_RCVLOWAT in force (0 = the default, 1) */
     bool big_frames;             /* the last frame was large: start the next with a short read */
     int16_t api_max[ST_API_MAX_KEY];     /* -1: not supported */
+    bool dedicated;              /* a private connection (st_client_broker_dedicated): never
+                                    used for any-broker requests */
     /* role bookkeeping (I/O thread) */
     int produce_inflight;
     bool fetch_inflight;
@@ -134,6 +136,9 @@ typedef struct st_client_role {
     void (*on_metadata)(st_client_t *cl);
     /* Metadata requests set allow_auto_topic_creation (the producer, as in Kafka). */
     bool auto_create_topics;
+    /* "Producer", "Consumer" (Kafka's prefix of log lines, "[Producer clientId=x] ..."); NULL
+     * for the admin client ("AdminClient"). */
+    const char *name;
     /* No bootstrap (the controller-to-broker channel): bootstrap.servers may be empty,
      * st_client_init does not wait for a first Metadata response and none is asked for unless
      * st_client_md_refresh is called; brokers are added by node id with
@@ -162,10 +167,25 @@ typedef struct st_md_topic {
     uint64_t version;            /* md_version of the response that last described it */
 } st_md_topic_t;
 
+/* One condition the log callback was told about (st_client_log.c). */
+typedef struct st_log_seen {
+    char key[160];               /* "" = free slot */
+    int64_t last_ms;             /* when it was last reported */
+    uint32_t suppressed;         /* repeats not reported since */
+} st_log_seen_t;
+
+#define ST_LOG_SEEN_MAX 32
+
 struct st_client {
     st_client_conf_t conf;                /* private copy */
     strand_delivery_cb_t *delivery_cb;
     void *delivery_opaque;
+    strand_log_cb_t *log_cb;
+    void *log_opaque;
+    pthread_mutex_t log_lock;             /* log_seen (reports may come from any thread) */
+    st_log_seen_t log_seen[ST_LOG_SEEN_MAX];
+    atomic_bool ready;                    /* st_client_init finished: failures are retried now,
+                                             and worth a log line (before, they fail init) */
     const st_transport_t *tp;
     void *tp_ctx;                         /* tp->ctx_new's context (SSL_CTX), NULL for plain */
     int acks;
@@ -200,11 +220,16 @@ struct st_client {
     int32_t controller_id;
     char *cluster_id;
     char **md_interest; size_t n_md_interest;  /* topics metadata requests ask about */
+    int64_t *md_interest_err_ms;               /* per interest: when a response first said
+                                                  the topic is not usable (0: it is) */
     uint64_t md_interest_gen;                  /* bumped when md_interest grows */
     uint64_t md_req_interest_gen;              /* I/O thread: gen the in-flight request covers */
     bool md_auto_create;                       /* allow_auto_topic_creation (producer) */
+    bool md_all_topics;                        /* ask about every topic (a consumer's pattern
+                                                  subscription), not just md_interest */
     int md_last_err;                           /* last metadata failure (ST_ERR_*), 0 if ok */
     char md_last_errstr[512];
+    uint64_t md_fail_seq;                      /* bumped by every failed metadata request */
 
     /* receive-buffer pool */
     pthread_mutex_t pool_lock;
@@ -290,6 +315,13 @@ void st_md_partition_free(st_md_partition_t *p);
  * updating its address (and dropping its connection) if it moved. */
 st_broker_t *st_client_broker_upsert(st_client_t *cl, int32_t node_id, const char *host, int port);
 
+/* I/O thread: a DEDICATED connection entry under node_id (which must not be a broker id from
+ * metadata: the consumer group code uses INT32_MAX - coordinator id and the like, as Kafka's
+ * client does) to host:port. Requests sent to node_id go to it alone; any-broker requests
+ * (metadata, bootstrap) never use it, so a request the broker parks there (a JoinGroup, a held
+ * Heartbeat) delays nothing else. Updates the address as st_client_broker_upsert does. */
+st_broker_t *st_client_broker_dedicated(st_client_t *cl, int32_t node_id, const char *host, int port);
+
 /* ---- misc --------------------------------------------------------------------------------- */
 
 int64_t st_client_now_ms(void);       /* CLOCK_MONOTONIC */
@@ -301,5 +333,19 @@ int64_t st_client_record_time_ms(void);
 /* snprintf into errstr when not NULL. */
 void st_client_errstr(char *errstr, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The calling thread's strand_last_errstr() buffer (st_client_util.c), to pass as errstr. */
+char *st_client_last_errstr_buf(size_t *ret_size);
+
+/* ---- log messages (st_client_log.c) ------------------------------------------------------- */
+
+/* Reports one retried condition to the log callback as "[<Role> clientId=<id>] <message>",
+ * throttled per `key` (the identity of the condition: same broker / partition and error): the
+ * first occurrence is reported, repeats within ST_LOG_THROTTLE_MS only counted, and the count
+ * appended to the next report. Without a callback the message goes to ST_DEBUG. Any thread
+ * (takes cl->log_lock, never held while calling anything but the callback). */
+#define ST_LOG_THROTTLE_MS 10000
+void st_client_log(st_client_t *cl, int level, const char *source, const char *key,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "st_assignor.h"
 #include "st_batch.h"
 
 #define OFF(f) offsetof(st_client_conf_t, f)
@@ -94,6 +95,34 @@ const st_cfg_def_t st_client_conf_table[] = {
       "Consumer: where to start with no valid position (none: report an error)", false },
     { "check.crcs", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(check_crcs),
       "Consumer: verify the CRC-32C of fetched batches", false },
+    /* consumer groups */
+    { "group.id", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(group_id),
+      "Consumer: the consumer group this consumer belongs to; needed by subscribe and by "
+      "committed offsets", false },
+    { "group.instance.id", ST_CFG_STRING, NULL, 0, 0, NULL, OFF(group_instance_id),
+      "Consumer: static membership (KIP-345): a restart within session.timeout.ms keeps the "
+      "assignment without a rebalance; unset: a dynamic member", false },
+    { "partition.assignment.strategy", ST_CFG_LIST, "range", 0, 0, NULL,
+      OFF(partition_assignment_strategy),
+      "Consumer: assignors in order of preference: range, roundrobin, sticky, "
+      "cooperative-sticky (or Kafka's class names, e.g. "
+      "org.apache.kafka.clients.consumer.CooperativeStickyAssignor)", false },
+    { "session.timeout.ms", ST_CFG_INT, "45000", 1, IMAX, NULL, OFF(session_timeout_ms),
+      "Consumer: a member without a heartbeat for this long is removed from its group", false },
+    { "heartbeat.interval.ms", ST_CFG_INT, "3000", 1, IMAX, NULL, OFF(heartbeat_interval_ms),
+      "Consumer: time between heartbeats to the group coordinator (below session.timeout.ms)",
+      false },
+    { "max.poll.interval.ms", ST_CFG_INT, "300000", 1, IMAX, NULL, OFF(max_poll_interval_ms),
+      "Consumer: longest time between polls before the member leaves its group; also the "
+      "rebalance timeout sent in JoinGroup", false },
+    { "enable.auto.commit", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(enable_auto_commit),
+      "Consumer: commit positions every auto.commit.interval.ms, before a revocation and on "
+      "close (needs group.id)", false },
+    { "auto.commit.interval.ms", ST_CFG_INT, "5000", 0, IMAX, NULL, OFF(auto_commit_interval_ms),
+      "Consumer: how often positions are committed with enable.auto.commit", false },
+    { "exclude.internal.topics", ST_CFG_BOOL, "true", 0, 0, NULL, OFF(exclude_internal_topics),
+      "Consumer: a pattern subscription never matches internal topics (__consumer_offsets)",
+      false },
     ST_CFG_END
 };
 
@@ -210,6 +239,9 @@ int strand_conf_set(strand_conf_t *conf, const char *key, const char *value, cha
                 "enable.idempotence=true: idempotent production is not supported yet "
                 "(accepted: false)");
         return ST_ERR_INVALID_CONFIG;
+    } else if (strcmp(key, "partition.assignment.strategy") == 0) {
+        if (st_assignor_parse_list(value, NULL, NULL, errstr, errstr_size) < 0)
+            return ST_ERR_INVALID_CONFIG;
     } else if (strcmp(key, "bootstrap.servers") == 0) {
         st_hostport_t *list = NULL;
         size_t n = 0;
@@ -316,6 +348,10 @@ int strand_conf_get(const strand_conf_t *conf, const char *key, char *buf, size_
         snprintf(buf, buf_size, "%s", s ? s : "");
         break;
     }
+    case ST_CFG_ENUM:
+    case ST_CFG_SET:
+        st_cfg_format_one(def, &conf->props, buf, buf_size);
+        break;
     }
     return 0;
 }
@@ -329,6 +365,18 @@ void strand_conf_set_delivery_cb(strand_conf_t *conf, strand_delivery_cb_t *cb, 
 {
     conf->delivery_cb = cb;
     conf->delivery_opaque = opaque;
+}
+
+void strand_conf_set_rebalance_cb(strand_conf_t *conf, strand_rebalance_cb_t *cb, void *opaque)
+{
+    conf->rebalance_cb = cb;
+    conf->rebalance_opaque = opaque;
+}
+
+void strand_conf_set_log_cb(strand_conf_t *conf, strand_log_cb_t *cb, void *opaque)
+{
+    conf->log_cb = cb;
+    conf->log_opaque = opaque;
 }
 
 int st_client_parse_bootstrap(const char *servers, st_hostport_t **ret_list, size_t *ret_count,

@@ -51,6 +51,16 @@ typedef struct st_client_conf {
     int32_t max_poll_records;
     char *auto_offset_reset;
     bool check_crcs;
+    /* consumer groups */
+    char *group_id;
+    char *group_instance_id;
+    char *partition_assignment_strategy;
+    int32_t session_timeout_ms;
+    int32_t heartbeat_interval_ms;
+    int32_t max_poll_interval_ms;
+    bool enable_auto_commit;
+    int32_t auto_commit_interval_ms;
+    bool exclude_internal_topics;
 } st_client_conf_t;
 
 extern const st_cfg_def_t st_client_conf_table[];
@@ -60,6 +70,10 @@ struct strand_conf {
     st_client_conf_t props;
     strand_delivery_cb_t *delivery_cb;
     void *delivery_opaque;
+    strand_rebalance_cb_t *rebalance_cb;
+    void *rebalance_opaque;
+    strand_log_cb_t *log_cb;
+    void *log_opaque;
 };
 
 /* One bootstrap address. */

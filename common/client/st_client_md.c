@@ -25,10 +25,14 @@ void st_client_md_want(st_client_t *cl, const char *topic)
         found = strcmp(cl->md_interest[i], topic) == 0;
     if (!found) {
         char **grown = realloc(cl->md_interest, (cl->n_md_interest + 1) * sizeof(*grown));
+        int64_t *since = realloc(cl->md_interest_err_ms, (cl->n_md_interest + 1) * sizeof(*since));
         char *copy = strdup(topic);
         if (grown)
             cl->md_interest = grown;
-        if (grown && copy) {
+        if (since)
+            cl->md_interest_err_ms = since;
+        if (grown && since && copy) {
+            cl->md_interest_err_ms[cl->n_md_interest] = 0;
             cl->md_interest[cl->n_md_interest++] = copy;
             cl->md_interest_gen++;
         } else {
@@ -177,9 +181,42 @@ void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp)
     pthread_mutex_unlock(&cl->lock);
 }
 
+/* I/O thread: Kafka's "Error while fetching metadata with correlation id N : {t=ERROR}" for the
+ * topics asked about that a response says are not usable, from the second such response on: a
+ * topic that does not exist fails a consumer's wait at the first answer (one error, no warning),
+ * while a producer waiting for a topic to appear (or a leader to be elected) keeps asking and
+ * says so. */
+static void md_warn_topics(st_client_t *cl, const Strand__MetadataResponse *resp, int32_t corr,
+                           int64_t now)
+{
+    for (size_t i = 0; i < resp->n_topics; i++) {
+        const Strand__TopicMetadata *tm = resp->topics[i];
+        if (!tm->name)
+            continue;
+        int64_t since = 0;
+        bool asked = false;
+        pthread_mutex_lock(&cl->lock);
+        for (size_t k = 0; k < cl->n_md_interest; k++) {
+            if (strcmp(cl->md_interest[k], tm->name) != 0)
+                continue;
+            asked = true;
+            since = cl->md_interest_err_ms[k];
+            cl->md_interest_err_ms[k] = tm->error_code ? (since ? since : now) : 0;
+        }
+        pthread_mutex_unlock(&cl->lock);
+        if (!asked || !tm->error_code || !since || !st_error_retriable(tm->error_code))
+            continue;
+        char key[300];
+        snprintf(key, sizeof(key), "metadata %s %d", tm->name, tm->error_code);
+        st_client_log(cl, STRAND_LOG_WARN, "strand.metadata", key,
+                      "Error while fetching metadata with correlation id %d : {%s=%s} (topic %s "
+                      "not present in metadata after %lld ms)", corr, tm->name,
+                      st_error_name(tm->error_code), tm->name, (long long)(now - since));
+    }
+}
+
 static void md_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, st_rframe_t *resp)
 {
-    (void)req;
     int64_t now = st_client_now_ms();
     cl->md_inflight = false;
     cl->md_not_before_ms = now + cl->conf.retry_backoff_ms;
@@ -194,6 +231,7 @@ static void md_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, s
     if (err) {
         ST_DEBUG("client: metadata request failed: %s", errstr);
         pthread_mutex_lock(&cl->lock);
+        cl->md_fail_seq++;
         cl->md_last_err = err;
         snprintf(cl->md_last_errstr, sizeof(cl->md_last_errstr), "%s", errstr);
         pthread_cond_broadcast(&cl->md_cond);
@@ -202,30 +240,37 @@ static void md_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, s
         return;
     }
     st_client_md_apply(cl, mr);
+    md_warn_topics(cl, mr, req->corr_id, now);
     strand__metadata_response__free_unpacked(mr, NULL);
     cl->md_last_ok_ms = now;
-    pthread_mutex_lock(&cl->lock);
-    bool grown = cl->md_interest_gen != cl->md_req_interest_gen;
-    pthread_mutex_unlock(&cl->lock);
-    if (grown)
-        cl->md_not_before_ms = now;   /* someone is waiting for a topic this did not cover */
     if (cl->role && cl->role->on_metadata)
         cl->role->on_metadata(cl);
 }
 
 void st_client_md_tick(st_client_t *cl, int64_t now_ms)
 {
-    if (cl->md_inflight || now_ms < cl->md_not_before_ms)
+    if (cl->md_inflight)
         return;
+    bool wanted = atomic_load(&cl->md_wanted);
     bool due = cl->md_last_ok_ms && now_ms >= cl->md_last_ok_ms + cl->conf.metadata_max_age_ms;
-    if (!atomic_load(&cl->md_wanted) && !due)
+    if (!wanted && !due)
         return;
+    if (now_ms < cl->md_not_before_ms) {
+        /* retry.backoff.ms spaces refreshes of what is already known; a topic asked about for
+         * the first time is fetched at once (Kafka's Metadata.requestUpdateForNewTopics), so
+         * that a producer's first record costs one metadata round trip, not a backoff too. */
+        pthread_mutex_lock(&cl->lock);
+        bool new_topics = cl->md_interest_gen != cl->md_req_interest_gen;
+        pthread_mutex_unlock(&cl->lock);
+        if (!wanted || !new_topics)
+            return;
+    }
     atomic_store(&cl->md_wanted, false);
     Strand__MetadataRequest mr = STRAND__METADATA_REQUEST__INIT;
     pthread_mutex_lock(&cl->lock);
     mr.n_topics = cl->n_md_interest;
     mr.topics = cl->md_interest;
-    mr.all_topics = false;
+    mr.all_topics = cl->md_all_topics;
     mr.allow_auto_topic_creation = cl->md_auto_create;
     cl->md_req_interest_gen = cl->md_interest_gen;
     st_req_t *req = st_req_new(cl, STRAND__API_KEY__METADATA, &mr.base, 0, ST_BROKER_ANY, -1,
@@ -243,8 +288,9 @@ int st_client_md_wait_topic(st_client_t *cl, const char *topic, int64_t deadline
                             bool fail_unknown, int32_t *ret_count, char *errstr,
                             size_t errstr_size)
 {
+    int64_t start = st_client_now_ms();
     pthread_mutex_lock(&cl->lock);
-    uint64_t v0 = cl->md_version;
+    uint64_t v0 = cl->md_version, f0 = cl->md_fail_seq;
     const st_md_topic_t *t = st_client_md_topic_locked(cl, topic);
     if (t && t->error == 0 && t->n_parts > 0) {
         *ret_count = (int32_t)t->n_parts;
@@ -254,7 +300,9 @@ int st_client_md_wait_topic(st_client_t *cl, const char *topic, int64_t deadline
     pthread_mutex_unlock(&cl->lock);
     st_client_md_want(cl, topic);
     pthread_mutex_lock(&cl->lock);
-    uint64_t seen = cl->md_version;
+    /* From v0, not the version now: the answer to the request md_want just caused may already
+     * be in (then it did not make the topic usable, and the next one must be asked for). */
+    uint64_t seen = v0;
     for (;;) {
         t = st_client_md_topic_locked(cl, topic);
         if (t && t->error == 0 && t->n_parts > 0) {
@@ -262,27 +310,42 @@ int st_client_md_wait_topic(st_client_t *cl, const char *topic, int64_t deadline
             pthread_mutex_unlock(&cl->lock);
             return 0;
         }
-        if (fail_unknown && t && t->version > v0 && t->error == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        bool fresh = t && t->version > v0;
+        if (fail_unknown && fresh && t->error == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
             pthread_mutex_unlock(&cl->lock);
             st_client_errstr(errstr, errstr_size, "topic '%s' does not exist", topic);
             return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         }
+        /* Retrying cannot cure these (Kafka's producer throws them from waitOnMetadata at
+         * once): an invalid name, no authorization, ... */
+        if (fresh && t->error && !st_error_retriable(t->error)) {
+            int err = t->error;
+            pthread_mutex_unlock(&cl->lock);
+            st_client_errstr(errstr, errstr_size, "topic '%s': %s: %s", topic, st_error_name(err),
+                             st_error_desc(err));
+            return err;
+        }
+        if (cl->md_fail_seq != f0 && cl->md_last_err && !st_error_retriable(cl->md_last_err)) {
+            int err = cl->md_last_err;
+            st_client_errstr(errstr, errstr_size, "metadata for topic '%s' unavailable: %s",
+                             topic, cl->md_last_errstr);
+            pthread_mutex_unlock(&cl->lock);
+            return err;
+        }
         int64_t now = st_client_now_ms();
         if (now >= deadline_ms) {
-            int err;
-            if (t && t->error) {
-                err = t->error;
-                st_client_errstr(errstr, errstr_size, "topic '%s': %s", topic,
-                                 st_error_desc(t->error));
-            } else if (cl->md_last_err) {
-                err = cl->md_last_err;
-                st_client_errstr(errstr, errstr_size, "metadata for topic '%s' unavailable: %s",
-                                 topic, cl->md_last_errstr);
-            } else {
-                err = ST_ERR_TIMED_OUT;
-                st_client_errstr(errstr, errstr_size, "timed out waiting for metadata of topic '%s'",
-                                 topic);
-            }
+            int err = ST_ERR_TIMED_OUT;
+            if (t && t->error)
+                st_client_errstr(errstr, errstr_size, "Topic %s not present in metadata after "
+                                 "%lld ms (last error: %s).", topic, (long long)(now - start),
+                                 st_error_name(t->error));
+            else if (cl->md_last_err)
+                st_client_errstr(errstr, errstr_size, "Topic %s not present in metadata after "
+                                 "%lld ms: %s", topic, (long long)(now - start),
+                                 cl->md_last_errstr);
+            else
+                st_client_errstr(errstr, errstr_size, "Topic %s not present in metadata after "
+                                 "%lld ms.", topic, (long long)(now - start));
             pthread_mutex_unlock(&cl->lock);
             return err;
         }
@@ -321,6 +384,8 @@ void st_client_md_free(st_client_t *cl)
         free(cl->md_interest[i]);
     free(cl->md_interest);
     cl->md_interest = NULL;
+    free(cl->md_interest_err_ms);
+    cl->md_interest_err_ms = NULL;
     cl->n_md_interest = 0;
     free(cl->cluster_id);
     cl->cluster_id = NULL;

@@ -12,17 +12,29 @@
  *   skipping records below the position (a fetch returns whole batches), so no record byte is
  *   copied after the socket read (LZ4 batches are decompressed into the reader's scratch).
  *
- * Partition states (st_cpart_t.state), and who moves them:
+ * Partition states (st_cpart_t.state, st_consumer_int.h), and who moves them:
  *   RESET --consumer_tick sends ListOffsets--> RESETTING --lo_cb--> FETCH
  *   FETCH --fetch_cb: OFFSET_OUT_OF_RANGE, earliest/latest--> RESET
  *   FETCH --fetch_cb: OFFSET_OUT_OF_RANGE, none / corrupt data (poll)--> ERROR (until a seek)
- *   any --assign/seek (app thread)--> FETCH or RESET, epoch+1; --assign (dropped)--> REMOVED
+ *   FETCH / RESETTING --fetch_cb / lo_cb: an error retrying cannot cure--> ERROR, reported once
+ *   (retriable errors are retried after retry.backoff.ms, with a throttled log line, and never
+ *   reach poll: Kafka's consumer does not surface them either)
+ *   COMMITTED --cg_offsets_tick sends OffsetFetch--> COMMITTED_FETCHING --ofetch_cb: an offset
+ *       was committed--> FETCH; none committed--> RESET (auto.offset.reset) or ERROR (none);
+ *       a retriable error or the coordinator moved--> COMMITTED (st_consumer_offsets.c)
+ *   any --assign/seek (app thread)--> FETCH, RESET or (STRAND_OFFSET_INVALID with a group)
+ *       COMMITTED, epoch+1; --assign (dropped), a group revocation--> REMOVED
+ *   REMOVED --a group assignment (app thread)--> COMMITTED (st_consumer_group.c)
  * Invariants (cpart_check): epoch changes whenever the position is moved by the application, and
  *   data tagged with an older epoch is discarded; FETCH implies fetch_pos >= 0; a partition
- *   has at most one fetch and one ListOffsets in flight.
+ *   has at most one fetch, one ListOffsets and one OffsetFetch in flight.
  *
- * Locks: c->lock guards partition state shared with the I/O thread and the chunk queue; poll
- * decodes outside it. Order: c->lock -> cl->lock. */
+ * Consumer groups: with group.id, c->grp holds the membership (st_consumer_group.h); its I/O
+ * half runs from consumer_tick, its application half (rebalance callbacks, commits) at the start
+ * of poll and whenever the I/O thread flags work for it while poll waits.
+ *
+ * Locks: c->lock guards partition state shared with the I/O thread, the chunk queue and the
+ * group state; poll decodes outside it. Order: c->lock -> cl->lock. */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -33,32 +45,15 @@
 
 #include "st_batch.h"
 #include "st_client.h"
+#include "st_consumer_group.h"
+#include "st_consumer_int.h"
 #include "st_logger.h"
 #include "strand.h"
-
-enum { CP_REMOVED, CP_RESET, CP_RESETTING, CP_FETCH, CP_ERROR };
 
 /* A partition is fetched again while at most this many of its chunks wait unread: the next
  * fetch is then in flight while the application still handles the previous response, and
  * memory stays bounded at (MAX_QUEUED_AHEAD + 2) responses per partition. */
 #define MAX_QUEUED_AHEAD 1
-
-typedef struct st_cpart {
-    char *topic;
-    int32_t partition;
-    int state;
-    uint32_t epoch;
-    int64_t reset_spec;         /* RESET: STRAND_OFFSET_BEGINNING / _END or a timestamp */
-    int64_t position;           /* app thread only: next offset poll returns */
-    int64_t reset_to;           /* set by lo_cb, applied to position by the app thread */
-    bool reset_pending;
-    int64_t fetch_pos;          /* next offset to fetch */
-    int32_t leader;
-    int32_t max_bytes;
-    bool fetch_inflight;
-    int queued;                 /* chunks queued and not yet started by poll */
-    int64_t retry_at_ms;
-} st_cpart_t;
 
 typedef struct st_fbuf {
     uint8_t *buf;
@@ -66,7 +61,7 @@ typedef struct st_fbuf {
     int refs;                   /* c->lock */
 } st_fbuf_t;
 
-typedef struct st_chunk {
+struct st_chunk {
     struct st_chunk *next;
     st_cpart_t *part;
     uint32_t epoch;
@@ -76,7 +71,7 @@ typedef struct st_chunk {
     int64_t fetch_offset;
     int error;
     char errstr[256];
-} st_chunk_t;
+};
 
 typedef struct fetch_ent {
     st_cpart_t *part;
@@ -90,27 +85,6 @@ typedef struct st_fctx {
     size_t n;
     fetch_ent_t ent[];
 } st_fctx_t;
-
-struct strand_consumer {
-    st_client_t cl;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    st_cpart_t **parts;         /* every partition ever assigned (REMOVED ones reused) */
-    size_t n_parts;
-    st_chunk_t *q_head, *q_tail;   /* lock */
-    int waiting;                /* lock: application threads waiting on cond in poll */
-    bool wake_app;              /* lock: chunks were queued for a waiting poll (see after_io) */
-    /* app thread only */
-    st_chunk_t *cur;            /* chunk being decoded */
-    bool reader_live;
-    st_batch_reader_t reader;
-    bool in_batch;              /* reader has a current batch */
-    bool cur_compressed;        /* the current batch was decompressed into the scratch */
-    st_chunk_t *done;           /* chunks whose messages were returned by the last poll */
-    strand_message_t *msgs;
-    size_t msgs_cap;
-    int reset_mode;             /* auto.offset.reset: STRAND_OFFSET_BEGINNING/_END, 0 = none */
-};
 
 static bool cpart_check(const st_cpart_t *p)
 {
@@ -151,9 +125,8 @@ static void chunk_enqueue(strand_consumer_t *c, st_chunk_t *ch)
 }
 
 /* lock held: an error for the application about part. */
-static void queue_error(strand_consumer_t *c, st_cpart_t *part, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void queue_error(strand_consumer_t *c, st_cpart_t *part, int err, const char *fmt, ...)
+static void queue_verror(strand_consumer_t *c, st_cpart_t *part, int err, const char *fmt,
+                         va_list ap)
 {
     st_chunk_t *ch = calloc(1, sizeof(*ch));
     if (!ch)
@@ -162,12 +135,27 @@ static void queue_error(strand_consumer_t *c, st_cpart_t *part, int err, const c
     ch->epoch = part->epoch;
     ch->error = err;
     ch->fetch_offset = part->fetch_pos;
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(ch->errstr, sizeof(ch->errstr), fmt, ap);
-    va_end(ap);
     chunk_enqueue(c, ch);
     pthread_cond_broadcast(&c->cond);
+}
+
+static void queue_error(strand_consumer_t *c, st_cpart_t *part, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void queue_error(strand_consumer_t *c, st_cpart_t *part, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    queue_verror(c, part, err, fmt, ap);
+    va_end(ap);
+}
+
+void st_consumer_queue_error(strand_consumer_t *c, st_cpart_t *part, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    queue_verror(c, part, err, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- partitions --------------------------------------------------------------------------- */
@@ -180,6 +168,48 @@ static st_cpart_t *part_find(strand_consumer_t *c, const char *topic, int32_t pa
     return NULL;
 }
 
+st_cpart_t *st_consumer_part_find(strand_consumer_t *c, const char *topic, int32_t partition)
+{
+    return part_find(c, topic, partition);
+}
+
+st_cpart_t *st_consumer_part_get(strand_consumer_t *c, const char *topic, int32_t partition)
+{
+    st_cpart_t *part = part_find(c, topic, partition);
+    if (!part) {
+        st_cpart_t **grown = realloc(c->parts, (c->n_parts + 1) * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        c->parts = grown;
+        part = calloc(1, sizeof(*part));
+        if (!part || !(part->topic = strdup(topic))) {
+            free(part);
+            return NULL;
+        }
+        part->partition = partition;
+        part->state = CP_REMOVED;
+        part->pos_epoch = part->reset_epoch = -1;
+        c->parts[c->n_parts++] = part;
+    }
+    part->leader = st_client_md_leader(&c->cl, part->topic, part->partition);
+    return part;
+}
+
+/* lock held: auto.offset.reset for a partition without a position (epoch already bumped). */
+static void part_reset(strand_consumer_t *c, st_cpart_t *part, int64_t spec)
+{
+    part->position = part->fetch_pos = STRAND_OFFSET_INVALID;
+    if (spec == 0) {
+        part->state = CP_ERROR;
+        queue_error(c, part, ST_ERR_OFFSET_OUT_OF_RANGE,
+                    "Undefined offset with no reset policy for partitions: [%s-%d] (no "
+                    "committed offset and auto.offset.reset=none)", part->topic, part->partition);
+    } else {
+        part->state = CP_RESET;
+        part->reset_spec = spec;
+    }
+}
+
 /* lock held: positions part at offset (>= 0, BEGINNING, END, INVALID); bumps its epoch. */
 static void part_position(strand_consumer_t *c, st_cpart_t *part, int64_t offset)
 {
@@ -187,24 +217,42 @@ static void part_position(strand_consumer_t *c, st_cpart_t *part, int64_t offset
     part->max_bytes = c->cl.conf.max_partition_fetch_bytes;
     part->retry_at_ms = 0;
     part->reset_pending = false;
+    part->pos_epoch = -1;
     if (offset >= 0) {
         part->state = CP_FETCH;
         part->position = part->fetch_pos = offset;
-    } else {
+    } else if (offset == STRAND_OFFSET_INVALID && c->grp) {
+        /* The group's committed offset first (cg_offsets_tick asks the coordinator). */
+        part->state = CP_COMMITTED;
         part->position = part->fetch_pos = STRAND_OFFSET_INVALID;
-        if (offset == STRAND_OFFSET_INVALID)
-            offset = c->reset_mode;
-        if (offset == 0) {
-            part->state = CP_ERROR;
-            queue_error(c, part, ST_ERR_OFFSET_OUT_OF_RANGE,
-                        "%s-%d: no position and auto.offset.reset=none", part->topic,
-                        part->partition);
-        } else {
-            part->state = CP_RESET;
-            part->reset_spec = offset;
-        }
+    } else {
+        part_reset(c, part, offset == STRAND_OFFSET_INVALID ? c->reset_mode : offset);
     }
     assert(cpart_check(part));
+}
+
+void st_consumer_part_position(strand_consumer_t *c, st_cpart_t *part, int64_t offset)
+{
+    part_position(c, part, offset);
+}
+
+void st_consumer_part_reset(strand_consumer_t *c, st_cpart_t *part)
+{
+    part->epoch++;
+    part->max_bytes = c->cl.conf.max_partition_fetch_bytes;
+    part->retry_at_ms = 0;
+    part->reset_pending = false;
+    part->pos_epoch = -1;
+    part_reset(c, part, c->reset_mode);
+    assert(cpart_check(part));
+}
+
+void st_consumer_part_remove(strand_consumer_t *c, st_cpart_t *part)
+{
+    (void)c;
+    part->state = CP_REMOVED;
+    part->epoch++;
+    part->reset_pending = false;
 }
 
 static void consumer_on_metadata(st_client_t *cl)
@@ -217,6 +265,8 @@ static void consumer_on_metadata(st_client_t *cl)
             part->leader = st_client_md_leader(cl, part->topic, part->partition);
     }
     pthread_mutex_unlock(&c->lock);
+    if (c->grp)
+        st_cgroup_on_metadata(c);
 }
 
 /* ---- ListOffsets for resets (I/O thread) -------------------------------------------------- */
@@ -258,16 +308,27 @@ static void lo_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, s
         if (!perr && pr->offset < 0)
             perr = ST_ERR_OFFSET_NOT_AVAILABLE;
         if (perr) {
+            if (!st_error_retriable(perr)) {
+                part->state = CP_ERROR;
+                queue_error(c, part, perr, "%s-%d: ListOffsets failed: %s: %s", part->topic,
+                            part->partition, st_error_name(perr),
+                            err ? errstr : st_error_desc(perr));
+                continue;
+            }
             part->state = CP_RESET;
             part->retry_at_ms = now + cl->conf.retry_backoff_ms;
-            refresh = refresh || st_error_retriable(perr);
-            if (!st_error_retriable(perr))
-                queue_error(c, part, perr, "%s-%d: ListOffsets failed: %s", part->topic,
-                            part->partition, err ? errstr : st_error_desc(perr));
+            refresh = true;
+            char key[128];
+            snprintf(key, sizeof(key), "listoffsets node %d %d", req->target, perr);
+            st_client_log(cl, STRAND_LOG_WARN, "strand.consumer", key,
+                          "Error in ListOffsets for partition %s-%d from node %d: %s, retrying%s%s",
+                          part->topic, part->partition, req->target, st_error_name(perr),
+                          err ? ": " : "", err ? errstr : "");
             continue;
         }
         part->state = CP_FETCH;
         part->fetch_pos = part->reset_to = pr->offset;
+        part->reset_epoch = -1;
         part->reset_pending = true;
         assert(cpart_check(part));
     }
@@ -396,12 +457,12 @@ static size_t whole_batches(const uint8_t *data, size_t len, int64_t *ret_next)
     return pos;
 }
 
+/* Kafka's fetcher refreshes metadata on these (InvalidMetadataException, plus an unknown
+ * leader epoch, OFFSET_NOT_AVAILABLE after an election, and a request that timed out). */
 static bool err_needs_metadata(int err)
 {
-    return err == ST_ERR_NOT_LEADER_OR_FOLLOWER || err == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-           err == ST_ERR_LEADER_NOT_AVAILABLE || err == ST_ERR_FENCED_LEADER_EPOCH ||
-           err == ST_ERR_UNKNOWN_LEADER_EPOCH || err == ST_ERR_REPLICA_NOT_AVAILABLE ||
-           err == ST_ERR_TRANSPORT || err == ST_ERR_REQUEST_TIMED_OUT;
+    return st_error_invalid_metadata(err) || err == ST_ERR_UNKNOWN_LEADER_EPOCH ||
+           err == ST_ERR_OFFSET_NOT_AVAILABLE || err == ST_ERR_REQUEST_TIMED_OUT;
 }
 
 /* lock held: one partition's part of a fetch response. */
@@ -427,12 +488,21 @@ static void fetch_partition(strand_consumer_t *c, const fetch_ent_t *ent,
         return;
     }
     if (err) {
+        if (!st_error_retriable(err)) {
+            part->state = CP_ERROR;
+            queue_error(c, part, err, "%s-%d: fetch failed: %s: %s", part->topic,
+                        part->partition, st_error_name(err), st_error_desc(err));
+            return;
+        }
         part->retry_at_ms = now + c->cl.conf.retry_backoff_ms;
         if (err_needs_metadata(err))
             *refresh = true;
-        else
-            queue_error(c, part, err, "%s-%d: fetch failed: %s", part->topic, part->partition,
-                        st_error_desc(err));
+        char key[128];
+        snprintf(key, sizeof(key), "fetch node %d %d", part->leader, err);
+        st_client_log(&c->cl, STRAND_LOG_WARN, "strand.consumer", key,
+                      "Error in fetch for partition %s-%d at offset %" PRId64 " from node %d: %s, "
+                      "retrying", part->topic, part->partition, ent->offset, part->leader,
+                      st_error_name(err));
         return;
     }
     if (fp->records_size == 0)
@@ -534,12 +604,23 @@ static void fetch_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr
         ST_DEBUG("consumer: fetch from broker %s failed: %s", ctx->broker->addr, errstr);
         refresh = err_needs_metadata(err) || err == ST_ERR_BAD_RESPONSE;
     }
-done:
+done:;
+    /* The broker refused the whole request for good (an error code of its own that retrying
+     * cannot cure, or an API it does not support): report it once per partition. A request
+     * that got no usable response (lost connection, garbage) is retried. */
+    bool fatal = err && !st_error_retriable(err) &&
+                 ((fr && fr->error_code) || err == ST_ERR_UNSUPPORTED_VERSION);
     for (size_t i = 0; i < ctx->n; i++) {
-        if (ctx->ent[i].part) {
-            ctx->ent[i].part->fetch_inflight = false;
-            if (err)
-                ctx->ent[i].part->retry_at_ms = now + cl->conf.retry_backoff_ms;
+        st_cpart_t *part = ctx->ent[i].part;
+        if (!part)
+            continue;
+        part->fetch_inflight = false;
+        if (fatal && part->epoch == ctx->ent[i].epoch && part->state == CP_FETCH) {
+            part->state = CP_ERROR;
+            queue_error(c, part, err, "%s-%d: fetch failed: %s: %s", part->topic,
+                        part->partition, st_error_name(err), errstr);
+        } else if (err) {
+            part->retry_at_ms = now + cl->conf.retry_backoff_ms;
         }
     }
     if (fb)
@@ -670,6 +751,8 @@ static void consumer_tick(st_client_t *cl, int64_t now)
     }
     if (need_md)
         st_client_md_refresh(cl);
+    if (c->grp)
+        st_cgroup_tick(c, now);
 }
 
 static void consumer_after_io(st_client_t *cl)
@@ -695,10 +778,16 @@ static int64_t consumer_next_wakeup(st_client_t *cl, int64_t now)
             next = part->retry_at_ms;
     }
     pthread_mutex_unlock(&c->lock);
+    if (c->grp) {
+        int64_t g = st_cgroup_next_wakeup(c, now);
+        if (g < next)
+            next = g;
+    }
     return next;
 }
 
 static const st_client_role_t consumer_role = {
+    .name = "Consumer",
     .tick = consumer_tick,
     .after_io = consumer_after_io,
     .next_wakeup = consumer_next_wakeup,
@@ -721,7 +810,15 @@ strand_consumer_t *strand_consumer_new(const strand_conf_t *conf, char *errstr, 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->cond, &ca);
     pthread_condattr_destroy(&ca);
+    /* The group settings are checked (and c->grp made) before connecting. */
+    if (conf && st_cgroup_create(c, &conf->props, errstr, errstr_size) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->cond);
+        free(c);
+        return NULL;
+    }
     if (st_client_init(&c->cl, conf, &consumer_role, c, errstr, errstr_size) != 0) {
+        st_cgroup_free(c);
         pthread_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->cond);
         free(c);
@@ -730,6 +827,8 @@ strand_consumer_t *strand_consumer_new(const strand_conf_t *conf, char *errstr, 
     const char *reset = c->cl.conf.auto_offset_reset;
     c->reset_mode = strcmp(reset, "earliest") == 0 ? STRAND_OFFSET_BEGINNING
                   : strcmp(reset, "latest") == 0 ? STRAND_OFFSET_END : 0;
+    c->rebalance_cb = conf->rebalance_cb;
+    c->rebalance_opaque = conf->rebalance_opaque;
     return c;
 }
 
@@ -758,6 +857,13 @@ int strand_consumer_assign(strand_consumer_t *c, const strand_topic_partition_t 
 {
     if (!c || (count && !tps))
         return ST_ERR_INVALID_ARG;
+    pthread_mutex_lock(&c->lock);
+    int mode = c->mode;
+    if (mode != CM_SUBSCRIBED && c->grp)
+        cg_auto_commit_locked(c, st_client_now_ms(), true);   /* Kafka's assign() does too */
+    pthread_mutex_unlock(&c->lock);
+    if (mode == CM_SUBSCRIBED || c->in_callback || c->closed)
+        return ST_ERR_ILLEGAL_STATE;
     int64_t deadline = st_client_now_ms() + c->cl.conf.request_timeout_ms;
     for (size_t i = 0; i < count; i++) {
         if (!tps[i].topic || tps[i].partition < 0 ||
@@ -765,11 +871,17 @@ int strand_consumer_assign(strand_consumer_t *c, const strand_topic_partition_t 
              tps[i].offset != STRAND_OFFSET_END && tps[i].offset != STRAND_OFFSET_INVALID))
             return ST_ERR_INVALID_ARG;
         int32_t n = 0;
-        int err = st_client_md_wait_topic(&c->cl, tps[i].topic, deadline, true, &n, NULL, 0);
+        size_t errstr_size;
+        char *errstr = st_client_last_errstr_buf(&errstr_size);
+        int err = st_client_md_wait_topic(&c->cl, tps[i].topic, deadline, true, &n, errstr,
+                                          errstr_size);
         if (err)
             return err;
-        if (tps[i].partition >= n)
+        if (tps[i].partition >= n) {
+            st_client_errstr(errstr, errstr_size, "topic '%s' has no partition %d (it has %d)",
+                             tps[i].topic, tps[i].partition, n);
             return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
     }
     release_polled(c, true);
     pthread_mutex_lock(&c->lock);
@@ -786,23 +898,14 @@ int strand_consumer_assign(strand_consumer_t *c, const strand_topic_partition_t 
     c->q_tail = NULL;
     int err = 0;
     for (size_t i = 0; i < count && !err; i++) {
-        st_cpart_t *part = part_find(c, tps[i].topic, tps[i].partition);
+        st_cpart_t *part = st_consumer_part_get(c, tps[i].topic, tps[i].partition);
         if (!part) {
-            st_cpart_t **grown = realloc(c->parts, (c->n_parts + 1) * sizeof(*grown));
-            if (grown)
-                c->parts = grown;
-            part = calloc(1, sizeof(*part));
-            if (!grown || !part || !(part->topic = strdup(tps[i].topic))) {
-                free(part);
-                err = ST_ERR_INVALID_ARG;
-                break;
-            }
-            part->partition = tps[i].partition;
-            c->parts[c->n_parts++] = part;
+            err = ST_ERR_INVALID_ARG;
+            break;
         }
-        part->leader = st_client_md_leader(&c->cl, part->topic, part->partition);
         part_position(c, part, tps[i].offset);
     }
+    c->mode = count ? CM_ASSIGNED : CM_NONE;
     pthread_mutex_unlock(&c->lock);
     st_client_wake(&c->cl);
     return err;
@@ -1003,6 +1106,7 @@ int strand_consumer_position(strand_consumer_t *c, const char *topic, int32_t pa
     if (part && part->state != CP_REMOVED) {
         if (part->reset_pending) {
             part->position = part->reset_to;
+            part->pos_epoch = part->reset_epoch;
             part->reset_pending = false;
         }
         *ret_offset = part->state == CP_RESET || part->state == CP_RESETTING
@@ -1019,7 +1123,9 @@ int strand_consumer_partition_count(strand_consumer_t *c, const char *topic, int
     if (!c || !topic || !ret_count)
         return ST_ERR_INVALID_ARG;
     int64_t deadline = st_client_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms : timeout_ms);
-    return st_client_md_wait_topic(&c->cl, topic, deadline, true, ret_count, NULL, 0);
+    size_t errstr_size;
+    char *errstr = st_client_last_errstr_buf(&errstr_size);
+    return st_client_md_wait_topic(&c->cl, topic, deadline, true, ret_count, errstr, errstr_size);
 }
 
 int strand_message_header(const strand_message_t *msg, size_t *pos, strand_header_t *ret_header)
@@ -1041,17 +1147,23 @@ int strand_message_header(const strand_message_t *msg, size_t *pos, strand_heade
     return 1;
 }
 
-/* App thread: takes over positions resolved by ListOffsets on the I/O thread. */
-static void apply_resets(strand_consumer_t *c)
+void st_consumer_apply_resets_locked(strand_consumer_t *c)
 {
-    pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->n_parts; i++) {
         st_cpart_t *part = c->parts[i];
         if (part->reset_pending) {
             part->position = part->reset_to;
+            part->pos_epoch = part->reset_epoch;
             part->reset_pending = false;
         }
     }
+}
+
+/* App thread: takes over positions resolved by ListOffsets or OffsetFetch on the I/O thread. */
+static void apply_resets(strand_consumer_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    st_consumer_apply_resets_locked(c);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -1139,6 +1251,7 @@ static bool decode_chunk(strand_consumer_t *c, size_t max, size_t *count, bool *
         m->headers_raw = rec.headers;
         m->headers_len = rec.headers_len;
         part->position = rec.offset + 1;
+        part->pos_epoch = c->reader.hdr.partition_leader_epoch;
         if (c->cur_compressed)
             *used_scratch = true;
     }
@@ -1158,7 +1271,17 @@ int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_mess
         c->msgs = grown;
         c->msgs_cap = max;
     }
+    if (c->in_callback || c->closed)
+        return ST_ERR_ILLEGAL_STATE;
     release_polled(c, false);
+    if (c->grp) {
+        int fatal = st_cgroup_app_step(c);
+        if (fatal) {
+            *ret_msgs = c->msgs;
+            *ret_count = 0;
+            return fatal;
+        }
+    }
     apply_resets(c);
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : st_client_now_ms() + timeout_ms;
     size_t count = 0;
@@ -1179,8 +1302,14 @@ int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_mess
         if (count >= max)
             break;
         pthread_mutex_lock(&c->lock);
+        bool group_work = false;
         while (!c->q_head && count == 0) {
             int64_t now = st_client_now_ms();
+            if (c->grp) {
+                st_cgroup_polled_locked(c, now);
+                if ((group_work = st_cgroup_app_pending_locked(c, now)))
+                    break;
+            }
             if (now >= deadline)
                 break;
             struct timespec ts;
@@ -1192,6 +1321,19 @@ int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_mess
             c->waiting++;
             pthread_cond_timedwait(&c->cond, &c->lock, &ts);
             c->waiting--;
+        }
+        if (group_work) {
+            /* The group needs the application thread (a new assignment, a revocation before a
+             * rejoin, commit callbacks): do it, then look for records again. */
+            pthread_mutex_unlock(&c->lock);
+            int fatal = st_cgroup_app_step(c);
+            if (fatal) {
+                *ret_msgs = c->msgs;
+                *ret_count = 0;
+                return fatal;
+            }
+            apply_resets(c);
+            continue;
         }
         st_chunk_t *ch = c->q_head;
         if (!ch) {
@@ -1208,6 +1350,7 @@ int strand_consumer_poll(strand_consumer_t *c, int timeout_ms, const strand_mess
         bool stale = ch->epoch != ch->part->epoch;
         if (ch->part->reset_pending) {
             ch->part->position = ch->part->reset_to;
+            ch->part->pos_epoch = ch->part->reset_epoch;
             ch->part->reset_pending = false;
         }
         pthread_mutex_unlock(&c->lock);
@@ -1252,6 +1395,8 @@ void strand_consumer_destroy(strand_consumer_t *c)
 {
     if (!c)
         return;
+    if (!c->closed)
+        strand_consumer_close(c, -1);
     st_client_stop(&c->cl);
     release_polled(c, true);
     pthread_mutex_lock(&c->lock);
@@ -1268,6 +1413,7 @@ void strand_consumer_destroy(strand_consumer_t *c)
     }
     free(c->parts);
     free(c->msgs);
+    st_cgroup_free(c);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
     free(c);

@@ -67,6 +67,7 @@ typedef struct st_pbatch {
     int seal_err;
     size_t mem;
     int attempts;
+    int last_err;                 /* the error of the last attempt (0 before any) */
     int64_t retry_at_ms;
 } st_pbatch_t;
 
@@ -374,6 +375,7 @@ static int batch_get(strand_producer_t *p, size_t mem, int64_t deadline_ms, st_p
     b->seal_err = 0;
     b->mem = mem;
     b->attempts = 0;
+    b->last_err = 0;
     b->retry_at_ms = 0;
     *ret = b;
     return 0;
@@ -504,31 +506,83 @@ static void linger_push(strand_producer_t *p, st_pbatch_t *b, st_ppart_t *part, 
 
 /* ---- strand_produce ----------------------------------------------------------------------- */
 
+/* Bytes of a zigzag varint holding v (Kafka's ByteUtils.sizeOfVarint). */
+static size_t varint_size(int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t n = 1;
+    while (z >= 0x80) {
+        z >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* The most a record can take in a batch of its own, computed as Kafka's producer does before
+ * it accepts a record (DefaultRecordBatch.estimateBatchSizeUpperBound: the 61-byte batch
+ * header, DefaultRecord.MAX_RECORD_OVERHEAD = 21, then key, value and headers with their
+ * length varints), so the sizes in our messages are the ones a Kafka user would see. */
+static size_t record_size_upper_bound(const void *key, size_t key_len, const void *value,
+                                      size_t value_len, const strand_header_t *headers,
+                                      size_t header_count)
+{
+    size_t size = ST_BATCH_HEADER_SIZE + 21;
+    size += key ? varint_size((int64_t)key_len) + key_len : 1;
+    size += value ? varint_size((int64_t)value_len) + value_len : 1;
+    size += varint_size((int64_t)header_count);
+    for (size_t i = 0; i < header_count; i++) {
+        size += varint_size((int64_t)headers[i].key_len) + headers[i].key_len;
+        size += headers[i].value ? varint_size((int64_t)headers[i].value_len) + headers[i].value_len
+                                 : 1;
+    }
+    return size;
+}
+
 int strand_produce(strand_producer_t *p, const char *topic, int32_t partition,
                    const void *key, size_t key_len, const void *value, size_t value_len,
                    const strand_header_t *headers, size_t header_count,
                    int64_t timestamp_ms, void *msg_opaque)
 {
-    if (!p || !topic || !*topic || (header_count && !headers) || partition < STRAND_PARTITION_ANY)
+    size_t errstr_size;
+    char *errstr = st_client_last_errstr_buf(&errstr_size);
+    if (!p || !topic || !*topic || (header_count && !headers) || partition < STRAND_PARTITION_ANY) {
+        st_client_errstr(errstr, errstr_size, "strand_produce: %s", !p ? "no producer"
+                         : !topic || !*topic ? "no topic" : partition < STRAND_PARTITION_ANY
+                         ? "invalid partition" : "headers missing");
         return ST_ERR_INVALID_ARG;
+    }
     size_t est = RECORD_OVERHEAD + (key ? key_len : 0) + (value ? value_len : 0);
     for (size_t i = 0; i < header_count; i++)
         est += headers[i].key_len + (headers[i].value ? headers[i].value_len : 0) + 10;
-    if (est + ST_BATCH_HEADER_SIZE > (size_t)p->cl.conf.max_request_size)
+    size_t bound = record_size_upper_bound(key, key_len, value, value_len, headers, header_count);
+    if (bound > (size_t)p->cl.conf.max_request_size) {
+        st_client_errstr(errstr, errstr_size, "The message is %zu bytes when serialized which is "
+                         "larger than %d, which is the value of the max.request.size "
+                         "configuration.", bound, p->cl.conf.max_request_size);
         return ST_ERR_MESSAGE_TOO_LARGE;
+    }
+    if ((int64_t)bound > p->cl.conf.buffer_memory) {
+        st_client_errstr(errstr, errstr_size, "The message is %zu bytes when serialized which is "
+                         "larger than the total memory buffer you have configured with the "
+                         "buffer.memory configuration.", bound);
+        return ST_ERR_MESSAGE_TOO_LARGE;
+    }
     if (timestamp_ms == 0)
         timestamp_ms = st_client_record_time_ms();
 
     st_ptopic_t *t;
-    int err = topic_get(p, topic, &t, NULL, 0);
+    int err = topic_get(p, topic, &t, errstr, errstr_size);
     if (err)
         return err;
     int n = atomic_load_explicit(&t->n_parts, memory_order_acquire);
     st_ppart_t **parts = atomic_load_explicit(&t->parts, memory_order_acquire);
     bool sticky = false;
     if (partition >= 0) {
-        if (partition >= n)
+        if (partition >= n) {
+            st_client_errstr(errstr, errstr_size, "Invalid partition given with record: %d is not "
+                             "in the range [0...%d).", partition, n);
             return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
     } else if (key) {
         partition = strand_partition_for_key(key, key_len, n);
     } else {
@@ -738,17 +792,20 @@ static bool batch_retry_ok(strand_producer_t *p, st_pbatch_t *b, int err, int64_
            now < b->open_ms + p->cl.conf.delivery_timeout_ms;
 }
 
+/* Kafka's Sender refreshes metadata on an InvalidMetadataException; a request that timed out
+ * or an unknown leader epoch may mean the same here. */
 static bool err_needs_metadata(int err)
 {
-    return err == ST_ERR_NOT_LEADER_OR_FOLLOWER || err == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-           err == ST_ERR_LEADER_NOT_AVAILABLE || err == ST_ERR_TRANSPORT ||
-           err == ST_ERR_REQUEST_TIMED_OUT || err == ST_ERR_FENCED_LEADER_EPOCH ||
-           err == ST_ERR_UNKNOWN_LEADER_EPOCH || err == ST_ERR_NETWORK_EXCEPTION;
+    return st_error_invalid_metadata(err) || err == ST_ERR_REQUEST_TIMED_OUT ||
+           err == ST_ERR_UNKNOWN_LEADER_EPOCH;
 }
 
-/* Handles the outcome for batches rq->batches[from, to) of one partition. */
+/* Handles the outcome for batches rq->batches[from, to) of one partition. corr: the request's
+ * correlation id; detail: the broker's error message or why the request failed ("" if none),
+ * for the retry warning. */
 static void group_result(strand_producer_t *p, st_preq_t *rq, size_t from, size_t to, int err,
-                         const char *errstr, int64_t base_offset, int64_t log_append_time)
+                         const char *errstr, int64_t base_offset, int64_t log_append_time,
+                         int32_t corr, const char *detail)
 {
     int64_t now = st_client_now_ms();
     if (!err) {
@@ -768,7 +825,17 @@ static void group_result(strand_producer_t *p, st_preq_t *rq, size_t from, size_
     for (size_t i = to; i-- > from;) {
         st_pbatch_t *b = rq->batches[i];
         if (batch_retry_ok(p, b, err, now)) {
+            /* One line per broker and error while it lasts (see st_client_log). */
+            char key[128];
+            snprintf(key, sizeof(key), "produce node %d %d", rq->broker->node_id, err);
+            st_client_log(&p->cl, STRAND_LOG_WARN, "strand.producer", key,
+                          "Got error produce response with correlation id %d on topic-partition "
+                          "%s-%d, retrying (%d attempts left). Error: %s%s%s", corr,
+                          b->part->topic->name, b->part->partition,
+                          p->cl.conf.retries - b->attempts - 1, st_error_name(err),
+                          detail && *detail ? ". Error Message: " : "", detail ? detail : "");
             b->attempts++;
+            b->last_err = err;
             b->retry_at_ms = now + p->cl.conf.retry_backoff_ms;
             ST_DEBUG("producer: retrying batch of %u records to %s-%d: %s", b->count,
                      b->part->topic->name, b->part->partition, errstr);
@@ -809,9 +876,9 @@ static void preq_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
         st_ppart_t *part = rq->batches[i]->part;
         part->inflight--;   /* before group_result: a retry may be sent right away */
         if (err) {
-            group_result(p, rq, i, j, err, errstr, -1, -1);
+            group_result(p, rq, i, j, err, errstr, -1, -1, req->corr_id, errstr);
         } else if (!pr) {
-            group_result(p, rq, i, j, 0, NULL, -1, -1);   /* acks=0 */
+            group_result(p, rq, i, j, 0, NULL, -1, -1, req->corr_id, NULL);   /* acks=0 */
         } else {
             const Strand__ProducePartitionResponse *ppr = NULL;
             for (size_t ti = 0; ti < pr->n_responses && !ppr; ti++) {
@@ -828,15 +895,17 @@ static void preq_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr,
             if (!ppr) {
                 snprintf(msg, sizeof(msg), "broker %s: partition %s-%d missing from the ProduceResponse",
                          rq->broker->addr, part->topic->name, part->partition);
-                group_result(p, rq, i, j, ST_ERR_BAD_RESPONSE, msg, -1, -1);
+                group_result(p, rq, i, j, ST_ERR_BAD_RESPONSE, msg, -1, -1, req->corr_id, msg);
             } else if (ppr->error_code) {
                 snprintf(msg, sizeof(msg), "%s-%d: %s%s%s", part->topic->name, part->partition,
                          st_error_name(ppr->error_code),
                          ppr->error_message && *ppr->error_message ? ": " : "",
                          ppr->error_message ? ppr->error_message : "");
-                group_result(p, rq, i, j, ppr->error_code, msg, -1, -1);
+                group_result(p, rq, i, j, ppr->error_code, msg, -1, -1, req->corr_id,
+                             ppr->error_message);
             } else {
-                group_result(p, rq, i, j, 0, NULL, ppr->base_offset, ppr->log_append_time_ms);
+                group_result(p, rq, i, j, 0, NULL, ppr->base_offset, ppr->log_append_time_ms,
+                             req->corr_id, NULL);
             }
         }
         i = j;
@@ -951,9 +1020,11 @@ static void expire_batches(strand_producer_t *p, st_ppart_t *part, int64_t now)
             part->ready_tail = NULL;
         b->next = NULL;
         char msg[300];
-        snprintf(msg, sizeof(msg), "%s-%d: not delivered within delivery.timeout.ms (%d ms)%s",
+        snprintf(msg, sizeof(msg), "%s-%d: not delivered within delivery.timeout.ms (%d ms)%s%s",
                  part->topic->name, part->partition, p->cl.conf.delivery_timeout_ms,
-                 atomic_load(&part->leader) < 0 ? ": partition has no leader" : "");
+                 atomic_load(&part->leader) < 0 ? ": partition has no leader"
+                 : b->last_err ? "; last error: " : "",
+                 atomic_load(&part->leader) >= 0 && b->last_err ? st_error_name(b->last_err) : "");
         batch_done(p, b, ST_ERR_TIMED_OUT, msg, -1, -1);
     }
 }
@@ -1086,6 +1157,7 @@ static int64_t producer_next_wakeup(st_client_t *cl, int64_t now)
 }
 
 static const st_client_role_t producer_role = {
+    .name = "Producer",
     .tick = producer_tick,
     .next_wakeup = producer_next_wakeup,
     .on_metadata = producer_on_metadata,
@@ -1180,7 +1252,9 @@ int strand_producer_partition_count(strand_producer_t *p, const char *topic, int
     if (!p || !topic || !ret_count)
         return ST_ERR_INVALID_ARG;
     int64_t deadline = st_client_now_ms() + (timeout_ms < 0 ? p->cl.conf.max_block_ms : timeout_ms);
-    return st_client_md_wait_topic(&p->cl, topic, deadline, true, ret_count, NULL, 0);
+    size_t errstr_size;
+    char *errstr = st_client_last_errstr_buf(&errstr_size);
+    return st_client_md_wait_topic(&p->cl, topic, deadline, true, ret_count, errstr, errstr_size);
 }
 
 void strand_producer_destroy(strand_producer_t *p)

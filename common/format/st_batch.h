@@ -118,6 +118,19 @@ int st_batch_validate(const void *buf, size_t len, st_batch_header_t *ret_hdr,
 /* Writes baseOffset and partitionLeaderEpoch into a batch in place (not covered by the CRC). */
 void st_batch_stamp(void *buf, int64_t base_offset, int32_t partition_leader_epoch);
 
+/* ---- broker-side rewrites (st_batch_convert.c) ----------------------------------------------- */
+
+/* message.timestamp.type=LogAppendTime: sets the batch's timestamp type to LogAppendTime and its
+ * maxTimestamp to timestamp_ms, in place, and recomputes the CRC (Kafka's
+ * setMaxTimestamp(LOG_APPEND_TIME, now)). buf holds one whole validated batch. */
+void st_batch_set_log_append_time(void *buf, int64_t timestamp_ms);
+/* compression.type: one whole validated batch re-encoded with codec (NONE or LZ4) into a new
+ * malloc'd buffer (*ret, *ret_len): the records section compressed or decompressed as it is,
+ * batchLength, the codec bits and the CRC rewritten, everything else kept. 0, -ENOTSUP (a codec
+ * other than none / lz4), -EBADMSG (a corrupt LZ4 frame, reason says why), -E2BIG, -ENOMEM. */
+int st_batch_convert(const void *batch, size_t len, st_compression_t codec, uint8_t **ret,
+                     size_t *ret_len, char *reason, size_t reason_len);
+
 /* ---- writer (st_batch_writer.c) --------------------------------------------------------------- */
 
 typedef struct st_record_header {

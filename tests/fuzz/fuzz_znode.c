@@ -91,6 +91,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r == 0)
         st_topic_overrides_free(&cfg);
 
+    char *type = NULL, *name = NULL;
+    r = st_znode_config_change_decode("/config/changes/config_change_0000000001", d, size, &type,
+                                      &name, err, sizeof(err));
+    check_err(r, err, "/config/changes/config_change_0000000001");
+    if (r == 0) {
+        free(type);
+        free(name);
+    }
+
     char *id;
     r = st_znode_cluster_id_decode("/cluster/id", d, size, &id, err, sizeof(err));
     check_err(r, err, "/cluster/id");

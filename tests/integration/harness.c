@@ -200,9 +200,13 @@ static int write_config(const st_test_broker_t *b)
     fprintf(f, "zookeeper.session.timeout.ms=%d\n", SESSION_TIMEOUT_MS);
     for (int i = 0; i < b->n_overrides; i++) {
         /* "{port}" in an override stands for the picked PLAINTEXT port, "{port2}" for the
-         * second port (extra listeners). */
+         * second port (extra listeners), "{id}" for the broker id (per-broker paths in an
+         * override shared by a cluster). */
         for (const char *o = b->overrides[i]; *o;) {
-            if (strncmp(o, "{port}", 6) == 0) {
+            if (strncmp(o, "{id}", 4) == 0) {
+                fprintf(f, "%d", b->broker_id);
+                o += 4;
+            } else if (strncmp(o, "{port}", 6) == 0) {
                 fprintf(f, "%d", b->port);
                 o += 6;
             } else if (strncmp(o, "{port2}", 7) == 0) {

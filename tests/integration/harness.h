@@ -50,7 +50,7 @@ typedef struct st_test_broker {
  * broker.id, listeners, log.dirs, zookeeper.connect with a fresh chroot and a short
  * zookeeper.session.timeout.ms; then the NULL-terminated key=value overrides, which may be NULL
  * and win over the defaults; "{port}" in one is replaced by the picked port and "{port2}" by a
- * second free port, for an extra listener), starts the broker
+ * second free port, for an extra listener, "{id}" by the broker id), starts the broker
  * and waits (up to 20 s) until it is registered and serving (ST_TEST_READY_SERVING). 0 or
  * -errno; on failure the broker log is printed to stderr. */
 int st_test_broker_start(st_test_broker_t *b, const char *const *overrides);

@@ -1,6 +1,8 @@
 /* Tests of strand-dump-log ($STRAND_DUMP_LOG): Kafka-style output of a good segment and its
- * indexes, records with --print-data-log, index verification, and a corrupt or torn file
- * reported with its byte position and exit status 1. */
+ * indexes, records with --print-data-log, index verification, a corrupt or torn file reported
+ * with its byte position and exit status 1 (a batch failing its CRC printed "isvalid: false"
+ * and the dump going on, as Kafka's DumpLogSegments does), a missing file named as missing,
+ * and usage errors as one line with exit status 1. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -190,6 +192,26 @@ Test(dump_log, corrupt_file_reports_the_position)
     cr_assert(strstr(o, "baseOffset: 9 lastOffset: 11"), "good batches still printed");
     free(o);
     free(e);
+    /* As Kafka's DumpLogSegments: the bad batch is printed (isvalid: false) and the dump goes
+     * on to the batches after it, with and without the records. */
+    cr_assert_eq(run("--files " LOG0, &o, &e), 1);
+    snprintf(want, sizeof(want), "baseOffset: 12 lastOffset: 14 count: 3");
+    char *bad = strstr(o, want);
+    cr_assert(bad && strstr(bad, "isvalid: false\n"), "%s", o);
+    cr_assert(strstr(o, "baseOffset: 15 lastOffset: 17 count: 3"), "dump stopped at the bad batch:\n%s", o);
+    cr_assert(strstr(o, "baseOffset: 30 lastOffset: 31 count: 2"), "%s", o);
+    int valid = 0;
+    for (char *p = o; (p = strstr(p, "isvalid: true")); p++)
+        valid++;
+    cr_expect_eq(valid, 10);
+    free(o);
+    free(e);
+    cr_assert_eq(run("--print-data-log --files " LOG0, &o, &e), 1);
+    cr_assert(strstr(o, "| offset: 16 CreateTime: 1005"), "records after the bad batch:\n%s", o);
+    cr_assert(strstr(o, "| offset: 31 CreateTime: 5000"), "%s", o);
+    cr_expect_null(strstr(o, "| offset: 13 "), "records of the bad batch are not shown");
+    free(o);
+    free(e);
 
     /* a torn tail */
     fd = open(path, O_RDWR);
@@ -203,11 +225,52 @@ Test(dump_log, corrupt_file_reports_the_position)
     free(e);
     free(path);
 
-    cr_assert_eq(run("--files nothing.txt", &o, &e), 2);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(dump_log, missing_files_and_usage_errors)
+{
+    char *o, *e;
+    /* A missing file is named as missing, whatever the mode; the other files are still read. */
+    cr_assert_eq(run("--files 00000000000000000099.log", &o, &e), 1);
+    cr_expect_str_eq(e, "strand-dump-log: 00000000000000000099.log: no such file\n");
     free(o);
     free(e);
-    cr_assert_eq(run("", &o, &e), 2);
-    cr_assert(strstr(e, "--files is required"));
+    cr_assert_eq(run("--verify-index-only --files 00000000000000000099.log", &o, &e), 1);
+    cr_expect(strstr(e, "00000000000000000099.log: no such file"), "%s", e);
+    free(o);
+    free(e);
+    cr_assert_eq(run("--files nothing.txt," LOG0, &o, &e), 1);
+    cr_expect(strstr(e, "nothing.txt: no such file"), "%s", e);
+    cr_expect(strstr(o, "Dumping " LOG0), "the next file is still dumped:\n%s", o);
+    free(o);
+    free(e);
+    /* A file of an unknown kind (Kafka: "Ignoring unknown file"). */
+    cr_assert_eq(run("--files ../out", &o, &e), 1);
+    cr_expect(strstr(e, "Ignoring unknown file ../out"), "%s", e);
+    free(o);
+    free(e);
+    /* Usage errors: one line naming the flag, exit 1. */
+    static const char *const bad[] = { "", "--files", "--files " LOG0 " --bogus",
+                                       "--print-data-log --files", "--files " LOG0 " stray" };
+    static const char *const says[] = { "--files", "--files", "--bogus", "--files", "stray" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(run(bad[i], &o, &e), 1, "'%s'", bad[i]);
+        cr_expect_eq(count_lines(e), 1, "'%s': %s", bad[i], e);
+        cr_expect(strncmp(e, "strand-dump-log: ", 17) == 0 && strstr(e, says[i]) &&
+                  strstr(e, "try --help"), "'%s': %s", bad[i], e);
+        free(o);
+        free(e);
+    }
+    cr_assert_eq(run("--help", &o, &e), 0);
+    cr_expect(strstr(o, "--print-data-log") && !strstr(o, "--help-config"), "%s", o);
     free(o);
     free(e);
 }

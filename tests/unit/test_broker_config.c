@@ -179,13 +179,15 @@ Test(topic_config, names)
 Test(topic_config, overrides)
 {
     st_topic_config_t tc;
-    memset(&tc, 0, sizeof(tc));
-    st_log_config_defaults(&tc.log);
+    st_topic_config_defaults(&tc);
     char why[512];
     cr_expect_eq(st_topic_config_set(&tc, "retention.ms", "1000", why, sizeof(why)), 0);
-    cr_expect_eq(tc.log.retention_ms, 1000);
+    cr_expect_eq(tc.retention_ms, 1000);
     cr_expect_eq(st_topic_config_set(&tc, "cleanup.policy", "compact", why, sizeof(why)), 0);
-    cr_expect(tc.log.cleanup_compact && !tc.log.cleanup_delete);
+    st_log_config_t lc;
+    st_topic_config_to_log(&tc, &lc);
+    cr_expect(lc.cleanup_compact && !lc.cleanup_delete);
+    cr_expect_eq(lc.retention_ms, 1000);
     cr_expect_eq(st_topic_config_set(&tc, "max.message.bytes", "2048", why, sizeof(why)), 0);
     cr_expect_eq(tc.max_message_bytes, 2048);
     cr_expect_eq(st_topic_config_set(&tc, "segment.bytes", "10", why, sizeof(why)), -EINVAL);

@@ -220,3 +220,68 @@ Test(client_config, help_lists_every_key)
         cr_expect(strstr(text, def->name) != NULL, "%s missing from help", def->name);
     free(text);
 }
+
+Test(client_config, group_defaults_are_kafka_3)
+{
+    cr_expect_str_eq(get("group.id"), "");
+    cr_expect_str_eq(get("group.instance.id"), "");
+    cr_expect_str_eq(get("partition.assignment.strategy"), "range");
+    cr_expect_str_eq(get("session.timeout.ms"), "45000");
+    cr_expect_str_eq(get("heartbeat.interval.ms"), "3000");
+    cr_expect_str_eq(get("max.poll.interval.ms"), "300000");
+    cr_expect_str_eq(get("enable.auto.commit"), "true");
+    cr_expect_str_eq(get("auto.commit.interval.ms"), "5000");
+    cr_expect_str_eq(get("exclude.internal.topics"), "true");
+}
+
+Test(client_config, assignment_strategy_names_and_lists)
+{
+    char err[512];
+    const char *good[] = {
+        "range", "roundrobin", "sticky", "cooperative-sticky",
+        "org.apache.kafka.clients.consumer.RangeAssignor",
+        "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+        "RoundRobinAssignor", "range, cooperative-sticky",
+        "org.apache.kafka.clients.consumer.StickyAssignor,roundrobin",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        cr_expect_eq(strand_conf_set(conf, "partition.assignment.strategy", good[i], err,
+                                     sizeof(err)), 0, "%s: %s", good[i], err);
+    struct { const char *value, *want; } bad[] = {
+        { "fair", "'fair' is not an assignor" },
+        { "range,,sticky", "'' is not an assignor" },
+        { "range,range", "range is listed twice" },
+        { "org.apache.kafka.clients.consumer.Range", "is not an assignor" },
+        { "", "no assignor given" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        cr_expect_eq(strand_conf_set(conf, "partition.assignment.strategy", bad[i].value, err,
+                                     sizeof(err)), ST_ERR_INVALID_CONFIG, "'%s' accepted", bad[i].value);
+        cr_expect(strstr(err, "partition.assignment.strategy") && strstr(err, bad[i].want),
+                  "'%s': %s", bad[i].value, err);
+    }
+}
+
+/* Settings checked when the consumer is created, before it connects anywhere. */
+static void expect_consumer_refused(const char *const *kvs, const char *want)
+{
+    char err[512] = "";
+    cr_assert_eq(strand_conf_set(conf, "bootstrap.servers", "127.0.0.1:9", err, sizeof(err)), 0);
+    for (size_t i = 0; kvs[i]; i++)
+        cr_assert_eq(strand_conf_set_kv(conf, kvs[i], err, sizeof(err)), 0, "%s", err);
+    strand_consumer_t *c = strand_consumer_new(conf, err, sizeof(err));
+    cr_expect_null(c, "accepted");
+    strand_consumer_destroy(c);
+    cr_expect(strstr(err, want), "expected '%s' in: %s", want, err);
+}
+
+Test(client_config, group_settings_checked_at_creation)
+{
+    const char *hb[] = { "group.id=g", "session.timeout.ms=3000", "heartbeat.interval.ms=3000",
+                         NULL };
+    expect_consumer_refused(hb, "heartbeat.interval.ms (3000) must be lower than "
+                                "session.timeout.ms (3000)");
+    const char *inst[] = { "group.id=g", "group.instance.id=has space", NULL };
+    expect_consumer_refused(inst, "group.instance.id: 'has space' is not valid");
+}

@@ -168,3 +168,43 @@ Test(config, help_lists_every_key)
         cr_expect(strstr(out, def->name) != NULL, "missing %s", def->name);
     cr_expect(strstr(out, "one of [delete,compact]") != NULL);
 }
+
+/* ENUM (index into valid) and SET (bitmask of valid words): parse case-insensitively, format
+ * back canonically, refuse unknown words naming the key and value. */
+typedef struct enum_cfg {
+    int32_t ts_type;
+    uint32_t policy;
+} enum_cfg_t;
+
+static const st_cfg_def_t enum_table[] = {
+    { "message.timestamp.type", ST_CFG_ENUM, "CreateTime", 0, 0, "CreateTime,LogAppendTime",
+      offsetof(enum_cfg_t, ts_type), "ts", false },
+    { "cleanup.policy", ST_CFG_SET, "delete", 0, 0, "compact,delete",
+      offsetof(enum_cfg_t, policy), "cp", false },
+    ST_CFG_END,
+};
+
+Test(config, enum_and_set)
+{
+    enum_cfg_t cfg;
+    st_cfg_error_t err;
+    char out[64];
+    st_cfg_init(enum_table, &cfg);
+    cr_expect_eq(cfg.ts_type, 0);
+    cr_expect_eq(cfg.policy, 2u);
+    cr_expect_eq(st_cfg_set(enum_table, &cfg, "message.timestamp.type", "logappendTIME", &err), 0);
+    cr_expect_eq(cfg.ts_type, 1);
+    st_cfg_format_one(&enum_table[0], &cfg, out, sizeof(out));
+    cr_expect_str_eq(out, "LogAppendTime");
+    cr_expect_eq(st_cfg_set(enum_table, &cfg, "message.timestamp.type", "Now", &err), -EINVAL);
+    cr_expect_str_eq(err.msg, "message.timestamp.type=Now: expected one of [CreateTime,LogAppendTime]");
+    cr_expect_eq(cfg.ts_type, 1);
+    cr_expect_eq(st_cfg_set(enum_table, &cfg, "cleanup.policy", "delete, compact", &err), 0);
+    cr_expect_eq(cfg.policy, 3u);
+    st_cfg_format_one(&enum_table[1], &cfg, out, sizeof(out));
+    cr_expect_str_eq(out, "compact,delete");
+    cr_expect_eq(st_cfg_set(enum_table, &cfg, "cleanup.policy", "compact,x", &err), -EINVAL);
+    cr_expect(strstr(err.msg, "cleanup.policy=compact,x"), "%s", err.msg);
+    cr_expect_eq(st_cfg_set(enum_table, &cfg, "cleanup.policy", " , ", &err), -EINVAL);
+    cr_expect_eq(cfg.policy, 3u);
+}

@@ -2,7 +2,10 @@
  * index_file.c): lookups at every edge, full indexes, truncation, loading a preallocated file,
  * and the sanity check that detects corruption. */
 #include <criterion/criterion.h>
+#include <linux/magic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "log_internal.h"
 #include "log_test_util.h"
@@ -231,4 +234,37 @@ Test(index, time_index)
     cr_assert_eq(idx.entries, 1);
     st_index_file_close(&idx);
     free(path);
+}
+
+/* Loading an index must not touch its sparse preallocated tail: on a full file system that
+ * touch is a SIGBUS (tmpfs allocates a page even for a read of a hole through a shared
+ * mapping). Seen without filling anything: on tmpfs (/dev/shm) the file's allocated blocks
+ * stay what they were. Before the fix the binary search read ~20 holes through the mapping. */
+Test(index, load_touches_no_page_of_the_sparse_tail)
+{
+    struct statfs sfs;
+    if (statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+        cr_skip_test("/dev/shm is not a tmpfs: cannot see page allocation there");
+    char tmpl[] = "/dev/shm/strand-index-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    char *path = tu_join(tmpl, "00000000000000000000.index");
+    st_index_file_t idx;
+    cr_assert_eq(st_index_file_open(&idx, path, ST_OFFSET_INDEX_ENTRY, 0, true), 0);
+    cr_assert_eq(st_index_file_resize(&idx, 10 << 20), 0);
+    for (int i = 1; i <= 3; i++)
+        st_offset_index_append(&idx, i * 10, (uint32_t)i * 4096);
+    st_index_file_close(&idx);
+    struct stat before, after;
+    cr_assert_eq(stat(path, &before), 0);
+    cr_assert_eq(st_index_file_open(&idx, path, ST_OFFSET_INDEX_ENTRY, 0, false), 0);
+    cr_assert_eq(st_offset_index_load(&idx), 0);
+    cr_assert_eq(idx.entries, 3);
+    st_index_file_close(&idx);
+    cr_assert_eq(stat(path, &after), 0);
+    unlink(path);
+    rmdir(tmpl);
+    free(path);
+    cr_assert_eq(after.st_blocks, before.st_blocks,
+                 "loading allocated %lld blocks of the sparse tail",
+                 (long long)(after.st_blocks - before.st_blocks));
 }

@@ -3,6 +3,7 @@
  * truncation, follower appends, flushing and the recovery point, slices outliving deleted
  * segments, and the leader-epoch cache. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -595,4 +596,93 @@ Test(log, concurrent_appends_reads_and_retention)
     cr_assert_gt(atomic_load(&r.slices_checked), 0);
     cr_assert_eq(tu_read_all(log_, st_log_start_offset(log_), 1 << 20, NULL, NULL),
                  st_log_end_offset(log_) - st_log_start_offset(log_));
+}
+
+/* Every .log file of the log is at most `limit` bytes; returns how many there are. */
+static int segments_within(const char *d, off_t limit)
+{
+    DIR *dp = opendir(d);
+    cr_assert(dp);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(dp))) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 4, ".log") != 0)
+            continue;
+        off_t size = tu_file_size(d, e->d_name);
+        cr_expect_leq(size, limit, "%s is %lld bytes, over segment.bytes %lld", e->d_name,
+                      (long long)size, (long long)limit);
+        n++;
+    }
+    closedir(dp);
+    return n;
+}
+
+/* segment.bytes is never exceeded by an append: a multi-batch append (leader or follower) whose
+ * batches do not all fit rolls between batches, and a segment.bytes lowered under the active
+ * segment's size rolls before the next append. Every offset stays readable in order. */
+Test(log, segment_bytes_is_never_exceeded)
+{
+    size_t len;
+    uint8_t *b = tu_batch(4, 1000, false, 100, &len);
+    int64_t limit = (int64_t)(2 * len + len / 2);          /* two batches fit, not three */
+    open_log(limit);
+    uint8_t *five = malloc(5 * len);
+    for (int i = 0; i < 5; i++)
+        memcpy(five + (size_t)i * len, b, len);
+    st_log_append_info_t info;
+    cr_assert_eq(st_log_append(log_, five, 5 * len, 0, &info), 0);
+    cr_expect_eq(info.first_offset, 0);
+    cr_expect_eq(info.last_offset, 19);
+    cr_expect_eq(info.batch_count, 5);
+    cr_expect_eq(info.record_count, 20);
+    cr_expect_eq(segments_within(dir, limit), 3, "2 + 2 + 1 batches");
+
+    /* the follower path: five more batches with the leader's offsets */
+    for (int i = 0; i < 5; i++)
+        st_batch_stamp(five + (size_t)i * len, 20 + 4 * i, 0);
+    cr_assert_eq(st_log_append_follower(log_, five, 5 * len, &info), 0);
+    cr_expect_eq(info.first_offset, 20);
+    cr_expect_eq(info.last_offset, 39);
+    cr_expect_eq(segments_within(dir, limit), 5, "the third topped up to 2, then 2 + 1");
+
+    /* segment.bytes lowered below the active segment's size: the next append rolls first */
+    st_log_config_t small = tu_config((int64_t)len + 1);
+    st_log_set_config(log_, &small);
+    size_t before = st_log_segment_count(log_);
+    cr_assert_eq(st_log_append(log_, b, len, 0, &info), 0);
+    cr_expect_eq(st_log_segment_count(log_), before + 1);
+    cr_assert_eq(st_log_append(log_, b, len, 0, &info), 0);
+    cr_expect_eq(st_log_segment_count(log_), before + 2);
+    segments_within(dir, limit);
+
+    /* a batch larger than segment.bytes: refused on the leader, kept alone by a follower
+     * (the leader accepted it under a larger segment.bytes) */
+    small = tu_config((int64_t)len - 1);
+    st_log_set_config(log_, &small);
+    cr_expect_eq(st_log_append(log_, b, len, 0, &info), -E2BIG);
+    int64_t end = st_log_end_offset(log_);
+    st_batch_stamp(b, end, 0);
+    cr_expect_eq(st_log_append_follower(log_, b, len, &info), 0);
+    cr_expect_eq(info.first_offset, end);
+
+    /* everything reads back in order */
+    int64_t next = 0;
+    while (next < st_log_end_offset(log_)) {
+        st_log_slice_t slice;
+        cr_assert_eq(st_log_read(log_, next, 1 << 20, INT64_MAX, true, &slice), 0);
+        cr_assert_gt(slice.len, 0);
+        uint8_t *bytes = tu_slice_bytes(&slice);
+        for (size_t pos = 0; pos < slice.len;) {
+            st_batch_header_t hdr;
+            cr_assert_eq(st_batch_validate(bytes + pos, slice.len - pos, &hdr, NULL), 0);
+            cr_assert_eq(hdr.base_offset, next);
+            next = st_batch_last_offset(&hdr) + 1;
+            pos += st_batch_total_size(&hdr);
+        }
+        free(bytes);
+        st_log_slice_release(&slice);
+    }
+    free(five);
+    free(b);
 }

@@ -278,6 +278,42 @@ Test(znode, topic_config)
     cr_assert_str_eq(err, "/config/topics/t: config \"retention.ms\" is an integer, not a string");
 }
 
+Test(znode, config_change_notification)
+{
+    char *enc = st_znode_config_change_encode("topics", "my-topic");
+    cr_assert_str_eq(enc, "{\"version\":2,\"entity_path\":\"topics/my-topic\"}");
+    char *type = NULL, *name = NULL;
+    cr_assert_eq(st_znode_config_change_decode("/n", S(enc), &type, &name, err, sizeof(err)), 0);
+    cr_assert_str_eq(type, "topics");
+    cr_assert_str_eq(name, "my-topic");
+    free(type);
+    free(name);
+    free(enc);
+    /* Kafka's version 1, and a broker default */
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":1,\"entity_type\":\"brokers\","
+                                                       "\"entity_name\":\"<default>\"}"),
+                                               &type, &name, err, sizeof(err)), 0);
+    cr_assert_str_eq(type, "brokers");
+    cr_assert_str_eq(name, "<default>");
+    free(type);
+    free(name);
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":2,\"entity_path\":\"topics\"}"),
+                                               &type, &name, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "/n: \"entity_path\" \"topics\" is not <type>/<name>");
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":2,\"entity_path\":\"a/b/c\"}"),
+                                               &type, &name, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(st_znode_config_change_decode("/n", S("{\"version\":3}"), &type, &name, err,
+                                               sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "/n: unknown \"version\" 3");
+    cr_assert_eq(st_config_change_seq("config_change_0000000012"), 12);
+    cr_assert_eq(st_config_change_seq("config_change_"), -1);
+    cr_assert_eq(st_config_change_seq("isr_change_0000000012"), -1);
+    cr_assert_eq(st_config_change_seq("config_change_12x"), -1);
+    char path[64];
+    cr_assert_eq(st_zpath_entity_config(path, sizeof(path), "brokers", "<default>"), 0);
+    cr_assert_str_eq(path, "/config/brokers/<default>");
+}
+
 Test(znode, cluster_id)
 {
     char *id = NULL;
@@ -305,4 +341,30 @@ Test(znode, paths)
     cr_assert_eq(st_zpath_partition_state(p, sizeof(p), "t", 3), 0);
     cr_assert_str_eq(p, "/brokers/topics/t/partitions/3/state");
     cr_assert_eq(st_zpath_broker(p, 8, 1000), -ENAMETOOLONG);
+}
+
+Test(znode, log_dir_event)
+{
+    /* Kafka's literal (reference §1): {"version":1,"broker":3,"event":1} */
+    char err[256];
+    int32_t broker = -1, event = -1;
+    cr_assert_eq(st_znode_log_dir_event_decode("/log_dir_event_notification/log_dir_event_0000000000",
+                                               S("{\"version\":1,\"broker\":3,\"event\":1}"),
+                                               &broker, &event, err, sizeof(err)), 0, "%s", err);
+    cr_assert(broker == 3 && event == ST_LOG_DIR_EVENT_FAILURE);
+    char *enc = st_znode_log_dir_event_encode(7, ST_LOG_DIR_EVENT_FAILURE);
+    cr_assert_eq(st_znode_log_dir_event_decode("x", S(enc), &broker, &event, err, sizeof(err)), 0);
+    cr_assert(broker == 7 && event == 1);
+    cr_assert(strstr(enc, "\"broker\":7") && strstr(enc, "\"version\":1"), "%s", enc);
+    free(enc);
+    cr_assert_eq(st_znode_log_dir_event_decode("/log_dir_event_notification/log_dir_event_1",
+                                               S("{\"version\":1,\"event\":1}"), &broker, &event,
+                                               err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "/log_dir_event_notification/log_dir_event_1") &&
+              strstr(err, "\"broker\" is missing"), "%s", err);
+    cr_assert_eq(st_znode_log_dir_event_decode("p", S("{\"version\":2,\"broker\":1,\"event\":1}"),
+                                               &broker, &event, err, sizeof(err)), -EINVAL);
+    cr_assert_eq(st_znode_log_dir_event_decode("p", S("[1]"), &broker, &event, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert_str_eq(ST_ZPATH_LOG_DIR_EVENT_PREFIX, "/log_dir_event_notification/log_dir_event_");
 }
