@@ -90,9 +90,9 @@ int ft_proc_start(ft_cluster_t *c, ft_proc_t *p);
 void ft_proc_kill(ft_proc_t *p, int sig);
 int ft_proc_pause(ft_proc_t *p);
 int ft_proc_resume(ft_proc_t *p);
-/* Reaps the process if it exited by itself (logging it, and counting it in
- * ft_unexpected_exits: a process the suite did not stop that died is a bug to report); true
- * while it runs. */
+/* Reaps the process if it exited by itself (logging it; one killed by a signal the suite did
+ * not send -- a crash -- is counted in ft_unexpected_exits, a bug to report); true while it
+ * runs. */
 bool ft_proc_alive(ft_proc_t *p);
 extern int ft_unexpected_exits;
 extern char ft_last_exit[256];     /* "b3 (pid 8874): signal 6" */

@@ -162,7 +162,7 @@ static void run_one(const ft_scenario_t *sc, uint64_t run_seed, int duration, bo
     for (int i = 0; i < FT_ZK_N; i++)
         ft_proc_alive(&cluster.zk[i]);
     if (ft_unexpected_exits > exits_before)
-        ft_fail(&x, "%d process(es) the suite did not stop exited by themselves (last: %s)",
+        ft_fail(&x, "%d process(es) the suite did not stop crashed (last: %s)",
                 ft_unexpected_exits - exits_before, ft_last_exit);
     ft_result_t res;
     bool ok = ft_work_check(&w, heal_ms, RECOVERY_BOUND_MS, &res);

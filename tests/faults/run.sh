@@ -11,7 +11,7 @@
 #   tests/faults/run.sh --seed S --scenario NAME replay one scenario (NAME may be a comma list)
 #   tests/faults/run.sh --scenario nemesis --duration 600 --seed 5   a long random nemesis
 #   tests/faults/run.sh --quick                  the CI version (shorter holds, one seed + the
-#                                                nemesis at two more; see known_failing below)
+#                                                nemesis at two more)
 # Other options: --driver PATH (strand-faults), --broker PATH (strand-broker); by default both
 # come from build/ (built with `ninja -C build`). $STRAND_KEEP_TEST_DIRS keeps the run
 # directories (/tmp/strand-faults-<pid>: broker and ZooKeeper logs, run.log).
@@ -93,13 +93,7 @@ args=()
 [ "$quick" = 1 ] && args+=(--quick)
 if [ "$quick" = 1 ] && [ -z "$scenario" ]; then
   # CI: every scenario but the nemesis at one seed, then the nemesis at two more seeds.
-  # Left out of CI until the broker takes a failed or full log dir offline and gives up its
-  # leaderships (branch `disk`): on a leader both fail their liveness checks today (the
-  # partition stays unwritable until the disk is back; no data is lost). The full run above and
-  # STRAND_FAULTS_CI_ALL=1 include them.
-  known_failing='^(nemesis|disk-full-leader|disk-failed-leader)$'
-  [ -n "${STRAND_FAULTS_CI_ALL:-}" ] && known_failing='^nemesis$'
-  all=$("$driver" --list | awk '{print $1}' | grep -vE "$known_failing" | paste -sd, -)
+  all=$("$driver" --list | awk '{print $1}' | grep -vE '^nemesis$' | paste -sd, -)
   run_driver --seed "${seeds%% *}" --scenario "$all" "${args[@]}"
   rc=$?
   if [ "$rc" != 77 ]; then
