@@ -575,10 +575,11 @@ static void disk_fault(ft_ctx_t *x, bool leader, bool unwritable)
     } else {
         ft_sched("free the space on %s", b->name);
         ft_disk_unfill(x->c, b);
-        if (wait_full_isr(x, x->quick ? 10000 : 20000) == 0) {
+        if (ft_proc_alive(b) && wait_full_isr(x, x->quick ? 10000 : 20000) == 0) {
             ft_note(x, "%s back in every ISR without a restart", b->name);
         } else {
-            ft_note(x, "%s not back in every ISR after the space returned: restarted", b->name);
+            ft_note(x, "%s %s after the space returned: restarted", b->name,
+                    ft_proc_alive(b) ? "not back in every ISR" : "had shut down");
             ft_sched("restart %s", b->name);
             ft_proc_kill(b, SIGTERM);
             f_start(x, b);
