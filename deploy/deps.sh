@@ -3,7 +3,8 @@
 # deploy/quickstart.sh. As root it runs apt-get; otherwise it prints the exact command and fails.
 STRAND_PACKAGES=(build-essential pkg-config meson ninja-build python3
   libzookeeper-mt-dev zookeeper libevent-dev libprotobuf-c-dev protobuf-c-compiler
-  libssl-dev openssl liblz4-dev libcriterion-dev libjansson-dev strace)
+  libssl-dev openssl liblz4-dev libcriterion-dev libjansson-dev strace
+  iproute2 nftables e2fsprogs)
 
 strand_install_deps() {
   local missing=() p
