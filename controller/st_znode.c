@@ -128,6 +128,9 @@ static int parse_endpoint(const char *path, const char *s, st_endpoint_t *ep, ch
             return fail(errbuf, errlen, path, "endpoint \"%s\" has no port", s);
         hend = colon;
     }
+    for (const char *c = h; c < hend; c++)
+        if (*c == '[' || *c == ']')   /* "![::1]": written back as "[![::1]]", unreadable */
+            return fail(errbuf, errlen, path, "endpoint \"%s\" has a bad host", s);
     int64_t port;
     if (!parse_i64(colon + 1, &port) || port < 0 || port > 65535)
         return fail(errbuf, errlen, path, "endpoint \"%s\" has a bad port", s);

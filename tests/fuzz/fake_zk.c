@@ -25,6 +25,7 @@ typedef struct fz_node {
     char *data;                 /* NULL: null data */
     int len;
     struct Stat stat;
+    bool external;              /* last written by fake_zk_put (the harness), not st_zk_* */
 } fz_node_t;
 
 struct st_zk {
@@ -179,6 +180,7 @@ static int do_set(st_zk_t *zk, const char *path, const char *data, int len, int 
     free(nd->data);
     nd->data = copy;
     nd->len = copy ? len : -1;
+    nd->external = false;
     nd->stat.version++;
     nd->stat.mzxid = ++zk->zxid;
     nd->stat.dataLength = nd->len < 0 ? 0 : nd->len;
@@ -343,13 +345,24 @@ void fake_zk_free(st_zk_t *zk)
 int fake_zk_put(st_zk_t *zk, const char *path, const char *data, int len)
 {
     int r = st_zk_ensure_path(zk, path);
-    if (r < 0)
-        return r;
-    return st_zk_set(zk, path, data, len, -1, NULL);
+    if (r == 0)
+        r = st_zk_set(zk, path, data, len, -1, NULL);
+    if (r == 0)
+        fake_zk_mark_external(zk, path);
+    return r;
+}
+
+void fake_zk_mark_external(st_zk_t *zk, const char *path)
+{
+    pthread_mutex_lock(&zk->lock);
+    ssize_t i = find(zk, path);
+    if (i >= 0)
+        zk->v[i].external = true;
+    pthread_mutex_unlock(&zk->lock);
 }
 
 int fake_zk_peek(st_zk_t *zk, const char *path, const char **ret_data, int *ret_len,
-                 struct Stat *ret_stat)
+                 struct Stat *ret_stat, bool *ret_external)
 {
     pthread_mutex_lock(&zk->lock);
     ssize_t i = find(zk, path);
@@ -358,6 +371,8 @@ int fake_zk_peek(st_zk_t *zk, const char *path, const char **ret_data, int *ret_
         *ret_len = zk->v[i].len;
         if (ret_stat)
             *ret_stat = zk->v[i].stat;
+        if (ret_external)
+            *ret_external = zk->v[i].external;
     }
     pthread_mutex_unlock(&zk->lock);
     return i >= 0 ? 0 : -ENOENT;

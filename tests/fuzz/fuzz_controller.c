@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fake_zk.h"
 #include "st_client.h"
@@ -192,9 +193,11 @@ static size_t answer_requests(void)
 
 static const st_node_listener_t self_listener = { "PLAINTEXT", "PLAINTEXT", "localhost", 9092 };
 
+/* The seed cluster's znodes count as written by the cluster itself (not hand edits). */
 static void put(st_zk_t *zk, const char *path, const char *data)
 {
-    CHECK(fake_zk_put(zk, path, data, data ? (int)strlen(data) : 0) == 0);
+    CHECK(st_zk_ensure_path(zk, path) == 0);
+    CHECK(st_zk_set(zk, path, data, data ? (int)strlen(data) : 0, -1, NULL) == 0);
 }
 
 static void register_broker(st_zk_t *zk, int32_t id, int64_t session)
@@ -277,7 +280,7 @@ static st_node_t *node_new(st_zk_t *zk, bool unclean)
     const char *data;
     int len;
     atomic_init(&n->broker_epoch,
-                fake_zk_peek(zk, "/brokers/ids/1", &data, &len, &st) == 0 ? st.czxid : 1);
+                fake_zk_peek(zk, "/brokers/ids/1", &data, &len, &st, NULL) == 0 ? st.czxid : 1);
     CHECK(st_mailbox_new(&n->mb) == 0);
     n->zk = zk;
     return n;
@@ -294,30 +297,22 @@ static void node_free(st_node_t *n)
 
 /* ---- the oracle ------------------------------------------------------------------------------ */
 
-#define MAX_EDITED 64
-static char edited[MAX_EDITED][320];   /* state znodes the fuzzer changed behind the controller */
-static size_t n_edited;
-static bool edited_overflow;
+/* Paths the fuzzer deleted behind the controller's back (a cached partition under one may have
+ * no state znode). */
+#define MAX_REMOVED 16
+static char removed[MAX_REMOVED][320];
+static size_t n_removed;
 
-static bool was_edited(const char *path)
+static bool under_removed(const char *path)
 {
-    if (edited_overflow)
+    if (n_removed == MAX_REMOVED)
         return true;
-    for (size_t i = 0; i < n_edited; i++)
-        if (strcmp(edited[i], path) == 0)
+    for (size_t i = 0; i < n_removed; i++) {
+        size_t l = strlen(removed[i]);
+        if (strncmp(path, removed[i], l) == 0 && (path[l] == '\0' || path[l] == '/'))
             return true;
-    return false;
-}
-
-static void note_edit(const char *path)
-{
-    if (!strstr(path, "/state") && strncmp(path, "/brokers/topics", 15) != 0)
-        return;
-    if (n_edited == MAX_EDITED) {
-        edited_overflow = true;
-        return;
     }
-    snprintf(edited[n_edited++], sizeof(edited[0]), "%s", path);
+    return false;
 }
 
 static bool list_eq(const st_int_list_t *a, const st_int_list_t *b)
@@ -340,16 +335,26 @@ static void check_node(st_node_t *n)
             ctl_part_t *part = &t->parts[p];
             char path[320];
             st_zpath_partition_state(path, sizeof(path), t->name, p);
-            if (!part->has_lisr || was_edited(path) || was_edited(tpath))
+            if (!part->has_lisr)
                 continue;
             const char *data;
             int len;
             struct Stat st;
-            if (fake_zk_peek(n->zk, path, &data, &len, &st) < 0) {
+            bool external = false, topic_external = false;
+            const char *tdata;
+            int tlen;
+            if (fake_zk_peek(n->zk, tpath, &tdata, &tlen, NULL, &topic_external) == 0 &&
+                topic_external)
+                continue;             /* a hand edit the controller has not seen (no watch) */
+            if (fake_zk_peek(n->zk, path, &data, &len, &st, &external) < 0) {
+                if (under_removed(path))
+                    continue;
                 fprintf(stderr, "fuzz_controller: %s cached (leader %d) but not in ZooKeeper\n",
                         path, part->lisr.leader);
                 abort();
             }
+            if (external)
+                continue;
             st_lisr_t l;
             char err[512];
             if (st_znode_lisr_decode(path, data, data ? (size_t)len : 0, &l, err,
@@ -621,15 +626,14 @@ static void run_op(st_node_t *n, const rec_t *r)
     case OP_EDIT:
         if (!split_put(r->p, r->len, path, sizeof(path), &data, &dlen))
             break;
-        if (fake_zk_put(n->zk, path, data, dlen) == 0) {
-            note_edit(path);
+        if (fake_zk_put(n->zk, path, data, dlen) == 0)
             fire(n, path, ST_ZK_EV_DATA_CHANGED);
-        }
         break;
     case OP_REMOVE:
         take_str(r->p, r->len, path, sizeof(path));
         if (st_zk_delete_recursive(n->zk, path) == 0) {
-            note_edit(path);
+            if (n_removed < MAX_REMOVED)
+                snprintf(removed[n_removed++], sizeof(removed[0]), "%s", path);
             fire(n, path, ST_ZK_EV_DELETED);
         }
         break;
@@ -665,11 +669,145 @@ static void run_op(st_node_t *n, const rec_t *r)
     }
 }
 
+/* ---- seeds (STRAND_FUZZ_WRITE_SEEDS=<dir>) ----------------------------------------------- */
+
+static void rec(st_buf_t *b, uint8_t op, const void *data, size_t len)
+{
+    uint8_t h[3] = { op, (uint8_t)(len & 0xff), (uint8_t)(len >> 8) };
+    CHECK(len <= 0xffff);
+    st_buf_append(b, h, 3);
+    st_buf_append(b, data, len);
+}
+
+static void rec_str(st_buf_t *b, uint8_t op, const char *s)
+{
+    rec(b, op, s, strlen(s));
+}
+
+/* path NUL data */
+static void rec_put(st_buf_t *b, uint8_t op, const char *path, const char *data)
+{
+    st_buf_t t = ST_BUF_INIT;
+    st_buf_append(&t, path, strlen(path) + 1);
+    st_buf_append(&t, data, strlen(data));
+    rec(b, op, t.data, t.len);
+    st_buf_free(&t);
+}
+
+static void rec_msg(st_buf_t *b, uint8_t op, const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(len ? len : 1);
+    CHECK(buf);
+    protobuf_c_message_pack(m, buf);
+    rec(b, op, buf, len);
+    free(buf);
+}
+
+static void write_seed(const char *dir, const char *name, const st_buf_t *b)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp);
+    fwrite(b->data ? b->data : (uint8_t *)"", 1, b->len, fp);
+    fclose(fp);
+}
+
+static void write_seeds(const char *dir)
+{
+    mkdir(dir, 0755);
+    st_buf_t b = ST_BUF_INIT;
+#define SEED(name, ...)              \
+    do {                             \
+        st_buf_reset(&b);            \
+        __VA_ARGS__;                 \
+        write_seed(dir, name, &b);   \
+    } while (0)
+    SEED("election", rec(&b, OP_ELECT, NULL, 0));
+
+    /* t-0 led by 2 (not preferred): a preferred election moves it back to 1 */
+    int32_t p012[3] = { 0, 1, 2 };
+    Strand__ElectLeadersTopic et = STRAND__ELECT_LEADERS_TOPIC__INIT;
+    et.topic = "t";
+    et.n_partitions = 3;
+    et.partitions = p012;
+    Strand__ElectLeadersTopic *ets[1] = { &et };
+    Strand__ElectLeadersRequest el = STRAND__ELECT_LEADERS_REQUEST__INIT;
+    el.n_topic_partitions = 1;
+    el.topic_partitions = ets;
+    const char *t0_led_by_2 = "{\"controller_epoch\":1,\"leader\":2,\"version\":1,"
+                              "\"leader_epoch\":3,\"isr\":[2,1]}";
+    SEED("elect_preferred", rec_put(&b, OP_PUT, "/brokers/topics/t/partitions/0/state",
+                                    t0_led_by_2);
+         rec_msg(&b, OP_ELECT_LEADERS, &el.base));
+    el.election_type = 1;
+    el.all_partitions = true;
+    SEED("elect_unclean_all", rec(&b, OP_UNCLEAN, NULL, 0); rec(&b, OP_ELECT, NULL, 0);
+         rec(&b, OP_BROKER_DIES, "\x03", 1); rec_msg(&b, OP_ELECT_LEADERS, &el.base));
+
+    Strand__ControlledShutdownRequest cs = STRAND__CONTROLLED_SHUTDOWN_REQUEST__INIT;
+    cs.broker_id = 2;
+    cs.broker_epoch = INT64_MAX;
+    SEED("controlled_shutdown", rec_msg(&b, OP_SHUTDOWN, &cs.base));
+
+    int32_t isr12[2] = { 1, 2 };
+    Strand__AlterIsrPartition ap = STRAND__ALTER_ISR_PARTITION__INIT;
+    ap.partition = 0;
+    ap.leader_epoch = 0;
+    ap.new_isr = isr12;
+    ap.n_new_isr = 2;
+    ap.current_isr_version = 1;
+    Strand__AlterIsrPartition *aps[1] = { &ap };
+    Strand__AlterIsrTopic at = STRAND__ALTER_ISR_TOPIC__INIT;
+    at.name = "t";
+    at.n_partitions = 1;
+    at.partitions = aps;
+    Strand__AlterIsrTopic *ats[1] = { &at };
+    Strand__AlterIsrRequest ar = STRAND__ALTER_ISR_REQUEST__INIT;
+    ar.broker_id = 1;
+    ar.broker_epoch = INT64_MAX;
+    ar.n_topics = 1;
+    ar.topics = ats;
+    SEED("alter_isr", rec_msg(&b, OP_ALTER_ISR, &ar.base));
+
+    SEED("topic_admin", rec(&b, OP_CREATE_TOPIC, "\x04\x03new", 5);
+         rec(&b, OP_ADD_PARTITIONS, "\x06new", 4); rec_str(&b, OP_DELETE_TOPIC, "u"));
+    SEED("broker_changes", rec(&b, OP_BROKER_DIES, "\x03", 1);
+         rec(&b, OP_BROKER_BOUNCES, "\x02", 1); rec(&b, OP_REBALANCE, NULL, 0);
+         rec(&b, OP_REELECT, NULL, 0));
+    SEED("preferred_znode",
+         rec_put(&b, OP_PUT, "/brokers/topics/t/partitions/1/state", t0_led_by_2);
+         rec(&b, OP_ELECT, NULL, 0);
+         rec_str(&b, OP_PREFERRED,
+                 "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":1}]}"));
+    SEED("garbage_replies", rec(&b, OP_REPLIES, "\x08\x05\xff\xff\x0a\x03" "abc", 8);
+         rec(&b, OP_BROKER_DIES, "\x02", 1));
+    SEED("hand_edited", rec_put(&b, OP_PUT, "/brokers/topics/u/partitions/0/state",
+                                "{\"controller_epoch\":9,\"leader\":7,\"version\":1,"
+                                "\"leader_epoch\":1,\"isr\":[7,7]}");
+         rec_put(&b, OP_PUT, "/brokers/topics/t", "{\"version\":2,\"partitions\":{\"0\":[1]}}");
+         rec_put(&b, OP_PUT, "/brokers/topics/x", "not json");
+         rec_put(&b, OP_PUT, "/brokers/ids/4", "{\"version\":5}");
+         rec_put(&b, OP_PUT, "/controller_epoch", "x");
+         rec(&b, OP_ELECT, NULL, 0);
+         rec_put(&b, OP_EDIT, "/brokers/topics/u", "{\"version\":2,\"partitions\":{\"0\":[2,3],"
+                                                    "\"1\":[3,1]}}");
+         rec_str(&b, OP_REMOVE, "/brokers/topics/t/partitions/1"));
+    st_buf_free(&b);
+#undef SEED
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     st_logger_set_level(getenv("FUZZ_VERBOSE") ? ST_LEVEL_DEBUG : ST_LEVEL_OFF);
+    const char *seeds = getenv("STRAND_FUZZ_WRITE_SEEDS");
+    if (seeds) {
+        write_seeds(seeds);
+        exit(0);
+    }
     return 0;
 }
 
@@ -678,10 +816,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st_zk_t *zk = fake_zk_new();
     CHECK(zk);
     seed(zk);
-    n_edited = 0;
-    edited_overflow = false;
     reply_data = NULL;
     reply_len = 0;
+    n_removed = 0;
     bool unclean = false;
     rec_t r;
     bool have = false;
