@@ -30,6 +30,7 @@
 #include "fake_zk.h"
 #include "st_client.h"
 #include "st_ctl.h"
+#include "st_error.h"
 #include "st_frame.h"
 #include "st_logger.h"
 #include "st_topic_admin.h"
@@ -408,6 +409,7 @@ static void roundtrip(const ProtobufCMessage *m)
 }
 
 static int done_calls;
+static st_node_t *the_node;          /* for the done callbacks */
 static const Strand__AlterIsrRequest *alter_req;
 
 static void elect_done(void *arg, const Strand__ElectLeadersResponse *resp)
@@ -433,6 +435,10 @@ static void alter_isr_done(void *arg, const Strand__AlterIsrResponse *resp)
     for (size_t i = 0; i < resp->n_topics; i++)
         for (size_t j = 0; j < resp->topics[i]->n_partitions; j++) {
             const Strand__AlterIsrPartitionResponse *pr = resp->topics[i]->partitions[j];
+            if (getenv("FUZZ_VERBOSE"))
+                fprintf(stderr, "fuzz_controller: AlterIsr %s-%d: %s\n",
+                        resp->topics[i]->name ? resp->topics[i]->name : "",
+                        pr->partition, st_error_name(pr->error_code));
             if (pr->error_code != ST_ERR_NONE)
                 continue;
             bool has_leader = false;
@@ -440,6 +446,15 @@ static void alter_isr_done(void *arg, const Strand__AlterIsrResponse *resp)
                 has_leader |= pr->isr[k] == pr->leader_id;
             CHECK(has_leader);
             CHECK(pr->leader_id == alter_req->broker_id);
+            /* what the leader asked for, if accepted, is a set of the partition's replicas */
+            ctl_topic_t *t = ctl_topic(the_node, resp->topics[i]->name);
+            CHECK(t && pr->partition >= 0 && pr->partition < t->n_parts);
+            const st_int_list_t *reps = &t->parts[pr->partition].replicas;
+            for (size_t k = 0; k < pr->n_isr; k++) {
+                CHECK(st_int_list_contains(reps, pr->isr[k]));
+                for (size_t m = 0; m < k; m++)
+                    CHECK(pr->isr[m] != pr->isr[k]);
+            }
         }
 }
 
@@ -770,6 +785,16 @@ static void write_seeds(const char *dir)
     ar.n_topics = 1;
     ar.topics = ats;
     SEED("alter_isr", rec_msg(&b, OP_ALTER_ISR, &ar.base));
+    /* a hostile leader: an ISR with a duplicate and a broker that is no replica, then
+     * elections over it */
+    int32_t isr_bad[4] = { 1, 99, 1, -5 };
+    ap.new_isr = isr_bad;
+    ap.n_new_isr = 4;
+    SEED("alter_isr_hostile", rec_msg(&b, OP_ALTER_ISR, &ar.base);
+         rec(&b, OP_BROKER_DIES, "\x02", 1); rec_msg(&b, OP_SHUTDOWN, &cs.base);
+         rec(&b, OP_REELECT, NULL, 0); rec(&b, OP_REBALANCE, NULL, 0));
+    ap.new_isr = isr12;
+    ap.n_new_isr = 2;
 
     SEED("topic_admin", rec(&b, OP_CREATE_TOPIC, "\x04\x03new", 5);
          rec(&b, OP_ADD_PARTITIONS, "\x06new", 4); rec_str(&b, OP_DELETE_TOPIC, "u"));
@@ -836,6 +861,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unclean = true;
     }
     st_node_t *n = node_new(zk, unclean);
+    the_node = n;
     ctl_elect(n);
     end_event(n);
     /* phase 2: events and requests */

@@ -1017,6 +1017,23 @@ Test(controller, alter_isr)
     strand__alter_isr_response__free_unpacked(resp, NULL);
     assert_state(zk, "ai", 0, 2, 4, 2, (int32_t[]){ 2, 3 });
 
+    /* a new ISR with a duplicate (it would count twice towards min.insync.replicas), a broker
+     * outside the assignment, a negative id: refused, nothing written (found by fuzz_controller,
+     * tests/fuzz/corpus/fuzz_controller/alter_isr_hostile) */
+    isr_change_t hostile[] = {
+        { 0, 4, v0, { 2, 2 }, 2 },
+        { 0, 4, v0, { 2, 9 }, 2 },
+        { 0, 4, v0, { 2, -1 }, 2 },
+    };
+    resp = alter_isr(a, 2, e2, "ai", hostile, 3);
+    cr_assert_eq(resp->topics[0]->n_partitions, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(resp->topics[0]->partitions[i]->error_code, ST_ERR_INVALID_REQUEST,
+                     "entry %zu: %d", i, resp->topics[0]->partitions[i]->error_code);
+    strand__alter_isr_response__free_unpacked(resp, NULL);
+    assert_state(zk, "ai", 0, 2, 4, 2, (int32_t[]){ 2, 3 });
+    cr_assert_eq(state_version(zk, "ai", 0), v0);
+
     /* success: the answer carries the new state and version */
     resp = alter_isr(a, 2, e2, "ai", &shrink, 1);
     pr = resp->topics[0]->partitions;
