@@ -20,6 +20,9 @@
  *   0x03  a frame payload the fake leader answers the next follower Fetch with
  *   0x04  a frame payload the fake controller answers the next AlterIsr with
  *   0x05  wait until the fetcher and the AlterIsr sender have used every answer given
+ *   0x06  [u8 API key][body]: a request the harness frames (header v0, correlation id 7), so
+ *         that mutations of the body never break the frame's lengths
+ *   0x07  [u16 LE body_len][body][tail]: a Produce request framed the same way, with its tail
  *
  * Properties checked (abort = a finding): no crash, leak or undefined behaviour (ASan/UBSan);
  * at most one response per request, exactly one for every API but Produce, with the request's
@@ -709,6 +712,39 @@ static void wait_canned(void)
         nap_us(200);
 }
 
+/* A frame payload around raw body bytes (and tail) for api: header v0, correlation id 7. */
+static uint8_t *frame_body(int32_t api, const uint8_t *body, size_t body_len, const uint8_t *tail,
+                           size_t tail_len, size_t *ret_len)
+{
+    Strand__RequestHeader hdr = STRAND__REQUEST_HEADER__INIT;
+    hdr.api_key = api;
+    hdr.correlation_id = 7;
+    hdr.client_id = "fuzz";
+    size_t hlen = protobuf_c_message_get_packed_size(&hdr.base);
+    st_buf_t out = ST_BUF_INIT;
+    CHECK(st_buf_reserve(&out, 6 + hlen + body_len + tail_len) == 0);
+    st_buf_append_be16(&out, (uint16_t)hlen);
+    CHECK(st_buf_reserve(&out, hlen) == 0);
+    protobuf_c_message_pack(&hdr.base, out.data + out.len);
+    out.len += hlen;
+    st_buf_append_be32(&out, (uint32_t)body_len);
+    st_buf_append(&out, body, body_len);
+    st_buf_append(&out, tail, tail_len);
+    *ret_len = out.len;
+    return out.data;
+}
+
+/* 0x07: [u16 LE body_len][body][tail] as a Produce frame. */
+static uint8_t *produce_body(const uint8_t *p, size_t len, size_t *ret_len)
+{
+    size_t body_len = len >= 2 ? (size_t)p[0] | (size_t)p[1] << 8 : 0;
+    size_t rest = len >= 2 ? len - 2 : 0;
+    if (body_len > rest)
+        body_len = rest;
+    return frame_body(STRAND__API_KEY__PRODUCE, p + 2, body_len, p + 2 + body_len,
+                      rest - body_len, ret_len);
+}
+
 /* ---- the seeds --------------------------------------------------------------------------------- */
 
 static void put_rec(st_buf_t *b, uint8_t kind, const uint8_t *data, size_t len)
@@ -719,16 +755,41 @@ static void put_rec(st_buf_t *b, uint8_t kind, const uint8_t *data, size_t len)
     st_buf_append(b, data, len);
 }
 
+/* A seed frame as a 0x06/0x07 record (the harness frames it) or, raw, as 0x01. */
+static bool raw_frames;
+
 static void put_frame(st_buf_t *b, frame_t f)
 {
-    put_rec(b, 0x01, f.data, f.len);
+    st_frame_view_t v;
+    const char *why;
+    Strand__RequestHeader *h = NULL;
+    if (!raw_frames && st_frame_parse(f.data, f.len, &v, &why) == 0 &&
+        (h = strand__request_header__unpack(NULL, v.header_len, v.header)) != NULL) {
+        st_buf_t r = ST_BUF_INIT;
+        if (h->api_key == STRAND__API_KEY__PRODUCE) {
+            uint8_t l[2] = { (uint8_t)(v.body_len & 0xff), (uint8_t)(v.body_len >> 8) };
+            st_buf_append(&r, l, 2);
+            st_buf_append(&r, v.body, v.body_len);
+            st_buf_append(&r, v.tail, v.tail_len);
+            put_rec(b, 0x07, r.data, r.len);
+        } else {
+            uint8_t api = (uint8_t)h->api_key;
+            st_buf_append(&r, &api, 1);
+            st_buf_append(&r, v.body, v.body_len);
+            put_rec(b, 0x06, r.data, r.len);
+        }
+        st_buf_free(&r);
+        strand__request_header__free_unpacked(h, NULL);
+    } else {
+        put_rec(b, 0x01, f.data, f.len);
+    }
     free(f.data);
 }
 
 static void write_seed(const char *dir, const char *name, const st_buf_t *b)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(path, sizeof(path), "%s/%s%s", dir, name, raw_frames ? "_raw" : "");
     FILE *fp = fopen(path, "wb");
     CHECK(fp);
     fwrite(b->data, 1, b->len, fp);
@@ -988,7 +1049,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     init_brokers();
     const char *seeds = getenv("STRAND_FUZZ_WRITE_SEEDS");
     if (seeds) {
-        write_seeds(seeds);
+        write_seeds(seeds);          /* bodies framed by the harness */
+        raw_frames = true;
+        write_seeds(seeds);          /* the same as raw frames (0x01) */
         exit(0);
     }
     const char *shm = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -1070,6 +1133,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 0x05:
             wait_canned();
+            break;
+        case 0x06:
+        case 0x07:
+            if (open && len >= 1) {
+                size_t flen;
+                uint8_t *f = kind == 0x06 ? frame_body(p[0], p + 1, len - 1, NULL, 0, &flen)
+                                          : produce_body(p, len, &flen);
+                open = dispatch(&conn, f, flen);
+                free(f);
+            }
             break;
         default:
             break;
