@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "fake_zk.h"
+#include "pb_mutate.h"
 #include "st_client.h"
 #include "st_ctl.h"
 #include "st_error.h"
@@ -821,6 +822,33 @@ static void write_seeds(const char *dir)
          rec_str(&b, OP_REMOVE, "/brokers/topics/t/partitions/1"));
     st_buf_free(&b);
 #undef SEED
+}
+
+/* The custom mutator: protobuf-aware changes of the request bodies (see pb_mutate.c). */
+static const ProtobufCMessageDescriptor *body_of(uint8_t kind, const uint8_t *p, size_t len,
+                                                 size_t *ret_off)
+{
+    (void)p;
+    (void)len;
+    *ret_off = 0;
+    switch (kind) {
+    case OP_ELECT_LEADERS: return &strand__elect_leaders_request__descriptor;
+    case OP_SHUTDOWN: return &strand__controlled_shutdown_request__descriptor;
+    case OP_ALTER_ISR: return &strand__alter_isr_request__descriptor;
+    default: return NULL;
+    }
+}
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (seed % 3 != 0) {
+        size_t n = pb_mutate_records(data, size, max_size, seed / 3, 0, body_of);
+        if (n)
+            return n;
+    }
+    return LLVMFuzzerMutate(data, size, max_size);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

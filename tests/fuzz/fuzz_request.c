@@ -51,6 +51,7 @@
 #include "fencing.h"
 #include "fake_zk.h"
 #include "net.h"
+#include "pb_mutate.h"
 #include "partition.h"
 #include "replica_manager.h"
 #include "request.h"
@@ -1037,6 +1038,53 @@ static void write_seeds(const char *dir)
     free(r3);
     st_buf_free(&b);
 #undef SEED
+}
+
+/* ---- the custom mutator: protobuf-aware changes of the framed request bodies ---------------- */
+
+static const ProtobufCMessageDescriptor *request_type(int32_t api)
+{
+    switch (api) {
+    case STRAND__API_KEY__PRODUCE: return &strand__produce_request__descriptor;
+    case STRAND__API_KEY__FETCH: return &strand__fetch_request__descriptor;
+    case STRAND__API_KEY__LIST_OFFSETS: return &strand__list_offsets_request__descriptor;
+    case STRAND__API_KEY__METADATA: return &strand__metadata_request__descriptor;
+    case STRAND__API_KEY__LEADER_AND_ISR: return &strand__leader_and_isr_request__descriptor;
+    case STRAND__API_KEY__STOP_REPLICA: return &strand__stop_replica_request__descriptor;
+    case STRAND__API_KEY__UPDATE_METADATA: return &strand__update_metadata_request__descriptor;
+    case STRAND__API_KEY__CONTROLLED_SHUTDOWN:
+        return &strand__controlled_shutdown_request__descriptor;
+    case STRAND__API_KEY__API_VERSIONS: return &strand__api_versions_request__descriptor;
+    case STRAND__API_KEY__CREATE_TOPICS: return &strand__create_topics_request__descriptor;
+    case STRAND__API_KEY__DELETE_TOPICS: return &strand__delete_topics_request__descriptor;
+    case STRAND__API_KEY__OFFSET_FOR_LEADER_EPOCH:
+        return &strand__offset_for_leader_epoch_request__descriptor;
+    case STRAND__API_KEY__CREATE_PARTITIONS: return &strand__create_partitions_request__descriptor;
+    case STRAND__API_KEY__ELECT_LEADERS: return &strand__elect_leaders_request__descriptor;
+    case STRAND__API_KEY__ALTER_ISR: return &strand__alter_isr_request__descriptor;
+    default: return NULL;
+    }
+}
+
+/* 0x06 records: the body after the API byte; 0x03/0x04: the fake peers' answers are frames, left
+ * to the byte mutations. */
+static const ProtobufCMessageDescriptor *body_of(uint8_t kind, const uint8_t *p, size_t len,
+                                                 size_t *ret_off)
+{
+    *ret_off = 1;
+    return kind == 0x06 && len >= 1 ? request_type(p[0]) : NULL;
+}
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (seed % 3 != 0) {
+        size_t n = pb_mutate_records(data, size, max_size, seed / 3, 1, body_of);
+        if (n)
+            return n;
+    }
+    return LLVMFuzzerMutate(data, size, max_size);
 }
 
 /* ---- libFuzzer -------------------------------------------------------------------------------- */
