@@ -259,6 +259,29 @@ Test(replication, min_insync_refuses_and_appends_nothing, .timeout = 30)
     st_test_broker_cleanup(&b);
 }
 
+/* An ISR is a set of the replicas: one naming the leader twice or a broker outside the
+ * assignment must not count towards min.insync.replicas, or an acks=all write is acknowledged
+ * with a single copy. Replicas listed twice are refused. */
+Test(replication, isr_duplicates_and_strangers_do_not_count, .timeout = 30)
+{
+    st_test_broker_t b;
+    memset(&b, 0, sizeof(b));
+    start_cluster_broker(&b, 1, NULL, NULL);
+    int fd = st_test_connect(b.port);
+    int32_t reps[] = { 1, 2, 3 }, twice[] = { 1, 1 }, stranger[] = { 1, 99 };
+    cr_assert_eq(lai_ok(lai(fd, 1, 1, 1, 1, twice, 2, reps, 3, b.port, "min.insync.replicas", "2")),
+                 0);
+    cr_expect_eq(produce_code(fd, 2, -1, 3, NULL), ST_ERR_NOT_ENOUGH_REPLICAS, "ISR [1,1]");
+    cr_assert_eq(lai_ok(lai(fd, 3, 1, 1, 2, stranger, 2, reps, 3, b.port, NULL, NULL)), 0);
+    cr_expect_eq(produce_code(fd, 4, -1, 3, NULL), ST_ERR_NOT_ENOUGH_REPLICAS, "ISR [1,99]");
+    cr_expect_eq(latest_offset(fd, 5), 0, "nothing appended");
+    int32_t dup_reps[] = { 1, 2, 2 }, isr1[] = { 1 };
+    cr_expect_eq(lai_ok(lai(fd, 6, 1, 1, 3, isr1, 1, dup_reps, 3, b.port, NULL, NULL)),
+                 ST_ERR_INVALID_REQUEST, "replicas [1,2,2]");
+    close(fd);
+    st_test_broker_cleanup(&b);
+}
+
 /* Stops the replica on fd (the fetcher stops; the log stays). */
 static int stop_replica(int fd, int corr, int controller_epoch)
 {
