@@ -133,6 +133,37 @@ void st_client_submit(st_client_t *cl, st_req_t *req)
     sent_tail = &s->next;
 }
 
+static bool ids_ok(const int32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < 0)
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (v[j] == v[i])
+                return false;
+    }
+    return true;
+}
+
+/* What every broker's metadata cache requires of an UpdateMetadata (validate_partition in
+ * broker/cluster/metadata_cache.c), where one bad partition state refuses the whole request:
+ * a state znode the controller read must never make it send one. */
+static void check_update_metadata(const Strand__UpdateMetadataRequest *um)
+{
+    for (size_t i = 0; i < um->n_partition_states; i++) {
+        const Strand__UpdateMetadataPartitionState *ps = um->partition_states[i];
+        if (!(ps->topic && ps->topic[0] && ps->partition >= 0 && ps->leader >= -2 &&
+              ids_ok(ps->replicas, ps->n_replicas) && ids_ok(ps->isr, ps->n_isr) &&
+              ids_ok(ps->offline_replicas, ps->n_offline_replicas))) {
+            fprintf(stderr, "fuzz_controller: UpdateMetadata every broker refuses: %s-%d leader "
+                    "%d, %zu replicas, %zu isr, %zu offline\n", ps->topic ? ps->topic : "",
+                    ps->partition, ps->leader, ps->n_replicas, ps->n_isr,
+                    ps->n_offline_replicas);
+            abort();
+        }
+    }
+}
+
 /* Parses a captured request as the broker would and returns its body, unpacked. */
 static void check_request(const st_req_t *req)
 {
@@ -152,6 +183,8 @@ static void check_request(const st_req_t *req)
           req->api_key == STRAND__API_KEY__STOP_REPLICA);
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, view.body_len, view.body);
     CHECK(m);
+    if (req->api_key == STRAND__API_KEY__UPDATE_METADATA)
+        check_update_metadata((Strand__UpdateMetadataRequest *)m);
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
@@ -807,6 +840,9 @@ static void write_seeds(const char *dir)
          rec(&b, OP_ELECT, NULL, 0);
          rec_str(&b, OP_PREFERRED,
                  "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":1}]}"));
+    SEED("isr_twice", rec_put(&b, OP_PUT, "/brokers/topics/t/partitions/2/state",
+                              "{\"controller_epoch\":1,\"leader\":3,\"version\":1,"
+                              "\"leader_epoch\":0,\"isr\":[3,3,-1]}"));
     SEED("garbage_replies", rec(&b, OP_REPLIES, "\x08\x05\xff\xff\x0a\x03" "abc", 8);
          rec(&b, OP_BROKER_DIES, "\x02", 1));
     SEED("hand_edited", rec_put(&b, OP_PUT, "/brokers/topics/u/partitions/0/state",

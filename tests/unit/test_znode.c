@@ -337,3 +337,24 @@ Test(znode, short_error_buffer_keeps_the_path)
     cr_assert_eq(st_znode_lisr_decode(path, S("{}"), &l, mid, sizeof(mid)), -EINVAL);
     cr_assert_eq(strncmp(mid, path, sizeof(mid) - 1), 0, "%s", mid);
 }
+
+/* Found by fuzz_controller (seed isr_twice): a state znode whose ISR named a broker twice or a
+ * negative id was accepted, and the controller's UpdateMetadata carrying it was refused as a
+ * whole by every broker's metadata cache. Now it is a garbage znode naming the path. */
+Test(znode, partition_state_isr_is_a_set_of_broker_ids)
+{
+    const char *path = "/brokers/topics/t/partitions/2/state";
+    st_lisr_t l;
+    const char *twice = "{\"controller_epoch\":1,\"leader\":3,\"version\":1,\"leader_epoch\":0,"
+                        "\"isr\":[3,1,3]}";
+    cr_assert_eq(st_znode_lisr_decode(path, S(twice), &l, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, path) == err && strstr(err, "twice"), "%s", err);
+    const char *neg = "{\"controller_epoch\":1,\"leader\":3,\"version\":1,\"leader_epoch\":0,"
+                      "\"isr\":[3,-1]}";
+    cr_assert_eq(st_znode_lisr_decode(path, S(neg), &l, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, path) == err, "%s", err);
+    const char *empty = "{\"controller_epoch\":1,\"leader\":-1,\"version\":1,\"leader_epoch\":0,"
+                        "\"isr\":[]}";
+    cr_assert_eq(st_znode_lisr_decode(path, S(empty), &l, err, sizeof(err)), 0, "%s", err);
+    st_lisr_free(&l);
+}
