@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "fake_zk.h"
@@ -148,8 +149,44 @@ static bool ids_ok(const int32_t *v, size_t n)
 /* What every broker's metadata cache requires of an UpdateMetadata (validate_partition in
  * broker/cluster/metadata_cache.c), where one bad partition state refuses the whole request:
  * a state znode the controller read must never make it send one. */
+static void refused(const char *what, int32_t id)
+{
+    fprintf(stderr, "fuzz_controller: UpdateMetadata every broker refuses: broker %d: %s\n", id,
+            what);
+    abort();
+}
+
 static void check_update_metadata(const Strand__UpdateMetadataRequest *um)
 {
+    /* the live brokers: convert_brokers (broker/api/handle_update_metadata.c) and
+     * validate_brokers (metadata_cache.c) */
+    for (size_t i = 0; i < um->n_live_brokers; i++) {
+        const Strand__UpdateMetadataBroker *b = um->live_brokers[i];
+        if (b->id < 0)
+            refused("negative id", b->id);
+        for (size_t j = 0; j < i; j++)
+            if (um->live_brokers[j]->id == b->id)
+                refused("listed twice", b->id);
+        if (b->rack && strlen(b->rack) >= 64)
+            refused("rack of 64 bytes or more", b->id);
+        if (b->n_endpoints == 0)
+            refused("no endpoint", b->id);
+        for (size_t j = 0; j < b->n_endpoints; j++) {
+            const Strand__UpdateMetadataEndpoint *e = b->endpoints[j];
+            const char *name = e->listener ? e->listener : "";
+            const char *proto = e->security_protocol ? e->security_protocol : "";
+            if (!*name || strlen(name) >= 32 || strlen(e->host ? e->host : "") >= 256)
+                refused("empty or long listener or host name", b->id);
+            if (strcasecmp(proto, "PLAINTEXT") != 0 && strcasecmp(proto, "SSL") != 0)
+                refused("security protocol neither PLAINTEXT nor SSL", b->id);
+            if (e->port < 0 || e->port > 65535)
+                refused("port out of range", b->id);
+            for (size_t k = 0; k < j; k++)
+                if (strcasecmp(b->endpoints[k]->listener ? b->endpoints[k]->listener : "",
+                               name) == 0)
+                    refused("listener listed twice", b->id);
+        }
+    }
     for (size_t i = 0; i < um->n_partition_states; i++) {
         const Strand__UpdateMetadataPartitionState *ps = um->partition_states[i];
         if (!(ps->topic && ps->topic[0] && ps->partition >= 0 && ps->leader >= -2 &&
@@ -843,6 +880,10 @@ static void write_seeds(const char *dir)
     SEED("isr_twice", rec_put(&b, OP_PUT, "/brokers/topics/t/partitions/2/state",
                               "{\"controller_epoch\":1,\"leader\":3,\"version\":1,"
                               "\"leader_epoch\":0,\"isr\":[3,3,-1]}"));
+    SEED("broker_odd_endpoint",
+         rec_put(&b, OP_PUT, "/brokers/ids/4",
+                 "{\"version\":5,\"endpoints\":[\"SASL_PLAINTEXT://h4:9092\"],"
+                 "\"listener_security_protocol_map\":{\"SASL_PLAINTEXT\":\"SASL_PLAINTEXT\"}}"));
     SEED("garbage_replies", rec(&b, OP_REPLIES, "\x08\x05\xff\xff\x0a\x03" "abc", 8);
          rec(&b, OP_BROKER_DIES, "\x02", 1));
     SEED("hand_edited", rec_put(&b, OP_PUT, "/brokers/topics/u/partitions/0/state",

@@ -739,6 +739,36 @@ static void assert_state(st_zk_t *zk, const char *t, int p, int leader, int epoc
     st_lisr_free(&l);
 }
 
+/* A registration with an endpoint no Strand broker can use (found by fuzz_controller: every
+ * broker refused the whole UpdateMetadata that listed it, seed broker_odd_endpoint): the
+ * endpoint is left out, and a broker left with none is not live. */
+Test(controller, registration_with_unusable_endpoints)
+{
+    char c[128];
+    chroot_connect(c, sizeof(c));
+    st_zk_t *zk = raw(c);
+    st_zk_ensure_path(zk, "/brokers/ids");
+    const char *sasl = "{\"version\":5,\"endpoints\":[\"SASL_PLAINTEXT://h4:9092\"],"
+                       "\"listener_security_protocol_map\":{\"SASL_PLAINTEXT\":\"SASL_PLAINTEXT\"}}";
+    const char *both = "{\"version\":5,\"endpoints\":[\"SASL_PLAINTEXT://h5:9093\","
+                       "\"PLAINTEXT://h5:9092\"],\"listener_security_protocol_map\":"
+                       "{\"SASL_PLAINTEXT\":\"SASL_PLAINTEXT\",\"PLAINTEXT\":\"PLAINTEXT\"}}";
+    cr_assert_eq(st_zk_create(zk, "/brokers/ids/4", sasl, (int)strlen(sasl), ZOO_EPHEMERAL, NULL,
+                              0), 0);
+    cr_assert_eq(st_zk_create(zk, "/brokers/ids/5", both, (int)strlen(both), ZOO_EPHEMERAL, NULL,
+                              0), 0);
+    put(zk, "/brokers/topics/s4", "{\"version\":2,\"partitions\":{\"0\":[4,1]}}");
+    put_state(zk, "s4", 0, 4, 0, "[4,1]");
+    put(zk, "/brokers/topics/s5", "{\"version\":2,\"partitions\":{\"0\":[5,1]}}");
+    put_state(zk, "s5", 0, 5, 0, "[5,1]");
+    st_node_t *a = node(c, 1);
+    WAIT_FOR(st_node_is_controller(a), 10000);
+    WAIT_FOR(leader_of(zk, "s4", 0) == 1, 5000);   /* 4 is not live: its partition moves */
+    cr_assert_eq(leader_of(zk, "s5", 0), 5);       /* 5 is, through its PLAINTEXT endpoint */
+    st_node_stop(a);
+    st_zk_close(zk);
+}
+
 Test(controller, elect_leaders_preferred)
 {
     char c[128];
