@@ -272,7 +272,8 @@ static void put(st_zk_t *zk, const char *path, const char *data)
     CHECK(st_zk_set(zk, path, data, data ? (int)strlen(data) : 0, -1, NULL) == 0);
 }
 
-static void register_broker(st_zk_t *zk, int32_t id, int64_t session)
+/* false when ZooKeeper refuses (the fuzzer may have removed /brokers). */
+static bool register_broker(st_zk_t *zk, int32_t id, int64_t session)
 {
     char host[32], path[64];
     snprintf(host, sizeof(host), "broker%d", id);
@@ -283,9 +284,10 @@ static void register_broker(st_zk_t *zk, int32_t id, int64_t session)
     CHECK(json);
     st_zpath_broker(path, sizeof(path), id);
     fake_zk_set_session(zk, session);
-    CHECK(st_zk_create(zk, path, json, (int)strlen(json), ZOO_EPHEMERAL, NULL, 0) == 0);
+    int r = st_zk_create(zk, path, json, (int)strlen(json), ZOO_EPHEMERAL, NULL, 0);
     fake_zk_set_session(zk, 0x5eed);
     free(json);
+    return r == 0;
 }
 
 static void state(st_zk_t *zk, const char *topic, int32_t p, int32_t leader, const int32_t *isr,
@@ -310,9 +312,9 @@ static void seed(st_zk_t *zk)
     char *cid = st_znode_cluster_id_encode("fuzzclusterid0000000000");
     put(zk, ST_ZPATH_CLUSTER_ID, cid);
     free(cid);
-    register_broker(zk, 1, 0x5eed);
-    register_broker(zk, 2, 0x200);
-    register_broker(zk, 3, 0x300);
+    CHECK(register_broker(zk, 1, 0x5eed));
+    CHECK(register_broker(zk, 2, 0x200));
+    CHECK(register_broker(zk, 3, 0x300));
     put(zk, "/brokers/topics/t",
         "{\"version\":2,\"partitions\":{\"0\":[1,2,3],\"1\":[2,3,1],\"2\":[3,1,2]},"
         "\"adding_replicas\":{},\"removing_replicas\":{}}");
@@ -654,8 +656,8 @@ static void broker_bounces(st_node_t *n, int32_t id)
     char path[64];
     st_zpath_broker(path, sizeof(path), id);
     st_zk_delete(n->zk, path, -1);
-    register_broker(n->zk, id, 0x1000 + id);
-    fire(n, path, ST_ZK_EV_CREATED);
+    if (register_broker(n->zk, id, 0x1000 + id))
+        fire(n, path, ST_ZK_EV_CREATED);
 }
 
 /* ---- the input ------------------------------------------------------------------------------- */
