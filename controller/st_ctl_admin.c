@@ -594,6 +594,13 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
             if (ops[j].err == -ESTALE || ops[j].err == -ENOENT)
                 ctl_zk_read_state(n, ref->t, ref->p);   /* answer with what is there now */
         }
+    }
+    /* The answers point into the cache only once every write and re-read above is done: a
+     * partition listed twice is re-read for its second entry, which frees the ISR an answer
+     * filled for the first would point to. */
+    for (size_t j = 0; j < k; j++) {
+        Strand__AlterIsrPartitionResponse *pr = prs + opidx[j];
+        ctl_part_t *part = &refs[opidx[j]].t->parts[refs[opidx[j]].p];
         pr->leader_id = part->lisr.leader;
         pr->leader_epoch = part->lisr.leader_epoch;
         pr->isr = part->lisr.isr.v;

@@ -1104,6 +1104,24 @@ Test(controller, alter_isr)
     cr_assert_eq(resp->topics[0]->partitions[0]->current_isr_version, v2 + 1);
     strand__alter_isr_response__free_unpacked(resp, NULL);
     assert_state(zk, "ai", 0, 2, 4, 2, (int32_t[]){ 2, 3 });
+
+    /* the same partition twice in one request: the first entry is written, the second fails
+     * on the version and is answered from a re-read, and both answers carry the final state
+     * (the first answer pointed into the ISR the re-read freed: a use after free ASan reports,
+     * found by fuzz_controller) */
+    int v3 = state_version(zk, "ai", 0);
+    isr_change_t twice[] = { { 0, 4, v3, { 2 }, 1 }, { 0, 4, v3, { 2, 3 }, 2 } };
+    resp = alter_isr(a, 2, e2, "ai", twice, 2);
+    pr = resp->topics[0]->partitions;
+    cr_assert_eq(pr[0]->error_code, ST_ERR_NONE);
+    cr_assert_eq(pr[1]->error_code, ST_ERR_INVALID_UPDATE_VERSION);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(pr[i]->n_isr, 1, "entry %d", i);
+        cr_assert_eq(pr[i]->isr[0], 2, "entry %d", i);
+        cr_assert_eq(pr[i]->current_isr_version, v3 + 1, "entry %d", i);
+    }
+    strand__alter_isr_response__free_unpacked(resp, NULL);
+    assert_state(zk, "ai", 0, 2, 4, 1, (int32_t[]){ 2 });
     st_node_stop(a);
     st_zk_close(b2);
     st_zk_close(b3);
