@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "st_batch.h"
 #include "st_buf.h"
 #include "st_frame.h"
 #include "strand.h"
@@ -421,10 +423,126 @@ static void consumer_ops(uint8_t ops)
     strand_consumer_destroy(k);
 }
 
+/* ---- seeds (STRAND_FUZZ_WRITE_SEEDS=<dir>) ------------------------------------------------- */
+
+static void rec_msg(st_buf_t *b, int api, const ProtobufCMessage *m, const void *tail,
+                    size_t tail_len)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *body = malloc(len ? len : 1);
+    CHECK(body);
+    protobuf_c_message_pack(m, body);
+    size_t n = 2 + len + tail_len;
+    uint8_t h[5] = { (uint8_t)api, (uint8_t)(n & 0xff), (uint8_t)(n >> 8), (uint8_t)(len & 0xff),
+                     (uint8_t)(len >> 8) };
+    st_buf_append(b, h, 5);
+    st_buf_append(b, body, len);
+    st_buf_append(b, tail, tail_len);
+    free(body);
+}
+
+static void write_seed(const char *dir, const char *name, const st_buf_t *b)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f);
+    fwrite(b->data, 1, b->len, f);
+    fclose(f);
+}
+
+/* Valid answers the fuzzer can then bend: a fetch with two stamped records (headers too), a
+ * produce error, topic creation and election results. */
+static void write_seeds(const char *dir)
+{
+    mkdir(dir, 0755);
+    st_buf_t b = ST_BUF_INIT;
+    uint8_t op;
+
+    st_batch_writer_t *w = st_batch_writer_new(ST_COMPRESSION_NONE);
+    CHECK(w);
+    st_record_header_t hd = { .key = "h", .key_len = 1, .value = "v", .value_len = 1 };
+    CHECK(st_batch_writer_add(w, 1700000000000LL, "k", 1, "value", 5, &hd, 1) == 0);
+    CHECK(st_batch_writer_add(w, 1700000000001LL, NULL, -1, NULL, -1, NULL, 0) == 0);
+    const void *batch;
+    size_t blen;
+    CHECK(st_batch_writer_finish(w, &batch, &blen) == 0);
+    uint8_t *stamped = malloc(blen);
+    CHECK(stamped);
+    memcpy(stamped, batch, blen);
+    st_batch_stamp(stamped, 0, 0);
+    st_batch_writer_free(w);
+    Strand__FetchPartitionResponse fp = STRAND__FETCH_PARTITION_RESPONSE__INIT, *fpp = &fp;
+    fp.partition = 0;
+    fp.high_watermark = 2;
+    fp.last_stable_offset = 2;
+    fp.records_size = (uint32_t)blen;
+    Strand__FetchTopicResponse ft = STRAND__FETCH_TOPIC_RESPONSE__INIT, *ftp = &ft;
+    ft.topic = "t";
+    ft.n_partitions = 1;
+    ft.partitions = &fpp;
+    Strand__FetchResponse fr = STRAND__FETCH_RESPONSE__INIT;
+    fr.n_responses = 1;
+    fr.responses = &ftp;
+    op = 0x20;
+    st_buf_reset(&b);
+    st_buf_append(&b, &op, 1);
+    rec_msg(&b, STRAND__API_KEY__FETCH, &fr.base, stamped, blen);
+    write_seed(dir, "fetch_records", &b);
+    free(stamped);
+
+    Strand__ProducePartitionResponse pp = STRAND__PRODUCE_PARTITION_RESPONSE__INIT, *ppp = &pp;
+    pp.partition = 0;
+    pp.error_code = 6;                 /* NOT_LEADER_OR_FOLLOWER */
+    pp.error_message = "not the leader";
+    Strand__ProduceTopicResponse pt = STRAND__PRODUCE_TOPIC_RESPONSE__INIT, *ptp = &pt;
+    pt.name = "t";
+    pt.n_partitions = 1;
+    pt.partitions = &ppp;
+    Strand__ProduceResponse pr = STRAND__PRODUCE_RESPONSE__INIT;
+    pr.n_responses = 1;
+    pr.responses = &ptp;
+    op = 0x10;
+    st_buf_reset(&b);
+    st_buf_append(&b, &op, 1);
+    rec_msg(&b, STRAND__API_KEY__PRODUCE, &pr.base, NULL, 0);
+    write_seed(dir, "produce_error", &b);
+
+    Strand__CreatableTopicResult ct = STRAND__CREATABLE_TOPIC_RESULT__INIT, *ctp = &ct;
+    ct.name = "new";
+    ct.error_code = 36;                /* TOPIC_ALREADY_EXISTS */
+    ct.error_message = "Topic 'new' already exists.";
+    Strand__CreateTopicsResponse cr = STRAND__CREATE_TOPICS_RESPONSE__INIT;
+    cr.n_topics = 1;
+    cr.topics = &ctp;
+    Strand__ElectLeadersPartitionResult ep = STRAND__ELECT_LEADERS_PARTITION_RESULT__INIT, *epp = &ep;
+    ep.partition_id = 0;
+    ep.error_code = 84;                /* ELECTION_NOT_NEEDED */
+    Strand__ElectLeadersTopicResult et = STRAND__ELECT_LEADERS_TOPIC_RESULT__INIT, *etp = &et;
+    et.topic = "t";
+    et.n_partition_result = 1;
+    et.partition_result = &epp;
+    Strand__ElectLeadersResponse er = STRAND__ELECT_LEADERS_RESPONSE__INIT;
+    er.n_replica_election_results = 1;
+    er.replica_election_results = &etp;
+    op = 0x0c;
+    st_buf_reset(&b);
+    st_buf_append(&b, &op, 1);
+    rec_msg(&b, STRAND__API_KEY__CREATE_TOPICS, &cr.base, NULL, 0);
+    rec_msg(&b, STRAND__API_KEY__ELECT_LEADERS, &er.base, NULL, 0);
+    write_seed(dir, "admin_results", &b);
+    st_buf_free(&b);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    const char *seeds = getenv("STRAND_FUZZ_WRITE_SEEDS");
+    if (seeds) {
+        write_seeds(seeds);
+        exit(0);
+    }
     start_mock();
     return 0;
 }
