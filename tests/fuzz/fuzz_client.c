@@ -405,6 +405,8 @@ static void consumer_ops(uint8_t ops)
                 const strand_message_t *msgs = NULL;
                 size_t n = 0;
                 strand_consumer_poll(k, 10, &msgs, &n);
+                if (getenv("FUZZ_VERBOSE"))
+                    fprintf(stderr, "fuzz_client: poll: %zu messages\n", n);
                 for (size_t m = 0; m < n; m++) {
                     size_t pos = 0;
                     strand_header_t h;
