@@ -383,7 +383,8 @@ static bool under_removed(const char *path)
         return true;
     for (size_t i = 0; i < n_removed; i++) {
         size_t l = strlen(removed[i]);
-        if (strncmp(path, removed[i], l) == 0 && (path[l] == '\0' || path[l] == '/'))
+        if (strcmp(removed[i], "/") == 0 ||
+            (strncmp(path, removed[i], l) == 0 && (path[l] == '\0' || path[l] == '/')))
             return true;
     }
     return false;
@@ -719,11 +720,11 @@ static void run_op(st_node_t *n, const rec_t *r)
         break;
     case OP_REMOVE:
         take_str(r->p, r->len, path, sizeof(path));
-        if (st_zk_delete_recursive(n->zk, path) == 0) {
-            if (n_removed < MAX_REMOVED)
-                snprintf(removed[n_removed++], sizeof(removed[0]), "%s", path);
+        /* noted even when it fails part-way ("/" itself cannot go, its children can) */
+        if (n_removed < MAX_REMOVED)
+            snprintf(removed[n_removed++], sizeof(removed[0]), "%s", path);
+        if (st_zk_delete_recursive(n->zk, path) == 0)
             fire(n, path, ST_ZK_EV_DELETED);
-        }
         break;
     case OP_BROKER_DIES:
         if (r->len)
