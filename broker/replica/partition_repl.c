@@ -460,7 +460,7 @@ void st_partition_isr_result(st_partition_t *part, int code, int32_t leader_epoc
     }
     int32_t set[ST_MAX_REPLICAS];
     size_t n_set = 0;
-    if (n_isr <= ST_MAX_REPLICAS) {
+    if (n_isr && n_isr <= ST_MAX_REPLICAS) {   /* an empty list comes as NULL */
         memcpy(set, isr, n_isr * sizeof(int32_t));
         n_set = st_isr_normalize(set, n_isr, part->replicas, part->n_replicas);
     }
