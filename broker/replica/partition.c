@@ -517,7 +517,11 @@ int st_registry_host_partition(st_registry_t *reg, const char *topic, int32_t pa
             ok = st_topic_config_set(&cfg, config_names[i], config_values[i], msg,
                                      sizeof(msg)) == 0;
         if (ok) {
+            /* readers of t->cfg on the network threads (st_registry_topic_min_insync_replicas)
+             * hold reg->lock shared: the copy is made under it exclusively (TSan data race) */
+            pthread_rwlock_wrlock(&reg->lock);
             t->cfg = cfg;
+            pthread_rwlock_unlock(&reg->lock);
             for (int32_t i = 0; i < t->n_partitions; i++) {
                 if (!t->parts[i])
                     continue;
