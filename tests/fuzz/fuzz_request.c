@@ -540,6 +540,11 @@ static void remove_tree(const char *path)
     nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static void remove_log_dir(void)
+{
+    remove_tree(log_dir);
+}
+
 static st_zk_t *zk;
 
 static void zk_seed(void)
@@ -1104,6 +1109,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     const char *shm = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(log_dir, sizeof(log_dir), "%s/strand-fuzz-request-%d", shm, (int)getpid());
+    atexit(remove_log_dir);
     st_broker_config_init(&cfg);
     char kv[512];
     set("zookeeper.connect=fake:2181");
