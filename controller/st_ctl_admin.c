@@ -451,6 +451,19 @@ static void controlled_shutdown(st_node_t *n, ctl_submit_t *s)
 
 /* ---- AlterIsr --------------------------------------------------------------------------------- */
 
+/* The proposed ISR is a set of the partition's assigned replicas. */
+static bool isr_within_replicas(const ctl_part_t *part, const Strand__AlterIsrPartition *rp)
+{
+    for (size_t i = 0; i < rp->n_new_isr; i++) {
+        if (!st_int_list_contains(&part->replicas, rp->new_isr[i]))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (rp->new_isr[j] == rp->new_isr[i])
+                return false;
+    }
+    return true;
+}
+
 static void alter_isr(st_node_t *n, ctl_submit_t *s)
 {
     Strand__AlterIsrRequest *req = (Strand__AlterIsrRequest *)s->req;
@@ -509,6 +522,13 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
             } else if (rp->n_new_isr == 0 ||
                        !st_int_list_contains(&(st_int_list_t){ rp->new_isr, rp->n_new_isr },
                                              req->broker_id)) {
+                pr->error_code = ST_ERR_INVALID_REQUEST;
+            } else if (!isr_within_replicas(part, rp)) {
+                /* A duplicate would count one replica twice towards min.insync.replicas; a
+                 * broker outside the assignment (or -5) is no replica at all. */
+                ST_WARN("AlterIsr from broker %d for %s-%d refused: the new ISR has a duplicate "
+                        "or a broker that is not one of the partition's replicas",
+                        req->broker_id, t->name, rp->partition);
                 pr->error_code = ST_ERR_INVALID_REQUEST;
             }
             if (pr->error_code) {
@@ -574,6 +594,13 @@ static void alter_isr(st_node_t *n, ctl_submit_t *s)
             if (ops[j].err == -ESTALE || ops[j].err == -ENOENT)
                 ctl_zk_read_state(n, ref->t, ref->p);   /* answer with what is there now */
         }
+    }
+    /* The answers point into the cache only once every write and re-read above is done: a
+     * partition listed twice is re-read for its second entry, which frees the ISR an answer
+     * filled for the first would point to. */
+    for (size_t j = 0; j < k; j++) {
+        Strand__AlterIsrPartitionResponse *pr = prs + opidx[j];
+        ctl_part_t *part = &refs[opidx[j]].t->parts[refs[opidx[j]].p];
         pr->leader_id = part->lisr.leader;
         pr->leader_epoch = part->lisr.leader_epoch;
         pr->isr = part->lisr.isr.v;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "st_logger.h"
 
@@ -179,6 +180,48 @@ void ctl_brokers_free(ctl_broker_t *b, size_t n)
     free(b);
 }
 
+/* What a Strand broker accepts of a live broker in UpdateMetadata (broker/api/
+ * handle_update_metadata.c and the metadata cache, where one unacceptable broker refuses the
+ * whole request): endpoints speaking PLAINTEXT or SSL, listener names under 32 bytes, hosts under
+ * 256, each listener once, a rack under 64 bytes. A registration written by hand or by a broker
+ * of another kind is trimmed to that, each dropped part logged with its path; with no endpoint
+ * left the broker is ignored. */
+static bool usable_registration(const char *path, st_broker_reg_t *reg)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < reg->n_endpoints; i++) {
+        st_endpoint_t *ep = &reg->endpoints[i];
+        const char *proto = ep->security_protocol ? ep->security_protocol : "";
+        bool dup = false;
+        for (size_t j = 0; j < k; j++)
+            dup |= strcasecmp(reg->endpoints[j].listener, ep->listener) == 0;
+        const char *why = strcasecmp(proto, "PLAINTEXT") != 0 && strcasecmp(proto, "SSL") != 0
+                              ? "a security protocol Strand brokers do not speak"
+                          : strlen(ep->listener) >= 32 ? "a listener name of 32 bytes or more"
+                          : strlen(ep->host) >= 256    ? "a host name of 256 bytes or more"
+                          : dup                        ? "a listener named twice"
+                                                       : NULL;
+        if (why) {
+            ST_WARN("%s: leaving out endpoint %s://%s:%d (%s): %s", path, ep->listener, ep->host,
+                    ep->port, proto, why);
+            st_endpoint_free(ep);
+            continue;
+        }
+        reg->endpoints[k++] = *ep;
+    }
+    reg->n_endpoints = k;
+    if (reg->rack && strlen(reg->rack) >= 64) {
+        ST_WARN("%s: ignoring a rack name of 64 bytes or more", path);
+        free(reg->rack);
+        reg->rack = NULL;
+    }
+    if (k == 0) {
+        ST_ERROR("Ignoring broker registration: %s: no endpoint Strand brokers can use", path);
+        return false;
+    }
+    return true;
+}
+
 int ctl_zk_load_brokers(st_node_t *n, bool watch, ctl_broker_t **ret, size_t *ret_n)
 {
     char **names = NULL;
@@ -213,6 +256,10 @@ int ctl_zk_load_brokers(st_node_t *n, bool watch, ctl_broker_t **ret, size_t *re
                                    reads[i].data ? (size_t)reads[i].len : 0, &b[nb].reg, err,
                                    sizeof(err)) < 0) {
             ST_ERROR("Ignoring broker registration: %s", err);
+            continue;
+        }
+        if (!usable_registration(paths[i], &b[nb].reg)) {
+            st_broker_reg_free(&b[nb].reg);
             continue;
         }
         b[nb++].epoch = reads[i].stat.czxid;

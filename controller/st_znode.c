@@ -132,6 +132,9 @@ static int parse_endpoint(const char *path, const char *s, st_endpoint_t *ep, ch
             return fail(errbuf, errlen, path, "endpoint \"%s\" has no port", s);
         hend = colon;
     }
+    for (const char *c = h; c < hend; c++)
+        if (*c == '[' || *c == ']')   /* "![::1]": written back as "[![::1]]", unreadable */
+            return fail(errbuf, errlen, path, "endpoint \"%s\" has a bad host", s);
     int64_t port;
     if (!parse_i64(colon + 1, &port) || port < 0 || port > 65535)
         return fail(errbuf, errlen, path, "endpoint \"%s\" has a bad port", s);
@@ -544,6 +547,17 @@ int st_znode_lisr_decode(const char *path, const char *data, size_t len, st_lisr
         r = isr ? int_list_from_json(path, "\"isr\"", isr, &l.isr, errbuf, errlen)
                 : fail(errbuf, errlen, path, "\"isr\" is missing");
     }
+    /* An ISR is a set of broker ids: [3,3] or [-1] would make every broker refuse the whole
+     * UpdateMetadata that carries it (broker/cluster/metadata_cache.c validate_partition). */
+    for (size_t i = 0; r == 0 && i < l.isr.n; i++) {
+        if (l.isr.v[i] < 0)
+            r = fail(errbuf, errlen, path, "\"isr\": %d is not a broker id", l.isr.v[i]);
+        for (size_t j = 0; r == 0 && j < i; j++)
+            if (l.isr.v[j] == l.isr.v[i])
+                r = fail(errbuf, errlen, path, "\"isr\" lists broker %d twice", l.isr.v[i]);
+    }
+    if (r < 0)
+        st_int_list_free(&l.isr);
     json_decref(root);
     if (r < 0)
         return r;

@@ -27,7 +27,7 @@ ST_ZNODE_HELPER int fail(char *errbuf, size_t errlen, const char *path, const ch
     if (errbuf && errlen) {
         int n = snprintf(errbuf, errlen, "%s: ", path ? path : "(znode)");
         if (n < 0 || (size_t)n >= errlen)
-            n = 0;
+            return -EINVAL;   /* the path alone fills the buffer: keep it, truncated */
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(errbuf + n, errlen - (size_t)n, fmt, ap);

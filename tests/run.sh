@@ -111,31 +111,48 @@ meson test -C "$builddir" --print-errorlogs "${test_args[@]}" "${suite_args[@]}"
 meson_rc=$?
 stop_zk
 
-# A short libFuzzer smoke of the batch reader, only when clang is present.
-fuzz_rc=0
-fuzz_ran=0
+# A short libFuzzer smoke of each harness (tests/fuzz/README.md), only when clang is present:
+# the batch reader 20 s, then the cluster's decoders 30 s together (znode codecs 5 s, the
+# controller over a fake ZooKeeper 10 s, the broker's request path 15 s), each from its
+# committed seeds in tests/fuzz/corpus/ (copied: new inputs never land in the tree). Each
+# harness counts as one test.
+fuzz_ok=0
+fuzz_failed=0
 if [ ${#suite_args[@]} -eq 0 ] && [ "$tsan" = 0 ] && command -v clang >/dev/null 2>&1; then
   fuzzdir=build-fuzz
+  fuzz_smoke=(fuzz_batch_reader:20 fuzz_znode:5 fuzz_controller:10 fuzz_request:15)
+  targets=()
+  for h in "${fuzz_smoke[@]}"; do targets+=("tests/fuzz/${h%%:*}"); done
   if [ -f "$fuzzdir/build.ninja" ] || CC=clang meson setup "$fuzzdir" -Dfuzz=true -Dtests=false --buildtype=debugoptimized >/dev/null; then
-    if ninja -C "$fuzzdir" tests/fuzz/fuzz_batch_reader >/dev/null; then
-      fuzz_ran=1
-      echo "fuzz smoke: fuzz_batch_reader for 20 s"
-      corpus=$(mktemp -d)
-      cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
-      "$fuzzdir/tests/fuzz/fuzz_batch_reader" -max_total_time=20 -print_final_stats=0 "$corpus" \
-        > "$fuzzdir/fuzz-smoke.log" 2>&1 || { fuzz_rc=1; tail -n 40 "$fuzzdir/fuzz-smoke.log"; }
-      rm -rf "$corpus"
+    if ninja -C "$fuzzdir" "${targets[@]}" >/dev/null; then
+      for h in "${fuzz_smoke[@]}"; do
+        name=${h%%:*}; secs=${h##*:}
+        echo "fuzz smoke: $name for $secs s"
+        corpus=$(mktemp -d)
+        if [ "$name" = fuzz_batch_reader ]; then
+          cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
+        else
+          cp tests/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null || true
+        fi
+        if (cd "$corpus" && "$root/$fuzzdir/tests/fuzz/$name" -max_total_time="$secs" -print_final_stats=0 \
+              -artifact_prefix="$root/$fuzzdir/" "$corpus") > "$fuzzdir/fuzz-smoke-$name.log" 2>&1; then
+          fuzz_ok=$((fuzz_ok + 1))
+        else
+          fuzz_failed=$((fuzz_failed + 1)); tail -n 40 "$fuzzdir/fuzz-smoke-$name.log"
+        fi
+        rm -rf "$corpus"
+      done
     else
-      fuzz_rc=1; echo "fuzz harness did not build" >&2
+      fuzz_failed=1; echo "fuzz harnesses did not build" >&2
     fi
   else
-    fuzz_rc=1; echo "fuzz build dir could not be configured" >&2
+    fuzz_failed=1; echo "fuzz build dir could not be configured" >&2
   fi
 fi
 
-python3 - "$builddir/meson-logs/testlog.json" "$meson_rc" "$fuzz_ran" "$fuzz_rc" <<'PY'
+python3 - "$builddir/meson-logs/testlog.json" "$meson_rc" "$fuzz_ok" "$fuzz_failed" <<'PY'
 import json, re, sys
-path, meson_rc, fuzz_ran, fuzz_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+path, meson_rc, fuzz_ok, fuzz_failed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 passed = failed = skipped = 0
 synth = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
 # the fault suite (tests/faults/run.sh) ends with its own "N passed, N failed[, N skipped]" line,
@@ -168,9 +185,8 @@ for line in lines:
     else:
         if ok: passed += 1
         else: failed += 1
-if fuzz_ran or fuzz_rc:
-    if fuzz_rc == 0: passed += 1
-    else: failed += 1
+passed += fuzz_ok
+failed += fuzz_failed
 if meson_rc != 0 and failed == 0:
     failed = 1
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))

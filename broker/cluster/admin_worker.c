@@ -742,7 +742,7 @@ static void finish_partitions(st_request_t *req, ProtobufCMessage *m)
 /* The wait of a parked admin request: its own timeout plus time for the ZooKeeper writes. */
 static int32_t park_ms(int32_t timeout_ms)
 {
-    int64_t t = (timeout_ms > 0 ? timeout_ms : 0) + 30000;
+    int64_t t = (int64_t)(timeout_ms > 0 ? timeout_ms : 0) + 30000;   /* INT32_MAX + 30000 */
     return t > ADMIN_WAIT_CAP_MS ? ADMIN_WAIT_CAP_MS : (int32_t)t;
 }
 

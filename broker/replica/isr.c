@@ -10,6 +10,24 @@ bool st_isr_contains(const int32_t *ids, size_t n, int32_t id)
     return false;
 }
 
+bool st_ids_distinct(const int32_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (ids[j] == ids[i])
+                return false;
+    return true;
+}
+
+size_t st_isr_normalize(int32_t *isr, size_t n, const int32_t *replicas, size_t n_replicas)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (st_isr_contains(replicas, n_replicas, isr[i]) && !st_isr_contains(isr, k, isr[i]))
+            isr[k++] = isr[i];
+    return k;
+}
+
 void st_replica_update_fetch_state(st_remote_replica_t *r, int64_t fetch_offset, int64_t leader_leo,
                                    int64_t now_ms)
 {

@@ -21,6 +21,13 @@ typedef struct st_remote_replica {
 } st_remote_replica_t;
 
 bool st_isr_contains(const int32_t *ids, size_t n, int32_t id);
+/* No id twice. */
+bool st_ids_distinct(const int32_t *ids, size_t n);
+/* An ISR as a set of the replicas: drops repeated ids and ids that are not replicas, in place,
+ * keeping the order; returns the new count. An ISR from the controller (LeaderAndIsr, an
+ * AlterIsr answer) naming the leader twice or a broker outside the assignment would otherwise
+ * count towards min.insync.replicas (Kafka keeps the ISR as a Set). */
+size_t st_isr_normalize(int32_t *isr, size_t n, const int32_t *replicas, size_t n_replicas);
 
 /* Kafka's Replica.updateFetchState (section 3.2): called for each follower fetch at fetch_offset
  * while the leader's LEO is leader_leo. */

@@ -21,6 +21,9 @@
  *   P6. isr_pending  =>  role == LEADER and self in proposed_isr.
  *   P7. n_replicas, n_isr, n_proposed <= ST_MAX_REPLICAS.
  *   P8. refs >= 1 while reachable; waiters[i] >= 0.
+ *   P9. replicas are distinct; the ISR is a set of replicas (no repeated id, none outside the
+ *       assignment): what the controller sends is normalised (st_isr_normalize), so that
+ *       n_isr counts distinct replicas for min.insync.replicas.
  * The high watermark only moves forward while leading (st_partition_advance_hw); a follower
  * sets it to min(leader HW, LEO) and truncation may lower it to the new log end.
  *
@@ -84,6 +87,10 @@ void st_partition_check(st_partition_t *part)
         assert(part->role == ST_ROLE_LEADER);                                      /* P6 */
         assert(st_isr_contains(part->proposed_isr, part->n_proposed, part->self));
     }
+    assert(st_ids_distinct(part->replicas, part->n_replicas));                    /* P9 */
+    for (size_t i = 0; i < part->n_isr; i++)
+        assert(st_isr_contains(part->replicas, part->n_replicas, part->isr[i]) &&
+               !st_isr_contains(part->isr, i, part->isr[i]));
     assert(atomic_load(&part->refs) >= 1);                                         /* P8 */
     for (int i = 0; i < part->n_loops; i++)
         assert(atomic_load(&part->waiters[i]) >= 0);
@@ -143,7 +150,11 @@ static void set_state(st_partition_t *part, const st_partition_state_t *st)
     memcpy(part->replicas, st->replicas, st->n_replicas * sizeof(int32_t));
     part->n_replicas = st->n_replicas;
     memcpy(part->isr, st->isr, st->n_isr * sizeof(int32_t));
-    part->n_isr = st->n_isr;
+    part->n_isr = st_isr_normalize(part->isr, st->n_isr, part->replicas, part->n_replicas);
+    if (part->n_isr != st->n_isr)
+        ST_WARN("%s-%" PRId32 ": the ISR from the controller (epoch %" PRId32 ") names a broker "
+                "twice or one that is no replica; counting its %zu distinct replicas, not %zu",
+                part->topic, part->id, st->controller_epoch, part->n_isr, st->n_isr);
     part->isr_pending = false;
     part->n_proposed = 0;
 }
@@ -162,7 +173,8 @@ static void log_change(st_partition_t *part, st_replica_role_t old_role, int32_t
 int st_partition_make_leader(st_partition_t *part, const st_partition_state_t *st, int64_t now_ms)
 {
     if (st->n_replicas > ST_MAX_REPLICAS || st->n_isr > ST_MAX_REPLICAS || st->leader_epoch < 0 ||
-        !st_isr_contains(st->isr, st->n_isr, part->self))
+        !st_isr_contains(st->isr, st->n_isr, part->self) ||
+        !st_ids_distinct(st->replicas, st->n_replicas))
         return -EINVAL;
     pthread_rwlock_wrlock(&part->lock);
     if (!part->log) {
@@ -212,7 +224,8 @@ int st_partition_make_leader(st_partition_t *part, const st_partition_state_t *s
 int st_partition_make_follower(st_partition_t *part, const st_partition_state_t *st)
 {
     if (st->n_replicas > ST_MAX_REPLICAS || st->n_isr > ST_MAX_REPLICAS || st->leader_epoch < 0 ||
-        st->leader < 0 || st->leader == part->self)
+        st->leader < 0 || st->leader == part->self ||
+        !st_ids_distinct(st->replicas, st->n_replicas))
         return -EINVAL;
     pthread_rwlock_wrlock(&part->lock);
     if (!part->log) {
@@ -485,15 +498,21 @@ void st_partition_isr_result(st_partition_t *part, int code, int32_t leader_epoc
         pthread_rwlock_unlock(&part->lock);
         return;
     }
+    int32_t set[ST_MAX_REPLICAS];
+    size_t n_set = 0;
+    if (n_isr && n_isr <= ST_MAX_REPLICAS) {   /* an empty list comes as NULL */
+        memcpy(set, isr, n_isr * sizeof(int32_t));
+        n_set = st_isr_normalize(set, n_isr, part->replicas, part->n_replicas);
+    }
     if (code == ST_ERR_NONE && leader_epoch == part->leader_epoch && n_isr <= ST_MAX_REPLICAS &&
-        st_isr_contains(isr, n_isr, part->self)) {
-        memcpy(part->isr, isr, n_isr * sizeof(int32_t));
-        part->n_isr = n_isr;
+        st_isr_contains(set, n_set, part->self)) {
+        memcpy(part->isr, set, n_set * sizeof(int32_t));
+        part->n_isr = n_set;
         part->zk_version = version;
         part->isr_pending = false;
         part->n_proposed = 0;
         char s[128];
-        format_ids(s, sizeof(s), isr, n_isr);
+        format_ids(s, sizeof(s), set, n_set);
         ST_INFO("%s-%" PRId32 ": ISR is now [%s] (version %" PRId32 ")", part->topic, part->id, s,
                 version);
         maybe_increment_hw(part, mono_ms());

@@ -344,7 +344,8 @@ static int32_t apply_partition(st_replica_manager_t *rm, const Strand__LeaderAnd
     st.leader_epoch = ps->leader_epoch;
     st.zk_version = ps->zk_version;
     st.n_isr = ps->n_isr;
-    memcpy(st.isr, ps->isr, ps->n_isr * sizeof(int32_t));
+    if (ps->n_isr)                    /* an empty list comes as NULL: no memcpy from it */
+        memcpy(st.isr, ps->isr, ps->n_isr * sizeof(int32_t));
     st.n_replicas = ps->n_replicas;
     memcpy(st.replicas, ps->replicas, ps->n_replicas * sizeof(int32_t));
 

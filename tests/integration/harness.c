@@ -567,6 +567,50 @@ int st_test_broker_restart(st_test_broker_t *b)
     return spawn_broker(b);
 }
 
+/* The test process ends with abort() when a broker reported: criterion ignores assertions in
+ * a .fini (where most tests clean up) but reports a crash there, and exiting only then lets
+ * every broker of the test be cleaned up first. */
+static void abort_after_sanitizer_report(void)
+{
+    fprintf(stderr, "harness: a broker of this test printed a sanitizer report (above)\n");
+    abort();
+}
+
+/* A sanitizer report in the broker's log (ASan/UBSan abort the broker, TSan halts it with
+ * halt_on_error=1, LSan reports at exit): printed from its first line, and the test fails
+ * even when it tolerated the broker's death (a broker it was about to kill anyway): at once
+ * (cr_expect_fail) when cleaned up in the test body, at exit when in a .fini. */
+static void check_sanitizer_report(const st_test_broker_t *b)
+{
+    static const char *const marks[] = { "ERROR: AddressSanitizer", "runtime error:",
+                                         "WARNING: ThreadSanitizer", "ERROR: LeakSanitizer" };
+    FILE *f = fopen(b->log_path, "r");
+    if (!f)
+        return;
+    char line[1024];
+    int printing = 0;
+    while (fgets(line, sizeof(line), f) && printing < 120) {
+        for (size_t i = 0; !printing && i < sizeof(marks) / sizeof(marks[0]); i++)
+            if (strstr(line, marks[i])) {
+                fprintf(stderr, "harness: sanitizer report in %s (broker %d):\n", b->log_path,
+                        b->broker_id);
+                printing = 1;
+            }
+        if (printing) {
+            fputs(line, stderr);
+            printing++;
+        }
+    }
+    fclose(f);
+    static bool reported;
+    if (printing && !reported) {
+        reported = true;
+        atexit(abort_after_sanitizer_report);
+    }
+    if (printing)
+        cr_expect_fail("sanitizer report in the log of broker %d (printed above)", b->broker_id);
+}
+
 void st_test_broker_cleanup(st_test_broker_t *b)
 {
     /* $STRAND_TEST_GRACEFUL_CLEANUP: SIGTERM first, so that sanitizer builds run their leak
@@ -575,6 +619,8 @@ void st_test_broker_cleanup(st_test_broker_t *b)
         st_test_broker_stop(b, SIGTERM);
     if (b->pid > 0)
         st_test_broker_stop(b, SIGKILL);
+    if (b->dir[0])
+        check_sanitizer_report(b);
     if (b->dir[0] && getenv("STRAND_KEEP_TEST_DIRS") == NULL)
         st_test_remove_tree(b->dir);
     b->dir[0] = '\0';

@@ -933,6 +933,27 @@ static void extreme_admin(void)
     cr_expect_eq(create_code(bad_utf8, 1, 1), ST_ERR_INVALID_TOPIC_EXCEPTION);
     cr_expect_eq(create_code(DATA_TOPIC, 1, 1), ST_ERR_TOPIC_ALREADY_EXISTS);
 
+    /* timeout_ms INT32_MAX: the answer is the validation's. The parked wait (timeout + 30 s)
+     * overflowed an int: undefined behaviour (UBSan's report fails the test under --asan) and
+     * in practice a negative wait, so REQUEST_TIMED_OUT at once. Found by fuzz_request. */
+    Strand__CreatableTopic big = STRAND__CREATABLE_TOPIC__INIT, *bigp = &big;
+    big.name = "x-timeout";
+    big.num_partitions = 1;
+    big.replication_factor = 1;
+    Strand__CreateTopicsRequest btr = STRAND__CREATE_TOPICS_REQUEST__INIT;
+    btr.topics = &bigp;
+    btr.n_topics = 1;
+    btr.validate_only = true;
+    btr.timeout_ms = INT32_MAX;
+    Strand__CreateTopicsResponse *bt = roundtrip(STRAND__API_KEY__CREATE_TOPICS, &btr.base, NULL, 0,
+                                                 &strand__create_topics_response__descriptor, NULL,
+                                                 NULL);
+    cr_assert_not_null(bt, "no answer to CreateTopics with timeout_ms INT32_MAX");
+    cr_expect_eq(bt->topics[0]->error_code, ST_ERR_NONE, "%s: %s",
+                 st_error_name(bt->topics[0]->error_code),
+                 bt->topics[0]->error_message ? bt->topics[0]->error_message : "");
+    strand__create_topics_response__free_unpacked(bt, NULL);
+
     /* 10,000 topics, validate_only, plus bad assignments and configs. */
     Strand__CreatableTopic *ct = calloc(MANY, sizeof(*ct));
     Strand__CreatableTopic **cts = calloc(MANY, sizeof(*cts));

@@ -739,6 +739,36 @@ static void assert_state(st_zk_t *zk, const char *t, int p, int leader, int epoc
     st_lisr_free(&l);
 }
 
+/* A registration with an endpoint no Strand broker can use (found by fuzz_controller: every
+ * broker refused the whole UpdateMetadata that listed it, seed broker_odd_endpoint): the
+ * endpoint is left out, and a broker left with none is not live. */
+Test(controller, registration_with_unusable_endpoints)
+{
+    char c[128];
+    chroot_connect(c, sizeof(c));
+    st_zk_t *zk = raw(c);
+    st_zk_ensure_path(zk, "/brokers/ids");
+    const char *sasl = "{\"version\":5,\"endpoints\":[\"SASL_PLAINTEXT://h4:9092\"],"
+                       "\"listener_security_protocol_map\":{\"SASL_PLAINTEXT\":\"SASL_PLAINTEXT\"}}";
+    const char *both = "{\"version\":5,\"endpoints\":[\"SASL_PLAINTEXT://h5:9093\","
+                       "\"PLAINTEXT://h5:9092\"],\"listener_security_protocol_map\":"
+                       "{\"SASL_PLAINTEXT\":\"SASL_PLAINTEXT\",\"PLAINTEXT\":\"PLAINTEXT\"}}";
+    cr_assert_eq(st_zk_create(zk, "/brokers/ids/4", sasl, (int)strlen(sasl), ZOO_EPHEMERAL, NULL,
+                              0), 0);
+    cr_assert_eq(st_zk_create(zk, "/brokers/ids/5", both, (int)strlen(both), ZOO_EPHEMERAL, NULL,
+                              0), 0);
+    put(zk, "/brokers/topics/s4", "{\"version\":2,\"partitions\":{\"0\":[4,1]}}");
+    put_state(zk, "s4", 0, 4, 0, "[4,1]");
+    put(zk, "/brokers/topics/s5", "{\"version\":2,\"partitions\":{\"0\":[5,1]}}");
+    put_state(zk, "s5", 0, 5, 0, "[5,1]");
+    st_node_t *a = node(c, 1);
+    WAIT_FOR(st_node_is_controller(a), 10000);
+    WAIT_FOR(leader_of(zk, "s4", 0) == 1, 5000);   /* 4 is not live: its partition moves */
+    cr_assert_eq(leader_of(zk, "s5", 0), 5);       /* 5 is, through its PLAINTEXT endpoint */
+    st_node_stop(a);
+    st_zk_close(zk);
+}
+
 Test(controller, elect_leaders_preferred)
 {
     char c[128];
@@ -1017,6 +1047,23 @@ Test(controller, alter_isr)
     strand__alter_isr_response__free_unpacked(resp, NULL);
     assert_state(zk, "ai", 0, 2, 4, 2, (int32_t[]){ 2, 3 });
 
+    /* a new ISR with a duplicate (it would count twice towards min.insync.replicas), a broker
+     * outside the assignment, a negative id: refused, nothing written (found by fuzz_controller,
+     * tests/fuzz/corpus/fuzz_controller/alter_isr_hostile) */
+    isr_change_t hostile[] = {
+        { 0, 4, v0, { 2, 2 }, 2 },
+        { 0, 4, v0, { 2, 9 }, 2 },
+        { 0, 4, v0, { 2, -1 }, 2 },
+    };
+    resp = alter_isr(a, 2, e2, "ai", hostile, 3);
+    cr_assert_eq(resp->topics[0]->n_partitions, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(resp->topics[0]->partitions[i]->error_code, ST_ERR_INVALID_REQUEST,
+                     "entry %zu: %d", i, resp->topics[0]->partitions[i]->error_code);
+    strand__alter_isr_response__free_unpacked(resp, NULL);
+    assert_state(zk, "ai", 0, 2, 4, 2, (int32_t[]){ 2, 3 });
+    cr_assert_eq(state_version(zk, "ai", 0), v0);
+
     /* success: the answer carries the new state and version */
     resp = alter_isr(a, 2, e2, "ai", &shrink, 1);
     pr = resp->topics[0]->partitions;
@@ -1057,6 +1104,24 @@ Test(controller, alter_isr)
     cr_assert_eq(resp->topics[0]->partitions[0]->current_isr_version, v2 + 1);
     strand__alter_isr_response__free_unpacked(resp, NULL);
     assert_state(zk, "ai", 0, 2, 4, 2, (int32_t[]){ 2, 3 });
+
+    /* the same partition twice in one request: the first entry is written, the second fails
+     * on the version and is answered from a re-read, and both answers carry the final state
+     * (the first answer pointed into the ISR the re-read freed: a use after free ASan reports,
+     * found by fuzz_controller) */
+    int v3 = state_version(zk, "ai", 0);
+    isr_change_t twice[] = { { 0, 4, v3, { 2 }, 1 }, { 0, 4, v3, { 2, 3 }, 2 } };
+    resp = alter_isr(a, 2, e2, "ai", twice, 2);
+    pr = resp->topics[0]->partitions;
+    cr_assert_eq(pr[0]->error_code, ST_ERR_NONE);
+    cr_assert_eq(pr[1]->error_code, ST_ERR_INVALID_UPDATE_VERSION);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(pr[i]->n_isr, 1, "entry %d", i);
+        cr_assert_eq(pr[i]->isr[0], 2, "entry %d", i);
+        cr_assert_eq(pr[i]->current_isr_version, v3 + 1, "entry %d", i);
+    }
+    strand__alter_isr_response__free_unpacked(resp, NULL);
+    assert_state(zk, "ai", 0, 2, 4, 1, (int32_t[]){ 2 });
     st_node_stop(a);
     st_zk_close(b2);
     st_zk_close(b3);

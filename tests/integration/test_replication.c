@@ -17,7 +17,9 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +257,121 @@ Test(replication, min_insync_refuses_and_appends_nothing, .timeout = 30)
     cr_assert_eq(produce_code(fd, 2, -1, 3, NULL), ST_ERR_NOT_ENOUGH_REPLICAS);
     cr_assert_eq(latest_offset(fd, 3), 0, "nothing appended");
     cr_assert_eq(produce_code(fd, 4, 1, 3, NULL), ST_ERR_NONE, "acks=1 ignores min.insync");
+    close(fd);
+    st_test_broker_cleanup(&b);
+}
+
+/* An ISR is a set of the replicas: one naming the leader twice or a broker outside the
+ * assignment must not count towards min.insync.replicas, or an acks=all write is acknowledged
+ * with a single copy. Replicas listed twice are refused. */
+Test(replication, isr_duplicates_and_strangers_do_not_count, .timeout = 30)
+{
+    st_test_broker_t b;
+    memset(&b, 0, sizeof(b));
+    start_cluster_broker(&b, 1, NULL, NULL);
+    int fd = st_test_connect(b.port);
+    int32_t reps[] = { 1, 2, 3 }, twice[] = { 1, 1 }, stranger[] = { 1, 99 };
+    cr_assert_eq(lai_ok(lai(fd, 1, 1, 1, 1, twice, 2, reps, 3, b.port, "min.insync.replicas", "2")),
+                 0);
+    cr_expect_eq(produce_code(fd, 2, -1, 3, NULL), ST_ERR_NOT_ENOUGH_REPLICAS, "ISR [1,1]");
+    cr_assert_eq(lai_ok(lai(fd, 3, 1, 1, 2, stranger, 2, reps, 3, b.port, NULL, NULL)), 0);
+    cr_expect_eq(produce_code(fd, 4, -1, 3, NULL), ST_ERR_NOT_ENOUGH_REPLICAS, "ISR [1,99]");
+    cr_expect_eq(latest_offset(fd, 5), 0, "nothing appended");
+    int32_t dup_reps[] = { 1, 2, 2 }, isr1[] = { 1 };
+    cr_expect_eq(lai_ok(lai(fd, 6, 1, 1, 3, isr1, 1, dup_reps, 3, b.port, NULL, NULL)),
+                 ST_ERR_INVALID_REQUEST, "replicas [1,2,2]");
+    close(fd);
+    st_test_broker_cleanup(&b);
+}
+
+/* UpdateMetadata from the test's controller (id 100): broker 1 at port, TOPIC-0 led by 1. */
+static int update_metadata(int fd, int corr, int port)
+{
+    Strand__UpdateMetadataEndpoint ep = STRAND__UPDATE_METADATA_ENDPOINT__INIT, *epp = &ep;
+    ep.port = port;
+    ep.host = "127.0.0.1";
+    ep.listener = "PLAINTEXT";
+    ep.security_protocol = "PLAINTEXT";
+    Strand__UpdateMetadataBroker b = STRAND__UPDATE_METADATA_BROKER__INIT, *bp = &b;
+    b.id = 1;
+    b.endpoints = &epp;
+    b.n_endpoints = 1;
+    int32_t one[] = { 1 };
+    Strand__UpdateMetadataPartitionState ps = STRAND__UPDATE_METADATA_PARTITION_STATE__INIT;
+    Strand__UpdateMetadataPartitionState *psp = &ps;
+    ps.topic = TOPIC;
+    ps.controller_epoch = 1;
+    ps.leader = 1;
+    ps.isr = one;
+    ps.n_isr = 1;
+    ps.replicas = one;
+    ps.n_replicas = 1;
+    Strand__UpdateMetadataRequest um = STRAND__UPDATE_METADATA_REQUEST__INIT;
+    um.controller_id = 100;
+    um.controller_epoch = 1;
+    um.broker_epoch = -1;
+    um.live_brokers = &bp;
+    um.n_live_brokers = 1;
+    um.partition_states = &psp;
+    um.n_partition_states = 1;
+    if (tw_send(fd, STRAND__API_KEY__UPDATE_METADATA, 0, corr, &um.base, NULL, 0) < 0)
+        return -1;
+    Strand__UpdateMetadataResponse *r = (Strand__UpdateMetadataResponse *)tw_recv_response(
+        fd, corr, &strand__update_metadata_response__descriptor, NULL, NULL);
+    if (!r)
+        return -1;
+    int code = r->error_code;
+    strand__update_metadata_response__free_unpacked(r, NULL);
+    return code;
+}
+
+typedef struct md_loop {
+    int port;
+    atomic_bool stop;
+    int answered;
+} md_loop_t;
+
+static void *metadata_loop(void *arg)
+{
+    md_loop_t *m = arg;
+    int fd = st_test_connect(m->port);
+    for (int corr = 1; fd >= 0 && !atomic_load(&m->stop); corr++) {
+        Strand__MetadataResponse *r = tw_metadata(fd, corr, TOPIC, false);
+        if (!r)
+            break;
+        m->answered++;
+        strand__metadata_response__free_unpacked(r, NULL);
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/* LeaderAndIsr changing the topic's config while Metadata requests read it: the replica-state
+ * thread copied the config without the registry's lock that the network threads read it under
+ * (found by TSan in cluster_durability). Meaningful under ./tests/run.sh --tsan, where the race
+ * halts the broker and the harness fails the test on its report. */
+Test(replication, topic_config_change_while_metadata_reads, .timeout = 120)
+{
+    st_test_broker_t b;
+    memset(&b, 0, sizeof(b));
+    start_cluster_broker(&b, 1, NULL, NULL);
+    int fd = st_test_connect(b.port);
+    int32_t reps[] = { 1 }, isr[] = { 1 };
+    cr_assert_eq(lai_ok(lai(fd, 1, 1, 1, 1, isr, 1, reps, 1, b.port, "min.insync.replicas", "1")),
+                 0);
+    cr_assert_eq(update_metadata(fd, 2, b.port), 0);
+    md_loop_t m = { .port = b.port };
+    atomic_init(&m.stop, false);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, metadata_loop, &m), 0);
+    for (int i = 0; i < 150; i++)
+        cr_assert_eq(lai_ok(lai(fd, 10 + i, 1, 1, 2 + i, isr, 1, reps, 1, b.port,
+                                "min.insync.replicas", i % 2 ? "1" : "2")), 0, "round %d", i);
+    atomic_store(&m.stop, true);
+    pthread_join(th, NULL);
+    cr_assert_gt(m.answered, 0, "Metadata was answered meanwhile");
+    cr_assert(tw_broker_serves(b.port));
     close(fd);
     st_test_broker_cleanup(&b);
 }

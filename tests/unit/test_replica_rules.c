@@ -104,3 +104,17 @@ Test(isr, last_caught_up_follows_kafka)
     cr_assert_eq(r.last_caught_up_ms, 3000, "reached the LEO of the previous fetch");
     cr_assert_eq(r.leo, 200);
 }
+
+Test(isr, normalized_to_a_set_of_the_replicas)
+{
+    int32_t reps[] = { 1, 2, 3 };
+    int32_t a[] = { 1, 1, 99, 3, -5, 3, 2 };
+    size_t n = st_isr_normalize(a, 7, reps, 3);
+    cr_assert_eq(n, 3);
+    cr_assert(a[0] == 1 && a[1] == 3 && a[2] == 2, "order kept: [%d,%d,%d]", a[0], a[1], a[2]);
+    int32_t b[] = { 2, 1 };
+    cr_assert_eq(st_isr_normalize(b, 2, reps, 3), 2);
+    cr_assert_eq(st_isr_normalize(b, 0, reps, 3), 0);
+    cr_assert(st_ids_distinct(reps, 3));
+    cr_assert(!st_ids_distinct((int32_t[]){ 1, 2, 1 }, 3));
+}

@@ -368,3 +368,54 @@ Test(znode, log_dir_event)
                  -EINVAL);
     cr_assert_str_eq(ST_ZPATH_LOG_DIR_EVENT_PREFIX, "/log_dir_event_notification/log_dir_event_");
 }
+/* Found by fuzz_znode (tests/fuzz/corpus/fuzz_znode/): a host with a stray bracket was
+ * accepted and then written back as "[![::1]]", which no decoder reads. */
+Test(znode, endpoint_host_with_brackets)
+{
+    const char *j = "{\"version\":5,\"endpoints\":[\"PLAINTEXT://h:9092\",\"SSL://![::1]:9093\"],"
+                    "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\",\"SSL\":\"SSL\"}}";
+    st_broker_reg_t reg;
+    cr_assert_eq(st_znode_broker_decode("/brokers/ids/1", S(j), &reg, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "/brokers/ids/1: ") == err, "%s", err);
+    cr_assert(strstr(err, "SSL://![::1]:9093"), "%s", err);
+    const char *k = "{\"version\":5,\"endpoints\":[\"PLAINTEXT://h]:9092\"],"
+                    "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"}}";
+    cr_assert_eq(st_znode_broker_decode("/brokers/ids/1", S(k), &reg, err, sizeof(err)), -EINVAL);
+}
+
+/* Found by fuzz_znode: with an error buffer shorter than the path, the message was written
+ * from the start without the path; the path (truncated) must come first. */
+Test(znode, short_error_buffer_keeps_the_path)
+{
+    char small[8];
+    int32_t x;
+    cr_assert_eq(st_znode_controller_decode("/controller", S("[1]"), &x, small, sizeof(small)),
+                 -EINVAL);
+    cr_assert_str_eq(small, "/contro");
+    st_lisr_t l;
+    char mid[24];
+    const char *path = "/brokers/topics/t/partitions/0/state";
+    cr_assert_eq(st_znode_lisr_decode(path, S("{}"), &l, mid, sizeof(mid)), -EINVAL);
+    cr_assert_eq(strncmp(mid, path, sizeof(mid) - 1), 0, "%s", mid);
+}
+
+/* Found by fuzz_controller (seed isr_twice): a state znode whose ISR named a broker twice or a
+ * negative id was accepted, and the controller's UpdateMetadata carrying it was refused as a
+ * whole by every broker's metadata cache. Now it is a garbage znode naming the path. */
+Test(znode, partition_state_isr_is_a_set_of_broker_ids)
+{
+    const char *path = "/brokers/topics/t/partitions/2/state";
+    st_lisr_t l;
+    const char *twice = "{\"controller_epoch\":1,\"leader\":3,\"version\":1,\"leader_epoch\":0,"
+                        "\"isr\":[3,1,3]}";
+    cr_assert_eq(st_znode_lisr_decode(path, S(twice), &l, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, path) == err && strstr(err, "twice"), "%s", err);
+    const char *neg = "{\"controller_epoch\":1,\"leader\":3,\"version\":1,\"leader_epoch\":0,"
+                      "\"isr\":[3,-1]}";
+    cr_assert_eq(st_znode_lisr_decode(path, S(neg), &l, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, path) == err, "%s", err);
+    const char *empty = "{\"controller_epoch\":1,\"leader\":-1,\"version\":1,\"leader_epoch\":0,"
+                        "\"isr\":[]}";
+    cr_assert_eq(st_znode_lisr_decode(path, S(empty), &l, err, sizeof(err)), 0, "%s", err);
+    st_lisr_free(&l);
+}
