@@ -147,6 +147,8 @@ typedef struct st_client_role {
 } st_client_role_t;
 
 /* Metadata cache entries (deep copies of MetadataResponse parts). */
+#define ST_MD_STALE_BROKERS 3    /* this many distinct brokers contradicting a cached leader
+                                    epoch with an older one win (see topic_fill) */
 typedef struct st_md_partition {
     int32_t partition;
     int32_t error;
@@ -155,6 +157,14 @@ typedef struct st_md_partition {
     int32_t *replicas; size_t n_replicas;
     int32_t *isr; size_t n_isr;
     int32_t *offline; size_t n_offline;
+    /* Stale-epoch bookkeeping (st_client_md.c, the client cache only; zero in copies made by
+     * st_md_partition_copy): the answers naming an older leader_epoch than this entry's since
+     * it was last confirmed (an answer at an equal or newer epoch replaces the entry and so
+     * clears these). stale_by holds the distinct answering brokers' node ids, n_stale_by <=
+     * ST_MD_STALE_BROKERS; stale_since_ms is when the first of them came (0: none). */
+    int32_t stale_by[ST_MD_STALE_BROKERS];
+    int n_stale_by;
+    int64_t stale_since_ms;
 } st_md_partition_t;
 
 typedef struct st_md_topic {
@@ -303,8 +313,9 @@ const st_md_topic_t *st_client_md_topic_locked(const st_client_t *cl, const char
 int32_t st_client_md_leader(st_client_t *cl, const char *topic, int32_t partition);
 /* I/O thread: sends a metadata request if one is wanted and none is in flight. */
 void st_client_md_tick(st_client_t *cl, int64_t now_ms);
-/* I/O thread: applies a MetadataResponse (brokers and topics). */
-void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp);
+/* I/O thread: applies a MetadataResponse (brokers and topics) that broker from_node (a node id,
+ * negative for a bootstrap entry) answered. */
+void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp, int32_t from_node);
 /* Frees the cache (at destroy). */
 void st_client_md_free(st_client_t *cl);
 /* Deep copy helpers shared with the admin client. */

@@ -1,10 +1,12 @@
 /* The client's metadata cache: Metadata requests (bootstrap, on demand, every
  * metadata.max.age.ms), applying responses (brokers, controller, topics with partition leaders,
- * replicas and ISR) and waiting for a topic to become known. Written by the I/O thread, read by
- * anyone under cl->lock (see st_client.h). */
+ * replicas and ISR; per partition the newest leader epoch wins, KIP-320) and waiting for a topic
+ * to become known. Written by the I/O thread, read by anyone under cl->lock (see st_client.h). */
 #include "st_client.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,8 +116,54 @@ static int cmp_part(const void *a, const void *b)
     return (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-/* Replaces t's partitions with those of src. cl->lock held. */
-static int topic_fill(st_md_topic_t *t, const Strand__TopicMetadata *src, uint64_t version)
+/* Leader epochs (Kafka's KIP-320, Metadata.updateLatestMetadata): a broker whose ZooKeeper
+ * session expired may still answer Metadata naming itself leader at its old epoch. Per
+ * partition the cache keeps the entry with the highest leader_epoch seen:
+ *   - an answer at an equal or newer epoch (or one without an epoch, -1) replaces the entry;
+ *   - an answer at an older epoch is ignored (the whole cached partition entry stays: leader,
+ *     epoch, replicas, ISR), logged at debug, and counted on the cached entry.
+ * Without topic ids a deleted and recreated topic (epochs restart at 0) cannot be told from a
+ * stale broker, so the cached epoch gives way when
+ *   - the partition count changed (or the topic had no partitions cached): nothing is compared;
+ *   - ST_MD_STALE_BROKERS distinct brokers have answered older epochs with no answer confirming
+ *     the cached epoch in between, or the first of those contradictions is at least
+ *     metadata.max.age.ms old (one stale broker alone thus holds a client back for at most
+ *     about one metadata.max.age.ms, and only while no other broker answers). */
+
+/* Whether cached entry old (with its contradiction counters, updated here) gives way to nw,
+ * an answer from node from_node at now_ms. cl->lock held. */
+static bool epoch_accept(const st_client_t *cl, st_md_partition_t *old,
+                         const st_md_partition_t *nw, const char *topic, int32_t from_node,
+                         int64_t now_ms)
+{
+    if (old->leader_epoch < 0 || nw->leader_epoch < 0 || nw->leader_epoch >= old->leader_epoch)
+        return true;
+    if (!old->stale_since_ms)
+        old->stale_since_ms = now_ms;
+    bool known = false;
+    for (int i = 0; i < old->n_stale_by && !known; i++)
+        known = old->stale_by[i] == from_node;
+    if (!known && old->n_stale_by < ST_MD_STALE_BROKERS)
+        old->stale_by[old->n_stale_by++] = from_node;
+    assert(old->n_stale_by >= 1 && old->n_stale_by <= ST_MD_STALE_BROKERS);
+    if (old->n_stale_by >= ST_MD_STALE_BROKERS ||
+        now_ms - old->stale_since_ms >= cl->conf.metadata_max_age_ms) {
+        ST_DEBUG("client: %s-%d: accepting leader %d at epoch %d over cached epoch %d "
+                 "(contradicted by %d brokers for %lld ms: topic recreated?)", topic,
+                 nw->partition, nw->leader, nw->leader_epoch, old->leader_epoch,
+                 old->n_stale_by, (long long)(now_ms - old->stale_since_ms));
+        return true;
+    }
+    ST_DEBUG("client: %s-%d: ignoring metadata from node %d naming leader %d at epoch %d, "
+             "older than the cached leader %d at epoch %d", topic, nw->partition, from_node,
+             nw->leader, nw->leader_epoch, old->leader, old->leader_epoch);
+    return false;
+}
+
+/* Replaces t's partitions with those of src (answered by from_node), keeping a cached partition
+ * entry whose leader epoch is newer than src's (see above). cl->lock held. */
+static int topic_fill(st_client_t *cl, st_md_topic_t *t, const Strand__TopicMetadata *src,
+                      uint64_t version, int32_t from_node)
 {
     st_md_partition_t *parts = calloc(src->n_partitions ? src->n_partitions : 1, sizeof(*parts));
     if (!parts)
@@ -129,6 +177,19 @@ static int topic_fill(st_md_topic_t *t, const Strand__TopicMetadata *src, uint64
         }
     }
     qsort(parts, src->n_partitions, sizeof(*parts), cmp_part);
+    if (t->n_parts == src->n_partitions) {
+        int64_t now = st_client_now_ms();
+        for (size_t i = 0; i < t->n_parts; i++) {
+            st_md_partition_t *old = &t->parts[i];
+            if (old->partition != parts[i].partition ||
+                epoch_accept(cl, old, &parts[i], t->name, from_node, now))
+                continue;
+            /* Keep the cached entry: move it over, its arrays too (topic_clear frees NULLs). */
+            st_md_partition_free(&parts[i]);
+            parts[i] = *old;
+            old->replicas = old->isr = old->offline = NULL;
+        }
+    }
     topic_clear(t);
     t->parts = parts;
     t->n_parts = src->n_partitions;
@@ -142,7 +203,7 @@ static int topic_fill(st_md_topic_t *t, const Strand__TopicMetadata *src, uint64
     return 0;
 }
 
-void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp)
+void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp, int32_t from_node)
 {
     for (size_t i = 0; i < resp->n_brokers; i++) {
         const Strand__BrokerMetadata *bm = resp->brokers[i];
@@ -172,7 +233,7 @@ void st_client_md_apply(st_client_t *cl, const Strand__MetadataResponse *resp)
                 continue;
             cl->n_topics++;
         }
-        if (topic_fill(t, tm, cl->md_version) < 0)
+        if (topic_fill(cl, t, tm, cl->md_version, from_node) < 0)
             ST_DEBUG("client: out of memory applying metadata for topic %s", tm->name);
     }
     cl->md_last_err = 0;
@@ -239,7 +300,8 @@ static void md_cb(st_client_t *cl, st_req_t *req, int err, const char *errstr, s
         atomic_store(&cl->md_wanted, true);
         return;
     }
-    st_client_md_apply(cl, mr);
+    /* req->broker is the broker that answered (kept until the callback has run). */
+    st_client_md_apply(cl, mr, req->broker ? req->broker->node_id : INT32_MIN);
     md_warn_topics(cl, mr, req->corr_id, now);
     strand__metadata_response__free_unpacked(mr, NULL);
     cl->md_last_ok_ms = now;
