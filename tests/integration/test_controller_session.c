@@ -24,7 +24,10 @@
  *     reaches the server before its session expirer revalidates the session), so these assert
  *     convergence: every node registered under its current session, a broker epoch that is new
  *     whenever its session was replaced, exactly one controller whose epoch ZooKeeper holds,
- *     and never two controllers at one epoch. */
+ *     and never two controllers at one epoch.
+ *   - multi_on_an_expired_session_is_refused: a controller-style fenced multi on a chrooted
+ *     session that has just expired returns -ESHUTDOWN instead of reaching libzookeeper_mt's
+ *     zoo_amulti, which double-frees the op paths then (st_zk.c, session_over). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <inttypes.h>
