@@ -555,6 +555,21 @@ int st_zk_ensure_path(st_zk_t *zk, const char *path)
     return r;
 }
 
+/* True when zh's session is over (expired, or authentication failed): libzookeeper_mt refuses
+ * every request then. zoo_amulti (and zoo_multi, which calls it) must not be called in that
+ * state: when it cannot build an op's request (Request_path_init fails because the handle is
+ * unrecoverable) it has already freed the chroot-prefixed copy of the op's path, frees it again,
+ * and frees stale paths of the ops after it (libzookeeper_mt 3.8.0; unchanged upstream) --
+ * an abort, "free(): double free detected in tcache 2", in a controller resumed after a pause
+ * past its session. The state only moves to expired on the client's I/O thread, so a session
+ * that expires between this check and zoo_amulti's own (microseconds) still gets there; every
+ * caller that runs after the expiry is seen is refused here. Called under zk->rw. */
+static bool session_over(zhandle_t *zh)
+{
+    int state = zoo_state(zh);
+    return state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE;
+}
+
 int st_zk_multi(st_zk_t *zk, int n, const zoo_op_t *ops, zoo_op_result_t *results,
                 int *ret_failed_index)
 {
@@ -563,6 +578,10 @@ int st_zk_multi(st_zk_t *zk, int n, const zoo_op_t *ops, zoo_op_result_t *result
     if (n <= 0)
         return 0;
     WITH_HANDLE(zk, zh);
+    if (session_over(zh)) {   /* never zoo_multi on a dead session (session_over) */
+        pthread_rwlock_unlock(&zk->rw);
+        return -ESHUTDOWN;
+    }
     int rc = zoo_multi(zh, n, ops, results);
     pthread_rwlock_unlock(&zk->rw);
     if (rc == ZOK)
@@ -773,6 +792,10 @@ static int pipelined(st_zk_t *zk, int kind, void *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         int rc = ZINVALIDSTATE;
         zk_slot_t *slot = NULL;
+        /* multis: never zoo_amulti on a dead session (session_over), checked before each one
+         * since the session may expire part-way through a batch */
+        if (ret == 0 && kind == 2 && session_over(zh))
+            ret = -ESHUTDOWN;
         /* a full window: wait until half of it has been answered, then refill */
         if (ret == 0 && i >= PIPELINE_WINDOW && batch_full(b) &&
             batch_wait(b, PIPELINE_WINDOW / 2, deadline) < 0)

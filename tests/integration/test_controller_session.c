@@ -24,7 +24,10 @@
  *     reaches the server before its session expirer revalidates the session), so these assert
  *     convergence: every node registered under its current session, a broker epoch that is new
  *     whenever its session was replaced, exactly one controller whose epoch ZooKeeper holds,
- *     and never two controllers at one epoch. */
+ *     and never two controllers at one epoch.
+ *   - multi_on_an_expired_session_is_refused: a controller-style fenced multi on a chrooted
+ *     session that has just expired returns -ESHUTDOWN instead of reaching libzookeeper_mt's
+ *     zoo_amulti, which double-frees the op paths then (st_zk.c, session_over). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -533,6 +536,51 @@ Test(controller_session, paused_controller_process, .timeout = 120)
     st_zk_close(b4);
     st_zk_close(zk);
     munmap(sh, sizeof(*sh));
+    st_test_zk_cleanup(&zks);
+}
+
+/* ---- writes on an expired handle ------------------------------------------------------------- */
+
+/* The controller's fenced writes on a session that has just expired (a controller SIGSTOPped past
+ * its session and resumed: its AlterIsr for its own partitions runs before the EXPIRED event is
+ * handled). libzookeeper_mt's zoo_amulti / zoo_multi free the chroot-prefixed path of an op whose
+ * request cannot be built (the handle is unrecoverable) and then free it again, an abort
+ * ("free(): double free detected in tcache 2"). st_zk must answer such calls itself with
+ * -ESHUTDOWN (session gone), which is also what makes the controller resign. The connect string
+ * has a chroot, as in every real deployment of the fault suite. */
+Test(controller_session, multi_on_an_expired_session_is_refused, .timeout = 120)
+{
+    st_test_zk_t zks;
+    char c[128];
+    setup(&zks, c, sizeof(c));
+    st_zk_t *zk = raw(c);
+    cr_assert_eq(st_zk_ensure_path(zk, "/fenced"), 0);
+    clientid_t cid = *zoo_client_id(st_zk_handle(zk));
+    expire_session(zks.connect, cid);
+    /* the owner learns it at its next contact with the server */
+    int64_t dl = now_ms() + 20000;
+    while (st_zk_state(zk) != ST_ZK_EXPIRED && now_ms() < dl) {
+        st_zk_exists(zk, "/fenced", false, NULL);
+        usleep(20000);
+    }
+    cr_assert_eq(st_zk_state(zk), ST_ZK_EXPIRED);
+
+    /* a fenced write as the controller makes it: a check of /controller_epoch, then a set */
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    struct Stat st;
+    zoo_check_op_init(&ops[0], ST_ZPATH_CONTROLLER_EPOCH, 1);
+    zoo_set_op_init(&ops[1], "/fenced", "x", 1, -1, &st);
+    int failed = 0;
+    cr_assert_eq(st_zk_multi(zk, 2, ops, res, &failed), -ESHUTDOWN);
+    st_zk_multi_t m[2] = { { .ops = ops, .results = res, .n_ops = 2 },
+                           { .ops = ops, .results = res, .n_ops = 2 } };
+    cr_assert_eq(st_zk_multi_many(zk, m, 2), -ESHUTDOWN);
+    cr_assert_eq(m[0].rc, -ESHUTDOWN);
+    cr_assert_eq(m[1].rc, -ESHUTDOWN);
+    /* the other calls refuse cleanly too */
+    cr_assert_eq(st_zk_set(zk, "/fenced", "y", 1, -1, NULL), -ESHUTDOWN);
+    st_zk_close(zk);
     st_test_zk_cleanup(&zks);
 }
 
