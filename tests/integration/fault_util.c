@@ -48,6 +48,24 @@ void fu_create_topic(st_test_cluster_t *c, const char *topic, int partitions, in
     for (int p = 0; p < partitions; p++)
         cr_assert_eq(fu_wait_isr_size(c, topic, p, rf, 30000), 0,
                      "%s-%d: no leader with %d ISR members after creation", topic, p, rf);
+    /* ZooKeeper names the leader before its LeaderAndIsr has been applied: wait until the
+     * leader itself serves the partition (ListOffsets answered without error), so that a test
+     * producing right away does not meet UNKNOWN_TOPIC_OR_PARTITION. */
+    for (int p = 0; p < partitions; p++) {
+        int64_t deadline = st_test_now_ms() + 30000, off = -1;
+        int code = -1;
+        for (;;) {
+            int leader = fu_leader(c, topic, p, NULL, NULL, NULL);
+            code = leader > 0 ? fu_list_latest(st_test_cluster_broker(c, leader)->port, topic, p,
+                                               false, &off)
+                              : -1;
+            if (code == 0 || st_test_now_ms() > deadline)
+                break;
+            st_test_sleep_ms(20);
+        }
+        cr_assert_eq(code, 0, "%s-%d: its leader does not serve it 30 s after creation (%d)",
+                     topic, p, code);
+    }
 }
 
 int fu_leader(st_test_cluster_t *c, const char *topic, int p, int *ret_epoch, int *ret_isr,
