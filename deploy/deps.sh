@@ -4,7 +4,7 @@
 STRAND_PACKAGES=(build-essential pkg-config meson ninja-build python3
   libzookeeper-mt-dev zookeeper libevent-dev libprotobuf-c-dev protobuf-c-compiler
   libssl-dev openssl liblz4-dev libcriterion-dev libjansson-dev strace
-  iproute2 nftables e2fsprogs)
+  iproute2 nftables iptables e2fsprogs)
 
 strand_install_deps() {
   local missing=() p

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ft.h"
@@ -204,15 +206,48 @@ int ft_net_setup(ft_net_t *net, const char *const *names, const int *hosts, int 
             return -1;
         }
     }
-    /* netem is optional (latency faults skip without it): probe it on the first node's lo */
+    /* Added latency is optional (the latency scenario skips without it): netem if the kernel
+     * has it, else the NFQUEUE delay line, probed on the first node: an iptables NFQUEUE rule
+     * can be added, and the delay line binds a queue (it runs until `timeout` stops it: 124). */
     net->have_netem = ft_sh("ip netns exec %s tc qdisc add dev lo root netem delay 1ms && "
                             "ip netns exec %s tc qdisc del dev lo root", net->node[0].ns,
                             net->node[0].ns) == 0;
-    ft_log("test network: bridge %s (%s), %d namespaces on 10.213.%d.0/24, netem %s",
-           net->bridge, net->driver_addr, n, net->subnet,
-           net->have_netem ? "available" : "not available in this kernel (latency faults skip)");
+    net->have_delay_line = false;
+    if (!net->have_netem) {
+        ssize_t l = readlink("/proc/self/exe", net->self_exe, sizeof(net->self_exe) - 1);
+        net->self_exe[l > 0 ? l : 0] = '\0';
+        snprintf(net->iptables, sizeof(net->iptables), "%s",
+                 ft_sh("command -v iptables-legacy >/dev/null") == 0 ? "iptables-legacy"
+                                                                    : "iptables");
+        net->have_delay_line =
+            l > 0 &&
+            ft_sh("ip netns exec %s %s -A OUTPUT -o lo -j NFQUEUE --queue-num 9 --queue-bypass "
+                  "2>/dev/null && ip netns exec %s %s -F OUTPUT", net->node[0].ns, net->iptables,
+                  net->node[0].ns, net->iptables) == 0 &&
+            ft_sh("ip netns exec %s timeout 0.3 %s --delay-queue 9 --delay-ms 0 >/dev/null",
+                  net->node[0].ns, net->self_exe) == 124;
+    }
+    ft_log("test network: bridge %s (%s), %d namespaces on 10.213.%d.0/24, added latency: %s",
+           net->bridge, net->driver_addr, n, net->subnet, ft_net_delay_method(net));
     return 0;
 }
+
+bool ft_net_can_delay(const ft_net_t *net)
+{
+    return net->have_netem || net->have_delay_line;
+}
+
+const char *ft_net_delay_method(const ft_net_t *net)
+{
+    if (net->have_netem)
+        return "netem";
+    if (net->have_delay_line)
+        return "NFQUEUE delay line (this kernel has no sch_netem)";
+    return "not available (no sch_netem in this kernel, and no NFQUEUE with iptables: "
+           "latency faults skip)";
+}
+
+static void stop_delay_line(ft_net_t *net, int i);
 
 void ft_net_teardown(ft_net_t *net)
 {
@@ -220,6 +255,7 @@ void ft_net_teardown(ft_net_t *net)
         ft_net_node_t *nd = &net->node[i];
         if (!nd->ns[0])
             continue;
+        stop_delay_line(net, i);
         ft_sh("for p in $(ip netns pids %s 2>/dev/null); do kill -9 $p; done", nd->ns);
         ft_sh("ip link del %s 2>/dev/null; ip netns del %s 2>/dev/null; true", nd->veth, nd->ns);
         nd->ns[0] = '\0';
@@ -308,13 +344,74 @@ int ft_net_loss(ft_net_t *net, int i, int percent)
     return apply_rules(net, i);
 }
 
-/* The qdiscs of node i's veth (both ends) from its rate and delay. */
+/* Stops node i's delay line, if any: its rules go first (new packets pass), then SIGTERM makes
+ * it release every packet it holds before it exits. */
+static void stop_delay_line(ft_net_t *net, int i)
+{
+    ft_net_node_t *nd = &net->node[i];
+    if (nd->delay_pid <= 0)
+        return;
+    ft_sh("ip netns exec %s %s -F INPUT; ip netns exec %s %s -F OUTPUT", nd->ns, net->iptables,
+          nd->ns, net->iptables);
+    kill(nd->delay_pid, SIGTERM);
+    int status;
+    for (int k = 0; k < 200 && waitpid(nd->delay_pid, &status, WNOHANG) == 0; k++)
+        usleep(10000);
+    if (kill(nd->delay_pid, 0) == 0) {
+        kill(nd->delay_pid, SIGKILL);
+        waitpid(nd->delay_pid, &status, 0);
+    }
+    nd->delay_pid = 0;
+    nd->delay_line_ms = 0;
+}
+
+/* Starts node i's delay line with nd->delay_ms / 2 each way, waits until its queue is bound (so
+ * the delay is in force when this returns), then sends eth0's traffic both ways to it. */
+static int start_delay_line(ft_net_t *net, int i)
+{
+    ft_net_node_t *nd = &net->node[i];
+    char ms[16];
+    snprintf(ms, sizeof(ms), "%d", nd->delay_ms / 2);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp("ip", "ip", "netns", "exec", nd->ns, net->self_exe, "--delay-queue", "0",
+               "--delay-ms", ms, (char *)NULL);
+        _exit(127);
+    }
+    nd->delay_pid = (int)pid;
+    nd->delay_line_ms = nd->delay_ms;
+    bool bound = false;
+    for (int k = 0; k < 300 && !bound; k++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            nd->delay_pid = 0;
+            break;
+        }
+        bound = ft_sh("ip netns exec %s grep -q '^ *0 ' /proc/net/netfilter/nfnetlink_queue",
+                      nd->ns) == 0;
+        if (!bound)
+            usleep(10000);
+    }
+    if (!bound ||
+        ft_sh("ip netns exec %s %s -A INPUT -i eth0 -j NFQUEUE --queue-num 0 --queue-bypass && "
+              "ip netns exec %s %s -A OUTPUT -o eth0 -j NFQUEUE --queue-num 0 --queue-bypass",
+              nd->ns, net->iptables, nd->ns, net->iptables) != 0) {
+        ft_log("cannot start the delay line of %s", nd->name);
+        stop_delay_line(net, i);
+        return -1;
+    }
+    return 0;
+}
+
+/* The qdiscs of node i's veth (both ends) from its rate and delay, and its delay line when the
+ * delay cannot be a netem qdisc. */
 static int apply_qdisc(ft_net_t *net, int i)
 {
     ft_net_node_t *nd = &net->node[i];
     ft_sh("tc qdisc del dev %s root 2>/dev/null; ip netns exec %s tc qdisc del dev eth0 root "
           "2>/dev/null; true", nd->veth, nd->ns);
-    if (nd->delay_ms > 0) {
+    if (nd->delay_ms > 0 && net->have_netem) {
         char rate[64] = "";
         if (nd->rate_kbit > 0)
             snprintf(rate, sizeof(rate), " rate %dkbit", nd->rate_kbit);
@@ -337,6 +434,10 @@ static int apply_qdisc(ft_net_t *net, int i)
                   "latency 2000ms", nd->ns, nd->rate_kbit, burst) != 0)
             return -1;
     }
+    if (nd->delay_pid > 0 && nd->delay_line_ms != nd->delay_ms)
+        stop_delay_line(net, i);
+    if (nd->delay_ms > 0 && nd->delay_pid <= 0)
+        return start_delay_line(net, i);
     return 0;
 }
 
@@ -348,7 +449,7 @@ int ft_net_rate(ft_net_t *net, int i, int kbit)
 
 int ft_net_delay(ft_net_t *net, int i, int ms)
 {
-    if (ms > 0 && !net->have_netem)
+    if (ms > 0 && !ft_net_can_delay(net))
         return -ENOTSUP;
     net->node[i].delay_ms = ms;
     return apply_qdisc(net, i);

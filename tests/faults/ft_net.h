@@ -12,11 +12,15 @@
  *     change, so healing is one rebuild;
  *   - loss: the same table drops a percentage of the node's packets (nft numgen random);
  *   - rate: a tbf qdisc on both ends of the node's veth limits its bandwidth (kbit/s);
- *   - delay: netem on the veth when the kernel has sch_netem, else -ENOTSUP (the caller says so
- *     and skips).
+ *   - delay: netem on the veth when the kernel has sch_netem; else a delay line (ft_delay.c, a
+ *     child process in the node's namespace) holding the node's eth0 packets on an NFQUEUE
+ *     queue, fed by two iptables rules in that namespace; with neither, -ENOTSUP (the caller
+ *     says so and skips).
  *
  * Invariants: node i's namespace exists from ft_net_setup until ft_net_teardown; blocked_in /
- * blocked_out / loss describe exactly the rules in its table after each call returns 0.
+ * blocked_out / loss describe exactly the rules in its table after each call returns 0;
+ * delay_pid > 0 exactly while node i's delay line runs (no netem, delay_ms > 0), and its
+ * iptables rules exist only then.
  * Threads: driver main thread only. */
 #ifndef ST_FAULTS_FT_NET_H
 #define ST_FAULTS_FT_NET_H
@@ -39,6 +43,8 @@ typedef struct ft_net_node {
     int loss;               /* percent of packets dropped both ways, 0 = none */
     int rate_kbit;          /* 0 = unlimited */
     int delay_ms;           /* 0 = none */
+    int delay_pid;          /* the node's delay line (no netem), 0 = none */
+    int delay_line_ms;      /* the delay it was started with */
 } ft_net_node_t;
 
 typedef struct ft_net {
@@ -47,6 +53,9 @@ typedef struct ft_net {
     char bridge[24];        /* at most 15 characters in practice (IFNAMSIZ) */
     char driver_addr[20];
     bool have_netem;
+    bool have_delay_line;   /* no netem, but NFQUEUE and iptables work: ft_delay.c */
+    char iptables[24];      /* iptables-legacy, or iptables */
+    char self_exe[256];     /* this driver (the delay line is its --delay-queue mode) */
     int n;
     ft_net_node_t node[FT_NET_MAX];
 } ft_net_t;
@@ -75,7 +84,11 @@ int ft_net_block(ft_net_t *net, int i, uint32_t peers, int dir);
 int ft_net_loss(ft_net_t *net, int i, int percent);
 /* Bandwidth limit of node i in kbit/s, both directions (0 heals). */
 int ft_net_rate(ft_net_t *net, int i, int kbit);
-/* Added latency of node i (0 heals); -ENOTSUP without sch_netem. */
+/* Whether added latency can be injected here (netem or the delay line), and how. */
+bool ft_net_can_delay(const ft_net_t *net);
+const char *ft_net_delay_method(const ft_net_t *net);
+/* Added latency of node i, round trip, half each way (0 heals); -ENOTSUP when neither sch_netem
+ * nor NFQUEUE with iptables is available. */
 int ft_net_delay(ft_net_t *net, int i, int ms);
 /* Removes every network fault of node i / of every node. */
 int ft_net_heal(ft_net_t *net, int i);

@@ -2,14 +2,19 @@
  * ZooKeeper only or from its peers only, the zombie controller (paused, or cut from ZooKeeper),
  * rapid successive leader kills (KIP-279), ZooKeeper quorum loss and a node's lost data dir, disk
  * full and unwritable log dirs on a leader and on a follower, ISR flapping under a throttled
- * follower, added latency (netem), and a seeded random nemesis mixing them. */
+ * follower, added latency (netem or an NFQUEUE delay line), and a seeded random nemesis mixing
+ * them. */
 #include "ft_scen.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "zk_harness.h"
@@ -676,12 +681,33 @@ static void sc_isr_flap(ft_ctx_t *x)
                 "expected, 3 tolerated)", worst);
 }
 
-/* Added latency on a follower's link (netem): only where the kernel has sch_netem. */
+/* Milliseconds a TCP connect from the driver to node p's broker port takes (one round trip),
+ * -1 if it fails within 5 s. */
+static int connect_rtt_ms(ft_ctx_t *x, const ft_proc_t *p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = { .tv_sec = 5 };
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(FT_BROKER_PORT) };
+    inet_pton(AF_INET, x->c->net.node[p->net].addr, &sa.sin_addr);
+    int64_t t0 = ft_work_now(x->w);
+    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int64_t t1 = ft_work_now(x->w);
+    close(fd);
+    return r == 0 ? (int)(t1 - t0) : -1;
+}
+
+/* Added latency on a follower's link: netem, or the NFQUEUE delay line where the kernel has no
+ * sch_netem. The delay is checked to be in force (a connect to the follower takes a round trip
+ * of at least most of it); acks=all writes must go on, slower, with nothing lost. */
 static void sc_latency(ft_ctx_t *x)
 {
-    if (!x->c->net.have_netem) {
+    if (!ft_net_can_delay(&x->c->net)) {
         x->skipped = true;
-        ft_note(x, "sch_netem is not available in this kernel: latency faults skipped");
+        ft_note(x, "added latency cannot be injected here: %s",
+                ft_net_delay_method(&x->c->net));
         return;
     }
     int p = 0;
@@ -691,20 +717,36 @@ static void sc_latency(ft_ctx_t *x)
         ft_fail(x, "no follower");
         return;
     }
-    ft_sched("delay %s by 200 ms", f->name);
-    ft_net_delay(&x->c->net, f->net, 200);
+    const int delay = 200;
+    int before = connect_rtt_ms(x, f);
+    ft_sched("delay %s by %d ms (round trip; %s)", f->name, delay,
+             ft_net_delay_method(&x->c->net));
+    if (ft_net_delay(&x->c->net, f->net, delay) != 0) {
+        ft_fail(x, "could not add %d ms of latency to %s", delay, f->name);
+        return;
+    }
+    int during = connect_rtt_ms(x, f);
     int64_t t0 = ft_work_now(x->w);
     hold(x->quick ? 6000 : 15000);
+    int64_t t1 = ft_work_now(x->w);
     ft_sched("remove the delay of %s", f->name);
     ft_net_delay(&x->c->net, f->net, 0);
-    note_window(x, "delayed follower", t0, ft_work_now(x->w));
+    int after = connect_rtt_ms(x, f);
+    ft_note(x, "connect round trip to %s: %d ms before, %d ms with the delay, %d ms after",
+            f->name, before, during, after);
+    if (during < delay * 8 / 10)
+        ft_fail(x, "the delay was not in force: a connect to %s took %d ms (%d ms added)",
+                f->name, during, delay);
+    if (after < 0 || after >= delay * 8 / 10)
+        ft_fail(x, "the delay of %s was not removed: a connect took %d ms", f->name, after);
+    note_window(x, "delayed follower", t0, t1);
 }
 
 /* Random nemesis: a seeded mix of the faults above (partitions of a broker from a random set,
- * cuts from ZooKeeper or from peers, packet loss, SIGKILL, SIGSTOP, fast double leader kills, a
- * ZooKeeper node killed or paused, quorum loss, a ZooKeeper node's data lost, full and failed
- * log dirs, the controller paused), held 1 s .. 2 x session, healed two rounds in three (else
- * overlapping with the next), for the requested duration; all healed at the end. */
+ * cuts from ZooKeeper or from peers, packet loss or added latency, SIGKILL, SIGSTOP, fast double
+ * leader kills, a ZooKeeper node killed or paused, quorum loss, a ZooKeeper node's data lost,
+ * full and failed log dirs, the controller paused), held 1 s .. 2 x session, healed two rounds
+ * in three (else overlapping with the next), for the requested duration; all healed at the end. */
 static void sc_nemesis(ft_ctx_t *x)
 {
     int64_t end = st_test_now_ms() + (int64_t)x->duration_s * 1000;
@@ -730,9 +772,15 @@ static void sc_nemesis(ft_ctx_t *x)
         case 2:
             f_block(x, b, ft_mask_brokers(x->c) & ~ft_mask_of(b), FT_DIR_BOTH, "peers only");
             break;
-        case 3:
-            ft_sched("%s loses 20%% of its packets", b->name);
-            ft_net_loss(&x->c->net, b->net, 20);
+        case 3:     /* a bad link: loss, or added latency where it can be injected */
+            if (ft_rand_range(&x->rng, 0, 1) && ft_net_can_delay(&x->c->net)) {
+                int ms = ft_rand_range(&x->rng, 50, 400);
+                ft_sched("delay %s by %d ms (round trip)", b->name, ms);
+                ft_net_delay(&x->c->net, b->net, ms);
+            } else {
+                ft_sched("%s loses 20%% of its packets", b->name);
+                ft_net_loss(&x->c->net, b->net, 20);
+            }
             break;
         case 4:
             f_kill(x, b);
@@ -845,7 +893,7 @@ const ft_scenario_t ft_scenarios[] = {
       sc_disk_failed_follower, false },
     { "isr-flap", "a follower throttled just under the produce rate", 3, 600, true,
       sc_isr_flap, false },
-    { "latency", "200 ms added to a follower's link (netem)", 3, 300, false, sc_latency,
+    { "latency", "200 ms added to a follower's link", 3, 300, false, sc_latency,
       true },
     { "nemesis", "a seeded random mix of the faults above", 3, 300, false, sc_nemesis, false },
 };
