@@ -138,7 +138,7 @@ Test(cluster_controller_failover, kill_and_pause_the_controller, .fini = teardow
     st_test_broker_stop(st_test_cluster_broker(&cluster, b), SIGKILL);
     cr_assert_eq(fu_wait_isr_has(&cluster, BYSTANDER, 0, b, false, 30000), 0);
     cr_assert_eq(fu_state_controller_epoch(&cluster, BYSTANDER, 0), es);
-    cr_assert_eq(kill(sb->pid, SIGSTOP), 0);
+    cr_assert_eq(st_test_pause(sb->pid, 5000), 0);
     t0 = st_test_now_ms();
     const char *create[] = { "strand-topics", "--create", "@ZK", "--topic", NEW_TOPIC,
                              "--partitions", "4", "--replication-factor", "2", NULL };

@@ -60,7 +60,7 @@ Test(cluster_isr_lag, shrink_and_expand_by_the_leader, .fini = teardown, .timeou
 
     /* Pause the follower: the acks=all write below is appended (the ISR has 2 members) and
      * waits; the leader's lag rule shrinks the ISR; the write is then answered. */
-    cr_assert_eq(kill(fb->pid, SIGSTOP), 0);
+    cr_assert_eq(st_test_pause(fb->pid, 5000), 0);
     int64_t t0 = st_test_now_ms();
     int code = fu_produce(lb->port, TOPIC, 0, -1, 5, 15000, &base);
     int64_t answered = st_test_now_ms() - t0;

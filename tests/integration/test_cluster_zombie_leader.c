@@ -58,7 +58,7 @@ Test(cluster_zombie_leader, paused_leader_never_acknowledges, .fini = teardown, 
     st_test_broker_t *old = st_test_cluster_broker(&cluster, leader);
 
     /* pause the leader past the session timeout */
-    cr_assert_eq(kill(old->pid, SIGSTOP), 0);
+    cr_assert_eq(st_test_pause(old->pid, 5000), 0);
     int64_t t0 = st_test_now_ms();
     int nl = fu_wait_leader(&cluster, TOPIC, 0, leader, 30000);
     int64_t t_elect = st_test_now_ms() - t0;

@@ -47,6 +47,7 @@
 #include "st_znode.h"
 #include "st_zk.h"
 #include "zk_harness.h"
+#include "test_util.h"
 
 #define SESSION_MS 2000
 
@@ -516,7 +517,7 @@ Test(controller_session, paused_controller_process, .timeout = 120)
     cr_assert_eq(pthread_create(&mon.th, NULL, xmonitor_main, &mon), 0);
     /* the controller freezes for three session timeouts */
     int64_t t0 = now_ms();
-    cr_assert_eq(kill(pa, SIGSTOP), 0);
+    cr_assert_eq(st_test_pause(pa, 5000), 0);
     WAIT_FOR(shared_believes(&sh->node[1], &e) && e == 2, SESSION_MS + 3000);
     int64_t t_takeover = now_ms() - t0;
     /* the new controller acts: broker 3 dies, broker 4 leads with controller epoch 2 */

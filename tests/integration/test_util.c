@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -174,6 +175,50 @@ bool st_test_child_exited(pid_t pid, int *ret_status)
         return true;
     }
     return false;
+}
+
+/* Whether every thread of pid is in the stopped state ('T' in /proc/<pid>/task/<tid>/stat). */
+static bool all_threads_stopped(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool all = true;
+    int seen = 0;
+    struct dirent *e;
+    while (all && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[400], buf[512];
+        snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;   /* the thread exited */
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')');   /* the state follows the command name */
+        if (!rp || rp[1] != ' ' || (rp[2] != 'T' && rp[2] != 't'))
+            all = false;
+        seen++;
+    }
+    closedir(d);
+    return all && seen > 0;
+}
+
+int st_test_pause(pid_t pid, int timeout_ms)
+{
+    if (kill(pid, SIGSTOP) != 0)
+        return -1;
+    int64_t deadline = st_test_now_ms() + timeout_ms;
+    while (!all_threads_stopped(pid)) {
+        if (st_test_now_ms() >= deadline)
+            return -1;
+        usleep(200);
+    }
+    return 0;
 }
 
 int st_test_stop_child(pid_t pid, int sig, bool resume, int timeout_ms, const char *who)

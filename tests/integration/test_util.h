@@ -44,5 +44,9 @@ bool st_test_child_exited(pid_t pid, int *ret_status);
  * "<who> pid <pid> ignored signal <sig> for <timeout_ms> ms, killing it" and SIGKILLs it.
  * Returns the exit status as waitpid gives it. */
 int st_test_stop_child(pid_t pid, int sig, bool resume, int timeout_ms, const char *who);
+/* Sends SIGSTOP to pid and waits (up to timeout_ms) until every one of its threads is stopped:
+ * kill() returns before the signal takes effect, and a thread busy in a system call (a follower
+ * mid-fetch) runs on until it returns to user space. 0, or -1 when it did not stop in time. */
+int st_test_pause(pid_t pid, int timeout_ms);
 
 #endif
