@@ -226,8 +226,9 @@ int ft_delay_main(int queue_num, int delay_ms)
             continue;
         }
         int64_t due = mono_ms() + delay_ms;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-             h = NLMSG_NEXT(h, n)) {
+        int left = (int)n;   /* signed: NLMSG_NEXT subtracts, NLMSG_OK checks */
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
+             h = NLMSG_NEXT(h, left)) {
             uint32_t id;
             if (packet_id(h, &id) < 0)
                 continue;

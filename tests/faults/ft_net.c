@@ -376,6 +376,9 @@ static int start_delay_line(ft_net_t *net, int i)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* none of the driver's sockets (ZooKeeper sessions, client connections) may live on
+         * in the delay line: a connection the driver closes must close */
+        close_range(3, ~0u, 0);
         execlp("ip", "ip", "netns", "exec", nd->ns, net->self_exe, "--delay-queue", "0",
                "--delay-ms", ms, (char *)NULL);
         _exit(127);
