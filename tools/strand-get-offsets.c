@@ -116,8 +116,14 @@ int main(int argc, char **argv)
             tps[n++] = (strand_topic_partition_t){ matched[ti], p, when, 0 };
         }
     }
-    if (n == 0)
+    if (n == 0) {   /* freed first: leak checks run at exit */
+        free(tps);
+        free(matched);
+        strand_consumer_destroy(consumer);
+        strand_names_free(topics, n_topics);
+        free(only);
         tool_die("Could not match any topic-partitions with the specified filters");
+    }
     e = strand_consumer_list_offsets(consumer, tps, n, -1);
     if (e)
         tool_die("ListOffsets failed: %s", strand_err_desc(e));
