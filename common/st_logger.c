@@ -151,14 +151,17 @@ void st_logger_write_limited(st_log_limit_t *lim, st_level_t level, const char *
     uint64_t h = hash_text(k);
     int64_t now = mono_ms();
 
-    pthread_mutex_lock(&lim->lock);
+    /* Lock order: limiters_lock before any lim->lock (st_logger_flush_limited holds the first
+     * while it takes each limiter's), so the registration is done before lim->lock is taken;
+     * `registered` and `next` are only touched under limiters_lock. */
+    pthread_mutex_lock(&limiters_lock);
     if (!lim->registered) {
-        pthread_mutex_lock(&limiters_lock);
         lim->next = limiters;
         limiters = lim;
         lim->registered = true;
-        pthread_mutex_unlock(&limiters_lock);
     }
+    pthread_mutex_unlock(&limiters_lock);
+    pthread_mutex_lock(&lim->lock);
     st_log_limit_kind_t *slot = NULL, *oldest = NULL;
     for (int i = 0; i < ST_LOG_LIMIT_KINDS; i++) {
         st_log_limit_kind_t *c = &lim->kinds[i];
