@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ft.h"
@@ -355,9 +355,13 @@ static void stop_delay_line(ft_net_t *net, int i)
           nd->ns, net->iptables);
     kill(nd->delay_pid, SIGTERM);
     int status;
-    for (int k = 0; k < 200 && waitpid(nd->delay_pid, &status, WNOHANG) == 0; k++)
-        usleep(10000);
-    if (kill(nd->delay_pid, 0) == 0) {
+    bool reaped = false;
+    for (int k = 0; k < 200 && !reaped; k++) {
+        reaped = waitpid(nd->delay_pid, &status, WNOHANG) != 0;
+        if (!reaped)
+            usleep(10000);
+    }
+    if (!reaped) {   /* 2 s without exiting: it holds nothing worth waiting for any more */
         kill(nd->delay_pid, SIGKILL);
         waitpid(nd->delay_pid, &status, 0);
     }
@@ -379,6 +383,7 @@ static int start_delay_line(ft_net_t *net, int i)
         /* none of the driver's sockets (ZooKeeper sessions, client connections) may live on
          * in the delay line: a connection the driver closes must close */
         close_range(3, ~0u, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* dies with the driver, like every node process */
         execlp("ip", "ip", "netns", "exec", nd->ns, net->self_exe, "--delay-queue", "0",
                "--delay-ms", ms, (char *)NULL);
         _exit(127);
