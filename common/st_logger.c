@@ -152,15 +152,18 @@ void st_logger_write_limited(st_log_limit_t *lim, st_level_t level, const char *
     int64_t now = mono_ms();
 
     /* Lock order: limiters_lock before any lim->lock (st_logger_flush_limited holds the first
-     * while it takes each limiter's), so the registration is done before lim->lock is taken;
-     * `registered` and `next` are only touched under limiters_lock. */
-    pthread_mutex_lock(&limiters_lock);
-    if (!lim->registered) {
-        lim->next = limiters;
-        limiters = lim;
-        lim->registered = true;
+     * while it takes each limiter's), so a limiter registers before lim->lock is taken. `next`
+     * is only touched under limiters_lock; `registered` is set under it once, and read without
+     * it here so that a registered limiter never takes the global lock. */
+    if (!atomic_load_explicit(&lim->registered, memory_order_acquire)) {
+        pthread_mutex_lock(&limiters_lock);
+        if (!atomic_load_explicit(&lim->registered, memory_order_relaxed)) {
+            lim->next = limiters;
+            limiters = lim;
+            atomic_store_explicit(&lim->registered, true, memory_order_release);
+        }
+        pthread_mutex_unlock(&limiters_lock);
     }
-    pthread_mutex_unlock(&limiters_lock);
     pthread_mutex_lock(&lim->lock);
     st_log_limit_kind_t *slot = NULL, *oldest = NULL;
     for (int i = 0; i < ST_LOG_LIMIT_KINDS; i++) {

@@ -5,6 +5,7 @@
 #define ST_LOGGER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,8 +59,9 @@ typedef struct st_log_limit_kind {
 typedef struct st_log_limit {
     pthread_mutex_t lock;
     int interval_ms;
-    struct st_log_limit *next; /* every limiter used so far (st_logger_flush_limited); next and */
-    bool registered;           /* registered under the file's limiters_lock, the rest under lock */
+    struct st_log_limit *next; /* every limiter used so far (st_logger_flush_limited); next */
+    atomic_bool registered;    /* and registered change under the file's limiters_lock, the
+                                * rest under lock */
     uint64_t calls;
     st_log_limit_kind_t kinds[ST_LOG_LIMIT_KINDS];
 } st_log_limit_t;

@@ -116,26 +116,24 @@ int main(int argc, char **argv)
             tps[n++] = (strand_topic_partition_t){ matched[ti], p, when, 0 };
         }
     }
-    if (n == 0) {   /* freed first: leak checks run at exit */
-        free(tps);
-        free(matched);
-        strand_consumer_destroy(consumer);
-        strand_names_free(topics, n_topics);
-        free(only);
-        tool_die("Could not match any topic-partitions with the specified filters");
-    }
-    e = strand_consumer_list_offsets(consumer, tps, n, -1);
-    if (e)
-        tool_die("ListOffsets failed: %s", strand_err_desc(e));
     int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (tps[i].error) {
-            tool_warn("Skip getting offsets for topic-partition %s-%d due to error: %s: %s",
-                      tps[i].topic, tps[i].partition, strand_err_name(tps[i].error),
-                      strand_err_desc(tps[i].error));
-            rc = 1;
-        } else if (tps[i].offset >= 0) {
-            printf("%s:%d:%lld\n", tps[i].topic, tps[i].partition, (long long)tps[i].offset);
+    if (n == 0) {   /* one line and exit 1, as tool_die, but through the cleanup below */
+        tool_warn("Could not match any topic-partitions with the specified filters");
+        rc = 1;
+    } else {
+        e = strand_consumer_list_offsets(consumer, tps, n, -1);
+        if (e)
+            tool_die("ListOffsets failed: %s", strand_err_desc(e));
+        for (size_t i = 0; i < n; i++) {
+            if (tps[i].error) {
+                tool_warn("Skip getting offsets for topic-partition %s-%d due to error: %s: %s",
+                          tps[i].topic, tps[i].partition, strand_err_name(tps[i].error),
+                          strand_err_desc(tps[i].error));
+                rc = 1;
+            } else if (tps[i].offset >= 0) {
+                printf("%s:%d:%lld\n", tps[i].topic, tps[i].partition,
+                       (long long)tps[i].offset);
+            }
         }
     }
     free(tps);

@@ -1,8 +1,8 @@
 /* Small time, process, file and socket helpers of the integration tests (see test_util.h). */
 #include "test_util.h"
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
